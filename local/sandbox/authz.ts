@@ -1,0 +1,89 @@
+/**
+ * The one door to the IAM policy evaluator (@cloud-copilot/iam-simulate, AGPL-3.0-or-later).
+ * Nothing outside local/sandbox may import it; lambdas/ never does.
+ *
+ * We call `runUnsafeSimulation` with policies validated here, because the validating `runSimulation`
+ * drops colon-suffixed context keys such as `kms:EncryptionContext:aws:kinesisanalytics:arn`
+ * (toolchain notes §3). The evaluator models KMS's rule that identity policies count only where the
+ * key policy delegates to the account, and resource-policy semantics for role trust policies.
+ */
+import { runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
+import {
+  createValidatedPolicy,
+  validateIdentityPolicy,
+  validateResourcePolicy,
+  validateTrustPolicy,
+} from '@cloud-copilot/iam-policy';
+import type { PolicyDocument } from './state';
+
+export type PolicyKind = 'identity' | 'resource' | 'trust';
+export type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
+
+export interface AuthzRequest {
+  /** An IAM/STS ARN, or a service principal such as `kinesisanalytics.amazonaws.com`. */
+  principal: string;
+  action: string;
+  resource: string;
+  resourceAccount: string;
+  context: Record<string, string | string[]>;
+  identityPolicies: { name: string; document: PolicyDocument }[];
+  resourcePolicy?: PolicyDocument;
+}
+
+export interface AuthzResult {
+  decision: Decision;
+  /** Which kind of policy decided a denial, for AWS's AccessDenied wording. */
+  deniedBy?: 'identity' | 'resource';
+}
+
+const validators = { identity: validateIdentityPolicy, resource: validateResourcePolicy, trust: validateTrustPolicy };
+
+/** Problems with a policy document, in the evaluator's words; empty when valid. */
+export function validatePolicy(document: unknown, kind: PolicyKind): string[] {
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) return ['The policy must be a JSON object'];
+  return validators[kind](document).map((e: any) => (e.path ? `${e.path}: ${e.message}` : e.message));
+}
+
+// Validated policies are immutable; cache them by content so hot paths do not re-parse.
+const cache = new Map<string, unknown>();
+function validated(document: PolicyDocument, kind: PolicyKind, name: string) {
+  const key = `${kind}\u0000${name}\u0000${JSON.stringify(document)}`;
+  let policy = cache.get(key);
+  if (!policy) {
+    if (cache.size > 5000) cache.clear();
+    policy = createValidatedPolicy(document, validators[kind], { name });
+    cache.set(key, policy);
+  }
+  return policy;
+}
+
+function simulate(req: AuthzRequest, withResourcePolicy: boolean): Decision {
+  return runUnsafeSimulation(
+    {
+      request: {
+        principal: req.principal,
+        action: req.action,
+        resource: { resource: req.resource, accountId: req.resourceAccount },
+        contextVariables: req.context,
+      },
+      identityPolicies: req.identityPolicies.map((p) => ({ name: p.name, policy: validated(p.document, 'identity', p.name) })),
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy: withResourcePolicy && req.resourcePolicy ? validated(req.resourcePolicy, 'resource', 'ResourcePolicy') : undefined,
+    } as any,
+    {},
+  ) as Decision;
+}
+
+export function evaluate(req: AuthzRequest): AuthzResult {
+  const decision = simulate(req, true);
+  if (decision === 'Allowed' || !req.resourcePolicy) return decision === 'Allowed' ? { decision } : { decision, deniedBy: 'identity' };
+  // Which side said no, for AWS's wording. KMS decides by the key policy first, so it names the
+  // resource-based policy unless an identity policy denies explicitly.
+  const identityOnly = simulate(req, false);
+  if (identityOnly === 'ExplicitlyDenied') return { decision, deniedBy: 'identity' };
+  if (decision === 'ExplicitlyDenied' || identityOnly === 'Allowed' || req.action.startsWith('kms:') || !req.identityPolicies.length) {
+    return { decision, deniedBy: 'resource' };
+  }
+  return { decision, deniedBy: 'identity' };
+}

@@ -1,0 +1,239 @@
+/**
+ * The sandbox account: state, clock, faults, identity and authorization, and the service registry.
+ * The HTTP server (server.ts) is a thin shell around `Sandbox.handle`.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { AwsError } from './errors';
+import { Clock } from './clock';
+import { Faults } from './faults';
+import { evaluate, type AuthzResult } from './authz';
+import { emptyState, snapshotState, diffState, type PolicyDocument, type SandboxState, type StateChange } from './state';
+import { findRole } from './lookup';
+
+export interface Principal {
+  /** The caller as AWS reports it: `arn:aws:iam::<acct>:root` or `arn:aws:sts::<acct>:assumed-role/<role>/<session>`. */
+  arn: string;
+  account: string;
+  kind: 'root' | 'assumed-role';
+  roleArn?: string;
+  roleName?: string;
+  sessionName?: string;
+  /** `aws:userid`: the account id for root, `<RoleId>:<session>` for a role session. */
+  userId: string;
+}
+
+/** Async durations of Managed Flink work, in ms of sandbox clock. */
+export interface FlinkDurations { start: number; stop: number; update: number; snapshot: number; delete: number }
+
+export interface SandboxOptions {
+  account?: string;
+  region?: string;
+  /** Eventual consistency: a new role is invisible to KMS key policies and AssumeRole for this long. */
+  iamPropagationDelayMs?: number;
+  flinkDurations?: Partial<FlinkDurations>;
+  /** Persist the account to this JSON file after every change, and load it at start. */
+  stateFile?: string;
+}
+
+export interface RequestContext {
+  sandbox: Sandbox;
+  caller: Principal;
+  requestId: string;
+  service: string;
+  operation: string;
+}
+
+export type Handler = (input: any, ctx: RequestContext) => unknown | Promise<unknown>;
+
+export interface Service {
+  /** SigV4 signing name: `iam`, `sts`, `kms`, `kinesisanalytics`. */
+  name: string;
+  protocol: 'json' | 'query';
+  /** JSON 1.1 `X-Amz-Target` prefix, e.g. `TrentService`. */
+  targetPrefix?: string;
+  /** Query protocol XML namespace. */
+  xmlns?: string;
+  operations: Record<string, Handler>;
+  /** Operations that change nothing (for the request log's read/write split). */
+  readOnly?: ReadonlySet<string>;
+  /** Completes asynchronous work that is due on the sandbox clock. */
+  tick?(sandbox: Sandbox): void;
+}
+
+export const ROOT_ACCESS_KEY = 'test';
+export const ROOT_SECRET_KEY = 'test';
+
+const ALLOW_ALL: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
+
+export class Sandbox {
+  readonly account: string;
+  readonly region: string;
+  readonly clock = new Clock();
+  readonly faults = new Faults();
+  readonly services = new Map<string, Service>();
+  iamPropagationDelayMs: number;
+  flinkDurations: FlinkDurations;
+  state: SandboxState;
+  private readonly stateFile?: string;
+
+  constructor(options: SandboxOptions = {}) {
+    this.account = options.account ?? '000000000000';
+    this.region = options.region ?? 'us-east-1';
+    if (!/^\d{12}$/.test(this.account)) throw new Error(`account must be 12 digits (got ${this.account})`);
+    this.iamPropagationDelayMs = options.iamPropagationDelayMs ?? 0;
+    this.flinkDurations = { start: 0, stop: 0, update: 0, snapshot: 0, delete: 0, ...options.flinkDurations };
+    this.stateFile = options.stateFile;
+    this.state = this.stateFile && existsSync(this.stateFile)
+      ? (JSON.parse(readFileSync(this.stateFile, 'utf8')) as SandboxState)
+      : emptyState(this.account, this.region);
+  }
+
+  register(service: Service): this {
+    this.services.set(service.name, service);
+    return this;
+  }
+
+  // ---- state helpers for tests and the control endpoint ----
+  snapshot(): SandboxState {
+    this.tick();
+    return snapshotState(this.state);
+  }
+  restore(state: SandboxState): void {
+    this.state = snapshotState(state);
+  }
+  diff(before: SandboxState): StateChange[] {
+    return diffState(before, this.snapshot());
+  }
+  /** Writes the state file, if persistence is on. */
+  persist(): void {
+    if (this.stateFile) writeFileSync(this.stateFile, JSON.stringify(this.state, null, 2));
+  }
+  /** Lets every service complete the asynchronous work that is due. */
+  tick(): void {
+    for (const s of this.services.values()) s.tick?.(this);
+  }
+  /** Moves the clock forward and completes what became due. */
+  advance(ms: number): void {
+    this.clock.advance(ms);
+    this.tick();
+  }
+
+  // ---- identity ----
+  get rootArn(): string {
+    return `arn:aws:iam::${this.account}:root`;
+  }
+
+  rootPrincipal(): Principal {
+    return { arn: this.rootArn, account: this.account, kind: 'root', userId: this.account };
+  }
+
+  /** The secret and principal behind an access key, or an AWS-shaped error. */
+  resolveAccessKey(accessKeyId: string, sessionToken: string | undefined): { secret: string; principal: Principal } {
+    if (accessKeyId === ROOT_ACCESS_KEY) return { secret: ROOT_SECRET_KEY, principal: this.rootPrincipal() };
+    const session = this.state.sts.sessions[accessKeyId];
+    if (!session) throw new AwsError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
+    if (sessionToken !== session.SessionToken) throw new AwsError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
+    if (this.clock.now() >= session.Expiration) throw new AwsError('ExpiredToken', 'The security token included in the request is expired', 400);
+    const roleName = session.RoleArn.split('/').pop()!;
+    return {
+      secret: session.SecretAccessKey,
+      principal: {
+        arn: `arn:aws:sts::${this.account}:assumed-role/${roleName}/${session.RoleSessionName}`,
+        account: this.account,
+        kind: 'assumed-role',
+        roleArn: session.RoleArn,
+        roleName,
+        sessionName: session.RoleSessionName,
+        userId: `${session.RoleId}:${session.RoleSessionName}`,
+      },
+    };
+  }
+
+  /** The identity-based policies in force for a principal: inline plus attached managed policies. */
+  identityPolicies(principal: Principal): { name: string; document: PolicyDocument }[] {
+    if (principal.kind === 'root') return [{ name: 'AccountRoot', document: ALLOW_ALL }];
+    const role = principal.roleArn ? findRole(this.state, principal.roleArn) : undefined;
+    if (!role) return [];
+    const inline = Object.entries(role.InlinePolicies).map(([name, document]) => ({ name, document }));
+    const attached = role.AttachedPolicyArns.flatMap((arn) => {
+      const p = Object.values(this.state.iam.policies).find((x) => x.Arn === arn);
+      return p ? [{ name: p.PolicyName, document: p.Document }] : [];
+    });
+    return [...inline, ...attached];
+  }
+
+  /** Global condition keys AWS adds to every request from this principal. */
+  principalContext(principal: Principal): Record<string, string> {
+    return {
+      'aws:PrincipalArn': principal.roleArn ?? principal.arn,
+      'aws:PrincipalAccount': principal.account,
+      'aws:PrincipalType': principal.kind === 'root' ? 'Account' : 'AssumedRole',
+      'aws:userid': principal.userId,
+      'aws:CurrentTime': this.clock.date().toISOString(),
+      'aws:RequestedRegion': this.region,
+    };
+  }
+
+  /**
+   * Evaluates a call by `principal` (a caller or a service principal string) and throws AWS's
+   * AccessDenied in the protocol family of `service` when it is not allowed.
+   */
+  authorize(
+    service: string,
+    principal: Principal | string,
+    action: string,
+    resource: string,
+    opts: { context?: Record<string, string | string[]>; resourcePolicy?: PolicyDocument; resourceAccount?: string } = {},
+  ): void {
+    const result = this.evaluate(principal, action, resource, opts);
+    if (result.decision === 'Allowed') return;
+    throw this.accessDenied(service, typeof principal === 'string' ? principal : principal.arn, action, resource, result);
+  }
+
+  evaluate(
+    principal: Principal | string,
+    action: string,
+    resource: string,
+    opts: { context?: Record<string, string | string[]>; resourcePolicy?: PolicyDocument; resourceAccount?: string } = {},
+  ): AuthzResult {
+    const isService = typeof principal === 'string';
+    return evaluate({
+      principal: isService ? principal : principal.arn,
+      action,
+      resource,
+      resourceAccount: opts.resourceAccount ?? this.account,
+      context: { ...(isService ? {} : this.principalContext(principal)), ...opts.context },
+      identityPolicies: isService ? [] : this.identityPolicies(principal),
+      resourcePolicy: opts.resourcePolicy,
+    });
+  }
+
+  accessDenied(service: string, who: string, action: string, resource: string, result: AuthzResult): AwsError {
+    const kind = result.deniedBy === 'resource' ? 'resource-based' : 'identity-based';
+    const why = result.decision === 'ExplicitlyDenied'
+      ? `with an explicit deny in a ${kind} policy`
+      : `because no ${kind} policy allows the ${action} action`;
+    const message = `User: ${who} is not authorized to perform: ${action} on resource: ${resource} ${why}`;
+    return service === 'iam' || service === 'sts'
+      ? new AwsError('AccessDenied', message, 403)
+      : new AwsError('AccessDeniedException', message, 400);
+  }
+
+  /** False while a freshly created role is still propagating (see `iamPropagationDelayMs`). */
+  isRoleVisible(roleArn: string): boolean {
+    const role = findRole(this.state, roleArn);
+    return !!role && this.clock.now() >= role.VisibleAt;
+  }
+
+  // ---- ids ----
+  requestId(): string {
+    return randomUUID();
+  }
+  /** Upper-case alphanumerics, as IAM ids and access keys use. */
+  randomId(prefix: string, length = 21): string {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+    const bytes = randomBytes(length - prefix.length);
+    return prefix + Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('');
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * One HTTP port for every service. Dispatch by protocol: JSON 1.1 by `X-Amz-Target`, the Query
+ * protocol by the SigV4 signing name (`iam`, `sts`). `/_sandbox/…` is the control endpoint for
+ * faults, latency, the clock, the request log and the state.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AwsError } from './errors';
+import { jsonError, jsonResponse, parseJsonInput, type WireResponse } from './protocols/json';
+import { parseQueryInput, queryError, queryResponse } from './protocols/query';
+import { parseAuthorization, signatureMatches, type IncomingSignedRequest } from './sigv4';
+import { Sandbox, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, type Principal, type SandboxOptions, type Service } from './sandbox';
+import { iamService } from './services/iam';
+import { stsService } from './services/sts';
+import { kmsService } from './services/kms';
+import { kinesisAnalyticsService } from './services/kinesisanalytics';
+
+/** JSON 1.1 services name the authentication errors differently from the Query ones. */
+const JSON_AUTH_CODES: Record<string, string> = {
+  InvalidClientTokenId: 'UnrecognizedClientException',
+  SignatureDoesNotMatch: 'InvalidSignatureException',
+  ExpiredToken: 'ExpiredTokenException',
+  MissingAuthenticationToken: 'MissingAuthenticationTokenException',
+  IncompleteSignature: 'IncompleteSignatureException',
+};
+
+const SIGNATURE_MISMATCH =
+  'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
+
+/** Clock skew AWS tolerates between the request's X-Amz-Date and its own clock. */
+const MAX_SKEW_MS = 15 * 60 * 1000;
+
+export function createSandbox(options: SandboxOptions = {}): Sandbox {
+  return new Sandbox(options).register(iamService).register(stsService).register(kmsService).register(kinesisAnalyticsService);
+}
+
+interface Route { service: Service; operation: string; input: Record<string, unknown> }
+
+/** Handles one signed AWS request end to end and returns the wire response. */
+export async function handleAwsRequest(sandbox: Sandbox, req: IncomingSignedRequest): Promise<WireResponse> {
+  const started = Date.now();
+  const requestId = sandbox.requestId();
+  const target = req.headers['x-amz-target'];
+  const family: 'json' | 'query' = target ? 'json' : 'query';
+  let service: Service | undefined;
+  let operation = target?.split('.')[1] ?? 'Unknown';
+  let caller = 'anonymous';
+  let response: WireResponse;
+  try {
+    const info = parseAuthorization(req);
+    if (!info) throw new AwsError('MissingAuthenticationToken', 'Request is missing Authentication Token', 403);
+    const route = routeRequest(sandbox, req, info.service);
+    service = route.service;
+    operation = route.operation;
+    const { secret, principal } = sandbox.resolveAccessKey(info.accessKeyId, info.sessionToken);
+    caller = principal.arn;
+    if (Math.abs(Date.now() - info.date.getTime()) > MAX_SKEW_MS) {
+      throw new AwsError('SignatureDoesNotMatch', 'Signature expired: the request time is too far from the server time.', 403);
+    }
+    if (!(await signatureMatches(req, info, secret))) throw new AwsError('SignatureDoesNotMatch', SIGNATURE_MISMATCH, 403);
+    response = await invoke(sandbox, route, principal, requestId);
+  } catch (e) {
+    const err = toAwsError(e, family);
+    const xmlns = service?.xmlns ?? 'https://iam.amazonaws.com/doc/2010-05-08/';
+    response = family === 'json' ? jsonError(err, requestId) : queryError(err, xmlns, requestId);
+  }
+  sandbox.faults.record({
+    time: new Date().toISOString(),
+    caller,
+    service: service?.name ?? 'unknown',
+    operation,
+    outcome: response.status === 200 ? 'OK' : errorCodeOf(response),
+    status: response.status,
+    durationMs: Date.now() - started,
+  });
+  return response;
+}
+
+function routeRequest(sandbox: Sandbox, req: IncomingSignedRequest, signingName: string): Route {
+  const target = req.headers['x-amz-target'];
+  if (target) {
+    const [prefix, operation] = target.split('.');
+    const service = [...sandbox.services.values()].find((s) => s.targetPrefix === prefix);
+    if (!service) throw new AwsError('UnknownOperationException', `Unknown target ${target}`, 400);
+    return { service, operation, input: parseJsonInput(req.body) };
+  }
+  const service = sandbox.services.get(signingName);
+  if (!service || service.protocol !== 'query') throw new AwsError('InvalidAction', `Service ${signingName} is not emulated by this sandbox`, 400);
+  const params = new URLSearchParams(req.body);
+  for (const [k, v] of Object.entries(req.query)) params.append(k, v);
+  const { action, input } = parseQueryInput(params);
+  return { service, operation: action, input };
+}
+
+async function invoke(sandbox: Sandbox, route: Route, caller: Principal, requestId: string): Promise<WireResponse> {
+  const { service, operation, input } = route;
+  // Authentication comes first, as in AWS; only then is the operation looked up.
+  if (!Object.hasOwn(service.operations, operation)) {
+    throw service.protocol === 'json'
+      ? new AwsError('UnknownOperationException', `Unknown operation ${operation}`, 400)
+      : new AwsError('InvalidAction', `Could not find operation ${operation}`, 400);
+  }
+  sandbox.tick();
+  const latency = sandbox.faults.latencyFor(service.name, operation);
+  if (latency > 0) await sleep(latency);
+  sandbox.faults.check(service.name, operation, caller.arn);
+  const result = await service.operations[operation](input, { sandbox, caller, requestId, service: service.name, operation });
+  if (!service.readOnly?.has(operation)) sandbox.persist();
+  return service.protocol === 'json' ? jsonResponse(result, requestId) : queryResponse(operation, service.xmlns!, result, requestId);
+}
+
+function toAwsError(e: unknown, family: 'json' | 'query'): AwsError {
+  if (e instanceof AwsError) {
+    const jsonCode = family === 'json' ? JSON_AUTH_CODES[e.code] : undefined;
+    return jsonCode ? new AwsError(jsonCode, e.message, e.code === 'ExpiredToken' ? 400 : e.status === 403 ? 400 : e.status) : e;
+  }
+  console.error('[sandbox] internal error:', e);
+  return new AwsError(family === 'json' ? 'InternalFailure' : 'InternalFailure', 'The request processing has failed because of an unknown error.', 500);
+}
+
+function errorCodeOf(res: WireResponse): string {
+  if (res.headers['x-amzn-errortype']) return res.headers['x-amzn-errortype'];
+  return /<Code>([^<]+)<\/Code>/.exec(res.body)?.[1] ?? String(res.status);
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP shell and control endpoint
+
+export interface RunningSandbox {
+  sandbox: Sandbox;
+  server: Server;
+  endpoint: string;
+  port: number;
+  /** SDK client options for the account root (`test` / `test`). */
+  clientConfig(): { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
+  close(): Promise<void>;
+}
+
+export async function startSandbox(options: SandboxOptions & { port?: number; host?: string } = {}): Promise<RunningSandbox> {
+  const sandbox = createSandbox(options);
+  const server = createServer((req, res) => {
+    void serve(sandbox, req, res);
+  });
+  server.keepAliveTimeout = 5000;
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 4566, host, resolve);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const endpoint = `http://${host}:${port}`;
+  return {
+    sandbox,
+    server,
+    endpoint,
+    port,
+    clientConfig: () => ({ endpoint, region: sandbox.region, credentials: { accessKeyId: ROOT_ACCESS_KEY, secretAccessKey: ROOT_SECRET_KEY } }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function serve(sandbox: Sandbox, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const body = Buffer.concat(chunks).toString('utf8');
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  let out: WireResponse;
+  try {
+    if (url.pathname.startsWith('/_sandbox/')) {
+      out = control(sandbox, req.method ?? 'GET', url.pathname.slice('/_sandbox/'.length), body);
+    } else {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
+      const query: Record<string, string> = {};
+      url.searchParams.forEach((v, k) => (query[k] = v));
+      out = await handleAwsRequest(sandbox, { method: req.method ?? 'POST', path: url.pathname, query, headers, body });
+    }
+  } catch (e) {
+    out = { status: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: (e as Error).message }) };
+  }
+  res.writeHead(out.status, { ...out.headers, 'content-length': Buffer.byteLength(out.body) });
+  res.end(out.body);
+}
+
+/** The control endpoint: plain JSON, no signature (it listens on loopback only). */
+function control(sandbox: Sandbox, method: string, path: string, body: string): WireResponse {
+  const ok = (value: unknown = { ok: true }): WireResponse => ({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
+  const input = body ? JSON.parse(body) : {};
+  switch (`${method} ${path}`) {
+    case 'GET health':
+      return ok({ ok: true, account: sandbox.account, region: sandbox.region });
+    case 'GET state':
+      return ok(sandbox.snapshot());
+    case 'PUT state':
+      sandbox.restore(input);
+      return ok();
+    case 'GET log':
+      return ok(sandbox.faults.log);
+    case 'DELETE log':
+      sandbox.faults.log.length = 0;
+      return ok();
+    case 'GET faults':
+      return ok(sandbox.faults.pending());
+    case 'POST faults':
+      sandbox.faults.inject(input);
+      return ok();
+    case 'DELETE faults':
+      sandbox.faults.clear();
+      return ok();
+    case 'POST latency':
+      sandbox.faults.setLatency(input.service ?? '*', input.operation ?? '*', Number(input.ms));
+      return ok();
+    case 'POST clock/advance':
+      sandbox.advance(Number(input.ms));
+      return ok({ now: sandbox.clock.date().toISOString() });
+    case 'POST config':
+      if (input.iamPropagationDelayMs !== undefined) sandbox.iamPropagationDelayMs = Number(input.iamPropagationDelayMs);
+      if (input.flinkDurations) Object.assign(sandbox.flinkDurations, input.flinkDurations);
+      return ok({ iamPropagationDelayMs: sandbox.iamPropagationDelayMs, flinkDurations: sandbox.flinkDurations });
+    default:
+      return { status: 404, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: `no control route ${method} /_sandbox/${path}` }) };
+  }
+}
