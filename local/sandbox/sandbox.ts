@@ -212,7 +212,7 @@ export class Sandbox {
   accessDenied(service: string, who: string, action: string, resource: string, result: AuthzResult): AwsError {
     const kind = result.deniedBy === 'resource' ? 'resource-based' : 'identity-based';
     const why = result.decision === 'ExplicitlyDenied'
-      ? `with an explicit deny in a ${kind} policy`
+      ? `with an explicit deny in ${kind === 'identity-based' ? 'an' : 'a'} ${kind} policy`
       : `because no ${kind} policy allows the ${action} action`;
     const message = `User: ${who} is not authorized to perform: ${action} on resource: ${resource} ${why}`;
     return service === 'iam' || service === 'sts'

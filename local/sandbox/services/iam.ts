@@ -1,3 +1,545 @@
-import type { Service } from '../sandbox';
-// Placeholder: filled in by the IAM work.
-export const iamService: Service = { name: 'iam', protocol: 'query', xmlns: 'https://iam.amazonaws.com/doc/2010-05-08/', operations: {} };
+/**
+ * IAM (Query protocol): roles, their inline and attached managed policies, tags, and customer managed
+ * policies. Every operation is authorized with the caller's identity policies against the resource
+ * ARN and condition keys the IAM service authorization reference lists (roles and policies by ARN,
+ * ListRoles/ListPolicies on `*`), so a least-privilege orchestrator role can be written with path,
+ * tag and `iam:PolicyARN` conditions and tested here.
+ *
+ * IAM itself sees a new role at once; STS and KMS see it only after `iamPropagationDelayMs`
+ * (`Role.VisibleAt`), as in AWS. Documents are stored parsed and returned URL-encoded (RFC 3986).
+ */
+import { AwsError } from '../errors';
+import { validatePolicy, type PolicyKind } from '../authz';
+import { findRole } from '../lookup';
+import { isoTime } from '../protocols/query';
+import type { RequestContext, Sandbox, Service } from '../sandbox';
+import type { ManagedPolicy, PolicyDocument, Role, Tag } from '../state';
+
+/** IAM quotas that answer LimitExceeded. */
+const MAX_ATTACHED_POLICIES_PER_ROLE = 10;
+const MAX_TAGS = 50;
+
+// ---------------------------------------------------------------------------------------------
+// Input constraints, worded as AWS's front end words them
+
+interface Constraint {
+  required?: boolean;
+  min?: number;
+  max?: number;
+  minValue?: number;
+  maxValue?: number;
+  /** The pattern exactly as the IAM API reference prints it (also valid JS with the `u` flag). */
+  pattern?: string;
+  enum?: string[];
+}
+
+const NAME = '[\\w+=,.@-]+';
+const C = {
+  roleName: { required: true, min: 1, max: 64, pattern: NAME },
+  policyName: { required: true, min: 1, max: 128, pattern: NAME },
+  path: { min: 1, max: 512, pattern: '(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)' },
+  pathPrefix: { min: 1, max: 512, pattern: '\\u002F[\\u0021-\\u007E]*' },
+  policyDocument: { required: true, min: 1, max: 131072, pattern: '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+' },
+  description: { max: 1000, pattern: '[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*' },
+  maxSessionDuration: { minValue: 3600, maxValue: 43200 },
+  policyArn: { required: true, min: 20, max: 2048 },
+  versionId: { required: true, pattern: 'v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?' },
+  marker: { min: 1, max: 320, pattern: '[\\u0020-\\u00FF]+' },
+  maxItems: { minValue: 1, maxValue: 1000 },
+  scope: { enum: ['All', 'AWS', 'Local'] },
+  tagList: { max: MAX_TAGS },
+  tagKey: { required: true, min: 1, max: 128, pattern: '[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+' },
+  tagValue: { required: true, max: 256, pattern: '[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*' },
+} satisfies Record<string, Constraint>;
+
+type Check = [member: string, value: unknown, c: Constraint];
+
+/** One "Value '…' at '…' failed to satisfy constraint: …" clause, or undefined when the value is fine. */
+function violation(member: string, value: unknown, c: Constraint): string | undefined {
+  if (value === undefined) return c.required ? `Value null at '${member}' failed to satisfy constraint: Member must not be null` : undefined;
+  const shown = Array.isArray(value) ? `[${value.map((v) => (typeof v === 'object' ? JSON.stringify(v) : v)).join(', ')}]` : String(value);
+  const fail = (rule: string) => `Value '${shown}' at '${member}' failed to satisfy constraint: Member must ${rule}`;
+  const length = Array.isArray(value) ? value.length : String(value).length;
+  if (c.minValue !== undefined && !(Number(value) >= c.minValue)) return fail(`have value greater than or equal to ${c.minValue}`);
+  if (c.maxValue !== undefined && !(Number(value) <= c.maxValue)) return fail(`have value less than or equal to ${c.maxValue}`);
+  if (c.min !== undefined && length < c.min) return fail(`have length greater than or equal to ${c.min}`);
+  if (c.max !== undefined && length > c.max) return fail(`have length less than or equal to ${c.max}`);
+  if (c.pattern && !new RegExp(`^(?:${c.pattern})$`, 'u').test(String(value))) return fail(`satisfy regular expression pattern: ${c.pattern}`);
+  if (c.enum && !c.enum.includes(String(value))) return fail(`satisfy enum value set: [${c.enum.join(', ')}]`);
+  return undefined;
+}
+
+/** Throws AWS's ValidationError listing every violated constraint. */
+function validate(checks: Check[]): void {
+  const errors = checks.map(([m, v, c]) => violation(m, v, c)).filter((e): e is string => !!e);
+  if (errors.length) {
+    throw new AwsError('ValidationError', `${errors.length} validation error${errors.length === 1 ? '' : 's'} detected: ${errors.join('; ')}`, 400);
+  }
+}
+
+/** Query lists arrive as arrays; an empty list arrives as `''`. */
+const list = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]) : []);
+const str = (value: unknown): string | undefined => (value === undefined ? undefined : String(value));
+
+/** The request's tags and the checks on them; `Value` may be empty. */
+function readTags(raw: unknown, required: boolean): { tags: Tag[]; checks: Check[] } {
+  const tags = list<Tag>(raw).map((t) => ({ Key: t.Key, Value: t.Value ?? '' }));
+  return {
+    tags,
+    checks: [
+      ['tags', raw === undefined ? undefined : tags, { ...C.tagList, required }],
+      ...tags.flatMap((t, i): Check[] => [
+        [`tags.${i + 1}.member.key`, t.Key, C.tagKey],
+        [`tags.${i + 1}.member.value`, t.Value, C.tagValue],
+      ]),
+    ],
+  };
+}
+
+/** Tag keys are case-insensitive in IAM. */
+function assertNoDuplicateTagKeys(tags: Tag[]): void {
+  if (new Set(tags.map((t) => t.Key.toLowerCase())).size !== tags.length) {
+    throw new AwsError('InvalidInput', 'Duplicate tag keys found. Please note that Tag keys are case insensitive.', 400);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+const noSuchRole = (name: string) => new AwsError('NoSuchEntity', `The role with name ${name} cannot be found.`, 404);
+const noSuchRolePolicy = (name: string) => new AwsError('NoSuchEntity', `The role policy with name ${name} cannot be found.`, 404);
+const policyNotFound = (arn: string) => new AwsError('NoSuchEntity', `Policy ${arn} was not found.`, 404);
+const notAttachable = (arn: string) => new AwsError('NoSuchEntity', `Policy ${arn} does not exist or is not attachable.`, 404);
+const malformed = (message: string) => new AwsError('MalformedPolicyDocument', message, 400);
+
+/** The evaluator's validation messages, in the words IAM uses for the same problem; others are "Syntax errors in policy.". */
+const AWS_POLICY_WORDING: [RegExp, string][] = [
+  [/Principal is not allowed in an identity policy/, 'Policy document should not specify a principal.'],
+  [/Resource is not allowed in a trust policy/, 'Has prohibited field Resource'],
+  [/One of Principal or NotPrincipal is required/, 'Missing required field Principal'],
+  [/One of Action or NotAction is required/, 'Policy statement must contain actions.'],
+  [/One of Resource or NotResource is required/, 'Policy statement must contain resources.'],
+];
+
+// ---------------------------------------------------------------------------------------------
+// Documents
+
+/** Parses and validates a policy document; trust policies must also name only principals that exist. */
+function parseDocument(sandbox: Sandbox, text: string, kind: Extract<PolicyKind, 'identity' | 'trust'>): PolicyDocument {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch {
+    throw malformed('This policy contains invalid Json');
+  }
+  const problems = validatePolicy(document, kind);
+  if (problems.length) {
+    throw malformed(AWS_POLICY_WORDING.find(([re]) => problems.some((p) => re.test(p)))?.[1] ?? 'Syntax errors in policy.');
+  }
+  if (kind === 'trust') assertPrincipalsExist(sandbox, document as PolicyDocument);
+  return document as PolicyDocument;
+}
+
+/**
+ * IAM resolves role ARNs in a trust policy to role ids when it stores the policy, so a role of this
+ * account that does not exist is refused. Account roots, account ids, other accounts and service
+ * principals are accepted as written.
+ */
+function assertPrincipalsExist(sandbox: Sandbox, document: PolicyDocument): void {
+  const statements = ([] as Record<string, any>[]).concat((document.Statement as any) ?? []);
+  for (const statement of statements) {
+    for (const principal of [statement.Principal, statement.NotPrincipal]) {
+      if (typeof principal !== 'object' || principal === null) continue;
+      for (const arn of ([] as unknown[]).concat(principal.AWS ?? [])) {
+        const inAccount = typeof arn === 'string' && arn.startsWith(`arn:aws:iam::${sandbox.account}:role/`);
+        if (inAccount && !findRole(sandbox.state, arn)) throw malformed(`Invalid principal in policy: "AWS":"${arn}"`);
+      }
+    }
+  }
+}
+
+/** IAM returns documents URL-encoded (RFC 3986). */
+const encodeDocument = (document: PolicyDocument) => encodeURIComponent(JSON.stringify(document));
+
+// ---------------------------------------------------------------------------------------------
+// State access, ARNs, authorization
+
+const iamArn = (sandbox: Sandbox, type: 'role' | 'policy', path: string, name: string) => `arn:aws:iam::${sandbox.account}:${type}${path}${name}`;
+
+/** Own-property lookup: role names such as `constructor` are valid. */
+function roleNamed(sandbox: Sandbox, name: string): Role | undefined {
+  return Object.hasOwn(sandbox.state.iam.roles, name) ? sandbox.state.iam.roles[name] : undefined;
+}
+function policyAt(sandbox: Sandbox, arn: string): ManagedPolicy | undefined {
+  return Object.hasOwn(sandbox.state.iam.policies, arn) ? sandbox.state.iam.policies[arn] : undefined;
+}
+
+/** Derived from the roles, so it can never drift from the attachments. */
+const attachmentCount = (sandbox: Sandbox, arn: string) =>
+  Object.values(sandbox.state.iam.roles).filter((r) => r.AttachedPolicyArns.includes(arn)).length;
+
+/** `aws:ResourceTag/<k>` (and `iam:ResourceTag/<k>` for roles) from a resource's tags. */
+function resourceTagContext(tags: Tag[], iamKeys: boolean): Record<string, string> {
+  const context: Record<string, string> = {};
+  for (const t of tags) {
+    context[`aws:ResourceTag/${t.Key}`] = t.Value;
+    if (iamKeys) context[`iam:ResourceTag/${t.Key}`] = t.Value;
+  }
+  return context;
+}
+
+/** `aws:RequestTag/<k>` and `aws:TagKeys` for a request that adds tags. */
+function requestTagContext(tags: Tag[]): Record<string, string | string[]> {
+  if (!tags.length) return {};
+  return { ...Object.fromEntries(tags.map((t) => [`aws:RequestTag/${t.Key}`, t.Value])), 'aws:TagKeys': tags.map((t) => t.Key) };
+}
+
+function authorize(ctx: RequestContext, action: string, resource: string, context: Record<string, string | string[]> = {}): void {
+  ctx.sandbox.authorize('iam', ctx.caller, `iam:${action}`, resource, { context });
+}
+
+/**
+ * Authorizes an action on a role named in the request, then returns the role. A missing role is
+ * reported only to a caller allowed to ask, as AWS does; its resource is then the path-less ARN.
+ */
+function authorizeOnRole(ctx: RequestContext, action: string, name: string, context: Record<string, string | string[]> = {}): Role {
+  const role = roleNamed(ctx.sandbox, name);
+  const arn = role?.Arn ?? iamArn(ctx.sandbox, 'role', '/', name);
+  authorize(ctx, action, arn, { ...resourceTagContext(role?.Tags ?? [], true), ...context });
+  if (!role) throw noSuchRole(name);
+  return role;
+}
+
+/** Validates a policy ARN's shape; IAM refuses anything that is not an IAM policy ARN. */
+function checkPolicyArn(arn: string | undefined): string {
+  validate([['policyArn', arn, C.policyArn]]);
+  if (!/^arn:aws:iam::(\d{12}|aws):policy\/./.test(arn!)) throw new AwsError('InvalidInput', `ARN ${arn} is not valid.`, 400);
+  return arn!;
+}
+
+function authorizeOnPolicy(ctx: RequestContext, action: string, arn: string): ManagedPolicy | undefined {
+  const policy = policyAt(ctx.sandbox, arn);
+  authorize(ctx, action, arn, resourceTagContext(policy?.Tags ?? [], false));
+  return policy;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pagination (Marker is an opaque offset)
+
+function page<T>(items: T[], input: any): { items: T[]; IsTruncated: boolean; Marker?: string } {
+  validate([
+    ['marker', str(input.Marker), C.marker],
+    ['maxItems', str(input.MaxItems), C.maxItems],
+  ]);
+  const start = input.Marker === undefined ? 0 : Number(input.Marker);
+  if (!Number.isInteger(start) || start < 0 || start > items.length) throw new AwsError('InvalidInput', 'Invalid Marker.', 400);
+  const size = input.MaxItems === undefined ? 100 : Number(input.MaxItems);
+  const end = start + size;
+  return { items: items.slice(start, end), IsTruncated: end < items.length, Marker: end < items.length ? String(end) : undefined };
+}
+
+const byName = <T>(key: (t: T) => string) => (a: T, b: T) => key(a).localeCompare(key(b));
+
+// ---------------------------------------------------------------------------------------------
+// Response shapes (member names as in the IAM API reference)
+
+function roleView(role: Role, withTags: boolean) {
+  return {
+    Path: role.Path,
+    RoleName: role.RoleName,
+    RoleId: role.RoleId,
+    Arn: role.Arn,
+    CreateDate: isoTime(role.CreateDate),
+    AssumeRolePolicyDocument: encodeDocument(role.AssumeRolePolicyDocument),
+    Description: role.Description,
+    MaxSessionDuration: role.MaxSessionDuration,
+    // ListRoles does not return tags; GetRole and CreateRole do when there are any.
+    Tags: withTags && role.Tags.length ? role.Tags : undefined,
+  };
+}
+
+function policyView(sandbox: Sandbox, p: ManagedPolicy, full: boolean) {
+  return {
+    PolicyName: p.PolicyName,
+    PolicyId: p.PolicyId,
+    Arn: p.Arn,
+    Path: p.Path,
+    DefaultVersionId: p.DefaultVersionId,
+    AttachmentCount: attachmentCount(sandbox, p.Arn),
+    PermissionsBoundaryUsageCount: 0,
+    IsAttachable: true,
+    // ListPolicies returns neither the description nor the tags.
+    Description: full ? p.Description : undefined,
+    CreateDate: isoTime(p.CreateDate),
+    UpdateDate: isoTime(p.UpdateDate),
+    Tags: full && p.Tags.length ? p.Tags : undefined,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export const iamService: Service = {
+  name: 'iam',
+  protocol: 'query',
+  xmlns: 'https://iam.amazonaws.com/doc/2010-05-08/',
+  readOnly: new Set([
+    'GetRole', 'ListRoles', 'ListRoleTags', 'GetRolePolicy', 'ListRolePolicies', 'ListAttachedRolePolicies',
+    'GetPolicy', 'GetPolicyVersion', 'ListPolicies',
+  ]),
+  operations: {
+    // ---- roles ----
+    CreateRole: (input, ctx) => {
+      const { sandbox } = ctx;
+      const name = str(input.RoleName);
+      const path = str(input.Path) ?? '/';
+      const { tags, checks } = readTags(input.Tags, false);
+      validate([
+        ['roleName', name, C.roleName],
+        ['path', path, C.path],
+        ['assumeRolePolicyDocument', str(input.AssumeRolePolicyDocument), C.policyDocument],
+        ['description', str(input.Description), C.description],
+        ['maxSessionDuration', str(input.MaxSessionDuration), C.maxSessionDuration],
+        ...checks,
+      ]);
+      assertNoDuplicateTagKeys(tags);
+      const arn = iamArn(sandbox, 'role', path, name!);
+      authorize(ctx, 'CreateRole', arn, requestTagContext(tags));
+      // Role names are unique in the account regardless of path and case.
+      if (Object.values(sandbox.state.iam.roles).some((r) => r.RoleName.toLowerCase() === name!.toLowerCase())) {
+        throw new AwsError('EntityAlreadyExists', `Role with name ${name} already exists.`, 409);
+      }
+      const now = sandbox.clock.now();
+      const role: Role = {
+        RoleName: name!,
+        RoleId: sandbox.randomId('AROA'),
+        Arn: arn,
+        Path: path,
+        CreateDate: now,
+        Description: str(input.Description),
+        MaxSessionDuration: input.MaxSessionDuration === undefined ? 3600 : Number(input.MaxSessionDuration),
+        AssumeRolePolicyDocument: parseDocument(sandbox, String(input.AssumeRolePolicyDocument), 'trust'),
+        Tags: tags,
+        InlinePolicies: {},
+        AttachedPolicyArns: [],
+        VisibleAt: now + sandbox.iamPropagationDelayMs,
+      };
+      sandbox.state.iam.roles[role.RoleName] = role;
+      return { Role: roleView(role, true) };
+    },
+
+    GetRole: (input, ctx) => {
+      validate([['roleName', str(input.RoleName), C.roleName]]);
+      return { Role: roleView(authorizeOnRole(ctx, 'GetRole', input.RoleName), true) };
+    },
+
+    ListRoles: (input, ctx) => {
+      const prefix = str(input.PathPrefix) ?? '/';
+      validate([['pathPrefix', prefix, C.pathPrefix]]);
+      authorize(ctx, 'ListRoles', '*');
+      const roles = Object.values(ctx.sandbox.state.iam.roles).filter((r) => r.Path.startsWith(prefix)).sort(byName((r) => r.RoleName));
+      const { items, ...rest } = page(roles, input);
+      return { Roles: items.map((r) => roleView(r, false)), ...rest };
+    },
+
+    DeleteRole: (input, ctx) => {
+      validate([['roleName', str(input.RoleName), C.roleName]]);
+      const role = authorizeOnRole(ctx, 'DeleteRole', input.RoleName);
+      // Assumed order: attached managed policies are reported before inline ones.
+      if (role.AttachedPolicyArns.length) throw new AwsError('DeleteConflict', 'Cannot delete entity, must detach all policies first.', 409);
+      if (Object.keys(role.InlinePolicies).length) throw new AwsError('DeleteConflict', 'Cannot delete entity, must delete policies first.', 409);
+      delete ctx.sandbox.state.iam.roles[role.RoleName];
+      return undefined;
+    },
+
+    UpdateAssumeRolePolicy: (input, ctx) => {
+      validate([
+        ['roleName', str(input.RoleName), C.roleName],
+        ['policyDocument', str(input.PolicyDocument), C.policyDocument],
+      ]);
+      const role = authorizeOnRole(ctx, 'UpdateAssumeRolePolicy', input.RoleName);
+      role.AssumeRolePolicyDocument = parseDocument(ctx.sandbox, String(input.PolicyDocument), 'trust');
+      return undefined;
+    },
+
+    // ---- tags ----
+    TagRole: (input, ctx) => {
+      const { tags, checks } = readTags(input.Tags, true);
+      validate([['roleName', str(input.RoleName), C.roleName], ...checks]);
+      assertNoDuplicateTagKeys(tags);
+      const role = authorizeOnRole(ctx, 'TagRole', input.RoleName, requestTagContext(tags));
+      // A key that exists in any case is overwritten (keys are case-insensitive).
+      const merged = role.Tags.filter((t) => !tags.some((n) => n.Key.toLowerCase() === t.Key.toLowerCase())).concat(tags);
+      if (merged.length > MAX_TAGS) throw new AwsError('LimitExceeded', `Cannot exceed quota for TagsPerRole: ${MAX_TAGS}`, 409);
+      role.Tags = merged;
+      return undefined;
+    },
+
+    UntagRole: (input, ctx) => {
+      const keys = list<string>(input.TagKeys);
+      validate([
+        ['roleName', str(input.RoleName), C.roleName],
+        ['tagKeys', input.TagKeys === undefined ? undefined : keys, { ...C.tagList, required: true }],
+        ...keys.map((k, i): Check => [`tagKeys.${i + 1}.member`, k, C.tagKey]),
+      ]);
+      const role = authorizeOnRole(ctx, 'UntagRole', input.RoleName, { 'aws:TagKeys': keys });
+      role.Tags = role.Tags.filter((t) => !keys.some((k) => k.toLowerCase() === t.Key.toLowerCase()));
+      return undefined;
+    },
+
+    ListRoleTags: (input, ctx) => {
+      validate([['roleName', str(input.RoleName), C.roleName]]);
+      const role = authorizeOnRole(ctx, 'ListRoleTags', input.RoleName);
+      const { items, ...rest } = page(role.Tags, input);
+      return { Tags: items, ...rest };
+    },
+
+    // ---- inline policies ----
+    PutRolePolicy: (input, ctx) => {
+      validate([
+        ['roleName', str(input.RoleName), C.roleName],
+        ['policyName', str(input.PolicyName), C.policyName],
+        ['policyDocument', str(input.PolicyDocument), C.policyDocument],
+      ]);
+      const role = authorizeOnRole(ctx, 'PutRolePolicy', input.RoleName);
+      role.InlinePolicies[input.PolicyName] = parseDocument(ctx.sandbox, String(input.PolicyDocument), 'identity');
+      return undefined;
+    },
+
+    GetRolePolicy: (input, ctx) => {
+      validate([['roleName', str(input.RoleName), C.roleName], ['policyName', str(input.PolicyName), C.policyName]]);
+      const role = authorizeOnRole(ctx, 'GetRolePolicy', input.RoleName);
+      if (!Object.hasOwn(role.InlinePolicies, input.PolicyName)) throw noSuchRolePolicy(input.PolicyName);
+      return { RoleName: role.RoleName, PolicyName: input.PolicyName, PolicyDocument: encodeDocument(role.InlinePolicies[input.PolicyName]) };
+    },
+
+    DeleteRolePolicy: (input, ctx) => {
+      validate([['roleName', str(input.RoleName), C.roleName], ['policyName', str(input.PolicyName), C.policyName]]);
+      const role = authorizeOnRole(ctx, 'DeleteRolePolicy', input.RoleName);
+      if (!Object.hasOwn(role.InlinePolicies, input.PolicyName)) throw noSuchRolePolicy(input.PolicyName);
+      delete role.InlinePolicies[input.PolicyName];
+      return undefined;
+    },
+
+    ListRolePolicies: (input, ctx) => {
+      validate([['roleName', str(input.RoleName), C.roleName]]);
+      const role = authorizeOnRole(ctx, 'ListRolePolicies', input.RoleName);
+      const { items, ...rest } = page(Object.keys(role.InlinePolicies).sort(), input);
+      return { PolicyNames: items, ...rest };
+    },
+
+    // ---- managed policies ----
+    CreatePolicy: (input, ctx) => {
+      const { sandbox } = ctx;
+      const name = str(input.PolicyName);
+      const path = str(input.Path) ?? '/';
+      const { tags, checks } = readTags(input.Tags, false);
+      validate([
+        ['policyName', name, C.policyName],
+        ['path', path, C.path],
+        ['policyDocument', str(input.PolicyDocument), C.policyDocument],
+        ['description', str(input.Description), C.description],
+        ...checks,
+      ]);
+      assertNoDuplicateTagKeys(tags);
+      const arn = iamArn(sandbox, 'policy', path, name!);
+      authorize(ctx, 'CreatePolicy', arn, requestTagContext(tags));
+      if (Object.values(sandbox.state.iam.policies).some((p) => p.PolicyName.toLowerCase() === name!.toLowerCase())) {
+        throw new AwsError('EntityAlreadyExists', `A policy called ${name} already exists. Duplicate names are not allowed.`, 409);
+      }
+      const now = sandbox.clock.now();
+      const policy: ManagedPolicy = {
+        PolicyName: name!,
+        PolicyId: sandbox.randomId('ANPA'),
+        Arn: arn,
+        Path: path,
+        Description: str(input.Description),
+        DefaultVersionId: 'v1',
+        Document: parseDocument(sandbox, String(input.PolicyDocument), 'identity'),
+        CreateDate: now,
+        UpdateDate: now,
+        Tags: tags,
+      };
+      sandbox.state.iam.policies[arn] = policy;
+      return { Policy: policyView(sandbox, policy, true) };
+    },
+
+    GetPolicy: (input, ctx) => {
+      const arn = checkPolicyArn(str(input.PolicyArn));
+      const policy = authorizeOnPolicy(ctx, 'GetPolicy', arn);
+      if (!policy) throw policyNotFound(arn);
+      return { Policy: policyView(ctx.sandbox, policy, true) };
+    },
+
+    GetPolicyVersion: (input, ctx) => {
+      const arn = checkPolicyArn(str(input.PolicyArn));
+      validate([['versionId', str(input.VersionId), C.versionId]]);
+      const policy = authorizeOnPolicy(ctx, 'GetPolicyVersion', arn);
+      // Only the default version exists: CreatePolicyVersion is not emulated.
+      if (!policy || input.VersionId !== policy.DefaultVersionId) {
+        throw new AwsError('NoSuchEntity', `Policy ${arn} version ${input.VersionId} does not exist or is not attachable.`, 404);
+      }
+      return {
+        PolicyVersion: { Document: encodeDocument(policy.Document), VersionId: policy.DefaultVersionId, IsDefaultVersion: true, CreateDate: isoTime(policy.CreateDate) },
+      };
+    },
+
+    DeletePolicy: (input, ctx) => {
+      const arn = checkPolicyArn(str(input.PolicyArn));
+      const policy = authorizeOnPolicy(ctx, 'DeletePolicy', arn);
+      if (!policy) throw policyNotFound(arn);
+      if (attachmentCount(ctx.sandbox, arn) > 0) throw new AwsError('DeleteConflict', 'Cannot delete a policy attached to entities.', 409);
+      delete ctx.sandbox.state.iam.policies[arn];
+      return undefined;
+    },
+
+    ListPolicies: (input, ctx) => {
+      const scope = str(input.Scope) ?? 'All';
+      const prefix = str(input.PathPrefix) ?? '/';
+      validate([['scope', scope, C.scope], ['pathPrefix', prefix, C.pathPrefix]]);
+      authorize(ctx, 'ListPolicies', '*');
+      const { sandbox } = ctx;
+      // Every stored policy is customer managed: AWS managed policies are not emulated, so Scope=AWS is empty.
+      const policies = Object.values(sandbox.state.iam.policies)
+        .filter((p) => scope !== 'AWS' && p.Path.startsWith(prefix))
+        .filter((p) => String(input.OnlyAttached) !== 'true' || attachmentCount(sandbox, p.Arn) > 0)
+        .sort(byName((p) => p.PolicyName));
+      const { items, ...rest } = page(policies, input);
+      return { Policies: items.map((p) => policyView(sandbox, p, false)), ...rest };
+    },
+
+    // ---- attachments ----
+    AttachRolePolicy: (input, ctx) => {
+      validate([['roleName', str(input.RoleName), C.roleName]]);
+      const arn = checkPolicyArn(str(input.PolicyArn));
+      const role = authorizeOnRole(ctx, 'AttachRolePolicy', input.RoleName, { 'iam:PolicyARN': arn });
+      if (!policyAt(ctx.sandbox, arn)) throw notAttachable(arn);
+      if (role.AttachedPolicyArns.includes(arn)) return undefined; // attaching twice is a no-op, as in AWS
+      if (role.AttachedPolicyArns.length >= MAX_ATTACHED_POLICIES_PER_ROLE) {
+        throw new AwsError('LimitExceeded', `Cannot exceed quota for PoliciesPerRole: ${MAX_ATTACHED_POLICIES_PER_ROLE}`, 409);
+      }
+      role.AttachedPolicyArns.push(arn);
+      return undefined;
+    },
+
+    DetachRolePolicy: (input, ctx) => {
+      validate([['roleName', str(input.RoleName), C.roleName]]);
+      const arn = checkPolicyArn(str(input.PolicyArn));
+      const role = authorizeOnRole(ctx, 'DetachRolePolicy', input.RoleName, { 'iam:PolicyARN': arn });
+      if (!role.AttachedPolicyArns.includes(arn)) throw policyNotFound(arn);
+      role.AttachedPolicyArns = role.AttachedPolicyArns.filter((a) => a !== arn);
+      return undefined;
+    },
+
+    ListAttachedRolePolicies: (input, ctx) => {
+      const prefix = str(input.PathPrefix) ?? '/';
+      validate([['roleName', str(input.RoleName), C.roleName], ['pathPrefix', prefix, C.pathPrefix]]);
+      const role = authorizeOnRole(ctx, 'ListAttachedRolePolicies', input.RoleName);
+      const attached = role.AttachedPolicyArns.flatMap((arn) => {
+        const p = policyAt(ctx.sandbox, arn);
+        return p && p.Path.startsWith(prefix) ? [{ PolicyName: p.PolicyName, PolicyArn: p.Arn }] : [];
+      });
+      const { items, ...rest } = page(attached, input);
+      return { AttachedPolicies: items, ...rest };
+    },
+  },
+};
