@@ -57,13 +57,20 @@ function validated(document: PolicyDocument, kind: PolicyKind, name: string) {
   return policy;
 }
 
+/**
+ * The evaluator reads a request on resource `*` as a pattern that matches every policy resource, so a
+ * policy scoped to one ARN would allow e.g. kinesisanalytics:CreateApplication or kms:CreateKey. In
+ * AWS only a policy Resource of `*` matches such actions; a literal that no ARN matches gives that.
+ */
+const NO_RESOURCE = 'no-resource';
+
 function simulate(req: AuthzRequest, withResourcePolicy: boolean): Decision {
   return runUnsafeSimulation(
     {
       request: {
         principal: req.principal,
         action: req.action,
-        resource: { resource: req.resource, accountId: req.resourceAccount },
+        resource: { resource: req.resource === '*' ? NO_RESOURCE : req.resource, accountId: req.resourceAccount },
         contextVariables: req.context,
       },
       identityPolicies: req.identityPolicies.map((p) => ({ name: p.name, policy: validated(p.document, 'identity', p.name) })),

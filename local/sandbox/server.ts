@@ -12,7 +12,7 @@ import { parseQueryInput, queryError, queryResponse } from './protocols/query';
 import { parseAuthorization, signatureMatches, type IncomingSignedRequest } from './sigv4';
 import { Sandbox, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, type Principal, type SandboxOptions, type Service } from './sandbox';
 import { iamService } from './services/iam';
-import { stsService } from './services/sts';
+import { assumeRoleAsService, stsService } from './services/sts';
 import { kmsService } from './services/kms';
 import { kinesisAnalyticsService } from './services/kinesisanalytics';
 
@@ -218,6 +218,12 @@ function control(sandbox: Sandbox, method: string, path: string, body: string): 
     case 'POST clock/advance':
       sandbox.advance(Number(input.ms));
       return ok({ now: sandbox.clock.date().toISOString() });
+    case 'POST credentials': {
+      // A service (Lambda by default) assumes a role for a workload, as when a function starts with its
+      // execution role: how a local orchestrator gets its own credentials (root cannot AssumeRole).
+      const s = assumeRoleAsService(sandbox, input.service ?? 'lambda.amazonaws.com', String(input.roleArn), input.sessionName ?? 'sandbox-workload');
+      return ok({ accessKeyId: s.AccessKeyId, secretAccessKey: s.SecretAccessKey, sessionToken: s.SessionToken, expiration: new Date(s.Expiration).toISOString() });
+    }
     case 'POST config':
       if (input.iamPropagationDelayMs !== undefined) sandbox.iamPropagationDelayMs = Number(input.iamPropagationDelayMs);
       if (input.flinkDurations) Object.assign(sandbox.flinkDurations, input.flinkDurations);

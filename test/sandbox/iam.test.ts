@@ -13,6 +13,7 @@ import {
   IAMClient,
   ListAttachedRolePoliciesCommand,
   ListPoliciesCommand,
+  type ListPoliciesCommandInput,
   ListRolePoliciesCommand,
   ListRolesCommand,
   ListRoleTagsCommand,
@@ -337,7 +338,7 @@ describe('sandbox IAM', () => {
       const { Policy: used } = await createPolicy(unique('Used'), '/scoped/');
       const { Policy: unused } = await createPolicy(unique('Unused'), '/scoped/');
       await iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: used!.Arn }));
-      const names = async (input: ConstructorParameters<typeof ListPoliciesCommand>[0]) =>
+      const names = async (input: ListPoliciesCommandInput) =>
         (await iam.send(new ListPoliciesCommand(input))).Policies!.map((p) => p.PolicyName);
 
       expect(await names({ Scope: 'Local', PathPrefix: '/scoped/' })).toEqual([unused!.PolicyName, used!.PolicyName].sort());

@@ -1,0 +1,108 @@
+/**
+ * `npm run bench`: one local onboarding against the floor, measured side by side in one run on the same
+ * kind of sandbox (these machines are noisy, so only ratios are reported as results):
+ *  (a) AWS calls per onboarding (sandbox request log) ÷ the calls the documented order needs (the floor);
+ *  (b) wall time of one onboarding on the local runner ÷ a bare script making the floor's SDK calls in sequence;
+ *  (c) state transitions per onboarding.
+ */
+import { performance } from 'node:perf_hooks';
+import { IAMClient, CreateRoleCommand, PutRolePolicyCommand, CreatePolicyCommand, AttachRolePolicyCommand } from '@aws-sdk/client-iam';
+import { STSClient, AssumeRoleCommand } from '@aws-sdk/client-sts';
+import { KMSClient, CreateKeyCommand, CreateAliasCommand } from '@aws-sdk/client-kms';
+import { KinesisAnalyticsV2Client, CreateApplicationCommand, UpdateApplicationCommand, DescribeApplicationCommand } from '@aws-sdk/client-kinesis-analytics-v2';
+import { startSandbox } from '../local/sandbox/server';
+import { assumeRoleAsService } from '../local/sandbox/services/sts';
+import { LocalStateMachine } from '../local/runner';
+import { ensureOrchestratorRole, sandboxEnv } from '../local/demo';
+import { keyAdminPolicy, keyPolicy, operatorBasePolicy, operatorCmkPolicy, roleTrustPolicy } from '../lambdas/lib/policies';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
+const A = '000000000000';
+const R = 'us-east-1';
+const scope = { account: A, region: R };
+const flinkTrust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+
+async function fresh() {
+  const sb = await startSandbox({ port: 0 });
+  const cfg = sb.clientConfig();
+  const iam = new IAMClient(cfg);
+  await iam.send(new CreateRoleCommand({ RoleName: 'app-exec', AssumeRolePolicyDocument: flinkTrust }));
+  const orchestratorArn = await ensureOrchestratorRole(iam, A, R);
+  const s = assumeRoleAsService(sb.sandbox, 'lambda.amazonaws.com', orchestratorArn, 'bench');
+  const creds = { accessKeyId: s.AccessKeyId, secretAccessKey: s.SecretAccessKey, sessionToken: s.SessionToken };
+  sb.sandbox.faults.log.length = 0;
+  return { sb, orchestratorArn, creds };
+}
+
+const input = { applicationName: 'bench', createApplication: { serviceExecutionRoleArn: `arn:aws:iam::${A}:role/app-exec` } };
+
+async function workflowOnce() {
+  const { sb, creds } = await fresh();
+  const m = new LocalStateMachine({ account: A, region: R, env: sandboxEnv(sb.endpoint, R, creds), waitMs: 0, retryScale: 0 });
+  const t0 = performance.now();
+  const result = await m.run(input);
+  const ms = performance.now() - t0;
+  if (result.status !== 'SUCCEEDED') throw new Error(`workflow failed: ${result.error} ${result.cause}`);
+  const calls = sb.sandbox.faults.log.length;
+  const transitions = result.events.filter((e) => e.type === 'StateEntered').length;
+  await sb.close();
+  return { ms, calls, transitions };
+}
+
+/** The documented order with nothing but the calls it needs: no look-ups, no checks, no retries. */
+async function floorOnce() {
+  const { sb, orchestratorArn, creds } = await fresh();
+  const base = { endpoint: sb.endpoint, region: R, maxAttempts: 1 };
+  const t0 = performance.now();
+  const iam = new IAMClient({ ...base, credentials: creds });
+  const sts = new STSClient({ ...base, credentials: creds });
+  const appArn = `arn:aws:kinesisanalytics:${R}:${A}:application/bench`;
+  const trust = JSON.stringify(roleTrustPolicy({ trustedPrincipalArns: [orchestratorArn] }));
+  const op = (await iam.send(new CreateRoleCommand({ RoleName: 'MsfCmkOperator', Path: '/msf-cmk/', AssumeRolePolicyDocument: trust }))).Role!;
+  await iam.send(new PutRolePolicyCommand({ RoleName: 'MsfCmkOperator', PolicyName: 'base', PolicyDocument: JSON.stringify(operatorBasePolicy({ scope, applicationArn: appArn, createWithExecutionRoleArn: `arn:aws:iam::${A}:role/app-exec` })) }));
+  const assume = async (arn: string) => {
+    const c = (await sts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: 'floor' }))).Credentials!;
+    return { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken };
+  };
+  const flink = new KinesisAnalyticsV2Client({ ...base, credentials: await assume(op.Arn!) });
+  const app = (await flink.send(new CreateApplicationCommand({ ApplicationName: 'bench', RuntimeEnvironment: 'FLINK-1_20', ServiceExecutionRole: `arn:aws:iam::${A}:role/app-exec` }))).ApplicationDetail!;
+  const admin = (await iam.send(new CreateRoleCommand({ RoleName: 'MsfCmkKeyAdmin', Path: '/msf-cmk/', AssumeRolePolicyDocument: trust }))).Role!;
+  await iam.send(new PutRolePolicyCommand({ RoleName: 'MsfCmkKeyAdmin', PolicyName: 'admin', PolicyDocument: JSON.stringify(keyAdminPolicy({ scope, aliasPrefix: 'msf-cmk/' })) }));
+  const kms = new KMSClient({ ...base, credentials: await assume(admin.Arn!) });
+  const policy = keyPolicy({ scope, applicationArn: appArn, operatorRoleArn: op.Arn!, keyAdminRoleArn: admin.Arn! });
+  const key = (await kms.send(new CreateKeyCommand({ Policy: JSON.stringify(policy) }))).KeyMetadata!;
+  await kms.send(new CreateAliasCommand({ AliasName: 'alias/msf-cmk/bench', TargetKeyId: key.KeyId! }));
+  const p = (await iam.send(new CreatePolicyCommand({ PolicyName: 'cmk', Path: '/msf-cmk/', PolicyDocument: JSON.stringify(operatorCmkPolicy({ scope, keyArn: key.Arn!, applicationArn: appArn })) }))).Policy!;
+  await iam.send(new AttachRolePolicyCommand({ RoleName: 'MsfCmkOperator', PolicyArn: p.Arn! }));
+  await flink.send(new UpdateApplicationCommand({ ApplicationName: 'bench', CurrentApplicationVersionId: app.ApplicationVersionId, ApplicationConfigurationUpdate: { ApplicationEncryptionConfigurationUpdate: { KeyTypeUpdate: 'CUSTOMER_MANAGED_KEY', KeyIdUpdate: key.Arn } } }));
+  await flink.send(new DescribeApplicationCommand({ ApplicationName: 'bench' }));
+  const ms = performance.now() - t0;
+  const calls = sb.sandbox.faults.log.length;
+  await sb.close();
+  return { ms, calls };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main() {
+  await workflowOnce();
+  await floorOnce(); // warm-up: module loading, JIT, the evaluator's first simulation
+  const wf: { ms: number; calls: number; transitions: number }[] = [];
+  const fl: { ms: number; calls: number }[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    // Interleaved, so drift on a noisy machine hits both sides alike.
+    wf.push(await workflowOnce());
+    fl.push(await floorOnce());
+  }
+  const wfMs = median(wf.map((x) => x.ms));
+  const flMs = median(fl.map((x) => x.ms));
+  console.log(`onboarding benchmark — ${ROUNDS} interleaved rounds, medians, one new application, no faults, no delays`);
+  console.log(`(a) AWS calls per onboarding: workflow ${wf[0].calls}, floor ${fl[0].calls} → ratio ${(wf[0].calls / fl[0].calls).toFixed(2)}×`);
+  console.log(`(b) wall time: workflow on the local runner ${wfMs.toFixed(1)} ms, bare SDK script ${flMs.toFixed(1)} ms → ratio ${(wfMs / flMs).toFixed(2)}×`);
+  console.log(`(c) state transitions per onboarding: ${wf[0].transitions}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

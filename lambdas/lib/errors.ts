@@ -1,0 +1,63 @@
+/**
+ * Named errors of the workflow. Step Functions matches Retry and Catch on `error.name`, so every name
+ * here is part of the contract with `statemachine/onboard-application.asl.json`.
+ */
+export abstract class OnboardingError extends Error {
+  abstract override readonly name: string;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The execution input breaks `statemachine/input.schema.json`; the message names the field. */
+export class InvalidInput extends OnboardingError {
+  override readonly name = 'InvalidInput';
+}
+
+/** A step found something it relies on missing: the documented order was not followed. */
+export class PreconditionFailed extends OnboardingError {
+  override readonly name = 'PreconditionFailed';
+}
+
+/** The application does not exist and the input carries no `createApplication` spec. */
+export class ApplicationNotFound extends OnboardingError {
+  override readonly name = 'ApplicationNotFound';
+}
+
+/** CMKs need Flink 1.20 or later (facts §6); the application must be upgraded first. */
+export class UnsupportedRuntime extends OnboardingError {
+  override readonly name = 'UnsupportedRuntime';
+}
+
+/** The application is in a transitional status (UPDATING, STARTING…); retried with backoff. */
+export class ApplicationBusy extends OnboardingError {
+  override readonly name = 'ApplicationBusy';
+}
+
+/** A role this workflow just created cannot be assumed yet (IAM propagation); retried. */
+export class RoleNotYetAssumable extends OnboardingError {
+  override readonly name = 'RoleNotYetAssumable';
+}
+
+/** KMS does not see a principal named in the key policy yet (IAM propagation, facts §2 step 4); retried. */
+export class PrincipalNotYetVisible extends OnboardingError {
+  override readonly name = 'PrincipalNotYetVisible';
+}
+
+/** A resource with our name exists but was not made by this workflow; we never take it over. */
+export class ResourceConflict extends OnboardingError {
+  override readonly name = 'ResourceConflict';
+}
+
+/** The key-changing update ended FAILED (facts §7: failures after the call show up on the operation). */
+export class ApplicationUpdateFailed extends OnboardingError {
+  override readonly name = 'ApplicationUpdateFailed';
+}
+
+/** The application does not report what the workflow set up. */
+export class VerificationFailed extends OnboardingError {
+  override readonly name = 'VerificationFailed';
+}
+
+/** The AWS error name of an SDK exception (or any error), for matching in handlers. */
+export const errorName = (e: unknown): string => (e instanceof Error ? e.name : typeof e);

@@ -1,0 +1,81 @@
+/**
+ * The workflow's state as it flows through the ASL: the validated input (`config`), the account
+ * context, then one result per step, each merged by that step's ResultPath.
+ */
+import { applicationArn } from './policies';
+
+/** The execution input after validation and defaults (statemachine/input.schema.json). */
+export interface Config {
+  applicationName: string;
+  createApplication?: { runtimeEnvironment: string; serviceExecutionRoleArn: string; applicationDescription?: string };
+  keyId?: string;
+  aliasPrefix: string;
+  operatorRoleName: string;
+  keyAdminRoleName: string;
+  rolePath: string;
+  delegateToAccount: boolean;
+  tags: Record<string, string>;
+}
+
+export interface Context {
+  partition: string;
+  account: string;
+  region: string;
+  /** The role the orchestrator runs as; the operator and key-admin roles trust exactly this ARN. */
+  orchestratorRoleArn: string;
+  executionId: string;
+  executionName: string;
+}
+
+export interface OperatorResult { roleArn: string; created: boolean; basePolicyName: string; basePolicyChanged: boolean }
+export interface EncryptionConfig { KeyType: 'AWS_OWNED_KEY' | 'CUSTOMER_MANAGED_KEY'; KeyId?: string }
+export interface ApplicationResult {
+  applicationArn: string;
+  created: boolean;
+  status: string;
+  versionId: number;
+  runtimeEnvironment: string;
+  encryption: EncryptionConfig;
+}
+export interface KeyAdminResult { roleArn: string; created: boolean }
+export interface KeyResult { keyArn: string; keyId: string; aliasName?: string; created: boolean; adopted: boolean }
+export interface OperatorKeyAccessResult { policyArn: string; created: boolean; attachedByThisRun: boolean }
+export interface PollResult {
+  done: boolean;
+  attempt: number;
+  waitSeconds: number;
+  operationStatus?: string;
+  applicationStatus?: string;
+}
+export interface SwitchResult {
+  alreadyOnKey: boolean;
+  operationId?: string;
+  previousEncryption: EncryptionConfig;
+  fromVersionId: number;
+  poll: PollResult;
+}
+
+export interface WorkflowState {
+  config: Config;
+  context: Context;
+  operator?: OperatorResult;
+  application?: ApplicationResult;
+  keyAdmin?: KeyAdminResult;
+  key?: KeyResult;
+  operatorKeyAccess?: OperatorKeyAccessResult;
+  switch?: SwitchResult;
+}
+
+/** Tag on every resource this workflow creates: it adopts only what carries it, and deletes nothing else. */
+export const MANAGED_BY_TAG = { Key: 'managed-by', Value: 'msf-cmk-orchestrator' } as const;
+
+export const roleArn = (ctx: Context, cfg: Config, name: string) => `arn:${ctx.partition}:iam::${ctx.account}:role${cfg.rolePath}${name}`;
+export const operatorRoleArn = (s: Pick<WorkflowState, 'config' | 'context'>) => roleArn(s.context, s.config, s.config.operatorRoleName);
+export const keyAdminRoleArn = (s: Pick<WorkflowState, 'config' | 'context'>) => roleArn(s.context, s.config, s.config.keyAdminRoleName);
+export const appArn = (s: Pick<WorkflowState, 'config' | 'context'>) =>
+  applicationArn({ partition: s.context.partition, account: s.context.account, region: s.context.region }, s.config.applicationName);
+export const aliasName = (cfg: Config) => `alias/${cfg.aliasPrefix}${cfg.applicationName}`;
+/** The operator's base policy (inline, per application) and its CMK policy (managed, per application). */
+export const basePolicyName = (cfg: Config) => `msf-cmk-base-${cfg.applicationName}`;
+export const cmkPolicyName = (cfg: Config) => `msf-cmk-key-access-${cfg.applicationName}`;
+export const keyAdminPolicyName = 'msf-cmk-key-administration';

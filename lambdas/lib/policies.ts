@@ -1,0 +1,365 @@
+/**
+ * The policy documents this workflow writes: the CMK's key policy, the operator's base and CMK policies,
+ * the key administrator's policy and the roles' trust policy. Pure functions, no I/O.
+ *
+ * Output is deterministic (fixed statement order, sorted and de-duplicated arrays, a single value as a
+ * plain string as in the documented examples), because the workflow compares the document it would
+ * write with the one in AWS to decide whether anything changed.
+ */
+
+export type ConditionValue = string | string[];
+export type Condition = Record<string, Record<string, ConditionValue>>;
+export interface Statement {
+  Sid: string;
+  Effect: 'Allow' | 'Deny';
+  Principal?: { AWS?: string | string[]; Service?: string | string[] };
+  Action: string | string[];
+  /** Absent only in trust policies. */
+  Resource?: string | string[];
+  Condition?: Condition;
+}
+export type PolicyDocument = { Version: '2012-10-17'; Id?: string; Statement: Statement[] };
+
+export interface Scope {
+  /** 'aws' unless given ('aws-cn', 'aws-us-gov'). */
+  partition?: string;
+  account: string;
+  region: string;
+}
+
+const partitionOf = (scope: Scope) => scope.partition ?? 'aws';
+
+/** facts §1: `arn:aws:kinesisanalytics:<region>:<account>:application/<name>`, the encryption-context value. */
+export const applicationArn = (scope: Scope, applicationName: string): string =>
+  `arn:${partitionOf(scope)}:kinesisanalytics:${scope.region}:${scope.account}:application/${applicationName}`;
+
+/** facts §1: the `kms:ViaService` value for calls MSF makes on a caller's behalf. */
+export const viaService = (region: string) => `kinesisanalytics.${region}.amazonaws.com`;
+
+/** facts §1: both must be in the key policy, or MSF rejects the key. */
+export const MSF_SERVICE_PRINCIPALS = ['kinesisanalytics.amazonaws.com', 'infrastructure.kinesisanalytics.amazonaws.com'] as const;
+const [DURABLE_STATE_SERVICE, RUNNING_STATE_SERVICE] = MSF_SERVICE_PRINCIPALS;
+
+/** facts §1: the encryption-context condition key MSF's KMS requests carry. */
+export const ENCRYPTION_CONTEXT_KEY = 'kms:EncryptionContext:aws:kinesisanalytics:arn';
+
+/** One value as a string, several as a sorted, de-duplicated array (stable JSON across runs). */
+function values(...items: string[]): string | string[] {
+  const sorted = [...new Set(items)].sort();
+  return sorted.length === 1 ? sorted[0] : sorted;
+}
+
+const document = (Statement: Statement[], Id?: string): PolicyDocument =>
+  Id ? { Version: '2012-10-17', Id, Statement } : { Version: '2012-10-17', Statement };
+
+/** facts §1/§3: grants only for Decrypt, only constrained to a subset of this application's context. */
+const grantConstraints = (appArn: string) => ({
+  StringEquals: { [ENCRYPTION_CONTEXT_KEY]: appArn, 'kms:GrantConstraintType': 'EncryptionContextSubset' },
+  'ForAllValues:StringEquals': { 'kms:GrantOperations': 'Decrypt' },
+});
+
+/**
+ * What the key administrator may do to a key: manage it, never use it (facts §1 "separate roles"; the
+ * action list follows the facts §3 sample key-admin IAM policy). No Encrypt, Decrypt, GenerateDataKey…,
+ * ReEncrypt… or CreateGrant: a key admin who could grant itself Decrypt could read the application's state.
+ * RevokeGrant/ListGrants let it see and clean up grants MSF created, without creating any.
+ */
+export const KEY_MANAGEMENT_ACTIONS = [
+  'kms:CancelKeyDeletion',
+  'kms:DescribeKey',
+  'kms:DisableKey',
+  'kms:EnableKey',
+  'kms:GetKeyPolicy',
+  'kms:GetKeyRotationStatus',
+  'kms:ListGrants',
+  'kms:ListKeyPolicies',
+  'kms:ListKeyRotations',
+  'kms:ListResourceTags',
+  'kms:PutKeyPolicy',
+  'kms:RevokeGrant',
+  'kms:RotateKeyOnDemand',
+  'kms:ScheduleKeyDeletion',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:UpdateKeyDescription',
+] as const;
+
+/** CreateAlias/UpdateAlias/DeleteAlias are authorized on both the alias and the key (KMS docs). */
+export const ALIAS_ACTIONS = ['kms:CreateAlias', 'kms:DeleteAlias', 'kms:UpdateAlias'] as const;
+
+/**
+ * The CMK's key policy (facts §3), for one key serving one application:
+ * - the operator's three statements and the five MSF service-principal statements exactly as documented
+ *   (same Principal, Action and Condition; our Sids);
+ * - the key administrator's statement, which the documented example lacks and which the key needs to stay
+ *   manageable (facts §2 step 4): management and alias actions only, no cryptographic use, but including
+ *   kms:PutKeyPolicy so CreateKey passes KMS's lockout safety check;
+ * - only with `delegateToAccount`, KMS's default "Enable IAM User Permissions" statement (account root,
+ *   kms:*). With it, IAM policies in the account count for this key: any principal whose identity policy
+ *   allows kms:* on `*` (administrators, broad CI roles) can use or manage it too, and the account can
+ *   recover the key if the key-admin role is deleted. Without it the key policy is the only authority,
+ *   which is what a per-application key wants — hence off by default, an option for organisations that
+ *   govern KMS access through IAM. The operator's IAM CMK policy is attached either way: MSF checks the
+ *   caller's IAM policy as well as the key policy (facts §4 (a)/(b)).
+ */
+export function keyPolicy(p: {
+  scope: Scope;
+  applicationArn: string;
+  operatorRoleArn: string;
+  keyAdminRoleArn: string;
+  delegateToAccount?: boolean;
+}): PolicyDocument {
+  const app = p.applicationArn;
+  const via = viaService(p.scope.region);
+  const operator = { AWS: p.operatorRoleArn };
+  const service = (...principals: string[]) => ({ Service: values(...principals) });
+  const serviceSource = { 'aws:SourceArn': app, 'aws:SourceAccount': p.scope.account };
+  const statements: Statement[] = [];
+  if (p.delegateToAccount) {
+    statements.push({
+      Sid: 'Enable IAM User Permissions',
+      Effect: 'Allow',
+      Principal: { AWS: `arn:${partitionOf(p.scope)}:iam::${p.scope.account}:root` },
+      Action: 'kms:*',
+      Resource: '*',
+    });
+  }
+  statements.push(
+    {
+      Sid: 'AllowKeyAdministration',
+      Effect: 'Allow',
+      Principal: { AWS: p.keyAdminRoleArn },
+      Action: values(...KEY_MANAGEMENT_ACTIONS, ...ALIAS_ACTIONS),
+      Resource: '*',
+    },
+    {
+      Sid: 'AllowOperatorToDescribeKeyViaMsf',
+      Effect: 'Allow',
+      Principal: operator,
+      Action: 'kms:DescribeKey',
+      Resource: '*',
+      Condition: { StringEquals: { 'kms:ViaService': via } },
+    },
+    {
+      Sid: 'AllowOperatorToUseKeyViaMsfForApplicationState',
+      Effect: 'Allow',
+      Principal: operator,
+      Action: values('kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'),
+      Resource: '*',
+      Condition: { StringEquals: { [ENCRYPTION_CONTEXT_KEY]: app, 'kms:ViaService': via } },
+    },
+    {
+      Sid: 'AllowOperatorToCreateDecryptGrantViaMsfForRunningState',
+      Effect: 'Allow',
+      Principal: operator,
+      Action: 'kms:CreateGrant',
+      Resource: '*',
+      Condition: {
+        StringEquals: { ...grantConstraints(app).StringEquals, 'kms:ViaService': via },
+        'ForAllValues:StringEquals': grantConstraints(app)['ForAllValues:StringEquals'],
+      },
+    },
+    {
+      Sid: 'AllowMsfToDescribeKey',
+      Effect: 'Allow',
+      Principal: service(...MSF_SERVICE_PRINCIPALS),
+      Action: 'kms:DescribeKey',
+      Resource: '*',
+      Condition: { StringEquals: serviceSource },
+    },
+    {
+      Sid: 'AllowMsfToGenerateDataKeyForDurableState',
+      Effect: 'Allow',
+      Principal: service(DURABLE_STATE_SERVICE),
+      Action: 'kms:GenerateDataKey',
+      Resource: '*',
+      Condition: { StringEquals: { ...serviceSource, [ENCRYPTION_CONTEXT_KEY]: app } },
+    },
+    {
+      Sid: 'AllowMsfToDecryptDurableState',
+      Effect: 'Allow',
+      Principal: service(DURABLE_STATE_SERVICE),
+      Action: 'kms:Decrypt',
+      Resource: '*',
+      Condition: { StringEquals: { [ENCRYPTION_CONTEXT_KEY]: app } },
+    },
+    {
+      Sid: 'AllowMsfInfrastructureToUseKeyForRunningState',
+      Effect: 'Allow',
+      Principal: service(RUNNING_STATE_SERVICE),
+      Action: values('kms:Decrypt', 'kms:GenerateDataKeyWithoutPlaintext'),
+      Resource: '*',
+      Condition: { StringEquals: { [ENCRYPTION_CONTEXT_KEY]: app } },
+    },
+    {
+      Sid: 'AllowMsfInfrastructureToCreateDecryptGrantForRunningState',
+      Effect: 'Allow',
+      Principal: service(RUNNING_STATE_SERVICE),
+      Action: 'kms:CreateGrant',
+      Resource: '*',
+      Condition: grantConstraints(app),
+    },
+  );
+  return document(statements, 'msf-cmk-key-policy');
+}
+
+/**
+ * The operator's base policy (facts §2 step 1, facts §4 "Recommended split"), in force before any key
+ * exists: `kinesisanalytics:*` on this application only — tighter than the documented `*`. No kms: at all;
+ * the CMK rights come later with {@link operatorCmkPolicy}.
+ *
+ * When the workflow creates the application (`createWithExecutionRoleArn`), also:
+ * - kinesisanalytics:CreateApplication on `*`, the only resource AWS accepts for it; with
+ *   `createRequestTag`, only when the request carries that tag (`aws:RequestTag/<key>`, which
+ *   CreateApplication supports) — the workflow tags what it creates, so it can require its own tag;
+ * - iam:PassRole on exactly that execution role, and only to MSF (`iam:PassedToService`), where the
+ *   documented example has no condition and the samples pass any role.
+ */
+export function operatorBasePolicy(p: {
+  scope: Scope;
+  applicationArn: string;
+  createWithExecutionRoleArn?: string;
+  createRequestTag?: { Key: string; Value: string };
+}): PolicyDocument {
+  const statements: Statement[] = [
+    { Sid: 'ManageThisApplication', Effect: 'Allow', Action: 'kinesisanalytics:*', Resource: p.applicationArn },
+  ];
+  if (p.createWithExecutionRoleArn) {
+    const tag = p.createRequestTag;
+    statements.push(
+      {
+        Sid: 'CreateApplication',
+        Effect: 'Allow',
+        Action: 'kinesisanalytics:CreateApplication',
+        Resource: '*',
+        ...(tag && { Condition: { StringEquals: { [`aws:RequestTag/${tag.Key}`]: tag.Value } } }),
+      },
+      {
+        Sid: 'PassExecutionRoleToMsf',
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: p.createWithExecutionRoleArn,
+        Condition: { StringEquals: { 'iam:PassedToService': DURABLE_STATE_SERVICE } },
+      },
+    );
+  }
+  return document(statements);
+}
+
+/**
+ * The operator's CMK policy (facts §4), attached after the key exists (facts §2 step 5): the documented
+ * four kms statements on exactly this key ARN, every one bound to `kms:ViaService` (usable only through
+ * MSF, never directly) and all but DescribeKey to this application's encryption context. Follows the docs,
+ * not the samples: no kms:Encrypt (facts §4 "Discrepancy").
+ */
+export function operatorCmkPolicy(p: { scope: Scope; keyArn: string; applicationArn: string }): PolicyDocument {
+  const via = { 'kms:ViaService': viaService(p.scope.region) };
+  const viaForApp = { ...via, [ENCRYPTION_CONTEXT_KEY]: p.applicationArn };
+  const grant = grantConstraints(p.applicationArn);
+  return document([
+    { Sid: 'DescribeKeyViaMsf', Effect: 'Allow', Action: 'kms:DescribeKey', Resource: p.keyArn, Condition: { StringEquals: via } },
+    {
+      Sid: 'UseKeyViaMsfForDurableState',
+      Effect: 'Allow',
+      Action: values('kms:Decrypt', 'kms:GenerateDataKey'),
+      Resource: p.keyArn,
+      Condition: { StringEquals: viaForApp },
+    },
+    {
+      Sid: 'UseKeyViaMsfForRunningState',
+      Effect: 'Allow',
+      Action: values('kms:Decrypt', 'kms:GenerateDataKeyWithoutPlaintext'),
+      Resource: p.keyArn,
+      Condition: { StringEquals: viaForApp },
+    },
+    {
+      Sid: 'CreateDecryptGrantViaMsfForRunningState',
+      Effect: 'Allow',
+      Action: 'kms:CreateGrant',
+      Resource: p.keyArn,
+      Condition: { StringEquals: { ...grant.StringEquals, ...via }, 'ForAllValues:StringEquals': grant['ForAllValues:StringEquals'] },
+    },
+  ]);
+}
+
+/**
+ * The key administrator's identity policy (facts §3 "Sample key-admin IAM policy", tightened):
+ * - kms:CreateKey only for symmetric encryption keys (the only kind MSF is known to take, facts §1), with
+ *   kms:ListKeys and kms:ListAliases — all three authorize on `*` only;
+ * - management actions (incl. kms:TagResource, which CreateKey with Tags needs) on this account's and
+ *   Region's keys; without a delegating key policy these matter only as far as KMS consults IAM;
+ * - alias actions on `alias/<aliasPrefix>*` (aliases have no policy: IAM alone decides) and on the keys.
+ * No cryptographic actions.
+ */
+export function keyAdminPolicy(p: { scope: Scope; aliasPrefix: string }): PolicyDocument {
+  const kmsArn = `arn:${partitionOf(p.scope)}:kms:${p.scope.region}:${p.scope.account}`;
+  const keys = `${kmsArn}:key/*`;
+  return document([
+    {
+      Sid: 'CreateSymmetricEncryptionKeys',
+      Effect: 'Allow',
+      Action: 'kms:CreateKey',
+      Resource: '*',
+      Condition: { StringEquals: { 'kms:KeySpec': 'SYMMETRIC_DEFAULT', 'kms:KeyUsage': 'ENCRYPT_DECRYPT' } },
+    },
+    { Sid: 'ListKeysAndAliases', Effect: 'Allow', Action: values('kms:ListAliases', 'kms:ListKeys'), Resource: '*' },
+    { Sid: 'ManageKeys', Effect: 'Allow', Action: values(...KEY_MANAGEMENT_ACTIONS), Resource: keys },
+    { Sid: 'ManageAliases', Effect: 'Allow', Action: values(...ALIAS_ACTIONS), Resource: values(`${kmsArn}:alias/${p.aliasPrefix}*`, keys) },
+  ]);
+}
+
+/**
+ * Trust policy for the operator and key-admin roles (facts §1 separate personas; DESIGN §4): sts:AssumeRole
+ * by exactly these principal ARNs — the orchestrator's role — and nobody else, not even the account root.
+ */
+export function roleTrustPolicy(p: { trustedPrincipalArns: string[] }): PolicyDocument {
+  if (!p.trustedPrincipalArns.length) throw new Error('roleTrustPolicy needs at least one trusted principal ARN');
+  return document([
+    { Sid: 'TrustedCallers', Effect: 'Allow', Principal: { AWS: values(...p.trustedPrincipalArns) }, Action: 'sts:AssumeRole' },
+  ]);
+}
+
+/**
+ * The orchestrator's own role policy (DESIGN §4 "Personas are real"): it only creates, reads, converges
+ * and removes the roles and managed policies it manages — those under `rolePath` — and assumes those
+ * roles; it never calls KMS or Managed Flink itself (facts §1: the key admin and the operator do).
+ * - AttachRolePolicy/DetachRolePolicy only for managed policies under `rolePath` (`iam:PolicyARN`), so it
+ *   cannot attach an AWS managed policy such as AdministratorAccess to a role it manages.
+ * - iam:GetRole on its own role too: ValidateInput reads its role's path for the trust policies.
+ * Inline policies on its roles are unrestricted by IAM (no condition key covers their content); pair the
+ * role with a permissions boundary where that matters.
+ */
+export function orchestratorPolicy(p: { scope: Scope; rolePath: string; orchestratorRoleArn: string }): PolicyDocument {
+  const iam = `arn:${partitionOf(p.scope)}:iam::${p.scope.account}`;
+  const roles = `${iam}:role${p.rolePath}*`;
+  const policies = `${iam}:policy${p.rolePath}*`;
+  return document([
+    {
+      Sid: 'ManageWorkflowRoles',
+      Effect: 'Allow',
+      Action: values(
+        'iam:CreateRole', 'iam:DeleteRole', 'iam:DeleteRolePolicy', 'iam:GetRole', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies',
+        'iam:ListRolePolicies', 'iam:PutRolePolicy', 'iam:TagRole', 'iam:UpdateAssumeRolePolicy',
+      ),
+      Resource: roles,
+    },
+    {
+      Sid: 'AttachOnlyWorkflowPolicies',
+      Effect: 'Allow',
+      Action: values('iam:AttachRolePolicy', 'iam:DetachRolePolicy'),
+      Resource: roles,
+      Condition: { ArnLike: { 'iam:PolicyARN': policies } },
+    },
+    {
+      Sid: 'ManageWorkflowPolicies',
+      Effect: 'Allow',
+      Action: values(
+        'iam:CreatePolicy', 'iam:CreatePolicyVersion', 'iam:DeletePolicy', 'iam:DeletePolicyVersion', 'iam:GetPolicy', 'iam:GetPolicyVersion',
+        'iam:ListPolicyVersions', 'iam:TagPolicy',
+      ),
+      Resource: policies,
+    },
+    { Sid: 'AssumeWorkflowRoles', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: roles },
+    { Sid: 'ReadOwnRole', Effect: 'Allow', Action: 'iam:GetRole', Resource: p.orchestratorRoleArn },
+  ]);
+}

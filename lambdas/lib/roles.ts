@@ -1,0 +1,91 @@
+/**
+ * Find-or-create for the roles this workflow manages (operator, key admin): idempotent, never takes
+ * over a role it did not create, and converges trust and inline policy to the expected documents.
+ */
+import {
+  CreateRoleCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  PutRolePolicyCommand,
+  UpdateAssumeRolePolicyCommand,
+  type IAMClient,
+  type Role,
+} from '@aws-sdk/client-iam';
+import { isDeepStrictEqual } from 'node:util';
+import { ResourceConflict, errorName } from './errors';
+import { MANAGED_BY_TAG } from './model';
+import type { PolicyDocument } from './policies';
+
+/** IAM returns policy documents URL-encoded. */
+export const decodePolicy = (doc: string | undefined): unknown => (doc ? JSON.parse(decodeURIComponent(doc)) : undefined);
+
+export async function getRole(iam: IAMClient, roleName: string): Promise<Role | undefined> {
+  try {
+    return (await iam.send(new GetRoleCommand({ RoleName: roleName }))).Role;
+  } catch (e) {
+    if (errorName(e) === 'NoSuchEntity') return undefined;
+    throw e;
+  }
+}
+
+export async function getInlinePolicy(iam: IAMClient, roleName: string, policyName: string): Promise<unknown> {
+  try {
+    return decodePolicy((await iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }))).PolicyDocument);
+  } catch (e) {
+    if (errorName(e) === 'NoSuchEntity') return undefined;
+    throw e;
+  }
+}
+
+export interface ManagedRoleSpec {
+  roleName: string;
+  path: string;
+  description: string;
+  trustPolicy: PolicyDocument;
+  tags: Record<string, string>;
+  inlinePolicyName: string;
+  inlinePolicy: PolicyDocument;
+}
+
+export async function ensureManagedRole(iam: IAMClient, spec: ManagedRoleSpec): Promise<{ roleArn: string; created: boolean; policyChanged: boolean }> {
+  let role = await getRole(iam, spec.roleName);
+  let created = false;
+  if (!role) {
+    // Concurrent onboardings share these roles: if another run created it first, use that one.
+    role = await createRole(iam, spec).catch(async (e) => {
+      if (errorName(e) !== 'EntityAlreadyExists') throw e;
+      return undefined;
+    });
+    created = !!role;
+    role ??= await getRole(iam, spec.roleName);
+  }
+  if (!created) {
+    const ours = role!.Tags?.some((t) => t.Key === MANAGED_BY_TAG.Key && t.Value === MANAGED_BY_TAG.Value);
+    if (!ours || role!.Path !== spec.path) {
+      throw new ResourceConflict(`Role ${role!.Arn} exists but was not created by this workflow (no ${MANAGED_BY_TAG.Key}=${MANAGED_BY_TAG.Value} tag under ${spec.path}); refusing to take it over.`);
+    }
+    if (!isDeepStrictEqual(decodePolicy(role!.AssumeRolePolicyDocument), spec.trustPolicy)) {
+      await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: spec.roleName, PolicyDocument: JSON.stringify(spec.trustPolicy) }));
+    }
+  }
+  const current = created ? undefined : await getInlinePolicy(iam, spec.roleName, spec.inlinePolicyName);
+  const policyChanged = !isDeepStrictEqual(current, spec.inlinePolicy);
+  if (policyChanged) {
+    await iam.send(new PutRolePolicyCommand({ RoleName: spec.roleName, PolicyName: spec.inlinePolicyName, PolicyDocument: JSON.stringify(spec.inlinePolicy) }));
+  }
+  return { roleArn: role!.Arn!, created, policyChanged };
+}
+
+async function createRole(iam: IAMClient, spec: ManagedRoleSpec): Promise<Role> {
+  const tags = [MANAGED_BY_TAG, ...Object.entries(spec.tags).map(([Key, Value]) => ({ Key, Value }))];
+  const out = await iam.send(
+    new CreateRoleCommand({
+      RoleName: spec.roleName,
+      Path: spec.path,
+      Description: spec.description,
+      AssumeRolePolicyDocument: JSON.stringify(spec.trustPolicy),
+      Tags: tags,
+    }),
+  );
+  return out.Role!;
+}

@@ -1,0 +1,117 @@
+/**
+ * CreateKey (facts §2 step 4), as the key administrator: a symmetric key whose policy names the operator,
+ * the key admin, the application and both Managed Flink service principals (facts §3), with an alias and
+ * tags. Or adopt the key the input names, after checking that its policy already says what MSF needs.
+ * Re-runs find the key by its alias and converge its policy; they never create a second key.
+ */
+import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  GetKeyPolicyCommand,
+  ListResourceTagsCommand,
+  PutKeyPolicyCommand,
+  type KMSClient,
+  type KeyMetadata,
+} from '@aws-sdk/client-kms';
+import { isDeepStrictEqual } from 'node:util';
+import { asKeyAdmin } from '../lib/personas';
+import { PreconditionFailed, PrincipalNotYetVisible, ResourceConflict, errorName } from '../lib/errors';
+import { keyPolicy, MSF_SERVICE_PRINCIPALS } from '../lib/policies';
+import { MANAGED_BY_TAG, aliasName, appArn, keyAdminRoleArn, operatorRoleArn, type KeyResult, type WorkflowState } from '../lib/model';
+
+async function describeKey(kms: KMSClient, keyId: string): Promise<KeyMetadata | undefined> {
+  try {
+    return (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata;
+  } catch (e) {
+    if (errorName(e) === 'NotFoundException') return undefined;
+    throw e;
+  }
+}
+
+/** What MSF will refuse the key for (facts §4, §6): say it now, before the switch. */
+function keyProblems(key: KeyMetadata, state: WorkflowState): string[] {
+  const problems: string[] = [];
+  if (key.KeyState !== 'Enabled') problems.push(`its state is ${key.KeyState}, not Enabled`);
+  if (key.KeySpec !== 'SYMMETRIC_DEFAULT' || key.KeyUsage !== 'ENCRYPT_DECRYPT') problems.push(`it is ${key.KeySpec}/${key.KeyUsage}, not SYMMETRIC_DEFAULT/ENCRYPT_DECRYPT`);
+  if (key.AWSAccountId !== state.context.account || !key.Arn?.startsWith(`arn:${state.context.partition}:kms:${state.context.region}:`)) {
+    problems.push(`it is not in account ${state.context.account} and region ${state.context.region}`);
+  }
+  return problems;
+}
+
+/** An adopted key's policy must already name everything the documented policy names (facts §3). */
+function policyProblems(policyText: string, state: WorkflowState): string[] {
+  const needed = [operatorRoleArn(state), appArn(state), ...MSF_SERVICE_PRINCIPALS];
+  return needed.filter((n) => !policyText.includes(n)).map((n) => `its key policy does not mention ${n}`);
+}
+
+export async function handler(state: WorkflowState): Promise<KeyResult> {
+  const { config, context } = state;
+  if (!state.operator?.roleArn || !state.application?.applicationArn) {
+    throw new PreconditionFailed('CreateKey needs the operator role and the application first: the key policy names both (facts §2 step 4).');
+  }
+  const { kms } = await asKeyAdmin(state, 'CreateKey');
+
+  if (config.keyId) {
+    let key: KeyMetadata | undefined;
+    try {
+      key = await describeKey(kms, config.keyId);
+    } catch (e) {
+      throw new PreconditionFailed(`The key administrator cannot read key ${config.keyId}: ${(e as Error).message}`, { cause: e });
+    }
+    if (!key) throw new PreconditionFailed(`Key ${config.keyId} does not exist in ${context.region}.`);
+    const policy = (await kms.send(new GetKeyPolicyCommand({ KeyId: key.Arn!, PolicyName: 'default' }))).Policy ?? '';
+    const problems = [...keyProblems(key, state), ...policyProblems(policy, state)];
+    if (problems.length) throw new PreconditionFailed(`Key ${key.Arn} cannot be adopted: ${problems.join('; ')}.`);
+    return { keyArn: key.Arn!, keyId: key.KeyId!, created: false, adopted: true };
+  }
+
+  const alias = aliasName(config);
+  const policy = keyPolicy({
+    scope: { partition: context.partition, account: context.account, region: context.region },
+    applicationArn: appArn(state),
+    operatorRoleArn: operatorRoleArn(state),
+    keyAdminRoleArn: keyAdminRoleArn(state),
+    delegateToAccount: config.delegateToAccount,
+  });
+  try {
+    const existing = await describeKey(kms, alias);
+    if (existing) {
+      const tags = (await kms.send(new ListResourceTagsCommand({ KeyId: existing.Arn! }))).Tags ?? [];
+      if (!tags.some((t) => t.TagKey === MANAGED_BY_TAG.Key && t.TagValue === MANAGED_BY_TAG.Value)) {
+        throw new ResourceConflict(`${alias} points to ${existing.Arn}, which this workflow did not create; name it in keyId to adopt it.`);
+      }
+      const problems = keyProblems(existing, state);
+      if (problems.length) throw new PreconditionFailed(`Key ${existing.Arn} behind ${alias} cannot be used: ${problems.join('; ')}.`);
+      const current = (await kms.send(new GetKeyPolicyCommand({ KeyId: existing.Arn!, PolicyName: 'default' }))).Policy;
+      if (!isDeepStrictEqual(JSON.parse(current ?? '{}'), policy)) {
+        await kms.send(new PutKeyPolicyCommand({ KeyId: existing.Arn!, PolicyName: 'default', Policy: JSON.stringify(policy) }));
+      }
+      return { keyArn: existing.Arn!, keyId: existing.KeyId!, aliasName: alias, created: false, adopted: false };
+    }
+    const created = await kms.send(
+      new CreateKeyCommand({
+        Description: `Managed Flink application ${config.applicationName}: running and durable application state`,
+        KeySpec: 'SYMMETRIC_DEFAULT',
+        KeyUsage: 'ENCRYPT_DECRYPT',
+        Policy: JSON.stringify(policy),
+        Tags: [
+          { TagKey: MANAGED_BY_TAG.Key, TagValue: MANAGED_BY_TAG.Value },
+          { TagKey: 'application-arn', TagValue: appArn(state) },
+          ...Object.entries(config.tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })),
+        ],
+      }),
+    );
+    const key = created.KeyMetadata!;
+    await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: key.KeyId! }));
+    return { keyArn: key.Arn!, keyId: key.KeyId!, aliasName: alias, created: true, adopted: false };
+  } catch (e) {
+    // KMS checks that every principal in the policy exists; a role created seconds ago may not be
+    // visible yet (facts §2 step 4), so this one is retried by the state machine.
+    if (errorName(e) === 'MalformedPolicyDocumentException' && /invalid principals/i.test((e as Error).message)) {
+      throw new PrincipalNotYetVisible(`KMS does not see a principal of the key policy yet: ${(e as Error).message}`, { cause: e });
+    }
+    throw e;
+  }
+}

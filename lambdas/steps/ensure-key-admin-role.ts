@@ -1,0 +1,22 @@
+/**
+ * EnsureKeyAdminRole (facts §2 step 3): a separate key administrator with KMS management rights and no
+ * cryptographic use of keys — separate from the operator even where one person does both (facts §1).
+ */
+import { orchestrator } from '../lib/personas';
+import { ensureManagedRole } from '../lib/roles';
+import { keyAdminPolicy, roleTrustPolicy } from '../lib/policies';
+import { keyAdminPolicyName, type KeyAdminResult, type WorkflowState } from '../lib/model';
+
+export async function handler(state: WorkflowState): Promise<KeyAdminResult> {
+  const { config, context } = state;
+  const { roleArn, created } = await ensureManagedRole(orchestrator().iam, {
+    roleName: config.keyAdminRoleName,
+    path: config.rolePath,
+    description: 'KMS key administrator for Managed Flink CMK onboarding (no cryptographic use)',
+    trustPolicy: roleTrustPolicy({ trustedPrincipalArns: [context.orchestratorRoleArn] }),
+    tags: config.tags,
+    inlinePolicyName: keyAdminPolicyName,
+    inlinePolicy: keyAdminPolicy({ scope: { partition: context.partition, account: context.account, region: context.region }, aliasPrefix: config.aliasPrefix }),
+  });
+  return { roleArn, created };
+}

@@ -1,0 +1,31 @@
+/**
+ * EnsureOperatorRole (facts §2 step 1): the application lifecycle operator exists first, with its base
+ * policy only — no KMS rights, since the key does not exist yet and no least-privilege statement could
+ * name it.
+ */
+import { orchestrator } from '../lib/personas';
+import { ensureManagedRole } from '../lib/roles';
+import { operatorBasePolicy, roleTrustPolicy } from '../lib/policies';
+import { MANAGED_BY_TAG, appArn, basePolicyName, type OperatorResult, type WorkflowState } from '../lib/model';
+
+export async function handler(state: WorkflowState): Promise<OperatorResult> {
+  const { config, context } = state;
+  const scope = { partition: context.partition, account: context.account, region: context.region };
+  const basePolicy = operatorBasePolicy({
+    scope,
+    applicationArn: appArn(state),
+    createWithExecutionRoleArn: config.createApplication?.serviceExecutionRoleArn,
+    // The operator may create only applications that carry our tag, which EnsureApplication sets.
+    createRequestTag: MANAGED_BY_TAG,
+  });
+  const { roleArn, created, policyChanged } = await ensureManagedRole(orchestrator().iam, {
+    roleName: config.operatorRoleName,
+    path: config.rolePath,
+    description: 'Managed Flink application lifecycle operator (API caller) for CMK onboarding',
+    trustPolicy: roleTrustPolicy({ trustedPrincipalArns: [context.orchestratorRoleArn] }),
+    tags: config.tags,
+    inlinePolicyName: basePolicyName(config),
+    inlinePolicy: basePolicy,
+  });
+  return { roleArn, created, basePolicyName: basePolicyName(config), basePolicyChanged: policyChanged };
+}

@@ -1,0 +1,39 @@
+/**
+ * ValidateInput: the input contract first, before any AWS call (a bad input causes zero writes and
+ * zero calls); then the orchestrator's own identity, which every later ARN is built from.
+ */
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { GetRoleCommand } from '@aws-sdk/client-iam';
+import { validateInput } from '../lib/validate';
+import { orchestrator } from '../lib/personas';
+import type { Context, WorkflowState } from '../lib/model';
+
+export interface ValidateInputEvent {
+  input: unknown;
+  execution: { Id: string; Name: string };
+}
+
+export async function handler(event: ValidateInputEvent): Promise<Pick<WorkflowState, 'config' | 'context'>> {
+  const config = validateInput(event.input);
+  const { sts, iam } = orchestrator();
+  const identity = await sts.send(new GetCallerIdentityCommand({}));
+  const [, partition, , , account, resource] = identity.Arn!.split(':');
+  let orchestratorRoleArn = identity.Arn!;
+  if (resource.startsWith('assumed-role/')) {
+    // The session ARN drops the role's path, which trust policies need; read it, or assume "/".
+    const roleName = resource.split('/')[1];
+    orchestratorRoleArn = await iam
+      .send(new GetRoleCommand({ RoleName: roleName }))
+      .then((r) => r.Role!.Arn!)
+      .catch(() => `arn:${partition}:iam::${account}:role/${roleName}`);
+  }
+  const context: Context = {
+    partition,
+    account,
+    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    orchestratorRoleArn,
+    executionId: event.execution.Id,
+    executionName: event.execution.Name,
+  };
+  return { config, context };
+}

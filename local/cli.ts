@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+/**
+ * `npm start` (demo), `npm run sandbox`, and `run` for one input — on the in-process sandbox, on a
+ * sandbox already listening (`--endpoint`), or on real AWS through the standard credential chain.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { startSandbox } from './sandbox/server';
+import { ROOT_ACCESS_KEY, ROOT_SECRET_KEY } from './sandbox/sandbox';
+import { demo, runOnboardings, type Target } from './demo';
+
+const program = new Command()
+  .name('msf-cmk')
+  .description('Move Amazon Managed Service for Apache Flink applications onto customer managed KMS keys, in the documented order.');
+
+const targetOptions = (cmd: Command) =>
+  cmd
+    .addOption(new Option('--endpoint <url>', 'run against a sandbox already listening there (e.g. npm run sandbox)').conflicts('aws'))
+    .addOption(new Option('--aws', 'run against real AWS with the standard credential chain (AWS_PROFILE, AWS_REGION…)'))
+    .option('--fast', 'no simulated delays: no IAM propagation, instant Managed Flink operations');
+
+targetOptions(
+  program
+    .command('demo', { isDefault: true })
+    .description('seed a realistic account on the sandbox and onboard two applications (npm start)')
+    .option('--input <file>', 'onboard with this execution input instead (JSON file)')
+    .option('--application <name>', 'onboard just this application name with default settings'),
+).action(async (opts) => {
+  const inputs = opts.input ? [JSON.parse(readFileSync(opts.input, 'utf8'))] : opts.application ? [{ applicationName: opts.application }] : undefined;
+  const target: Target = opts.aws ? { kind: 'aws' } : opts.endpoint ? { kind: 'endpoint', endpoint: opts.endpoint } : { kind: 'embedded' };
+  process.exitCode = target.kind === 'embedded' ? await demo({ inputs, fast: !!opts.fast }) : await runOnboardings(target, inputs ?? [], { fast: !!opts.fast });
+});
+
+program
+  .command('sandbox')
+  .description('serve the offline AWS sandbox (IAM, STS, KMS, Managed Flink) on one port (npm run sandbox)')
+  .option('--port <port>', 'port on 127.0.0.1', '4566')
+  .option('--state-file <path>', 'keep the account in this JSON file across restarts', '.sandbox-state.json')
+  .option('--no-state-file', 'keep the account in memory only')
+  .option('--iam-propagation-ms <ms>', 'hide new roles from KMS and STS for this long', '0')
+  .option('--account <id>', 'account id', '000000000000')
+  .option('--region <region>', 'region', 'us-east-1')
+  .action(async (opts) => {
+    const sb = await startSandbox({
+      port: Number(opts.port),
+      stateFile: opts.stateFile || undefined,
+      iamPropagationDelayMs: Number(opts.iamPropagationMs),
+      account: opts.account,
+      region: opts.region,
+    });
+    const e = sb.endpoint;
+    console.log(`AWS sandbox (IAM, STS, KMS, Managed Flink) listening on ${e} — account ${sb.sandbox.account}, region ${sb.sandbox.region}
+${opts.stateFile ? `state file: ${opts.stateFile}` : 'state: in memory'}
+
+Credentials of the account root (as in LocalStack):
+  export AWS_ACCESS_KEY_ID=${ROOT_ACCESS_KEY} AWS_SECRET_ACCESS_KEY=${ROOT_SECRET_KEY} AWS_REGION=${sb.sandbox.region} AWS_ENDPOINT_URL=${e}
+
+Try:
+  aws --endpoint-url ${e} sts get-caller-identity
+  aws --endpoint-url ${e} iam create-role --role-name demo --assume-role-policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+  aws --endpoint-url ${e} kms create-key --description demo
+  aws --endpoint-url ${e} kinesisanalyticsv2 list-applications
+  npm start -- --endpoint ${e} --application <name>
+
+Control endpoint: GET ${e}/_sandbox/log · GET ${e}/_sandbox/state · POST ${e}/_sandbox/faults · POST ${e}/_sandbox/clock/advance
+Ctrl-C to stop.`);
+    const stop = () => void sb.close().then(() => process.exit(0));
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+
+program.parseAsync().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exitCode = 2;
+});

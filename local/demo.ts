@@ -1,0 +1,189 @@
+/**
+ * The main job (`npm start`): a realistic account on the sandbox — no operator or key-admin role yet, one
+ * application to create with the AWS owned key, one RUNNING on FLINK-1_20 — onboarded by the real state
+ * machine and handlers, with live progress and a report read back through the SDK.
+ */
+import { IAMClient, CreateRoleCommand, GetRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { KinesisAnalyticsV2Client, CreateApplicationCommand, StartApplicationCommand, DescribeApplicationCommand } from '@aws-sdk/client-kinesis-analytics-v2';
+import { startSandbox, type RunningSandbox } from './sandbox/server';
+import { assumeRoleAsService } from './sandbox/services/sts';
+import { LocalStateMachine, type EventLog, type ExecutionResult } from './runner';
+import { steps } from '../lambdas/steps';
+import { orchestratorPolicy } from '../lambdas/lib/policies';
+
+export type Target = { kind: 'embedded' } | { kind: 'endpoint'; endpoint: string } | { kind: 'aws' };
+
+export const ORCHESTRATOR_ROLE = 'MsfCmkOrchestrator';
+const tty = process.stdout.isTTY;
+const c = (code: number) => (s: string) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
+const green = c(32), red = c(31), dim = c(2), bold = c(1), yellow = c(33);
+
+const lambdaTrust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
+const flinkTrust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
+
+/** The orchestrator's own role, as CDK deploys it for the functions (trusts Lambda; least privilege). */
+export async function ensureOrchestratorRole(iam: IAMClient, account: string, region: string): Promise<string> {
+  const existing = await iam.send(new GetRoleCommand({ RoleName: ORCHESTRATOR_ROLE })).catch(() => undefined);
+  const arn = existing?.Role?.Arn
+    ?? (await iam.send(new CreateRoleCommand({ RoleName: ORCHESTRATOR_ROLE, AssumeRolePolicyDocument: JSON.stringify(lambdaTrust), Description: 'MSF CMK onboarding state machine functions' }))).Role!.Arn!;
+  await iam.send(
+    new PutRolePolicyCommand({
+      RoleName: ORCHESTRATOR_ROLE,
+      PolicyName: 'orchestrator',
+      PolicyDocument: JSON.stringify(orchestratorPolicy({ scope: { account, region }, rolePath: '/msf-cmk/', orchestratorRoleArn: arn })),
+    }),
+  );
+  return arn;
+}
+
+/** Seeds the account as a platform team would have it before onboarding. */
+async function seed(sb: RunningSandbox) {
+  const cfg = sb.clientConfig();
+  const iam = new IAMClient(cfg);
+  const flink = new KinesisAnalyticsV2Client(cfg);
+  const account = sb.sandbox.account;
+  for (const app of ['orders', 'clickstream']) {
+    await iam.send(new CreateRoleCommand({ RoleName: `${app}-flink-execution`, AssumeRolePolicyDocument: JSON.stringify(flinkTrust) }));
+  }
+  await flink.send(
+    new CreateApplicationCommand({
+      ApplicationName: 'clickstream',
+      RuntimeEnvironment: 'FLINK-1_20',
+      ServiceExecutionRole: `arn:aws:iam::${account}:role/clickstream-flink-execution`,
+      ApplicationDescription: 'Clickstream sessionization (already running)',
+    }),
+  );
+  await flink.send(new StartApplicationCommand({ ApplicationName: 'clickstream', RunConfiguration: {} }));
+  const orchestratorArn = await ensureOrchestratorRole(iam, account, sb.sandbox.region);
+  return {
+    orchestratorArn,
+    inputs: [
+      {
+        applicationName: 'orders',
+        createApplication: { runtimeEnvironment: 'FLINK-1_20', serviceExecutionRoleArn: `arn:aws:iam::${account}:role/orders-flink-execution`, applicationDescription: 'Order enrichment' },
+        tags: { team: 'payments' },
+      },
+      { applicationName: 'clickstream', tags: { team: 'growth' } },
+    ],
+  };
+}
+
+/** Prints one line per state as it finishes: state, persona, duration, retries. */
+function progress() {
+  const entered = new Map<string, number>();
+  const errors = new Map<string, string[]>();
+  return {
+    onTaskError: (state: string, e: Error) => errors.set(state, [...(errors.get(state) ?? []), e.name]),
+    onEvent: (e: EventLog) => {
+      if (!('state' in e)) return;
+      const name = e.state.name;
+      if (e.type === 'StateEntered') entered.set(name, e.timestamp);
+      if (e.type !== 'StateExited' && e.type !== 'StateFailed') return;
+      if (e.state.type === 'Choice') return;
+      const ms = e.timestamp - (entered.get(name) ?? e.timestamp);
+      const persona = steps[name]?.persona ?? (e.state.type === 'Wait' ? 'wait' : '');
+      const errs = errors.get(name) ?? [];
+      errors.delete(name);
+      const retried = e.type === 'StateExited' ? errs : errs.slice(0, -1);
+      const retries = retried.length ? yellow(`  ${retried.length} ${retried.length === 1 ? 'retry' : 'retries'} (${[...new Set(retried)].join(', ')})`) : '';
+      const mark = e.type === 'StateExited' ? green('✓') : red('✗');
+      console.log(`  ${mark} ${name.padEnd(24)} ${dim(persona.padEnd(13))} ${String(ms).padStart(6)} ms${retries}`);
+      if (e.type === 'StateFailed') console.log(red(`      ${e.Error}: ${String(e.Cause)}`));
+    },
+  };
+}
+
+async function onboard(machine: LocalStateMachine, input: any): Promise<ExecutionResult> {
+  console.log(`\n${bold(`▶ OnboardApplication ${input.applicationName}`)}`);
+  const p = progress();
+  const result = await machine.run(input, { executionName: `onboard-${input.applicationName}-${Date.now()}`, ...p });
+  if (result.status === 'SUCCEEDED') console.log(green(`  Succeeded: ${result.output.applicationName} on ${result.output.encryption.KeyId}`));
+  else console.log(red(`  Failed: ${result.error}: ${result.cause}`));
+  return result;
+}
+
+export async function demo(options: { inputs?: unknown[]; fast: boolean }): Promise<number> {
+  const sb = await startSandbox({
+    port: 0,
+    iamPropagationDelayMs: options.fast ? 0 : 1500,
+    flinkDurations: options.fast ? {} : { start: 2000, stop: 1500, update: 3000, snapshot: 500, delete: 500 },
+  });
+  try {
+    console.log(bold('MSF CMK onboarding — on the embedded AWS sandbox'));
+    console.log(dim(`sandbox ${sb.endpoint} · account ${sb.sandbox.account} · ${sb.sandbox.region} · IAM propagation ${sb.sandbox.iamPropagationDelayMs} ms`));
+    const { orchestratorArn, inputs } = await seed(sb);
+    // Lambda assumes the functions' execution role; that is where the orchestrator's credentials come from.
+    const s = assumeRoleAsService(sb.sandbox, 'lambda.amazonaws.com', orchestratorArn, 'msf-cmk-orchestrator');
+    sb.sandbox.faults.log.length = 0;
+    const machine = new LocalStateMachine({
+      account: sb.sandbox.account,
+      region: sb.sandbox.region,
+      env: sandboxEnv(sb.endpoint, sb.sandbox.region, { accessKeyId: s.AccessKeyId, secretAccessKey: s.SecretAccessKey, sessionToken: s.SessionToken }),
+      waitMs: options.fast ? 0 : 1000,
+      retryScale: options.fast ? 0 : 0.25,
+    });
+    const results: ExecutionResult[] = [];
+    for (const input of options.inputs ?? inputs) results.push(await onboard(machine, input));
+    await report(sb, results);
+    return results.every((r) => r.status === 'SUCCEEDED') ? 0 : 1;
+  } finally {
+    await sb.close();
+  }
+}
+
+/** The standard environment a deployed function would have, pointed at the sandbox. */
+export function sandboxEnv(endpoint: string, region: string, creds: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }): Record<string, string> {
+  return {
+    AWS_REGION: region,
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_ACCESS_KEY_ID: creds.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+    AWS_SESSION_TOKEN: creds.sessionToken ?? '',
+    // The state machine owns retries (ASL Retry); the SDK makes one attempt.
+    AWS_MAX_ATTEMPTS: '1',
+  };
+}
+
+async function report(sb: RunningSandbox, results: ExecutionResult[]) {
+  const flink = new KinesisAnalyticsV2Client(sb.clientConfig());
+  console.log(`\n${bold('Report')}`);
+  const ok = results.filter((r) => r.status === 'SUCCEEDED').map((r) => r.output);
+  if (ok[0]) {
+    console.log(`  operator role    ${ok[0].operatorRoleArn}`);
+    console.log(`  key admin role   ${ok[0].keyAdminRoleArn}`);
+  }
+  for (const r of ok) {
+    // Read back with the SDK, not from the execution output.
+    const app = (await flink.send(new DescribeApplicationCommand({ ApplicationName: r.applicationName }))).ApplicationDetail!;
+    const enc = app.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription;
+    console.log(`  ${bold(r.applicationName)}  ${app.ApplicationStatus} v${app.ApplicationVersionId}  ${enc?.KeyType} ${enc?.KeyId ?? ''}`);
+    console.log(`    key ${r.key.keyArn} (${r.key.aliasName ?? 'adopted'}, ${r.key.keyState})  was ${r.previousEncryption.KeyType}`);
+    console.log(`    operator policies: inline ${r.operatorPolicies.base}, managed ${r.operatorPolicies.cmk}`);
+  }
+  const log = sb.sandbox.faults.log;
+  const byService = new Map<string, number>();
+  for (const e of log) byService.set(e.service, (byService.get(e.service) ?? 0) + 1);
+  const refused = log.filter((e) => e.outcome !== 'OK');
+  console.log(`  AWS calls: ${log.length} (${[...byService].map(([k, v]) => `${k} ${v}`).join(', ')}); ${refused.length} answered with an error and retried or handled: ${[...new Set(refused.map((e) => `${e.service}:${e.operation} ${e.outcome}`))].join(', ') || 'none'}`);
+}
+
+/** Onboard on a sandbox already listening, or on real AWS, with no seeding. */
+export async function runOnboardings(target: Exclude<Target, { kind: 'embedded' }>, inputs: unknown[], options: { fast: boolean }): Promise<number> {
+  if (!inputs.length) throw new Error('name an application (--application) or an input file (--input)');
+  let env: Record<string, string> = { AWS_MAX_ATTEMPTS: '1' };
+  let account = process.env.AWS_ACCOUNT_ID ?? '000000000000';
+  const region = process.env.AWS_REGION ?? 'us-east-1';
+  if (target.kind === 'endpoint') {
+    const root = { endpoint: target.endpoint, region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+    const health = (await (await fetch(`${target.endpoint}/_sandbox/health`)).json()) as { account: string };
+    account = health.account;
+    const arn = await ensureOrchestratorRole(new IAMClient(root), account, region);
+    const res = await fetch(`${target.endpoint}/_sandbox/credentials`, { method: 'POST', body: JSON.stringify({ roleArn: arn, sessionName: 'msf-cmk-orchestrator' }) });
+    if (!res.ok) throw new Error(`the sandbox would not issue orchestrator credentials: ${await res.text()}`);
+    env = sandboxEnv(target.endpoint, region, (await res.json()) as { accessKeyId: string; secretAccessKey: string; sessionToken: string });
+  }
+  const machine = new LocalStateMachine({ account, region, env, ...(options.fast ? { waitMs: 0, retryScale: 0 } : {}) });
+  let failed = 0;
+  for (const input of inputs) if ((await onboard(machine, input)).status !== 'SUCCEEDED') failed++;
+  return failed ? 1 : 0;
+}
