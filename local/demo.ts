@@ -4,7 +4,7 @@
  * machine and handlers, with live progress and a report read back through the SDK.
  */
 import { IAMClient, CreateRoleCommand, GetRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import { KinesisAnalyticsV2Client, CreateApplicationCommand, StartApplicationCommand, DescribeApplicationCommand } from '@aws-sdk/client-kinesis-analytics-v2';
+import { KinesisAnalyticsV2Client, CreateApplicationCommand, StartApplicationCommand, DescribeApplicationCommand, ListApplicationSnapshotsCommand } from '@aws-sdk/client-kinesis-analytics-v2';
 import { startSandbox, type RunningSandbox } from './sandbox/server';
 import { assumeRoleAsService } from './sandbox/services/sts';
 import { LocalStateMachine, type EventLog, type ExecutionResult } from './runner';
@@ -68,27 +68,33 @@ async function seed(sb: RunningSandbox) {
   };
 }
 
-/** Prints one line per state as it finishes: state, persona, duration, retries. */
+/** Prints one line per state as it finishes (state, persona, duration, retries), and the state that failed. */
 function progress() {
   const entered = new Map<string, number>();
   const errors = new Map<string, string[]>();
+  let lastFailed: { name: string; at: number } | undefined;
+  const line = (mark: string, name: string, ms: number, errs: string[]) => {
+    const persona = steps[name]?.persona ?? '';
+    const retries = errs.length ? yellow(`  ${errs.length} ${errs.length === 1 ? 'retry' : 'retries'} (${[...new Set(errs)].join(', ')})`) : '';
+    console.log(`  ${mark} ${name.padEnd(24)} ${dim(persona.padEnd(13))} ${String(Math.round(ms)).padStart(6)} ms${retries}`);
+  };
   return {
     onTaskError: (state: string, e: Error) => errors.set(state, [...(errors.get(state) ?? []), e.name]),
     onEvent: (e: EventLog) => {
+      if (e.type === 'ExecutionFailed' && lastFailed) {
+        const errs = errors.get(lastFailed.name) ?? [];
+        line(red('✗'), lastFailed.name, lastFailed.at - (entered.get(lastFailed.name) ?? lastFailed.at), errs.slice(0, -1));
+        console.log(red(`      ${e.Error}: ${String(e.Cause)}`));
+        return;
+      }
       if (!('state' in e)) return;
       const name = e.state.name;
-      if (e.type === 'StateEntered') entered.set(name, e.timestamp);
-      if (e.type !== 'StateExited' && e.type !== 'StateFailed') return;
-      if (e.state.type === 'Choice') return;
-      const ms = e.timestamp - (entered.get(name) ?? e.timestamp);
-      const persona = steps[name]?.persona ?? (e.state.type === 'Wait' ? 'wait' : '');
-      const errs = errors.get(name) ?? [];
+      // A retried state is entered once per attempt; its duration runs from the first.
+      if (e.type === 'StateEntered' && !errors.has(name)) entered.set(name, e.timestamp);
+      if (e.type === 'StateFailed') lastFailed = { name, at: e.timestamp };
+      if (e.type !== 'StateExited' || e.state.type === 'Choice') return;
+      line(green('✓'), name, e.timestamp - (entered.get(name) ?? e.timestamp), errors.get(name) ?? []);
       errors.delete(name);
-      const retried = e.type === 'StateExited' ? errs : errs.slice(0, -1);
-      const retries = retried.length ? yellow(`  ${retried.length} ${retried.length === 1 ? 'retry' : 'retries'} (${[...new Set(retried)].join(', ')})`) : '';
-      const mark = e.type === 'StateExited' ? green('✓') : red('✗');
-      console.log(`  ${mark} ${name.padEnd(24)} ${dim(persona.padEnd(13))} ${String(ms).padStart(6)} ms${retries}`);
-      if (e.type === 'StateFailed') console.log(red(`      ${e.Error}: ${String(e.Cause)}`));
     },
   };
 }
@@ -105,13 +111,14 @@ async function onboard(machine: LocalStateMachine, input: any): Promise<Executio
 export async function demo(options: { inputs?: unknown[]; fast: boolean }): Promise<number> {
   const sb = await startSandbox({
     port: 0,
-    iamPropagationDelayMs: options.fast ? 0 : 1500,
     flinkDurations: options.fast ? {} : { start: 2000, stop: 1500, update: 3000, snapshot: 500, delete: 500 },
   });
   try {
     console.log(bold('MSF CMK onboarding — on the embedded AWS sandbox'));
-    console.log(dim(`sandbox ${sb.endpoint} · account ${sb.sandbox.account} · ${sb.sandbox.region} · IAM propagation ${sb.sandbox.iamPropagationDelayMs} ms`));
+    console.log(dim(`sandbox ${sb.endpoint} · account ${sb.sandbox.account} · ${sb.sandbox.region} · IAM propagation ${options.fast ? 0 : 1500} ms`));
     const { orchestratorArn, inputs } = await seed(sb);
+    // Eventual consistency on from here: roles the workflow creates are invisible to STS and KMS for a while.
+    sb.sandbox.iamPropagationDelayMs = options.fast ? 0 : 1500;
     // Lambda assumes the functions' execution role; that is where the orchestrator's credentials come from.
     const s = assumeRoleAsService(sb.sandbox, 'lambda.amazonaws.com', orchestratorArn, 'msf-cmk-orchestrator');
     sb.sandbox.faults.log.length = 0;
@@ -159,6 +166,12 @@ async function report(sb: RunningSandbox, results: ExecutionResult[]) {
     console.log(`  ${bold(r.applicationName)}  ${app.ApplicationStatus} v${app.ApplicationVersionId}  ${enc?.KeyType} ${enc?.KeyId ?? ''}`);
     console.log(`    key ${r.key.keyArn} (${r.key.aliasName ?? 'adopted'}, ${r.key.keyState})  was ${r.previousEncryption.KeyType}`);
     console.log(`    operator policies: inline ${r.operatorPolicies.base}, managed ${r.operatorPolicies.cmk}`);
+    // Snapshots taken before the switch stay under the previous key (facts §6).
+    const snaps = (await flink.send(new ListApplicationSnapshotsCommand({ ApplicationName: r.applicationName }))).SnapshotSummaries ?? [];
+    for (const snap of snaps) {
+      const e = snap.ApplicationEncryptionConfigurationDescription;
+      console.log(dim(`    snapshot ${snap.SnapshotName} under ${e?.KeyType ?? 'AWS_OWNED_KEY'}${e?.KeyId ? ` ${e.KeyId}` : ''} (kept; not re-encrypted)`));
+    }
   }
   const log = sb.sandbox.faults.log;
   const byService = new Map<string, number>();

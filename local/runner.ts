@@ -49,12 +49,16 @@ export function taskBindings(definition: any): TaskBinding[] {
 
 export interface RunOptions {
   definitionPath?: string;
+  /** The ASL text itself (with `${…}` placeholders), instead of reading definitionPath. */
+  definitionText?: string;
   /** Handlers by name (the `<Name>` of `${<Name>FunctionArn}`); defaults to lambdas/steps. */
   handlers?: Record<string, Handler>;
   /** Environment the handlers see while the execution runs (AWS_REGION, AWS_ENDPOINT_URL, credentials…). */
   env?: Record<string, string>;
   region?: string;
   account?: string;
+  /** For `$$.Execution.Id`: arn:aws:states:<region>:<account>:execution:<stateMachineName>:<name>. */
+  stateMachineName?: string;
   executionName?: string;
   /** Every Wait state lasts this long (ms) instead of what the ASL says. */
   waitMs?: number;
@@ -85,7 +89,7 @@ export class LocalStateMachine {
   constructor(private readonly options: Omit<RunOptions, 'executionName' | 'onEvent' | 'onTaskError'> = {}) {
     this.region = options.region ?? 'us-east-1';
     this.account = options.account ?? '000000000000';
-    const raw = readFileSync(options.definitionPath ?? DEFAULT_DEFINITION, 'utf8');
+    const raw = options.definitionText ?? readFileSync(options.definitionPath ?? DEFAULT_DEFINITION, 'utf8');
     this.bindings = taskBindings(JSON.parse(raw));
     const handlers = this.handlers();
     const missing = this.bindings.filter((b) => !handlers[b.handlerName]);
@@ -106,7 +110,7 @@ export class LocalStateMachine {
 
   async run(input: unknown, runOptions: Pick<RunOptions, 'executionName' | 'onEvent' | 'onTaskError'> = {}): Promise<ExecutionResult> {
     const name = runOptions.executionName ?? randomUUID();
-    const executionArn = `arn:aws:states:${this.region}:${this.account}:execution:OnboardApplication:${name}`;
+    const executionArn = `arn:aws:states:${this.region}:${this.account}:execution:${this.options.stateMachineName ?? 'OnboardApplication'}:${name}`;
     const handlers = this.handlers();
     const env = this.options.env ?? {};
     // Lambda boundary: JSON in, JSON out, each invocation with the function's environment.

@@ -59,5 +59,14 @@ export class VerificationFailed extends OnboardingError {
   override readonly name = 'VerificationFailed';
 }
 
-/** The AWS error name of an SDK exception (or any error), for matching in handlers. */
+/** The AWS error name of an SDK exception (or any error). */
 export const errorName = (e: unknown): string => (e instanceof Error ? e.name : typeof e);
+
+/**
+ * True when `e` is the AWS error `code`. The SDK names modeled Query-protocol errors after their shape
+ * (IAM's wire code `NoSuchEntity` arrives as `NoSuchEntityException`), unmodeled ones after the code.
+ */
+export const isAwsError = (e: unknown, code: string): boolean => {
+  const name = errorName(e);
+  return name === code || name === `${code}Exception`;
+};

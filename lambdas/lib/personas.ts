@@ -5,7 +5,7 @@
  */
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { awsClients, type AwsClients } from './clients';
-import { RoleNotYetAssumable, errorName } from './errors';
+import { RoleNotYetAssumable, isAwsError } from './errors';
 import { keyAdminRoleArn, operatorRoleArn, type WorkflowState } from './model';
 
 export type PersonaName = 'orchestrator' | 'operator' | 'key-admin';
@@ -20,7 +20,7 @@ async function assume(roleArn: string, state: Pick<WorkflowState, 'context'>, st
     const c = out.Credentials!;
     return awsClients({ accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken, expiration: c.Expiration });
   } catch (e) {
-    if (errorName(e) === 'AccessDenied') {
+    if (isAwsError(e, 'AccessDenied')) {
       throw new RoleNotYetAssumable(
         `Cannot assume ${roleArn} yet: ${(e as Error).message}. A role created moments ago is still propagating; otherwise its trust policy does not trust ${state.context.orchestratorRoleArn}.`,
         { cause: e },

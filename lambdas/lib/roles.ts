@@ -12,18 +12,24 @@ import {
   type Role,
 } from '@aws-sdk/client-iam';
 import { isDeepStrictEqual } from 'node:util';
-import { ResourceConflict, errorName } from './errors';
+import { ResourceConflict, isAwsError } from './errors';
 import { MANAGED_BY_TAG } from './model';
 import type { PolicyDocument } from './policies';
 
 /** IAM returns policy documents URL-encoded. */
 export const decodePolicy = (doc: string | undefined): unknown => (doc ? JSON.parse(decodeURIComponent(doc)) : undefined);
 
+/**
+ * The role, or undefined when it does not exist. IAM authorizes GetRole of a role that does not exist
+ * against the path-less ARN (it cannot know the path), so a caller allowed only `role/<path>*` — the
+ * orchestrator — gets AccessDenied instead of NoSuchEntity; that too means "not ours, not there".
+ * A same-named role elsewhere then surfaces as EntityAlreadyExists on CreateRole.
+ */
 export async function getRole(iam: IAMClient, roleName: string): Promise<Role | undefined> {
   try {
     return (await iam.send(new GetRoleCommand({ RoleName: roleName }))).Role;
   } catch (e) {
-    if (errorName(e) === 'NoSuchEntity') return undefined;
+    if (isAwsError(e, 'NoSuchEntity') || isAwsError(e, 'AccessDenied')) return undefined;
     throw e;
   }
 }
@@ -32,7 +38,7 @@ export async function getInlinePolicy(iam: IAMClient, roleName: string, policyNa
   try {
     return decodePolicy((await iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }))).PolicyDocument);
   } catch (e) {
-    if (errorName(e) === 'NoSuchEntity') return undefined;
+    if (isAwsError(e, 'NoSuchEntity')) return undefined;
     throw e;
   }
 }
@@ -53,11 +59,12 @@ export async function ensureManagedRole(iam: IAMClient, spec: ManagedRoleSpec): 
   if (!role) {
     // Concurrent onboardings share these roles: if another run created it first, use that one.
     role = await createRole(iam, spec).catch(async (e) => {
-      if (errorName(e) !== 'EntityAlreadyExists') throw e;
+      if (!isAwsError(e, 'EntityAlreadyExists')) throw e;
       return undefined;
     });
     created = !!role;
     role ??= await getRole(iam, spec.roleName);
+    if (!role) throw new ResourceConflict(`A role named ${spec.roleName} exists outside ${spec.path}; refusing to take it over.`);
   }
   if (!created) {
     const ours = role!.Tags?.some((t) => t.Key === MANAGED_BY_TAG.Key && t.Value === MANAGED_BY_TAG.Value);

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { isDeepStrictEqual } from 'node:util';
 import { asKeyAdmin } from '../lib/personas';
-import { PreconditionFailed, PrincipalNotYetVisible, ResourceConflict, errorName } from '../lib/errors';
+import { PreconditionFailed, PrincipalNotYetVisible, ResourceConflict, isAwsError } from '../lib/errors';
 import { keyPolicy, MSF_SERVICE_PRINCIPALS } from '../lib/policies';
 import { MANAGED_BY_TAG, aliasName, appArn, keyAdminRoleArn, operatorRoleArn, type KeyResult, type WorkflowState } from '../lib/model';
 
@@ -24,7 +24,7 @@ async function describeKey(kms: KMSClient, keyId: string): Promise<KeyMetadata |
   try {
     return (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata;
   } catch (e) {
-    if (errorName(e) === 'NotFoundException') return undefined;
+    if (isAwsError(e, 'NotFoundException')) return undefined;
     throw e;
   }
 }
@@ -109,7 +109,7 @@ export async function handler(state: WorkflowState): Promise<KeyResult> {
   } catch (e) {
     // KMS checks that every principal in the policy exists; a role created seconds ago may not be
     // visible yet (facts §2 step 4), so this one is retried by the state machine.
-    if (errorName(e) === 'MalformedPolicyDocumentException' && /invalid principals/i.test((e as Error).message)) {
+    if (isAwsError(e, 'MalformedPolicyDocumentException') && /invalid principals/i.test((e as Error).message)) {
       throw new PrincipalNotYetVisible(`KMS does not see a principal of the key policy yet: ${(e as Error).message}`, { cause: e });
     }
     throw e;

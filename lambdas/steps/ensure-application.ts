@@ -9,7 +9,7 @@ import {
   type ApplicationDetail,
 } from '@aws-sdk/client-kinesis-analytics-v2';
 import { asOperator } from '../lib/personas';
-import { ApplicationBusy, ApplicationNotFound, UnsupportedRuntime, errorName } from '../lib/errors';
+import { ApplicationBusy, ApplicationNotFound, UnsupportedRuntime, isAwsError } from '../lib/errors';
 import { MANAGED_BY_TAG, type ApplicationResult, type EncryptionConfig, type WorkflowState } from '../lib/model';
 
 /** FLINK-1_20, FLINK-2_2 … → [1, 20], [2, 2]; CMK needs ≥ 1.20 (facts §6). */
@@ -33,7 +33,7 @@ export async function handler(state: WorkflowState): Promise<ApplicationResult> 
   try {
     app = (await flink.send(new DescribeApplicationCommand({ ApplicationName: config.applicationName }))).ApplicationDetail;
   } catch (e) {
-    if (errorName(e) !== 'ResourceNotFoundException') throw e;
+    if (!isAwsError(e, 'ResourceNotFoundException')) throw e;
   }
   if (!app) {
     const spec = config.createApplication;

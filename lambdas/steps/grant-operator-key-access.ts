@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { isDeepStrictEqual } from 'node:util';
 import { orchestrator } from '../lib/personas';
-import { PreconditionFailed, errorName } from '../lib/errors';
+import { PreconditionFailed, isAwsError } from '../lib/errors';
 import { operatorCmkPolicy } from '../lib/policies';
 import { decodePolicy, getRole } from '../lib/roles';
 import { MANAGED_BY_TAG, cmkPolicyName, type OperatorKeyAccessResult, type WorkflowState } from '../lib/model';
@@ -26,7 +26,7 @@ async function policyDocument(iam: IAMClient, policyArn: string): Promise<unknow
     const v = await iam.send(new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: p.DefaultVersionId! }));
     return decodePolicy(v.PolicyVersion?.Document);
   } catch (e) {
-    if (errorName(e) === 'NoSuchEntity') return undefined;
+    if (isAwsError(e, 'NoSuchEntity')) return undefined;
     throw e;
   }
 }

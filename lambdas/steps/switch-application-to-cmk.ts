@@ -26,8 +26,15 @@ export async function handler(state: WorkflowState): Promise<SwitchResult> {
   const app = (await flink.send(new DescribeApplicationCommand({ ApplicationName: config.applicationName }))).ApplicationDetail!;
   const previousEncryption = encryptionOf(app);
   if (previousEncryption.KeyType === 'CUSTOMER_MANAGED_KEY' && previousEncryption.KeyId === keyArn) {
-    // A re-run after the switch already happened: nothing to do, go straight to verification.
-    return { alreadyOnKey: true, previousEncryption, fromVersionId: app.ApplicationVersionId!, poll: { done: true, attempt: 0, waitSeconds: 0, applicationStatus: app.ApplicationStatus } };
+    // A re-run after the switch was made: nothing to change. MSF shows the new configuration as soon as
+    // the update is accepted, so if the restart is still going, wait for it like a fresh switch.
+    const done = STABLE_STATUSES.includes(app.ApplicationStatus!);
+    return {
+      alreadyOnKey: true,
+      previousEncryption,
+      fromVersionId: app.ApplicationVersionId!,
+      poll: { done, attempt: 0, waitSeconds: done ? 0 : FIRST_POLL_SECONDS, applicationStatus: app.ApplicationStatus },
+    };
   }
   if (!STABLE_STATUSES.includes(app.ApplicationStatus!)) {
     throw new ApplicationBusy(`Application ${config.applicationName} is ${app.ApplicationStatus}; the switch waits for READY or RUNNING.`);

@@ -82,7 +82,8 @@ export class Faults {
 
   /** Faults still armed (for tests asserting a fault was consumed). */
   pending(): FaultSpec[] {
-    return this.faults.filter((f) => f.remaining > 0).map(({ remaining, ...f }) => ({ ...f, times: remaining }));
+    // A permanent fault has no `times`, as when it was injected (JSON has no Infinity).
+    return this.faults.filter((f) => f.remaining > 0).map(({ remaining, ...f }) => (Number.isFinite(remaining) ? { ...f, times: remaining } : f));
   }
 
   record(entry: RequestLogEntry): void {

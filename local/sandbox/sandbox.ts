@@ -26,6 +26,18 @@ export interface Principal {
 /** Async durations of Managed Flink work, in ms of sandbox clock. */
 export interface FlinkDurations { start: number; stop: number; update: number; snapshot: number; delete: number }
 
+/** How Step Functions runs executions here (services/stepfunctions.ts). */
+export interface StepFunctionsOptions {
+  /** Every Wait state lasts this long, in ms (default 0). */
+  waitMs: number;
+  /** Retry intervals become IntervalSeconds × this (default 0: retries at once). */
+  retryScale: number;
+  /** The role Lambda runs the functions with, name or ARN (default: the role named `MsfCmkOrchestrator`). */
+  functionRole?: string;
+  /** The functions `msf-cmk-<Name>` by `<Name>` (default: the steps table of lambdas/steps). */
+  handlers?: Record<string, (event: any) => Promise<unknown>>;
+}
+
 export interface SandboxOptions {
   account?: string;
   region?: string;
@@ -34,6 +46,7 @@ export interface SandboxOptions {
   flinkDurations?: Partial<FlinkDurations>;
   /** Persist the account to this JSON file after every change, and load it at start. */
   stateFile?: string;
+  stepFunctions?: Partial<StepFunctionsOptions>;
 }
 
 export interface RequestContext {
@@ -74,6 +87,9 @@ export class Sandbox {
   readonly services = new Map<string, Service>();
   iamPropagationDelayMs: number;
   flinkDurations: FlinkDurations;
+  stepFunctions: StepFunctionsOptions;
+  /** The HTTP endpoint once listening (set by startSandbox): where Step Functions points the functions' SDK clients. */
+  endpoint?: string;
   state: SandboxState;
   private readonly stateFile?: string;
 
@@ -84,6 +100,7 @@ export class Sandbox {
     this.iamPropagationDelayMs = options.iamPropagationDelayMs ?? 0;
     this.flinkDurations = { start: 0, stop: 0, update: 0, snapshot: 0, delete: 0, ...options.flinkDurations };
     this.stateFile = options.stateFile;
+    this.stepFunctions = { waitMs: 0, retryScale: 0, ...options.stepFunctions };
     this.state = this.stateFile && existsSync(this.stateFile)
       ? (JSON.parse(readFileSync(this.stateFile, 'utf8')) as SandboxState)
       : emptyState(this.account, this.region);
@@ -134,7 +151,7 @@ export class Sandbox {
     const session = this.state.sts.sessions[accessKeyId];
     if (!session) throw new AwsError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
     if (sessionToken !== session.SessionToken) throw new AwsError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
-    if (this.clock.now() >= session.Expiration) throw new AwsError('ExpiredToken', 'The security token included in the request is expired', 400);
+    if (this.clock.now() >= session.Expiration) throw new AwsError('ExpiredToken', 'The security token included in the request is expired', 403);
     const roleName = session.RoleArn.split('/').pop()!;
     return {
       secret: session.SecretAccessKey,

@@ -15,6 +15,8 @@ import { iamService } from './services/iam';
 import { assumeRoleAsService, stsService } from './services/sts';
 import { kmsService } from './services/kms';
 import { kinesisAnalyticsService } from './services/kinesisanalytics';
+import { stepFunctionsService } from './services/stepfunctions';
+import { eventBridgeService } from './services/eventbridge';
 
 /** JSON 1.1 services name the authentication errors differently from the Query ones. */
 const JSON_AUTH_CODES: Record<string, string> = {
@@ -32,7 +34,9 @@ const SIGNATURE_MISMATCH =
 const MAX_SKEW_MS = 15 * 60 * 1000;
 
 export function createSandbox(options: SandboxOptions = {}): Sandbox {
-  return new Sandbox(options).register(iamService).register(stsService).register(kmsService).register(kinesisAnalyticsService);
+  return new Sandbox(options).register(iamService).register(stsService).register(kmsService).register(kinesisAnalyticsService)
+    .register(stepFunctionsService)
+    .register(eventBridgeService);
 }
 
 interface Route { service: Service; operation: string; input: Record<string, unknown> }
@@ -65,6 +69,8 @@ export async function handleAwsRequest(sandbox: Sandbox, req: IncomingSignedRequ
     const xmlns = service?.xmlns ?? 'https://iam.amazonaws.com/doc/2010-05-08/';
     response = family === 'json' ? jsonError(err, requestId) : queryError(err, xmlns, requestId);
   }
+  // AWS JSON 1.0 services (Step Functions) answer in the content type they were asked in.
+  if (family === 'json' && req.headers['content-type'] === 'application/x-amz-json-1.0') response.headers['content-type'] = 'application/x-amz-json-1.0';
   sandbox.faults.record({
     time: new Date().toISOString(),
     caller,
@@ -150,6 +156,7 @@ export async function startSandbox(options: SandboxOptions & { port?: number; ho
   });
   const port = (server.address() as AddressInfo).port;
   const endpoint = `http://${host}:${port}`;
+  sandbox.endpoint = endpoint;
   return {
     sandbox,
     server,
@@ -189,8 +196,17 @@ async function serve(sandbox: Sandbox, req: IncomingMessage, res: ServerResponse
 
 /** The control endpoint: plain JSON, no signature (it listens on loopback only). */
 function control(sandbox: Sandbox, method: string, path: string, body: string): WireResponse {
+  try {
+    return controlRoute(sandbox, method, path, body ? JSON.parse(body) : {});
+  } catch (e) {
+    // An AWS refusal (e.g. a role that does not trust the service) keeps its status and code.
+    if (!(e instanceof AwsError)) throw e;
+    return { status: e.status, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: e.message, code: e.code }) };
+  }
+}
+
+function controlRoute(sandbox: Sandbox, method: string, path: string, input: any): WireResponse {
   const ok = (value: unknown = { ok: true }): WireResponse => ({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
-  const input = body ? JSON.parse(body) : {};
   switch (`${method} ${path}`) {
     case 'GET health':
       return ok({ ok: true, account: sandbox.account, region: sandbox.region });
@@ -198,6 +214,7 @@ function control(sandbox: Sandbox, method: string, path: string, body: string): 
       return ok(sandbox.snapshot());
     case 'PUT state':
       sandbox.restore(input);
+      sandbox.persist();
       return ok();
     case 'GET log':
       return ok(sandbox.faults.log);

@@ -70,6 +70,10 @@ export interface Key {
   RotationPeriodInDays?: number;
   /** On-demand and automatic rotations, newest last. */
   Rotations: { RotationDate: number; RotationType: 'ON_DEMAND' | 'AUTOMATIC' }[];
+  /** Symmetric keys: base64 AES-256 key material, one per generation (initial, then one per rotation); current last. */
+  KeyMaterial?: string[];
+  /** When automatic rotation is enabled: when it next rotates. */
+  NextRotationDate?: number;
 }
 
 export interface Alias {
@@ -113,9 +117,17 @@ export interface Application {
   CloudWatchLoggingOptions?: Record<string, unknown>[];
   Tags: Tag[];
   ApplicationVersionUpdatedFrom?: number;
+  ApplicationVersionRolledBackFrom?: number;
+  ApplicationVersionRolledBackTo?: number;
   /** Work in flight: the status it ends in, when, and what it completes. */
   Pending?: PendingTransition;
 }
+
+/** The versioned part of an application: what an update changes and a rollback restores. */
+export type ApplicationVersionState = Pick<
+  Application,
+  'ApplicationVersionId' | 'RuntimeEnvironment' | 'ServiceExecutionRole' | 'Configuration' | 'Encryption' | 'CloudWatchLoggingOptions'
+>;
 
 export interface PendingTransition {
   At: number;
@@ -125,6 +137,14 @@ export interface PendingTransition {
   ErrorString?: string;
   /** Applied when the transition completes (e.g. the new encryption configuration). */
   Apply?: { Encryption?: EncryptionConfiguration; ApplicationVersionId?: number };
+  /** What completes: decides the follow-up (e.g. a failed restart rolls back). */
+  Kind?: 'start' | 'stop' | 'force-stop' | 'update' | 'rollback' | 'delete';
+  /** The application (re)starts at completion, so its keys must be usable then. */
+  Restart?: boolean;
+  /** Encryption of the snapshot the (re)start restores from, if any. */
+  RestoreEncryption?: EncryptionConfiguration;
+  /** The version before an update, for a system rollback. */
+  Previous?: ApplicationVersionState;
 }
 
 export interface ApplicationOperation {
@@ -137,6 +157,8 @@ export interface ApplicationOperation {
   ApplicationVersionUpdatedFrom?: number;
   ApplicationVersionUpdatedTo?: number;
   ErrorString?: string;
+  /** The system rollback a failed operation triggered. */
+  RollbackOperationId?: string;
 }
 
 export interface ApplicationSnapshot {
@@ -148,6 +170,74 @@ export interface ApplicationSnapshot {
   RuntimeEnvironment: string;
   /** The encryption configuration in force when the snapshot was taken (facts §6). */
   Encryption: EncryptionConfiguration;
+  /** While CREATING: when it becomes READY. */
+  ReadyAt?: number;
+}
+
+/** Step Functions (services/stepfunctions.ts): a STANDARD state machine as CreateStateMachine stored it. */
+export interface StateMachine {
+  stateMachineArn: string;
+  name: string;
+  /** The ASL text as given (function ARNs already substituted, as CDK deploys it). */
+  definition: string;
+  roleArn: string;
+  type: 'STANDARD';
+  creationDate: number;
+  tags: { key: string; value: string }[];
+}
+
+/** One GetExecutionHistory event: AWS's `type`, ids and its `<type>EventDetails` member. */
+export interface HistoryEvent { id: number; previousEventId: number; timestamp: number; type: string; [details: string]: unknown }
+
+export interface Execution {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+  startDate: number;
+  stopDate?: number;
+  input: string;
+  output?: string;
+  error?: string;
+  cause?: string;
+  events: HistoryEvent[];
+}
+
+/** EventBridge (services/eventbridge.ts): a rule on the default bus, with its targets. */
+export interface EventTarget {
+  Id: string;
+  Arn: string;
+  RoleArn?: string;
+  Input?: string;
+  InputPath?: string;
+  InputTransformer?: { InputPathsMap?: Record<string, string>; InputTemplate: string };
+  RetryPolicy?: { MaximumRetryAttempts?: number; MaximumEventAgeInSeconds?: number };
+  DeadLetterConfig?: { Arn?: string };
+}
+
+export interface EventRule {
+  Name: string;
+  Arn: string;
+  EventBusName: string;
+  EventPattern?: string;
+  ScheduleExpression?: string;
+  State: 'ENABLED' | 'DISABLED' | 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
+  Description?: string;
+  RoleArn?: string;
+  CreatedBy: string;
+  Targets: EventTarget[];
+}
+
+/** A delivery that failed for good (what AWS sends to the target's dead-letter queue). */
+export interface FailedInvocation {
+  Time: number;
+  EventId: string;
+  RuleArn: string;
+  TargetId: string;
+  TargetArn: string;
+  ErrorCode: string;
+  ErrorMessage: string;
+  DeadLetterArn?: string;
 }
 
 export interface SandboxState {
@@ -161,6 +251,9 @@ export interface SandboxState {
     operations: Record<string, ApplicationOperation>;
     snapshots: Record<string, ApplicationSnapshot>;
   };
+  /** Optional so state files written before these services load; the services create them on first use. */
+  stepfunctions?: { stateMachines: Record<string, StateMachine>; executions: Record<string, Execution> };
+  events?: { rules: Record<string, EventRule>; failedInvocations: FailedInvocation[] };
 }
 
 export function emptyState(account: string, region: string): SandboxState {
@@ -171,6 +264,8 @@ export function emptyState(account: string, region: string): SandboxState {
     sts: { sessions: {} },
     kms: { keys: {}, aliases: {}, grants: {} },
     kinesisanalytics: { applications: {}, operations: {}, snapshots: {} },
+    stepfunctions: { stateMachines: {}, executions: {} },
+    events: { rules: {}, failedInvocations: [] },
   };
 }
 

@@ -3,6 +3,9 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { KinesisAnalyticsV2Client } from '@aws-sdk/client-kinesis-analytics-v2';
+import { SFNClient, CreateStateMachineCommand } from '@aws-sdk/client-sfn';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { startSandbox, type RunningSandbox } from '../../local/sandbox/server';
 import { assumeRoleAsService } from '../../local/sandbox/services/sts';
 import type { SandboxOptions } from '../../local/sandbox/sandbox';
@@ -21,6 +24,8 @@ export function clients(sb: RunningSandbox, credentials: Credentials = sb.client
     sts: new STSClient(config),
     kms: new KMSClient(config),
     flink: new KinesisAnalyticsV2Client(config),
+    sfn: new SFNClient(config),
+    events: new EventBridgeClient(config),
   };
 }
 
@@ -31,4 +36,20 @@ export function clients(sb: RunningSandbox, credentials: Credentials = sb.client
 export function roleCredentials(sb: RunningSandbox, roleArn: string, service = 'lambda.amazonaws.com'): Credentials {
   const s = assumeRoleAsService(sb.sandbox, service, roleArn, 'test-session');
   return { accessKeyId: s.AccessKeyId, secretAccessKey: s.SecretAccessKey, sessionToken: s.SessionToken };
+}
+
+/**
+ * A state machine as CDK deploys it: `definition` with function ARNs already substituted, and a role that
+ * trusts Step Functions and may invoke the msf-cmk functions. Returns its ARN.
+ */
+export async function deployStateMachine(sb: RunningSandbox, name: string, definition: unknown): Promise<string> {
+  const { iam, sfn } = clients(sb);
+  const { account, region } = sb.sandbox;
+  const roleName = `${name}-StateMachineRole`;
+  const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
+  const invoke = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: `arn:aws:lambda:${region}:${account}:function:msf-cmk-*` }] };
+  const role = await iam.send(new CreateRoleCommand({ RoleName: roleName, AssumeRolePolicyDocument: JSON.stringify(trust) }));
+  await iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: 'invoke-functions', PolicyDocument: JSON.stringify(invoke) }));
+  const out = await sfn.send(new CreateStateMachineCommand({ name, definition: JSON.stringify(definition), roleArn: role.Role!.Arn! }));
+  return out.stateMachineArn!;
 }

@@ -11,6 +11,25 @@ import type { Principal, Sandbox, Service } from '../sandbox';
 import type { Session } from '../state';
 
 const validation = (message: string) => new AwsError('ValidationError', message, 400);
+const CHAINING_LIMIT = 'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.';
+
+interface Constraint { min?: number; max?: number; minValue?: number; maxValue?: number; pattern?: string }
+
+/** AWS's front-end validation: one ValidationError listing every violated constraint, in its words. */
+function validate(checks: [member: string, value: unknown, c: Constraint][]): void {
+  const errors = checks.flatMap(([member, value, c]) => {
+    if (value === undefined) return c.min ? [`Value null at '${member}' failed to satisfy constraint: Member must not be null`] : [];
+    const fail = (rule: string) => [`Value '${value}' at '${member}' failed to satisfy constraint: Member must ${rule}`];
+    const text = String(value);
+    if (c.minValue !== undefined && !(Number(value) >= c.minValue)) return fail(`have value greater than or equal to ${c.minValue}`);
+    if (c.maxValue !== undefined && !(Number(value) <= c.maxValue)) return fail(`have value less than or equal to ${c.maxValue}`);
+    if (c.min !== undefined && text.length < c.min) return fail(`have length greater than or equal to ${c.min}`);
+    if (c.max !== undefined && text.length > c.max) return fail(`have length less than or equal to ${c.max}`);
+    if (c.pattern && !new RegExp(`^${c.pattern}$`).test(text)) return fail(`satisfy regular expression pattern: ${c.pattern}`);
+    return [];
+  });
+  if (errors.length) throw validation(`${errors.length} validation error${errors.length === 1 ? '' : 's'} detected: ${errors.join('; ')}`);
+}
 
 /**
  * Issues role-session credentials. Used by AssumeRole, and by the sandbox itself to play a service
@@ -40,13 +59,12 @@ export function issueSession(sandbox: Sandbox, roleArn: string, sessionName: str
  */
 export function assumeRoleAsService(sandbox: Sandbox, servicePrincipal: string, roleArn: string, sessionName: string): Session {
   const role = findRole(sandbox.state, roleArn);
-  if (!role || !sandbox.isRoleVisible(roleArn)) {
-    throw new AwsError('AccessDenied', `${servicePrincipal} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, 403);
-  }
-  sandbox.authorize('sts', servicePrincipal, 'sts:AssumeRole', role.Arn, {
+  // As with AssumeRole, a missing, a propagating and an untrusting role give the same answer.
+  const trusted = role && sandbox.isRoleVisible(roleArn) && sandbox.evaluate(servicePrincipal, 'sts:AssumeRole', role.Arn, {
     resourcePolicy: role.AssumeRolePolicyDocument,
     context: { 'aws:SourceAccount': sandbox.account },
-  });
+  }).decision === 'Allowed';
+  if (!trusted) throw new AwsError('AccessDenied', `User: ${servicePrincipal} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, 403);
   return issueSession(sandbox, roleArn, sessionName);
 }
 
@@ -67,29 +85,31 @@ export const stsService: Service = {
     GetCallerIdentity: (_input, { caller }) => callerIdentity(caller),
 
     AssumeRole: (input, { sandbox, caller }) => {
-      const roleArn = String(input.RoleArn ?? '');
-      const sessionName = String(input.RoleSessionName ?? '');
-      if (roleArn.length < 20 || roleArn.length > 2048) throw validation(`1 validation error detected: Value '${roleArn}' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20`);
-      if (!/^[\w+=,.@-]{2,64}$/.test(sessionName)) {
-        throw validation(`1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
-      }
+      const roleArn = input.RoleArn === undefined ? undefined : String(input.RoleArn);
+      const sessionName = input.RoleSessionName === undefined ? undefined : String(input.RoleSessionName);
       const duration = input.DurationSeconds === undefined ? 3600 : Number(input.DurationSeconds);
-      if (!Number.isInteger(duration) || duration < 900 || duration > 43200) {
-        throw validation(`1 validation error detected: Value '${input.DurationSeconds}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`);
-      }
+      validate([
+        ['roleArn', roleArn, { min: 20, max: 2048 }],
+        ['roleSessionName', sessionName, { min: 2, max: 64, pattern: '[\\w+=,.@-]*' }],
+        ['durationSeconds', input.DurationSeconds, { minValue: 900, maxValue: 43200 }],
+      ]);
       if (caller.kind === 'root') throw new AwsError('AccessDenied', 'Roles may not be assumed by root accounts.', 403);
-      const role = findRole(sandbox.state, roleArn);
+      // Every caller that gets here is a role session, so this is role chaining: one hour at most,
+      // whatever the role's MaxSessionDuration (AssumeRole API reference, DurationSeconds). As that
+      // setting is at least 3600, it can never be the tighter limit, so it is not checked.
+      if (duration > 3600) throw validation(CHAINING_LIMIT);
+      const role = findRole(sandbox.state, roleArn!);
+      // AWS words an implicit denial without a reason, so a missing role, one still propagating and one
+      // whose trust policy does not admit the caller all look the same.
       const denied = () => new AwsError('AccessDenied', `User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, 403);
-      // A missing role and one still propagating look the same to the caller, as in AWS.
-      if (!role || !sandbox.isRoleVisible(roleArn)) throw denied();
-      if (duration > role.MaxSessionDuration) {
-        throw validation(`The requested DurationSeconds exceeds the MaxSessionDuration set for this role.`);
-      }
-      sandbox.authorize('sts', caller, 'sts:AssumeRole', role.Arn, {
+      if (!role || !sandbox.isRoleVisible(role.Arn)) throw denied();
+      const result = sandbox.evaluate(caller, 'sts:AssumeRole', role.Arn, {
         resourcePolicy: role.AssumeRolePolicyDocument,
-        context: { 'sts:RoleSessionName': sessionName },
+        context: { 'sts:RoleSessionName': sessionName! },
       });
-      const session = issueSession(sandbox, role.Arn, sessionName, duration);
+      if (result.decision === 'ExplicitlyDenied') throw sandbox.accessDenied('sts', caller.arn, 'sts:AssumeRole', role.Arn, result);
+      if (result.decision !== 'Allowed') throw denied();
+      const session = issueSession(sandbox, role.Arn, sessionName!, duration);
       return {
         Credentials: credentialsOf(session),
         AssumedRoleUser: {
