@@ -11,6 +11,7 @@ import { Command, Option } from 'commander';
 import { startSandbox } from './sandbox/server';
 import { ROOT_ACCESS_KEY, ROOT_SECRET_KEY } from './sandbox/sandbox';
 import { demo, runOnboardings, type Target } from './demo';
+import { startExecution } from './start';
 
 const program = new Command()
   .name('msf-cmk')
@@ -33,6 +34,21 @@ targetOptions(
   const target: Target = opts.aws ? { kind: 'aws' } : opts.endpoint ? { kind: 'endpoint', endpoint: opts.endpoint } : { kind: 'embedded' };
   process.exitCode = target.kind === 'embedded' ? await demo({ inputs, fast: !!opts.fast }) : await runOnboardings(target, inputs ?? [], { fast: !!opts.fast });
 });
+
+program
+  .command('start')
+  .description('start an execution of a deployed state machine (AWS, or the sandbox with --endpoint) and follow it to the end')
+  .requiredOption('--state-machine-arn <arn>', 'the OnboardApplication state machine')
+  .option('--input <file>', 'execution input (JSON file)')
+  .option('--application <name>', 'shorthand for the input {"applicationName": <name>}')
+  .option('--name <name>', 'execution name (StartExecution is idempotent for the same name and input)')
+  .option('--endpoint <url>', 'e.g. the sandbox: http://127.0.0.1:4566')
+  .action(async (opts) => {
+    const input = opts.input ? readFileSync(opts.input, 'utf8') : { applicationName: opts.application };
+    if (!opts.input && !opts.application) throw new Error('give --input <file> or --application <name>');
+    const status = await startExecution({ endpoint: opts.endpoint, stateMachineArn: opts.stateMachineArn, input, name: opts.name }, console.log);
+    process.exitCode = status === 'SUCCEEDED' ? 0 : 1;
+  });
 
 program
   .command('sandbox')

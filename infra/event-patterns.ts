@@ -1,0 +1,88 @@
+/**
+ * The EventBridge event patterns and target inputs that start an onboarding. Pure data with no aws-cdk-lib
+ * import, so the stack, the tests and the sandbox use the same objects.
+ */
+
+/** An EventBridge event pattern, in the JSON form AWS takes (`detail-type`, not CDK's `detailType`). */
+export type EventPattern = { [field: string]: unknown };
+
+/** An input transformer as in the PutTargets API (`InputTransformer`). */
+export interface InputTransformer {
+  inputPathsMap: Record<string, string>;
+  inputTemplate: string;
+}
+
+/** Our own request events (a custom source; `aws.` prefixes are reserved for AWS). */
+export const REQUEST_SOURCE = 'msf-cmk.onboarding';
+export const REQUEST_DETAIL_TYPE = 'Onboard Application Requested';
+/** A request event's detail is the execution input (statemachine/input.schema.json), passed on unchanged. */
+export const REQUEST_INPUT_PATH = '$.detail';
+
+/**
+ * Request events: our source and detail-type, with an application name. The rest of the input is checked
+ * by ValidateInput against the schema, so the contract stays in one place.
+ */
+export function onboardingRequestPattern(): EventPattern {
+  return {
+    source: [REQUEST_SOURCE],
+    'detail-type': [REQUEST_DETAIL_TYPE],
+    detail: { applicationName: [{ exists: true }] },
+  };
+}
+
+/** facts §8: the CloudTrail-backed events Managed Flink API calls produce. */
+export const CLOUDTRAIL_SOURCE = 'aws.kinesisanalytics';
+export const CLOUDTRAIL_DETAIL_TYPE = 'AWS API Call via CloudTrail';
+export const CLOUDTRAIL_EVENT_SOURCE = 'kinesisanalytics.amazonaws.com';
+
+/**
+ * The session ARN prefix of every call the workflow's operator makes: STS session ARNs carry the role's
+ * name but not its path (`arn:<partition>:sts::<account>:assumed-role/<role name>/<session name>`).
+ */
+export const operatorSessionArnPrefix = (p: { partition: string; account: string; operatorRoleName: string }) =>
+  `arn:${p.partition}:sts::${p.account}:assumed-role/${p.operatorRoleName}/`;
+
+/** CreateApplication's key type in `requestParameters` (facts §8 illustrative event). */
+const keyType = (matcher: unknown) => ({ applicationConfiguration: { applicationEncryptionConfiguration: { keyType: [matcher] } } });
+
+/**
+ * Auto-onboarding (facts §8): a successful CreateApplication that names an application and does not choose
+ * a customer managed key, made by anyone but the workflow's own operator. Without that exclusion an
+ * execution that creates its application would start a second execution for the same application. `anything-but` never matches an absent field, so an event
+ * without `userIdentity.arn` does not start an onboarding either. Failed calls still reach CloudTrail (with
+ * `errorCode`) and are ignored: there is no application to onboard.
+ */
+export function autoOnboardingPattern(p: { partition: string; account: string; operatorRoleName: string }): EventPattern {
+  return {
+    source: [CLOUDTRAIL_SOURCE],
+    'detail-type': [CLOUDTRAIL_DETAIL_TYPE],
+    detail: {
+      eventSource: [CLOUDTRAIL_EVENT_SOURCE],
+      eventName: ['CreateApplication'],
+      errorCode: [{ exists: false }],
+      requestParameters: {
+        applicationName: [{ exists: true }],
+        // Created on a customer managed key already: the creator chose its key; leave it. Absent means
+        // the AWS owned key (facts §8: these parameter names are unconfirmed; if wrong, this never excludes).
+        $or: [keyType({ exists: false }), keyType({ 'anything-but': 'CUSTOMER_MANAGED_KEY' })],
+      },
+      userIdentity: { arn: [{ 'anything-but': { prefix: operatorSessionArnPrefix(p) } }] },
+    },
+  };
+}
+
+/**
+ * The execution input for an auto-onboarding: the created application's name, plus the settings this
+ * deployment was made with. They must reach the execution, because the schema's defaults need not be the
+ * deployment's: the orchestrator may only touch roles under its `rolePath`, and the loop guard above
+ * excludes exactly `operatorRoleName`.
+ */
+export function autoOnboardingInput(s: { rolePath: string; operatorRoleName: string; aliasPrefix: string }): InputTransformer {
+  const placeholder = '<applicationName>';
+  const template = JSON.stringify({ applicationName: placeholder, rolePath: s.rolePath, operatorRoleName: s.operatorRoleName, aliasPrefix: s.aliasPrefix });
+  return {
+    inputPathsMap: { applicationName: '$.detail.requestParameters.applicationName' },
+    // Unquoted, so EventBridge inserts the value as a JSON string.
+    inputTemplate: template.replace(JSON.stringify(placeholder), placeholder),
+  };
+}

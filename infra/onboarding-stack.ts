@@ -1,0 +1,188 @@
+/**
+ * The onboarding workflow in AWS: one Lambda function per entry of the `steps` table, the state machine
+ * from the ASL file with those functions substituted in, and the EventBridge rules that start it.
+ * The flow itself lives in the ASL file only (DESIGN conventions 1).
+ */
+import * as path from 'node:path';
+import { Aws, CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { LogLevel as BundlingLogLevel, NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { steps } from '../lambdas/steps';
+import { orchestratorPolicy } from '../lambdas/lib/policies';
+import { autoOnboardingInput, autoOnboardingPattern, onboardingRequestPattern, REQUEST_INPUT_PATH, type InputTransformer } from './event-patterns';
+import type { Settings } from './settings';
+
+const ROOT = path.resolve(__dirname, '..');
+export const ASL_FILE = path.join(ROOT, 'statemachine', 'onboard-application.asl.json');
+
+/** The ASL placeholder a step binds to: `${<Name>FunctionArn}`. */
+export const substitutionName = (stepName: string) => `${stepName}FunctionArn`;
+
+/** Passes an input transformer through as written, so the deployed one is exactly the pure builder's. */
+class InputTransformerInput extends events.RuleTargetInput {
+  constructor(private readonly transformer: InputTransformer) {
+    super();
+  }
+  bind(): events.RuleTargetInputProperties {
+    return { inputPathsMap: this.transformer.inputPathsMap, inputTemplate: this.transformer.inputTemplate };
+  }
+}
+
+export interface OnboardingStackProps extends StackProps {
+  settings: Settings;
+}
+
+export class OnboardingStack extends Stack {
+  /** By step name (the keys of the `steps` table). */
+  readonly functions: Record<string, NodejsFunction> = {};
+  readonly orchestratorRole: iam.Role;
+  readonly stateMachine: StateMachine;
+  readonly deadLetterQueue: Queue;
+  readonly requestRule: events.Rule;
+  readonly autoOnboardingRule?: events.Rule;
+
+  constructor(scope: Construct, id: string, props: OnboardingStackProps) {
+    super(scope, id, props);
+    const { settings } = props;
+
+    // The orchestrator persona (DESIGN §4), shared by every step function: the operator and key-admin
+    // roles' trust policies name exactly this role. One role per function would force those trust policies
+    // to list every function's role. Steps acting as the operator or key admin assume those roles; this
+    // role itself has no KMS or Managed Flink permission. It must stay outside rolePath (default path "/"),
+    // or the rights below would let it rewrite its own policies.
+    this.orchestratorRole = new iam.Role(this, 'OrchestratorRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `MSF CMK onboarding orchestrator: manages roles under ${settings.rolePath} and assumes them`,
+    });
+    const orchestratorPolicyResource = new iam.Policy(this, 'OrchestratorPolicy', {
+      roles: [this.orchestratorRole],
+      document: iam.PolicyDocument.fromJson(
+        orchestratorPolicy({
+          scope: { partition: Aws.PARTITION, account: Aws.ACCOUNT_ID, region: Aws.REGION },
+          rolePath: settings.rolePath,
+          orchestratorRoleArn: this.orchestratorRole.roleArn,
+        }),
+      ),
+    });
+    for (const kind of ['role', 'policy']) {
+      Validations.of(orchestratorPolicyResource).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:${kind}${settings.rolePath}*]`,
+        reason: `The workflow creates a ${kind} per application and persona at run time, so they cannot be named here; the wildcard is confined to the ${settings.rolePath} path, which the orchestrator's own role is outside of`,
+      });
+    }
+
+    const logGroups: LogGroup[] = [];
+    for (const [name, step] of Object.entries(steps)) {
+      const logGroup = new LogGroup(this, `${name}Logs`, { retention: RetentionDays.ONE_MONTH });
+      logGroups.push(logGroup);
+      this.functions[name] = new NodejsFunction(this, `${name}Function`, {
+        description: `MSF CMK onboarding step ${name} (acts as ${step.persona})`,
+        entry: path.join(ROOT, 'lambdas', 'steps', `${step.entry}.ts`),
+        handler: 'handler',
+        projectRoot: ROOT,
+        depsLockFilePath: path.join(ROOT, 'package-lock.json'),
+        runtime: Runtime.NODEJS_22_X,
+        architecture: Architecture.ARM_64,
+        memorySize: 256,
+        // Below the ASL's 60 s Task timeout, so a hung call ends in the function's own log.
+        timeout: Duration.seconds(50),
+        role: this.orchestratorRole,
+        logGroup,
+        tracing: Tracing.ACTIVE,
+        // The ASL owns retries (DESIGN conventions 1): one SDK attempt per call, errors surface by name.
+        environment: { AWS_MAX_ATTEMPTS: '1', NODE_OPTIONS: '--enable-source-maps' },
+        // Local esbuild, no Docker; the runtime's AWS SDK v3 stays external (the default for Node 22).
+        bundling: { minify: true, sourceMap: true, sourcesContent: false, target: 'node22', logLevel: BundlingLogLevel.WARNING, forceDockerBundling: false },
+      });
+      // No step may run before its role has the orchestrator policy.
+      this.functions[name].node.addDependency(orchestratorPolicyResource);
+      Validations.of(this.functions[name]).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-L1',
+        reason: 'Node.js 22 is the chosen runtime: the one the local runner (aws-local-stepfunctions) and the bundling target are tested with; move to 24 together',
+      });
+    }
+    // Written out instead of AWSLambdaBasicExecutionRole: the log groups exist, so streams and events only.
+    this.orchestratorRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteStepLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: logGroups.map((g) => g.logGroupArn),
+      }),
+    );
+    Validations.of(this.orchestratorRole).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason: 'Only the X-Ray statement that active tracing adds: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource but "*"',
+    });
+
+    const stateMachineLogs = new LogGroup(this, 'StateMachineLogs', {
+      // The vendedlogs prefix keeps CloudWatch Logs' resource policy from growing with every log group.
+      logGroupName: `/aws/vendedlogs/states/${this.stackName}-OnboardApplication`,
+      retention: RetentionDays.THREE_MONTHS,
+    });
+    const functions = Object.entries(this.functions);
+    this.stateMachine = new StateMachine(this, 'OnboardApplication', {
+      comment: 'Moves one Managed Service for Apache Flink application onto a customer managed KMS key',
+      definitionBody: DefinitionBody.fromFile(ASL_FILE),
+      definitionSubstitutions: Object.fromEntries(functions.map(([name, fn]) => [substitutionName(name), fn.functionArn])),
+      stateMachineType: StateMachineType.STANDARD,
+      logs: { destination: stateMachineLogs, level: LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+    });
+    // The Tasks name the unqualified function ARNs, so exactly those (no `:*` for versions or aliases).
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'InvokeStepFunctions',
+        actions: ['lambda:InvokeFunction'],
+        resources: functions.map(([, fn]) => fn.functionArn),
+      }),
+    );
+    Validations.of(this.stateMachine).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason: 'Only what logging and tracing add: the CloudWatch Logs log-delivery actions (logs:CreateLogDelivery, logs:DescribeResourcePolicies, …) and xray:PutTraceSegments/PutTelemetryRecords/GetSamplingRules/GetSamplingTargets support no resource but "*"',
+    });
+
+    this.deadLetterQueue = new Queue(this, 'EventTargetDeadLetterQueue', {
+      // SQS-managed SSE: EventBridge can send to it without a key policy naming events.amazonaws.com.
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the EventBridge rule targets (cdk-nag only recognises SQS redrive policies); a DLQ of a DLQ would only move the same messages again',
+    });
+    const startExecution = (input: events.RuleTargetInput) =>
+      new SfnStateMachine(this.stateMachine, {
+        input,
+        deadLetterQueue: this.deadLetterQueue,
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(2),
+      });
+
+    this.requestRule = new events.Rule(this, 'OnboardingRequestRule', {
+      description: 'Starts an onboarding for each "Onboard Application Requested" event; its detail is the execution input',
+      eventPattern: onboardingRequestPattern() as events.EventPattern,
+      targets: [startExecution(events.RuleTargetInput.fromEventPath(REQUEST_INPUT_PATH))],
+    });
+
+    if (settings.autoOnboarding) {
+      this.autoOnboardingRule = new events.Rule(this, 'AutoOnboardingRule', {
+        description: `Onboards every application created in this account and Region, except by ${settings.operatorRoleName} sessions`,
+        eventPattern: autoOnboardingPattern({ partition: Aws.PARTITION, account: Aws.ACCOUNT_ID, operatorRoleName: settings.operatorRoleName }) as events.EventPattern,
+        targets: [startExecution(new InputTransformerInput(autoOnboardingInput(settings)))],
+      });
+    }
+
+    // What docs/operations.md tells operators to look up.
+    new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'OrchestratorRoleArn', { value: this.orchestratorRole.roleArn, description: 'The principal the operator and key-admin roles trust' });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: 'Events EventBridge could not deliver to the state machine' });
+  }
+}

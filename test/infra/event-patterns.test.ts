@@ -1,0 +1,105 @@
+/**
+ * The EventBridge rules against the sample events and near-misses in events/ (events/index.json says which
+ * rule each must match), with the sandbox's pattern matcher.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { matchesPattern, validatePattern } from '../../local/sandbox/eventbridge-pattern';
+import { validateInput } from '../../lambdas/lib/validate';
+import {
+  autoOnboardingInput,
+  autoOnboardingPattern,
+  onboardingRequestPattern,
+  REQUEST_INPUT_PATH,
+  type InputTransformer,
+} from '../../infra/event-patterns';
+
+const EVENTS = path.resolve(__dirname, '../../events');
+interface IndexEntry { file: string; matches: { request: boolean; autoOnboarding: boolean }; why: string }
+const index = JSON.parse(readFileSync(path.join(EVENTS, 'index.json'), 'utf8')) as {
+  deployment: { partition: string; account: string; operatorRoleName: string };
+  events: IndexEntry[];
+};
+const load = (file: string) => JSON.parse(readFileSync(path.join(EVENTS, file), 'utf8'));
+
+const settings = { rolePath: '/msf-cmk/', operatorRoleName: index.deployment.operatorRoleName, aliasPrefix: 'msf-cmk/' };
+const patterns = { request: onboardingRequestPattern(), autoOnboarding: autoOnboardingPattern(index.deployment) };
+
+/** A JSONPath of dotted names, as our transformers use (`$.detail.x`). */
+const at = (event: unknown, jsonPath: string) => jsonPath.split('.').slice(1).reduce<any>((v, k) => v?.[k], event);
+
+/** EventBridge's input transformer for a JSON template: an unquoted placeholder becomes the JSON value. */
+function transform(t: InputTransformer, event: unknown): unknown {
+  const text = Object.entries(t.inputPathsMap).reduce((out, [name, p]) => out.split(`<${name}>`).join(JSON.stringify(at(event, p))), t.inputTemplate);
+  return JSON.parse(text);
+}
+
+describe('EventBridge rules against events/', () => {
+  it('indexes every sample event, and only existing ones', () => {
+    // Prepare
+    const onDisk = readdirSync(EVENTS, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.json') && f !== 'index.json')
+      .sort();
+    // Act
+    const indexed = index.events.map((e) => e.file).sort();
+    // Assess
+    expect(indexed).toEqual(onDisk);
+  });
+
+  it('builds patterns EventBridge accepts', () => {
+    expect(validatePattern(patterns.request)).toBeUndefined();
+    expect(validatePattern(patterns.autoOnboarding)).toBeUndefined();
+  });
+
+  describe.each(index.events)('$file: $why', ({ file, matches }) => {
+    it.each(['request', 'autoOnboarding'] as const)('matches the %s rule exactly when the index says so', (rule) => {
+      // Prepare
+      const event = load(file);
+      // Act
+      const matched = matchesPattern(patterns[rule], event);
+      // Assess
+      expect(matched).toBe(matches[rule]);
+    });
+  });
+
+  it.each(index.events.filter((e) => e.matches.request).map((e) => e.file))(
+    'passes the detail of request event %s on as an execution input the workflow accepts',
+    (file) => {
+      // Prepare
+      const event = load(file);
+      // Act
+      const input = at(event, REQUEST_INPUT_PATH);
+      // Assess
+      expect(input).toEqual(event.detail);
+      expect(() => validateInput(input)).not.toThrow();
+    },
+  );
+
+  it.each(index.events.filter((e) => e.matches.autoOnboarding).map((e) => e.file))(
+    'turns CloudTrail event %s into an execution input naming the created application and the deployment settings',
+    (file) => {
+      // Prepare
+      const event = load(file);
+      // Act
+      const input = transform(autoOnboardingInput(settings), event);
+      // Assess
+      expect(input).toEqual({ applicationName: event.detail.requestParameters.applicationName, ...settings });
+      expect(validateInput(input)).toMatchObject(input as object);
+    },
+  );
+
+  it('excludes the operator by role name in any session, and nobody else, for the deployment in hand', () => {
+    // Prepare
+    const event = load('cloudtrail-create-application-by-user.json');
+    const withCaller = (arn: string) => ({ ...event, detail: { ...event.detail, userIdentity: { ...event.detail.userIdentity, arn } } });
+    const pattern = autoOnboardingPattern({ partition: 'aws-cn', account: '111122223333', operatorRoleName: 'Ops' });
+    // Act
+    const results = {
+      ownOperator: matchesPattern(pattern, withCaller('arn:aws-cn:sts::111122223333:assumed-role/Ops/EnsureApplication-run-1')),
+      otherRole: matchesPattern(pattern, withCaller('arn:aws-cn:sts::111122223333:assumed-role/Operations/alice')),
+      otherAccountsOperator: matchesPattern(pattern, withCaller('arn:aws-cn:sts::444455556666:assumed-role/Ops/x')),
+    };
+    // Assess
+    expect(results).toEqual({ ownOperator: false, otherRole: true, otherAccountsOperator: true });
+  });
+});

@@ -1,0 +1,272 @@
+/**
+ * The synthesized stack: the state machine is the ASL file with this stack's functions substituted in, the
+ * orchestrator has exactly its least-privilege policy, logging and tracing are on, the rules are the pure
+ * patterns, and cdk-nag's AwsSolutions pack finds nothing unacknowledged. Two synths for the whole suite
+ * (bundling is the slow part): the defaults, and auto-onboarding with non-default settings.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import type { CfnRole } from 'aws-cdk-lib/aws-iam';
+import { buildApp, STACK_NAME } from '../../infra/app';
+import { autoOnboardingInput, autoOnboardingPattern, onboardingRequestPattern, REQUEST_INPUT_PATH } from '../../infra/event-patterns';
+import { ASL_FILE, type OnboardingStack } from '../../infra/onboarding-stack';
+import { orchestratorPolicy } from '../../lambdas/lib/policies';
+import { steps } from '../../lambdas/steps';
+
+interface Synth { stack: OnboardingStack; template: Template; json: any; outdir: string; error?: Error }
+
+function synth(context: Record<string, unknown>): Synth {
+  const outdir = mkdtempSync(path.join(tmpdir(), 'msf-cmk-cdk-'));
+  const app = new App({ outdir, context });
+  const stack = buildApp(app);
+  let error: Error | undefined;
+  try {
+    app.synth();
+  } catch (e) {
+    error = e as Error; // cdk-nag findings; asserted below, with the report
+  }
+  const json = JSON.parse(readFileSync(path.join(outdir, `${STACK_NAME}.template.json`), 'utf8'));
+  return { stack, template: Template.fromJSON(json), json, outdir, error };
+}
+
+/** CloudFormation values as readable strings: `${AWS::AccountId}`, `${Logical.Arn}`, joins concatenated. */
+function flat(v: any): any {
+  if (Array.isArray(v)) return v.map(flat);
+  if (v === null || typeof v !== 'object') return v;
+  if ('Ref' in v) return `\${${v.Ref}}`;
+  if ('Fn::GetAtt' in v) return `\${${v['Fn::GetAtt'].join('.')}}`;
+  if ('Fn::Join' in v) return (v['Fn::Join'][1] as unknown[]).map(flat).join(v['Fn::Join'][0]);
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, flat(x)]));
+}
+const pseudo = { partition: '${AWS::Partition}', account: '${AWS::AccountId}', region: '${AWS::Region}' };
+
+const resources = (s: Synth, type: string): [string, any][] => Object.entries(s.json.Resources).filter(([, r]: [string, any]) => r.Type === type) as [string, any][];
+const logicalId = (s: Synth, construct: { node: { defaultChild?: unknown } }) => s.stack.getLogicalId(construct.node.defaultChild as CfnFunction);
+
+/** Every statement granted to a role: inline policies, and AWS::IAM::Policy resources attached to it. */
+function statementsOf(s: Synth, roleId: string): unknown[] {
+  const role = s.json.Resources[roleId];
+  const inline = (role.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement);
+  const attached = resources(s, 'AWS::IAM::Policy')
+    .filter(([, p]) => flat(p.Properties.Roles).includes(`\${${roleId}}`))
+    .flatMap(([, p]) => p.PolicyDocument?.Statement ?? p.Properties.PolicyDocument.Statement);
+  return flat([...inline, ...attached]);
+}
+/** Statements as comparable strings: keys sorted (CloudFormation's order is not ours), then the list sorted. */
+const canonical = (x: unknown): unknown =>
+  Array.isArray(x) ? x.map(canonical) : x && typeof x === 'object' ? Object.fromEntries(Object.entries(x).sort().map(([k, v]) => [k, canonical(v)])) : x;
+const sortedJson = (items: unknown[]) => items.map((x) => JSON.stringify(canonical(x))).sort();
+
+/** Task Resources of an ASL definition, nested states included. */
+function taskResources(definition: any): string[] {
+  return Object.values<any>(definition.States).flatMap((state) => [
+    ...(state.Type === 'Task' ? [state.Resource] : []),
+    ...(state.Branches ?? []).flatMap(taskResources),
+    ...[state.Iterator, state.ItemProcessor].filter(Boolean).flatMap(taskResources),
+  ]);
+}
+
+let plain: Synth;
+let auto: Synth;
+const autoSettings = { rolePath: '/teams/flink/', operatorRoleName: 'FlinkOperator', aliasPrefix: 'flink/' };
+
+beforeAll(() => {
+  plain = synth({});
+  auto = synth({ autoOnboarding: 'true', ...autoSettings });
+});
+afterAll(() => {
+  for (const s of [plain, auto]) if (s) rmSync(s.outdir, { recursive: true, force: true });
+});
+
+describe('state machine', () => {
+  it('deploys the ASL file unchanged, with a substitution for every placeholder', () => {
+    // Prepare
+    const [[, machine]] = resources(plain, 'AWS::StepFunctions::StateMachine');
+    const asl = readFileSync(ASL_FILE, 'utf8');
+    const placeholders = [...asl.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]).sort();
+    // Act
+    const deployed = readFileSync(path.join(plain.outdir, `asset.${machine.Properties.DefinitionS3Location.Key}`), 'utf8');
+    // Assess
+    expect(deployed).toBe(asl);
+    expect(Object.keys(machine.Properties.DefinitionSubstitutions).sort()).toEqual(placeholders);
+  });
+
+  it("binds every Task to this stack's function for that step, as the steps table says", () => {
+    // Prepare
+    const [[, machine]] = resources(plain, 'AWS::StepFunctions::StateMachine');
+    const substitutions: Record<string, string> = flat(machine.Properties.DefinitionSubstitutions);
+    const definition = JSON.parse(readFileSync(ASL_FILE, 'utf8').replace(/\$\{(\w+)\}/g, (_, name) => substitutions[name]));
+    const expected = Object.keys(steps).map((name) => `\${${logicalId(plain, plain.stack.functions[name])}.Arn}`);
+    // Act
+    const tasks = taskResources(definition);
+    // Assess
+    expect(Object.keys(plain.stack.functions).sort()).toEqual(Object.keys(steps).sort());
+    expect(resources(plain, 'AWS::Lambda::Function').map(([id]) => `\${${id}.Arn}`).sort()).toEqual([...expected].sort());
+    expect([...new Set(tasks)].sort()).toEqual([...expected].sort());
+    for (const name of Object.keys(steps)) {
+      expect(substitutions[`${name}FunctionArn`]).toBe(`\${${logicalId(plain, plain.stack.functions[name])}.Arn}`);
+    }
+  });
+
+  it('is a STANDARD machine that logs ALL events to a log group with retention, and is traced', () => {
+    // Prepare
+    const [[, machine]] = resources(plain, 'AWS::StepFunctions::StateMachine');
+    // Act
+    const logGroupId = machine.Properties.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
+    // Assess
+    expect(machine.Properties).toMatchObject({
+      StateMachineType: 'STANDARD',
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true },
+      TracingConfiguration: { Enabled: true },
+    });
+    expect(plain.json.Resources[logGroupId].Properties.RetentionInDays).toBeGreaterThan(0);
+  });
+
+  it('may invoke exactly the step functions and no other function', () => {
+    // Prepare
+    const [[, machine]] = resources(plain, 'AWS::StepFunctions::StateMachine');
+    const roleId = machine.Properties.RoleArn['Fn::GetAtt'][0];
+    // Act
+    const lambdaStatements = (statementsOf(plain, roleId) as any[]).filter((s) => [s.Action].flat().some((a: string) => a.startsWith('lambda:')));
+    // Assess
+    expect(lambdaStatements).toEqual([
+      {
+        Sid: 'InvokeStepFunctions',
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: Object.keys(steps).map((name) => `\${${logicalId(plain, plain.stack.functions[name])}.Arn}`),
+      },
+    ]);
+  });
+});
+
+describe('step functions and the orchestrator role', () => {
+  it('runs every step on Node.js 22, arm64, one SDK attempt, traced, logging to its own log group, as the orchestrator', () => {
+    // Prepare
+    const roleId = plain.stack.getLogicalId(plain.stack.orchestratorRole.node.defaultChild as CfnRole);
+    // Act
+    const functions = resources(plain, 'AWS::Lambda::Function');
+    // Assess
+    expect(functions).toHaveLength(Object.keys(steps).length);
+    const logGroups = new Set<string>();
+    for (const [, fn] of functions) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        Environment: { Variables: { AWS_MAX_ATTEMPTS: '1' } },
+        TracingConfig: { Mode: 'Active' },
+        Role: { 'Fn::GetAtt': [roleId, 'Arn'] },
+      });
+      const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref;
+      expect(plain.json.Resources[logGroupId].Properties.RetentionInDays).toBeGreaterThan(0);
+      logGroups.add(logGroupId);
+    }
+    expect(logGroups.size).toBe(functions.length);
+  });
+
+  it.each([
+    ['default settings', () => plain, '/msf-cmk/'],
+    ['a rolePath from the context', () => auto, autoSettings.rolePath],
+  ])('grants the orchestrator exactly orchestratorPolicy(), step logging and X-Ray (%s)', (_, get, rolePath) => {
+    // Prepare
+    const s = get();
+    const roleId = s.stack.getLogicalId(s.stack.orchestratorRole.node.defaultChild as CfnRole);
+    const logGroupArns = Object.keys(steps).map((name) => `\${${s.stack.getLogicalId(s.stack.node.findChild(`${name}Logs`).node.defaultChild as CfnFunction)}.Arn}`);
+    const expected = [
+      ...orchestratorPolicy({ scope: pseudo, rolePath, orchestratorRoleArn: `\${${roleId}.Arn}` }).Statement,
+      { Sid: 'WriteStepLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logGroupArns },
+      { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
+    ];
+    // Act
+    const granted = statementsOf(s, roleId);
+    // Assess
+    expect(sortedJson(granted)).toEqual(sortedJson(expected));
+    expect(s.json.Resources[roleId].Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('gives the orchestrator nothing in KMS or Managed Flink, and keeps its role outside the path it manages', () => {
+    // Prepare
+    const roleId = plain.stack.getLogicalId(plain.stack.orchestratorRole.node.defaultChild as CfnRole);
+    // Act
+    const actions = (statementsOf(plain, roleId) as any[]).flatMap((s) => [s.Action].flat());
+    // Assess
+    expect(actions.filter((a: string) => /^(kms|kinesisanalytics):/.test(a) || a === '*')).toEqual([]);
+    expect(plain.json.Resources[roleId].Properties.Path).toBeUndefined(); // "/", not "/msf-cmk/"
+    expect(plain.json.Resources[roleId].Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
+    ]);
+  });
+});
+
+describe('EventBridge rules', () => {
+  const rules = (s: Synth) => Object.fromEntries(resources(s, 'AWS::Events::Rule').map(([id, r]) => [id.replace(/[0-9A-F]{8}$/, ''), r.Properties]));
+  const target = { Arn: { Ref: expect.any(String) }, DeadLetterConfig: { Arn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } } };
+
+  it('starts an execution from each request event with its detail as input, retrying into a dead-letter queue', () => {
+    // Act
+    const { OnboardingRequestRule: rule, ...others } = rules(plain);
+    // Assess
+    expect(others).toEqual({}); // no auto-onboarding without the context flag
+    expect(rule.EventPattern).toEqual(onboardingRequestPattern());
+    expect(rule.Targets).toEqual([
+      expect.objectContaining({ ...target, InputPath: REQUEST_INPUT_PATH, RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 } }),
+    ]);
+  });
+
+  it('onboards created applications only with autoOnboarding, excluding the operator of the deployment', () => {
+    // Act
+    const { AutoOnboardingRule: rule } = rules(auto);
+    // Assess
+    expect(flat(rule.EventPattern)).toEqual(autoOnboardingPattern({ ...pseudo, operatorRoleName: autoSettings.operatorRoleName }));
+    const transformer = autoOnboardingInput(autoSettings);
+    expect(rule.Targets).toEqual([
+      expect.objectContaining({
+        ...target,
+        InputTransformer: { InputPathsMap: transformer.inputPathsMap, InputTemplate: transformer.inputTemplate },
+        RetryPolicy: expect.any(Object),
+      }),
+    ]);
+  });
+
+  it('keeps failed deliveries in an encrypted dead-letter queue that refuses unencrypted transport and accepts only these rules', () => {
+    // Prepare
+    const [[queueId, queue]] = resources(auto, 'AWS::SQS::Queue');
+    const [[, queuePolicy]] = resources(auto, 'AWS::SQS::QueuePolicy');
+    // Act
+    const statements = flat(queuePolicy.Properties.PolicyDocument.Statement);
+    // Assess
+    expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      ]),
+    );
+    const senders = statements.filter((s: any) => s.Action === 'sqs:SendMessage').map((s: any) => s.Condition.ArnEquals['aws:SourceArn']);
+    const ruleArns = resources(auto, 'AWS::Events::Rule').map(([id]) => `\${${id}.Arn}`);
+    expect(senders.sort()).toEqual(ruleArns.sort());
+    expect(statements.every((s: any) => s.Resource === `\${${queueId}.Arn}`)).toBe(true);
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it.each([
+    ['default settings', () => plain],
+    ['auto-onboarding', () => auto],
+  ])('reports no unacknowledged finding, and a reason for every acknowledged one (%s)', (_, get) => {
+    // Prepare
+    const s = get();
+    // Act
+    const report = JSON.parse(readFileSync(path.join(s.outdir, 'validation-report.json'), 'utf8'));
+    const [nag] = report.pluginReports.filter((r: any) => r.pluginName === 'AwsSolutions');
+    // Assess
+    expect(s.error).toBeUndefined();
+    expect(nag.violations).toEqual([]);
+    expect(nag.conclusion).toBe('success');
+    for (const v of nag.suppressedViolations) expect(v.reason.length).toBeGreaterThan(40);
+  });
+});
