@@ -84,7 +84,7 @@ export class OnboardingStack extends Stack {
       logGroups.push(logGroup);
       this.functions[name] = new NodejsFunction(this, `${name}Function`, {
         description: `MSF CMK onboarding step ${name} (acts as ${step.persona})`,
-        entry: path.join(ROOT, 'lambdas', 'steps', `${step.entry}.ts`),
+        entry: path.join(ROOT, 'lambdas', `${step.entry}.ts`),
         handler: 'handler',
         projectRoot: ROOT,
         depsLockFilePath: path.join(ROOT, 'package-lock.json'),

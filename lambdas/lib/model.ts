@@ -14,6 +14,7 @@ export interface Config {
   keyAdminRoleName: string;
   rolePath: string;
   delegateToAccount: boolean;
+  pendingWindowDays: number;
   tags: Record<string, string>;
 }
 
@@ -27,7 +28,7 @@ export interface Context {
   executionName: string;
 }
 
-export interface OperatorResult { roleArn: string; created: boolean; basePolicyName: string; basePolicyChanged: boolean }
+export interface OperatorResult { roleArn: string; created: boolean; basePolicyName: string; basePolicyChanged: boolean; basePolicyAdded: boolean }
 export interface EncryptionConfig { KeyType: 'AWS_OWNED_KEY' | 'CUSTOMER_MANAGED_KEY'; KeyId?: string }
 export interface ApplicationResult {
   applicationArn: string;
@@ -55,6 +56,27 @@ export interface SwitchResult {
   poll: PollResult;
 }
 
+/** What Step Functions' Catch puts at ResultPath: the error name and its cause. */
+export interface CaughtError { Error: string; Cause: string }
+
+export interface RevertResult { reverted: boolean; operationId?: string; to?: EncryptionConfig; poll: PollResult }
+export interface KeyRetirement { keyArn?: string; action: 'none' | 'scheduled-deletion' | 'retained'; deletionDate?: string; references?: string[] }
+
+/** The compensations' results, one per undo, written as each completes (ReportLeftovers reads them). */
+export interface UndoState {
+  revert?: RevertResult;
+  operatorKeyAccess?: { detached: boolean; deleted: boolean };
+  key?: KeyRetirement;
+  keyAdminRole?: { deleted: boolean };
+  application?: { deleted: boolean };
+  operatorRole?: { deleted: boolean; basePolicyRemoved: boolean };
+}
+
+/**
+ * The execution state. The step results are the saga's ledger: what each step found, created or changed
+ * (`created`, `attachedByThisRun`, `basePolicyAdded`, the application's encryption before the switch),
+ * backed by the created-by tag on everything this execution creates.
+ */
 export interface WorkflowState {
   config: Config;
   context: Context;
@@ -64,10 +86,27 @@ export interface WorkflowState {
   key?: KeyResult;
   operatorKeyAccess?: OperatorKeyAccessResult;
   switch?: SwitchResult;
+  failure?: CaughtError;
+  undo?: UndoState;
+  rollbackFailure?: CaughtError;
 }
 
 /** Tag on every resource this workflow creates: it adopts only what carries it, and deletes nothing else. */
 export const MANAGED_BY_TAG = { Key: 'managed-by', Value: 'msf-cmk-orchestrator' } as const;
+/**
+ * Written atomically with each creation, so it is the one ledger entry a crash cannot lose: a rollback
+ * deletes a role, policy, key or application only if this execution's name is on it.
+ */
+export const CREATED_BY_KEY = 'msf-cmk:created-by-execution';
+
+/** Tags for what this execution creates: ours, by this execution, plus the input's tags. */
+export const creationTags = (s: Pick<WorkflowState, 'config' | 'context'>) => [
+  MANAGED_BY_TAG,
+  { Key: CREATED_BY_KEY, Value: s.context.executionName },
+  ...Object.entries(s.config.tags).map(([Key, Value]) => ({ Key, Value })),
+];
+export const createdByThisExecution = (tags: { Key?: string; Value?: string }[] | undefined, s: Pick<WorkflowState, 'context'>) =>
+  !!tags?.some((t) => t.Key === CREATED_BY_KEY && t.Value === s.context.executionName);
 
 export const roleArn = (ctx: Context, cfg: Config, name: string) => `arn:${ctx.partition}:iam::${ctx.account}:role${cfg.rolePath}${name}`;
 export const operatorRoleArn = (s: Pick<WorkflowState, 'config' | 'context'>) => roleArn(s.context, s.config, s.config.operatorRoleName);

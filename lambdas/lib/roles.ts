@@ -4,6 +4,11 @@
  */
 import {
   CreateRoleCommand,
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
+  DetachRolePolicyCommand,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
   GetRoleCommand,
   GetRolePolicyCommand,
   PutRolePolicyCommand,
@@ -48,12 +53,13 @@ export interface ManagedRoleSpec {
   path: string;
   description: string;
   trustPolicy: PolicyDocument;
-  tags: Record<string, string>;
+  /** Tags for a role this run creates (creationTags). */
+  tags: { Key: string; Value: string }[];
   inlinePolicyName: string;
   inlinePolicy: PolicyDocument;
 }
 
-export async function ensureManagedRole(iam: IAMClient, spec: ManagedRoleSpec): Promise<{ roleArn: string; created: boolean; policyChanged: boolean }> {
+export async function ensureManagedRole(iam: IAMClient, spec: ManagedRoleSpec): Promise<{ roleArn: string; created: boolean; policyChanged: boolean; policyAdded: boolean }> {
   let role = await getRole(iam, spec.roleName);
   let created = false;
   if (!role) {
@@ -80,19 +86,33 @@ export async function ensureManagedRole(iam: IAMClient, spec: ManagedRoleSpec): 
   if (policyChanged) {
     await iam.send(new PutRolePolicyCommand({ RoleName: spec.roleName, PolicyName: spec.inlinePolicyName, PolicyDocument: JSON.stringify(spec.inlinePolicy) }));
   }
-  return { roleArn: role!.Arn!, created, policyChanged };
+  return { roleArn: role!.Arn!, created, policyChanged, policyAdded: current === undefined };
 }
 
 async function createRole(iam: IAMClient, spec: ManagedRoleSpec): Promise<Role> {
-  const tags = [MANAGED_BY_TAG, ...Object.entries(spec.tags).map(([Key, Value]) => ({ Key, Value }))];
   const out = await iam.send(
     new CreateRoleCommand({
       RoleName: spec.roleName,
       Path: spec.path,
       Description: spec.description,
       AssumeRolePolicyDocument: JSON.stringify(spec.trustPolicy),
-      Tags: tags,
+      Tags: spec.tags,
     }),
   );
   return out.Role!;
+}
+
+/**
+ * Deletes a role this execution created (its created-by tag says so): inline policies, attachments,
+ * then the role. Anything else is left alone. Returns whether it deleted the role.
+ */
+export async function deleteRoleIfCreatedBy(iam: IAMClient, roleName: string, isOurs: (tags: Role['Tags']) => boolean): Promise<boolean> {
+  const role = await getRole(iam, roleName);
+  if (!role || !isOurs(role.Tags)) return false;
+  const inline = (await iam.send(new ListRolePoliciesCommand({ RoleName: roleName }))).PolicyNames ?? [];
+  for (const name of inline) await iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: name }));
+  const attached = (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName }))).AttachedPolicies ?? [];
+  for (const p of attached) await iam.send(new DetachRolePolicyCommand({ RoleName: roleName, PolicyArn: p.PolicyArn! }));
+  await iam.send(new DeleteRoleCommand({ RoleName: roleName }));
+  return true;
 }

@@ -11,6 +11,7 @@ import {
   GetKeyPolicyCommand,
   ListResourceTagsCommand,
   PutKeyPolicyCommand,
+  ScheduleKeyDeletionCommand,
   type KMSClient,
   type KeyMetadata,
 } from '@aws-sdk/client-kms';
@@ -18,7 +19,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { asKeyAdmin } from '../lib/personas';
 import { PreconditionFailed, PrincipalNotYetVisible, ResourceConflict, isAwsError } from '../lib/errors';
 import { keyPolicy, MSF_SERVICE_PRINCIPALS } from '../lib/policies';
-import { MANAGED_BY_TAG, aliasName, appArn, keyAdminRoleArn, operatorRoleArn, type KeyResult, type WorkflowState } from '../lib/model';
+import { MANAGED_BY_TAG, aliasName, creationTags, appArn, keyAdminRoleArn, operatorRoleArn, type KeyResult, type WorkflowState } from '../lib/model';
 
 async function describeKey(kms: KMSClient, keyId: string): Promise<KeyMetadata | undefined> {
   try {
@@ -96,15 +97,19 @@ export async function handler(state: WorkflowState): Promise<KeyResult> {
         KeySpec: 'SYMMETRIC_DEFAULT',
         KeyUsage: 'ENCRYPT_DECRYPT',
         Policy: JSON.stringify(policy),
-        Tags: [
-          { TagKey: MANAGED_BY_TAG.Key, TagValue: MANAGED_BY_TAG.Value },
-          { TagKey: 'application-arn', TagValue: appArn(state) },
-          ...Object.entries(config.tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })),
-        ],
+        Tags: [...creationTags(state), { Key: 'application-arn', Value: appArn(state) }].map((t) => ({ TagKey: t.Key, TagValue: t.Value })),
       }),
     );
     const key = created.KeyMetadata!;
-    await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: key.KeyId! }));
+    try {
+      await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: key.KeyId! }));
+    } catch (e) {
+      // The alias is how a retry finds the key; without it a retry would make a second one. So the key
+      // goes (pending deletion, best effort) and the retry starts clean. Should this function die right
+      // here, RetireKey finds the key by this execution's tag.
+      await kms.send(new ScheduleKeyDeletionCommand({ KeyId: key.Arn!, PendingWindowInDays: config.pendingWindowDays })).catch(() => undefined);
+      throw e;
+    }
     return { keyArn: key.Arn!, keyId: key.KeyId!, aliasName: alias, created: true, adopted: false };
   } catch (e) {
     // KMS checks that every principal in the policy exists; a role created seconds ago may not be

@@ -10,7 +10,8 @@ import {
 } from '@aws-sdk/client-kinesis-analytics-v2';
 import { asOperator } from '../lib/personas';
 import { ApplicationBusy, ApplicationNotFound, UnsupportedRuntime, isAwsError } from '../lib/errors';
-import { MANAGED_BY_TAG, type ApplicationResult, type EncryptionConfig, type WorkflowState } from '../lib/model';
+import { STABLE_STATUSES } from '../lib/poll';
+import { creationTags, type ApplicationResult, type EncryptionConfig, type WorkflowState } from '../lib/model';
 
 /** FLINK-1_20, FLINK-2_2 … → [1, 20], [2, 2]; CMK needs ≥ 1.20 (facts §6). */
 export function supportsCmk(runtime: string | undefined): boolean {
@@ -18,7 +19,6 @@ export function supportsCmk(runtime: string | undefined): boolean {
   return !!m && (Number(m[1]) > 1 || (Number(m[1]) === 1 && Number(m[2]) >= 20));
 }
 
-export const STABLE_STATUSES = ['READY', 'RUNNING'];
 
 export function encryptionOf(app: ApplicationDetail): EncryptionConfig {
   const d = app.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription;
@@ -50,7 +50,7 @@ export async function handler(state: WorkflowState): Promise<ApplicationResult> 
           RuntimeEnvironment: spec.runtimeEnvironment as never,
           ServiceExecutionRole: spec.serviceExecutionRoleArn,
           // No ApplicationEncryptionConfiguration: the AWS owned key (facts §5 "Create with AOK").
-          Tags: [MANAGED_BY_TAG, ...Object.entries(config.tags).map(([Key, Value]) => ({ Key, Value }))],
+          Tags: creationTags(state),
         }),
       )
     ).ApplicationDetail!;

@@ -5,7 +5,7 @@
 import { orchestrator } from '../lib/personas';
 import { ensureManagedRole } from '../lib/roles';
 import { keyAdminPolicy, roleTrustPolicy } from '../lib/policies';
-import { keyAdminPolicyName, type KeyAdminResult, type WorkflowState } from '../lib/model';
+import { creationTags, keyAdminPolicyName, type KeyAdminResult, type WorkflowState } from '../lib/model';
 
 export async function handler(state: WorkflowState): Promise<KeyAdminResult> {
   const { config, context } = state;
@@ -14,7 +14,7 @@ export async function handler(state: WorkflowState): Promise<KeyAdminResult> {
     path: config.rolePath,
     description: 'KMS key administrator for Managed Flink CMK onboarding (no cryptographic use)',
     trustPolicy: roleTrustPolicy({ trustedPrincipalArns: [context.orchestratorRoleArn] }),
-    tags: config.tags,
+    tags: creationTags(state),
     inlinePolicyName: keyAdminPolicyName,
     inlinePolicy: keyAdminPolicy({ scope: { partition: context.partition, account: context.account, region: context.region }, aliasPrefix: config.aliasPrefix }),
   });

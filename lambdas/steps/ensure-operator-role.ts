@@ -6,7 +6,7 @@
 import { orchestrator } from '../lib/personas';
 import { ensureManagedRole } from '../lib/roles';
 import { operatorBasePolicy, roleTrustPolicy } from '../lib/policies';
-import { MANAGED_BY_TAG, appArn, basePolicyName, type OperatorResult, type WorkflowState } from '../lib/model';
+import { MANAGED_BY_TAG, appArn, creationTags, basePolicyName, type OperatorResult, type WorkflowState } from '../lib/model';
 
 export async function handler(state: WorkflowState): Promise<OperatorResult> {
   const { config, context } = state;
@@ -18,14 +18,14 @@ export async function handler(state: WorkflowState): Promise<OperatorResult> {
     // The operator may create only applications that carry our tag, which EnsureApplication sets.
     createRequestTag: MANAGED_BY_TAG,
   });
-  const { roleArn, created, policyChanged } = await ensureManagedRole(orchestrator().iam, {
+  const { roleArn, created, policyChanged, policyAdded } = await ensureManagedRole(orchestrator().iam, {
     roleName: config.operatorRoleName,
     path: config.rolePath,
     description: 'Managed Flink application lifecycle operator (API caller) for CMK onboarding',
     trustPolicy: roleTrustPolicy({ trustedPrincipalArns: [context.orchestratorRoleArn] }),
-    tags: config.tags,
+    tags: creationTags(state),
     inlinePolicyName: basePolicyName(config),
     inlinePolicy: basePolicy,
   });
-  return { roleArn, created, basePolicyName: basePolicyName(config), basePolicyChanged: policyChanged };
+  return { roleArn, created, basePolicyName: basePolicyName(config), basePolicyChanged: policyChanged, basePolicyAdded: policyAdded };
 }

@@ -18,7 +18,7 @@ import { orchestrator } from '../lib/personas';
 import { PreconditionFailed, isAwsError } from '../lib/errors';
 import { operatorCmkPolicy } from '../lib/policies';
 import { decodePolicy, getRole } from '../lib/roles';
-import { MANAGED_BY_TAG, cmkPolicyName, type OperatorKeyAccessResult, type WorkflowState } from '../lib/model';
+import { cmkPolicyName, creationTags, type OperatorKeyAccessResult, type WorkflowState } from '../lib/model';
 
 async function policyDocument(iam: IAMClient, policyArn: string): Promise<unknown> {
   try {
@@ -69,7 +69,7 @@ export async function handler(state: WorkflowState): Promise<OperatorKeyAccessRe
         Path: config.rolePath,
         Description: `Operator access to the CMK of Managed Flink application ${config.applicationName}, only through kinesisanalytics`,
         PolicyDocument: JSON.stringify(document),
-        Tags: [MANAGED_BY_TAG],
+        Tags: creationTags(state),
       }),
     );
     created = true;

@@ -8,11 +8,9 @@ import { DescribeApplicationCommand, UpdateApplicationCommand } from '@aws-sdk/c
 import { asOperator, orchestrator } from '../lib/personas';
 import { ApplicationBusy, PreconditionFailed } from '../lib/errors';
 import { attachedPolicyArns, cmkPolicyArn } from './grant-operator-key-access';
-import { STABLE_STATUSES, encryptionOf } from './ensure-application';
+import { encryptionOf } from './ensure-application';
+import { FIRST_POLL_SECONDS, STABLE_STATUSES } from '../lib/poll';
 import type { SwitchResult, WorkflowState } from '../lib/model';
-
-/** First wait before polling the update, in seconds; CheckUpdate grows it. */
-export const FIRST_POLL_SECONDS = 5;
 
 export async function handler(state: WorkflowState): Promise<SwitchResult> {
   const { config } = state;

@@ -5,6 +5,7 @@
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { GetRoleCommand } from '@aws-sdk/client-iam';
 import { validateInput } from '../lib/validate';
+import { InvalidInput } from '../lib/errors';
 import { orchestrator } from '../lib/personas';
 import type { Context, WorkflowState } from '../lib/model';
 
@@ -27,10 +28,20 @@ export async function handler(event: ValidateInputEvent): Promise<Pick<WorkflowS
       .then((r) => r.Role!.Arn!)
       .catch(() => `arn:${partition}:iam::${account}:role/${roleName}`);
   }
+  // Same account and region as the orchestrator: MSF needs the key in the application's account (facts §6).
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const keyArn = config.keyId?.startsWith('arn:') ? config.keyId.split(':') : undefined;
+  if (keyArn && (keyArn[3] !== region || keyArn[4] !== account)) {
+    throw new InvalidInput(`keyId: must be a key in account ${account} and region ${region} (got ${keyArn[4]}/${keyArn[3]})`);
+  }
+  const execAccount = config.createApplication?.serviceExecutionRoleArn.split(':')[4];
+  if (execAccount && execAccount !== account) {
+    throw new InvalidInput(`createApplication.serviceExecutionRoleArn: must be a role in account ${account} (got ${execAccount})`);
+  }
   const context: Context = {
     partition,
     account,
-    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    region,
     orchestratorRoleArn,
     executionId: event.execution.Id,
     executionName: event.execution.Name,

@@ -16,6 +16,13 @@ export interface FaultSpec {
   times?: number;
   /** Only requests from this caller ARN (prefix match), e.g. an operator role's sessions. */
   caller?: string;
+  /** Only requests whose input (as JSON) contains this text, e.g. `"RoleName":"MsfCmkKeyAdmin"`. */
+  inputContains?: string;
+  /**
+   * Apply the operation, then answer with the error: the side effect happened but the caller never
+   * learns it (a dropped response, a function that dies right after its call).
+   */
+  afterEffect?: boolean;
 }
 
 export interface RequestLogEntry {
@@ -70,10 +77,16 @@ export class Faults {
     return this.latency.get(`${service}:${operation}`) ?? this.latency.get(`${service}:*`) ?? this.latency.get('*:*') ?? 0;
   }
 
-  /** Throws the first live fault that matches this request, consuming one use of it. */
-  check(service: string, operation: string, caller: string): void {
+  /** Throws the first live fault that matches this request in this phase, consuming one use of it. */
+  check(service: string, operation: string, caller: string, input: unknown = {}, phase: 'before' | 'after' = 'before'): void {
     const fault = this.faults.find(
-      (f) => f.remaining > 0 && matches(f.service, service) && matches(f.operation, operation) && (!f.caller || caller.startsWith(f.caller)),
+      (f) =>
+        f.remaining > 0 &&
+        !!f.afterEffect === (phase === 'after') &&
+        matches(f.service, service) &&
+        matches(f.operation, operation) &&
+        (!f.caller || caller.startsWith(f.caller)) &&
+        (!f.inputContains || JSON.stringify(input).includes(f.inputContains)),
     );
     if (!fault) return;
     fault.remaining -= 1;

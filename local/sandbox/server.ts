@@ -110,9 +110,10 @@ async function invoke(sandbox: Sandbox, route: Route, caller: Principal, request
   sandbox.tick();
   const latency = sandbox.faults.latencyFor(service.name, operation);
   if (latency > 0) await sleep(latency);
-  sandbox.faults.check(service.name, operation, caller.arn);
+  sandbox.faults.check(service.name, operation, caller.arn, input);
   const result = await service.operations[operation](input, { sandbox, caller, requestId, service: service.name, operation });
   if (!service.readOnly?.has(operation)) sandbox.persist();
+  sandbox.faults.check(service.name, operation, caller.arn, input, 'after');
   return service.protocol === 'json' ? jsonResponse(result, requestId) : queryResponse(operation, service.xmlns!, result, requestId);
 }
 

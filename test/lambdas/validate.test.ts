@@ -29,6 +29,7 @@ describe('input contract (statemachine/input.schema.json)', () => {
       keyAdminRoleName: 'MsfCmkKeyAdmin',
       rolePath: '/msf-cmk/',
       delegateToAccount: false,
+      pendingWindowDays: 30,
       tags: {},
     });
   });

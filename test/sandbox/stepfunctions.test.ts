@@ -320,7 +320,8 @@ describe('Step Functions running the onboarding (runner-substituted ASL, real ha
     Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_SESSION_TOKEN: '', AWS_REGION: 'us-east-1' });
     const status = await startExecution({ endpoint: sb.endpoint, stateMachineArn: smArn, input: { applicationName: 'ghost' }, pollMs: 20 }, (l) => lines.push(l));
     expect(status).toBe('FAILED');
-    expect(lines.find((l) => l.startsWith('  ✗'))).toMatch(/^ {2}✗ EnsureApplication +Failed: ApplicationNotFound: .*ghost/);
+    // EnsureApplication failed; the rollback ran, and the execution ends with the original error and step.
+    expect(lines.find((l) => l.startsWith('  ✗'))).toMatch(/^ {2}✗ RolledBack +Failed: ApplicationNotFound: EnsureApplication failed with ApplicationNotFound: .*ghost/);
     expect(lines.at(-1)).toMatch(/^FAILED in \d+\.\d s: ApplicationNotFound: /);
   });
 });

@@ -1,0 +1,20 @@
+/**
+ * Undoes EnsureOperatorRole, last of all (the operator was needed to undo the rest): deletes the operator
+ * role if this execution created it; otherwise removes only the base policy this execution added.
+ */
+import { DeleteRolePolicyCommand } from '@aws-sdk/client-iam';
+import { orchestrator } from '../lib/personas';
+import { isAwsError } from '../lib/errors';
+import { deleteRoleIfCreatedBy } from '../lib/roles';
+import { basePolicyName, createdByThisExecution, type UndoState, type WorkflowState } from '../lib/model';
+
+export async function handler(state: WorkflowState): Promise<NonNullable<UndoState['operatorRole']>> {
+  const { iam } = orchestrator();
+  const role = state.config.operatorRoleName;
+  if (await deleteRoleIfCreatedBy(iam, role, (tags) => createdByThisExecution(tags, state))) return { deleted: true, basePolicyRemoved: true };
+  if (!state.operator?.basePolicyAdded) return { deleted: false, basePolicyRemoved: false };
+  await iam.send(new DeleteRolePolicyCommand({ RoleName: role, PolicyName: basePolicyName(state.config) })).catch((e) => {
+    if (!isAwsError(e, 'NoSuchEntity')) throw e;
+  });
+  return { deleted: false, basePolicyRemoved: true };
+}
