@@ -10,6 +10,7 @@ import { IAMClient, CreateRoleCommand, PutRolePolicyCommand, CreatePolicyCommand
 import { STSClient, AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { KMSClient, CreateKeyCommand, CreateAliasCommand } from '@aws-sdk/client-kms';
 import { KinesisAnalyticsV2Client, CreateApplicationCommand, UpdateApplicationCommand, DescribeApplicationCommand } from '@aws-sdk/client-kinesis-analytics-v2';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startSandbox } from '../local/sandbox/server';
 import { assumeRoleAsService } from '../local/sandbox/services/sts';
 import { LocalStateMachine } from '../local/runner';
@@ -27,7 +28,7 @@ async function fresh() {
   const cfg = sb.clientConfig();
   const iam = new IAMClient(cfg);
   await iam.send(new CreateRoleCommand({ RoleName: 'app-exec', AssumeRolePolicyDocument: flinkTrust }));
-  const orchestratorArn = await ensureOrchestratorRole(iam, A, R);
+  const orchestratorArn = await ensureOrchestratorRole(iam, A, R, new DynamoDBClient(cfg));
   const s = assumeRoleAsService(sb.sandbox, 'lambda.amazonaws.com', orchestratorArn, 'bench');
   const creds = { accessKeyId: s.AccessKeyId, secretAccessKey: s.SecretAccessKey, sessionToken: s.SessionToken };
   sb.sandbox.faults.log.length = 0;

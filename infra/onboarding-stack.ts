@@ -4,7 +4,8 @@
  * The flow itself lives in the ASL file only (DESIGN conventions 1).
  */
 import * as path from 'node:path';
-import { Aws, CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -43,6 +44,7 @@ export class OnboardingStack extends Stack {
   /** By step name (the keys of the `steps` table). */
   readonly functions: Record<string, NodejsFunction> = {};
   readonly orchestratorRole: iam.Role;
+  readonly lockTable: Table;
   readonly stateMachine: StateMachine;
   readonly deadLetterQueue: Queue;
   readonly requestRule: events.Rule;
@@ -57,6 +59,17 @@ export class OnboardingStack extends Stack {
     // to list every function's role. Steps acting as the operator or key admin assume those roles; this
     // role itself has no KMS or Managed Flink permission. It must stay outside rolePath (default path "/"),
     // or the rights below would let it rewrite its own policies.
+    // One item per application while an execution onboards it (DESIGN: one run per application). Items
+    // carry their lease end in expiresAt, which TTL also cleans up.
+    this.lockTable = new Table(this, 'LockTable', {
+      tableName: settings.lockTableName,
+      partitionKey: { name: 'lockId', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiresAt',
+      encryption: TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.orchestratorRole = new iam.Role(this, 'OrchestratorRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `MSF CMK onboarding orchestrator: manages roles under ${settings.rolePath} and assumes them`,
@@ -68,6 +81,7 @@ export class OnboardingStack extends Stack {
           scope: { partition: Aws.PARTITION, account: Aws.ACCOUNT_ID, region: Aws.REGION },
           rolePath: settings.rolePath,
           orchestratorRoleArn: this.orchestratorRole.roleArn,
+          lockTableName: settings.lockTableName,
         }),
       ),
     });

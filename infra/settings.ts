@@ -17,6 +17,8 @@ export interface Settings {
   autoOnboarding: boolean;
   /** KMS PendingWindowInDays for a key the workflow schedules for deletion; reserved for the key-removal step. */
   pendingWindowDays: number;
+  /** The DynamoDB table of per-application locks (one run per application). */
+  lockTableName: string;
 }
 
 const fail = (message: string): never => {
@@ -41,7 +43,7 @@ function days(name: string, value: unknown, fallback: number): number {
 export function readSettings(node: Node): Settings {
   const get = (name: string) => node.tryGetContext(name) as unknown;
   const named = Object.fromEntries(
-    ['rolePath', 'operatorRoleName', 'aliasPrefix'].flatMap((name) => (get(name) === undefined ? [] : [[name, get(name)]])),
+    ['rolePath', 'operatorRoleName', 'aliasPrefix', 'lockTableName'].flatMap((name) => (get(name) === undefined ? [] : [[name, get(name)]])),
   );
   let config;
   try {
@@ -57,5 +59,6 @@ export function readSettings(node: Node): Settings {
     aliasPrefix: config.aliasPrefix,
     autoOnboarding: flag('autoOnboarding', get('autoOnboarding')),
     pendingWindowDays: days('pendingWindowDays', get('pendingWindowDays'), 30),
+    lockTableName: config.lockTableName,
   };
 }

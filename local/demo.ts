@@ -5,6 +5,7 @@
  */
 import { IAMClient, CreateRoleCommand, GetRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { KinesisAnalyticsV2Client, CreateApplicationCommand, StartApplicationCommand, DescribeApplicationCommand, ListApplicationSnapshotsCommand } from '@aws-sdk/client-kinesis-analytics-v2';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startSandbox, type RunningSandbox } from './sandbox/server';
 import { assumeRoleAsService } from './sandbox/services/sts';
 import { LocalStateMachine, type EventLog, type ExecutionResult } from './runner';
@@ -21,8 +22,14 @@ const green = c(32), red = c(31), dim = c(2), bold = c(1), yellow = c(33);
 const lambdaTrust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
 const flinkTrust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
 
-/** The orchestrator's own role, as CDK deploys it for the functions (trusts Lambda; least privilege). */
-export async function ensureOrchestratorRole(iam: IAMClient, account: string, region: string): Promise<string> {
+export const LOCK_TABLE = 'msf-cmk-onboarding-locks';
+
+/**
+ * What the CDK stack deploys besides the functions: the orchestrator's own role (trusts Lambda; least
+ * privilege) and the lock table. Returns the role's ARN.
+ */
+export async function ensureOrchestratorRole(iam: IAMClient, account: string, region: string, dynamodb?: DynamoDBClient): Promise<string> {
+  if (dynamodb) await ensureLockTable(dynamodb);
   const existing = await iam.send(new GetRoleCommand({ RoleName: ORCHESTRATOR_ROLE })).catch(() => undefined);
   const arn = existing?.Role?.Arn
     ?? (await iam.send(new CreateRoleCommand({ RoleName: ORCHESTRATOR_ROLE, AssumeRolePolicyDocument: JSON.stringify(lambdaTrust), Description: 'MSF CMK onboarding state machine functions' }))).Role!.Arn!;
@@ -30,10 +37,25 @@ export async function ensureOrchestratorRole(iam: IAMClient, account: string, re
     new PutRolePolicyCommand({
       RoleName: ORCHESTRATOR_ROLE,
       PolicyName: 'orchestrator',
-      PolicyDocument: JSON.stringify(orchestratorPolicy({ scope: { account, region }, rolePath: '/msf-cmk/', orchestratorRoleArn: arn })),
+      PolicyDocument: JSON.stringify(orchestratorPolicy({ scope: { account, region }, rolePath: '/msf-cmk/', orchestratorRoleArn: arn, lockTableName: LOCK_TABLE })),
     }),
   );
   return arn;
+}
+
+export async function ensureLockTable(dynamodb: DynamoDBClient): Promise<void> {
+  await dynamodb
+    .send(
+      new CreateTableCommand({
+        TableName: LOCK_TABLE,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'lockId', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'lockId', KeyType: 'HASH' }],
+      }),
+    )
+    .catch((e) => {
+      if (e.name !== 'ResourceInUseException') throw e;
+    });
 }
 
 /** Seeds the account as a platform team would have it before onboarding. */
@@ -54,7 +76,7 @@ async function seed(sb: RunningSandbox) {
     }),
   );
   await flink.send(new StartApplicationCommand({ ApplicationName: 'clickstream', RunConfiguration: {} }));
-  const orchestratorArn = await ensureOrchestratorRole(iam, account, sb.sandbox.region);
+  const orchestratorArn = await ensureOrchestratorRole(iam, account, sb.sandbox.region, new DynamoDBClient(cfg));
   return {
     orchestratorArn,
     inputs: [
@@ -190,7 +212,7 @@ export async function runOnboardings(target: Exclude<Target, { kind: 'embedded' 
     const root = { endpoint: target.endpoint, region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
     const health = (await (await fetch(`${target.endpoint}/_sandbox/health`)).json()) as { account: string };
     account = health.account;
-    const arn = await ensureOrchestratorRole(new IAMClient(root), account, region);
+    const arn = await ensureOrchestratorRole(new IAMClient(root), account, region, new DynamoDBClient(root));
     const res = await fetch(`${target.endpoint}/_sandbox/credentials`, { method: 'POST', body: JSON.stringify({ roleArn: arn, sessionName: 'msf-cmk-orchestrator' }) });
     if (!res.ok) throw new Error(`the sandbox would not issue orchestrator credentials: ${await res.text()}`);
     env = sandboxEnv(target.endpoint, region, (await res.json()) as { accessKeyId: string; secretAccessKey: string; sessionToken: string });

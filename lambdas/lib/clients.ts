@@ -3,6 +3,7 @@
  * from the standard environment only (AWS_REGION, AWS_ENDPOINT_URL, AWS_MAX_ATTEMPTS, the credential
  * chain); a persona passes the temporary credentials it assumed. No endpoint or credential literals.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { KinesisAnalyticsV2Client } from '@aws-sdk/client-kinesis-analytics-v2';
@@ -16,6 +17,7 @@ export interface AwsClients {
   sts: STSClient;
   kms: KMSClient;
   flink: KinesisAnalyticsV2Client;
+  dynamodb: DynamoDBClient;
 }
 
 export function awsClients(credentials?: Credentials): AwsClients {
@@ -25,5 +27,6 @@ export function awsClients(credentials?: Credentials): AwsClients {
     sts: new STSClient(config),
     kms: new KMSClient(config),
     flink: new KinesisAnalyticsV2Client(config),
+    dynamodb: new DynamoDBClient(config),
   };
 }

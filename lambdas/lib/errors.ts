@@ -19,6 +19,11 @@ export class PreconditionFailed extends OnboardingError {
   override readonly name = 'PreconditionFailed';
 }
 
+/** Another execution holds this application's lock; this one changed nothing. */
+export class AlreadyInProgress extends OnboardingError {
+  override readonly name = 'AlreadyInProgress';
+}
+
 /** The application does not exist and the input carries no `createApplication` spec. */
 export class ApplicationNotFound extends OnboardingError {
   override readonly name = 'ApplicationNotFound';

@@ -7,6 +7,8 @@ import { applicationArn } from './policies';
 /** The execution input after validation and defaults (statemachine/input.schema.json). */
 export interface Config {
   applicationName: string;
+  /** `plan`: every step finds and decides but only reports what it would change (no write call). */
+  mode: 'apply' | 'plan';
   createApplication?: { runtimeEnvironment: string; serviceExecutionRoleArn: string; applicationDescription?: string };
   keyId?: string;
   aliasPrefix: string;
@@ -15,6 +17,7 @@ export interface Config {
   rolePath: string;
   delegateToAccount: boolean;
   pendingWindowDays: number;
+  lockTableName: string;
   tags: Record<string, string>;
 }
 
@@ -28,6 +31,7 @@ export interface Context {
   executionName: string;
 }
 
+export interface LockResult { lockId: string; owner: string; expiresAt: number }
 export interface OperatorResult { roleArn: string; created: boolean; basePolicyName: string; basePolicyChanged: boolean; basePolicyAdded: boolean }
 export interface EncryptionConfig { KeyType: 'AWS_OWNED_KEY' | 'CUSTOMER_MANAGED_KEY'; KeyId?: string }
 export interface ApplicationResult {
@@ -80,6 +84,7 @@ export interface UndoState {
 export interface WorkflowState {
   config: Config;
   context: Context;
+  lock?: LockResult;
   operator?: OperatorResult;
   application?: ApplicationResult;
   keyAdmin?: KeyAdminResult;

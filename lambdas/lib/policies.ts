@@ -329,7 +329,7 @@ export function roleTrustPolicy(p: { trustedPrincipalArns: string[] }): PolicyDo
  * Inline policies on its roles are unrestricted by IAM (no condition key covers their content); pair the
  * role with a permissions boundary where that matters.
  */
-export function orchestratorPolicy(p: { scope: Scope; rolePath: string; orchestratorRoleArn: string }): PolicyDocument {
+export function orchestratorPolicy(p: { scope: Scope; rolePath: string; orchestratorRoleArn: string; lockTableName: string }): PolicyDocument {
   const iam = `arn:${partitionOf(p.scope)}:iam::${p.scope.account}`;
   const roles = `${iam}:role${p.rolePath}*`;
   const policies = `${iam}:policy${p.rolePath}*`;
@@ -361,5 +361,11 @@ export function orchestratorPolicy(p: { scope: Scope; rolePath: string; orchestr
     },
     { Sid: 'AssumeWorkflowRoles', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: roles },
     { Sid: 'ReadOwnRole', Effect: 'Allow', Action: 'iam:GetRole', Resource: p.orchestratorRoleArn },
+    {
+      Sid: 'OneRunPerApplication',
+      Effect: 'Allow',
+      Action: values('dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'),
+      Resource: `arn:${partitionOf(p.scope)}:dynamodb:${p.scope.region}:${p.scope.account}:table/${p.lockTableName}`,
+    },
   ]);
 }

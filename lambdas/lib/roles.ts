@@ -20,6 +20,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { ResourceConflict, isAwsError } from './errors';
 import { MANAGED_BY_TAG } from './model';
 import type { PolicyDocument } from './policies';
+import { change, type PlannedChange } from './plan';
 
 /** IAM returns policy documents URL-encoded. */
 export const decodePolicy = (doc: string | undefined): unknown => (doc ? JSON.parse(decodeURIComponent(doc)) : undefined);
@@ -73,10 +74,7 @@ export async function ensureManagedRole(iam: IAMClient, spec: ManagedRoleSpec): 
     if (!role) throw new ResourceConflict(`A role named ${spec.roleName} exists outside ${spec.path}; refusing to take it over.`);
   }
   if (!created) {
-    const ours = role!.Tags?.some((t) => t.Key === MANAGED_BY_TAG.Key && t.Value === MANAGED_BY_TAG.Value);
-    if (!ours || role!.Path !== spec.path) {
-      throw new ResourceConflict(`Role ${role!.Arn} exists but was not created by this workflow (no ${MANAGED_BY_TAG.Key}=${MANAGED_BY_TAG.Value} tag under ${spec.path}); refusing to take it over.`);
-    }
+    assertManagedByUs(role!, spec);
     if (!isDeepStrictEqual(decodePolicy(role!.AssumeRolePolicyDocument), spec.trustPolicy)) {
       await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: spec.roleName, PolicyDocument: JSON.stringify(spec.trustPolicy) }));
     }
@@ -87,6 +85,34 @@ export async function ensureManagedRole(iam: IAMClient, spec: ManagedRoleSpec): 
     await iam.send(new PutRolePolicyCommand({ RoleName: spec.roleName, PolicyName: spec.inlinePolicyName, PolicyDocument: JSON.stringify(spec.inlinePolicy) }));
   }
   return { roleArn: role!.Arn!, created, policyChanged, policyAdded: current === undefined };
+}
+
+function assertManagedByUs(role: Role, spec: ManagedRoleSpec): void {
+  const ours = role.Tags?.some((t) => t.Key === MANAGED_BY_TAG.Key && t.Value === MANAGED_BY_TAG.Value);
+  if (!ours || role.Path !== spec.path) {
+    throw new ResourceConflict(`Role ${role.Arn} exists but was not created by this workflow (no ${MANAGED_BY_TAG.Key}=${MANAGED_BY_TAG.Value} tag under ${spec.path}); refusing to take it over.`);
+  }
+}
+
+/** Plan mode: the changes ensureManagedRole would make to the role `roleArn`, found with reads only. */
+export async function planManagedRole(iam: IAMClient, spec: ManagedRoleSpec, roleArn: string): Promise<PlannedChange[]> {
+  const role = await getRole(iam, spec.roleName);
+  if (!role) {
+    return [
+      change('iam:CreateRole', roleArn, spec.description),
+      change('iam:PutRolePolicy', roleArn, `adds inline policy ${spec.inlinePolicyName}`),
+    ];
+  }
+  assertManagedByUs(role, spec);
+  const changes: PlannedChange[] = [];
+  if (!isDeepStrictEqual(decodePolicy(role.AssumeRolePolicyDocument), spec.trustPolicy)) {
+    changes.push(change('iam:UpdateAssumeRolePolicy', roleArn, 'trusts only the orchestrator role'));
+  }
+  const current = await getInlinePolicy(iam, spec.roleName, spec.inlinePolicyName);
+  if (!isDeepStrictEqual(current, spec.inlinePolicy)) {
+    changes.push(change('iam:PutRolePolicy', roleArn, `${current === undefined ? 'adds' : 'updates'} inline policy ${spec.inlinePolicyName}`));
+  }
+  return changes;
 }
 
 async function createRole(iam: IAMClient, spec: ManagedRoleSpec): Promise<Role> {

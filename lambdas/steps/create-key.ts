@@ -19,6 +19,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { asKeyAdmin } from '../lib/personas';
 import { PreconditionFailed, PrincipalNotYetVisible, ResourceConflict, isAwsError } from '../lib/errors';
 import { keyPolicy, MSF_SERVICE_PRINCIPALS } from '../lib/policies';
+import { NEW_KEY, cannotReadAs, change, isPlan, readAs, type Planned } from '../lib/plan';
 import { MANAGED_BY_TAG, aliasName, creationTags, appArn, keyAdminRoleArn, operatorRoleArn, type KeyResult, type WorkflowState } from '../lib/model';
 
 async function describeKey(kms: KMSClient, keyId: string): Promise<KeyMetadata | undefined> {
@@ -47,46 +48,56 @@ function policyProblems(policyText: string, state: WorkflowState): string[] {
   return needed.filter((n) => !policyText.includes(n)).map((n) => `its key policy does not mention ${n}`);
 }
 
-export async function handler(state: WorkflowState): Promise<KeyResult> {
-  const { config, context } = state;
-  if (!state.operator?.roleArn || !state.application?.applicationArn) {
-    throw new PreconditionFailed('CreateKey needs the operator role and the application first: the key policy names both (facts §2 step 4).');
+/** Adopt the key the input names, after checking that its policy already says what MSF needs. */
+async function adoptKey(kms: KMSClient, state: WorkflowState, keyId: string): Promise<KeyResult> {
+  let key: KeyMetadata | undefined;
+  try {
+    key = await describeKey(kms, keyId);
+  } catch (e) {
+    throw new PreconditionFailed(`The key administrator cannot read key ${keyId}: ${(e as Error).message}`, { cause: e });
   }
-  const { kms } = await asKeyAdmin(state, 'CreateKey');
+  if (!key) throw new PreconditionFailed(`Key ${keyId} does not exist in ${state.context.region}.`);
+  const policy = (await kms.send(new GetKeyPolicyCommand({ KeyId: key.Arn!, PolicyName: 'default' }))).Policy ?? '';
+  const problems = [...keyProblems(key, state), ...policyProblems(policy, state)];
+  if (problems.length) throw new PreconditionFailed(`Key ${key.Arn} cannot be adopted: ${problems.join('; ')}.`);
+  return { keyArn: key.Arn!, keyId: key.KeyId!, created: false, adopted: true };
+}
 
-  if (config.keyId) {
-    let key: KeyMetadata | undefined;
-    try {
-      key = await describeKey(kms, config.keyId);
-    } catch (e) {
-      throw new PreconditionFailed(`The key administrator cannot read key ${config.keyId}: ${(e as Error).message}`, { cause: e });
-    }
-    if (!key) throw new PreconditionFailed(`Key ${config.keyId} does not exist in ${context.region}.`);
-    const policy = (await kms.send(new GetKeyPolicyCommand({ KeyId: key.Arn!, PolicyName: 'default' }))).Policy ?? '';
-    const problems = [...keyProblems(key, state), ...policyProblems(policy, state)];
-    if (problems.length) throw new PreconditionFailed(`Key ${key.Arn} cannot be adopted: ${problems.join('; ')}.`);
-    return { keyArn: key.Arn!, keyId: key.KeyId!, created: false, adopted: true };
+/** The policy of the key behind our alias, after refusing a key we did not create or MSF would refuse. */
+async function policyOfOurKey(kms: KMSClient, existing: KeyMetadata, alias: string, state: WorkflowState): Promise<unknown> {
+  const tags = (await kms.send(new ListResourceTagsCommand({ KeyId: existing.Arn! }))).Tags ?? [];
+  if (!tags.some((t) => t.TagKey === MANAGED_BY_TAG.Key && t.TagValue === MANAGED_BY_TAG.Value)) {
+    throw new ResourceConflict(`${alias} points to ${existing.Arn}, which this workflow did not create; name it in keyId to adopt it.`);
   }
+  const problems = keyProblems(existing, state);
+  if (problems.length) throw new PreconditionFailed(`Key ${existing.Arn} behind ${alias} cannot be used: ${problems.join('; ')}.`);
+  return JSON.parse((await kms.send(new GetKeyPolicyCommand({ KeyId: existing.Arn!, PolicyName: 'default' }))).Policy ?? '{}');
+}
 
-  const alias = aliasName(config);
-  const policy = keyPolicy({
-    scope: { partition: context.partition, account: context.account, region: context.region },
+const expectedKeyPolicy = (state: WorkflowState) =>
+  keyPolicy({
+    scope: { partition: state.context.partition, account: state.context.account, region: state.context.region },
     applicationArn: appArn(state),
     operatorRoleArn: operatorRoleArn(state),
     keyAdminRoleArn: keyAdminRoleArn(state),
-    delegateToAccount: config.delegateToAccount,
+    delegateToAccount: state.config.delegateToAccount,
   });
+
+export async function handler(state: WorkflowState): Promise<Planned<KeyResult>> {
+  const { config } = state;
+  if (!state.operator?.roleArn || !state.application?.applicationArn) {
+    throw new PreconditionFailed('CreateKey needs the operator role and the application first: the key policy names both (facts §2 step 4).');
+  }
+  if (isPlan(state)) return plan(state);
+  const { kms } = await asKeyAdmin(state, 'CreateKey');
+  if (config.keyId) return adoptKey(kms, state, config.keyId);
+
+  const alias = aliasName(config);
+  const policy = expectedKeyPolicy(state);
   try {
     const existing = await describeKey(kms, alias);
     if (existing) {
-      const tags = (await kms.send(new ListResourceTagsCommand({ KeyId: existing.Arn! }))).Tags ?? [];
-      if (!tags.some((t) => t.TagKey === MANAGED_BY_TAG.Key && t.TagValue === MANAGED_BY_TAG.Value)) {
-        throw new ResourceConflict(`${alias} points to ${existing.Arn}, which this workflow did not create; name it in keyId to adopt it.`);
-      }
-      const problems = keyProblems(existing, state);
-      if (problems.length) throw new PreconditionFailed(`Key ${existing.Arn} behind ${alias} cannot be used: ${problems.join('; ')}.`);
-      const current = (await kms.send(new GetKeyPolicyCommand({ KeyId: existing.Arn!, PolicyName: 'default' }))).Policy;
-      if (!isDeepStrictEqual(JSON.parse(current ?? '{}'), policy)) {
+      if (!isDeepStrictEqual(await policyOfOurKey(kms, existing, alias, state), policy)) {
         await kms.send(new PutKeyPolicyCommand({ KeyId: existing.Arn!, PolicyName: 'default', Policy: JSON.stringify(policy) }));
       }
       return { keyArn: existing.Arn!, keyId: existing.KeyId!, aliasName: alias, created: false, adopted: false };
@@ -119,4 +130,43 @@ export async function handler(state: WorkflowState): Promise<KeyResult> {
     }
     throw e;
   }
+}
+
+/**
+ * Plan mode: the same checks as the key administrator when it can read (readAs). A key that does not
+ * exist yet has no ARN (KMS picks it), so later steps name it NEW_KEY and its alias.
+ */
+async function plan(state: WorkflowState): Promise<Planned<KeyResult>> {
+  const { config, context } = state;
+  const reader = await readAs(state, 'key-admin', 'CreateKey');
+  if (config.keyId) {
+    if (reader) return { ...(await adoptKey(reader.kms, state, config.keyId)), planned: [] };
+    // Adopting changes nothing; only its checks wait for the key administrator.
+    return { keyArn: config.keyId, keyId: config.keyId, created: false, adopted: true, planned: [] };
+  }
+  const alias = aliasName(config);
+  const existing = reader && (await describeKey(reader.kms, alias));
+  if (existing) {
+    const outdated = !isDeepStrictEqual(await policyOfOurKey(reader.kms, existing, alias, state), expectedKeyPolicy(state));
+    return {
+      keyArn: existing.Arn!,
+      keyId: existing.KeyId!,
+      aliasName: alias,
+      created: false,
+      adopted: false,
+      planned: outdated ? [change('kms:PutKeyPolicy', existing.Arn!, 'converges the key policy to the documented one')] : [],
+    };
+  }
+  const ifMissing = reader ? '' : `, if ${alias} does not exist (${cannotReadAs('key-admin')})`;
+  return {
+    keyArn: NEW_KEY,
+    keyId: NEW_KEY,
+    aliasName: alias,
+    created: false,
+    adopted: false,
+    planned: [
+      change('kms:CreateKey', NEW_KEY, `symmetric encryption key whose policy names the operator, the key administrator, ${appArn(state)} and both Managed Flink service principals${ifMissing}`),
+      change('kms:CreateAlias', `arn:${context.partition}:kms:${context.region}:${context.account}:${alias}`, `${alias} for the new key${ifMissing}`),
+    ],
+  };
 }

@@ -3,13 +3,14 @@
  * cryptographic use of keys — separate from the operator even where one person does both (facts §1).
  */
 import { orchestrator } from '../lib/personas';
-import { ensureManagedRole } from '../lib/roles';
+import { ensureManagedRole, planManagedRole, type ManagedRoleSpec } from '../lib/roles';
+import { isPlan, type Planned } from '../lib/plan';
 import { keyAdminPolicy, roleTrustPolicy } from '../lib/policies';
-import { creationTags, keyAdminPolicyName, type KeyAdminResult, type WorkflowState } from '../lib/model';
+import { creationTags, keyAdminPolicyName, keyAdminRoleArn, type KeyAdminResult, type WorkflowState } from '../lib/model';
 
-export async function handler(state: WorkflowState): Promise<KeyAdminResult> {
+export async function handler(state: WorkflowState): Promise<Planned<KeyAdminResult>> {
   const { config, context } = state;
-  const { roleArn, created } = await ensureManagedRole(orchestrator().iam, {
+  const spec: ManagedRoleSpec = {
     roleName: config.keyAdminRoleName,
     path: config.rolePath,
     description: 'KMS key administrator for Managed Flink CMK onboarding (no cryptographic use)',
@@ -17,6 +18,10 @@ export async function handler(state: WorkflowState): Promise<KeyAdminResult> {
     tags: creationTags(state),
     inlinePolicyName: keyAdminPolicyName,
     inlinePolicy: keyAdminPolicy({ scope: { partition: context.partition, account: context.account, region: context.region }, aliasPrefix: config.aliasPrefix }),
-  });
+  };
+  if (isPlan(state)) {
+    return { roleArn: keyAdminRoleArn(state), created: false, planned: await planManagedRole(orchestrator().iam, spec, keyAdminRoleArn(state)) };
+  }
+  const { roleArn, created } = await ensureManagedRole(orchestrator().iam, spec);
   return { roleArn, created };
 }

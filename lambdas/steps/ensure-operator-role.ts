@@ -4,11 +4,12 @@
  * name it.
  */
 import { orchestrator } from '../lib/personas';
-import { ensureManagedRole } from '../lib/roles';
+import { ensureManagedRole, planManagedRole, type ManagedRoleSpec } from '../lib/roles';
+import { isPlan, type Planned } from '../lib/plan';
 import { operatorBasePolicy, roleTrustPolicy } from '../lib/policies';
-import { MANAGED_BY_TAG, appArn, creationTags, basePolicyName, type OperatorResult, type WorkflowState } from '../lib/model';
+import { MANAGED_BY_TAG, appArn, creationTags, basePolicyName, operatorRoleArn, type OperatorResult, type WorkflowState } from '../lib/model';
 
-export async function handler(state: WorkflowState): Promise<OperatorResult> {
+export async function handler(state: WorkflowState): Promise<Planned<OperatorResult>> {
   const { config, context } = state;
   const scope = { partition: context.partition, account: context.account, region: context.region };
   const basePolicy = operatorBasePolicy({
@@ -18,7 +19,7 @@ export async function handler(state: WorkflowState): Promise<OperatorResult> {
     // The operator may create only applications that carry our tag, which EnsureApplication sets.
     createRequestTag: MANAGED_BY_TAG,
   });
-  const { roleArn, created, policyChanged, policyAdded } = await ensureManagedRole(orchestrator().iam, {
+  const spec: ManagedRoleSpec = {
     roleName: config.operatorRoleName,
     path: config.rolePath,
     description: 'Managed Flink application lifecycle operator (API caller) for CMK onboarding',
@@ -26,6 +27,11 @@ export async function handler(state: WorkflowState): Promise<OperatorResult> {
     tags: creationTags(state),
     inlinePolicyName: basePolicyName(config),
     inlinePolicy: basePolicy,
-  });
+  };
+  if (isPlan(state)) {
+    const planned = await planManagedRole(orchestrator().iam, spec, operatorRoleArn(state));
+    return { roleArn: operatorRoleArn(state), created: false, basePolicyName: basePolicyName(config), basePolicyChanged: false, basePolicyAdded: false, planned };
+  }
+  const { roleArn, created, policyChanged, policyAdded } = await ensureManagedRole(orchestrator().iam, spec);
   return { roleArn, created, basePolicyName: basePolicyName(config), basePolicyChanged: policyChanged, basePolicyAdded: policyAdded };
 }

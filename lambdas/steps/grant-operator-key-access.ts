@@ -18,7 +18,8 @@ import { orchestrator } from '../lib/personas';
 import { PreconditionFailed, isAwsError } from '../lib/errors';
 import { operatorCmkPolicy } from '../lib/policies';
 import { decodePolicy, getRole } from '../lib/roles';
-import { cmkPolicyName, creationTags, type OperatorKeyAccessResult, type WorkflowState } from '../lib/model';
+import { NEW_KEY, change, isPlan, type PlannedChange, type Planned } from '../lib/plan';
+import { cmkPolicyName, creationTags, operatorRoleArn, type OperatorKeyAccessResult, type WorkflowState } from '../lib/model';
 
 async function policyDocument(iam: IAMClient, policyArn: string): Promise<unknown> {
   try {
@@ -38,13 +39,24 @@ export async function attachedPolicyArns(iam: IAMClient, roleName: string): Prom
 
 export const cmkPolicyArn = (s: WorkflowState) => `arn:${s.context.partition}:iam::${s.context.account}:policy${s.config.rolePath}${cmkPolicyName(s.config)}`;
 
-export async function handler(state: WorkflowState): Promise<OperatorKeyAccessResult> {
+/** What the operator's CMK policy needs, from what exists (`current`, `attached`) and what it should say. */
+interface Decision { detach: boolean; deletePolicy: boolean; createPolicy: boolean; attach: boolean }
+function decide(current: unknown, attached: boolean, document: unknown): Decision {
+  const outdated = !isDeepStrictEqual(current, document);
+  // Same name, other key (a different keyId on re-run): replace it rather than widen it.
+  const replace = outdated && current !== undefined;
+  return { detach: replace && attached, deletePolicy: replace, createPolicy: outdated, attach: replace || !attached };
+}
+
+export async function handler(state: WorkflowState): Promise<Planned<OperatorKeyAccessResult>> {
   const { config, context } = state;
   if (!state.key?.keyArn || !state.application?.applicationArn) {
     throw new PreconditionFailed('GrantOperatorKeyAccess needs the key and the application first: the operator policy names both (facts §2 step 5).');
   }
   const { iam } = orchestrator();
-  if (!(await getRole(iam, config.operatorRoleName))) {
+  const roleExists = !!(await getRole(iam, config.operatorRoleName));
+  // In plan mode the role may exist only in EnsureOperatorRole's plan; then nothing is attached to it yet.
+  if (!roleExists && !isPlan(state)) {
     throw new PreconditionFailed(`The operator role ${config.operatorRoleName} does not exist; EnsureOperatorRole must run first.`);
   }
   const document = operatorCmkPolicy({
@@ -54,15 +66,14 @@ export async function handler(state: WorkflowState): Promise<OperatorKeyAccessRe
   });
   const policyArn = cmkPolicyArn(state);
   const current = await policyDocument(iam, policyArn);
-  let attached = (await attachedPolicyArns(iam, config.operatorRoleName)).includes(policyArn);
-  let created = false;
-  if (!isDeepStrictEqual(current, document)) {
-    if (current !== undefined) {
-      // Same name, other key (a different keyId on re-run): replace it rather than widen it.
-      if (attached) await iam.send(new DetachRolePolicyCommand({ RoleName: config.operatorRoleName, PolicyArn: policyArn }));
-      await iam.send(new DeletePolicyCommand({ PolicyArn: policyArn }));
-      attached = false;
-    }
+  const attached = roleExists && (await attachedPolicyArns(iam, config.operatorRoleName)).includes(policyArn);
+  const d = decide(current, attached, document);
+  const result = { policyArn, created: d.createPolicy, attachedByThisRun: d.attach };
+  if (isPlan(state)) return { ...result, created: false, attachedByThisRun: false, planned: planned(state, d) };
+
+  if (d.detach) await iam.send(new DetachRolePolicyCommand({ RoleName: config.operatorRoleName, PolicyArn: policyArn }));
+  if (d.deletePolicy) await iam.send(new DeletePolicyCommand({ PolicyArn: policyArn }));
+  if (d.createPolicy) {
     await iam.send(
       new CreatePolicyCommand({
         PolicyName: cmkPolicyName(config),
@@ -72,8 +83,19 @@ export async function handler(state: WorkflowState): Promise<OperatorKeyAccessRe
         Tags: creationTags(state),
       }),
     );
-    created = true;
   }
-  if (!attached) await iam.send(new AttachRolePolicyCommand({ RoleName: config.operatorRoleName, PolicyArn: policyArn }));
-  return { policyArn, created, attachedByThisRun: !attached };
+  if (d.attach) await iam.send(new AttachRolePolicyCommand({ RoleName: config.operatorRoleName, PolicyArn: policyArn }));
+  return result;
+}
+
+function planned(state: WorkflowState, d: Decision): PlannedChange[] {
+  const policyArn = cmkPolicyArn(state);
+  const role = operatorRoleArn(state);
+  const key = state.key!.keyArn === NEW_KEY ? `the new key ${state.key!.aliasName ?? ''}`.trim() : state.key!.keyArn;
+  return [
+    d.detach && change('iam:DetachRolePolicy', role, `detaches ${policyArn}, which names another key`),
+    d.deletePolicy && change('iam:DeletePolicy', policyArn, 'replaced: it names another key'),
+    d.createPolicy && change('iam:CreatePolicy', policyArn, `use of ${key} only through Managed Flink, for ${state.application!.applicationArn}`),
+    d.attach && change('iam:AttachRolePolicy', role, `attaches ${policyArn}`),
+  ].filter((c): c is PlannedChange => !!c);
 }

@@ -5,6 +5,8 @@
  */
 import type { PersonaName } from '../lib/personas';
 import * as validateInput from './validate-input';
+import * as acquireLock from './acquire-lock';
+import * as releaseLock from './release-lock';
 import * as ensureOperatorRole from './ensure-operator-role';
 import * as ensureApplication from './ensure-application';
 import * as ensureKeyAdminRole from './ensure-key-admin-role';
@@ -32,6 +34,7 @@ export interface StepDefinition {
 
 export const steps: Record<string, StepDefinition> = {
   ValidateInput: { entry: 'steps/validate-input', handler: validateInput.handler, persona: 'orchestrator' },
+  AcquireLock: { entry: 'steps/acquire-lock', handler: acquireLock.handler, persona: 'orchestrator' },
   EnsureOperatorRole: { entry: 'steps/ensure-operator-role', handler: ensureOperatorRole.handler, persona: 'orchestrator' },
   EnsureApplication: { entry: 'steps/ensure-application', handler: ensureApplication.handler, persona: 'operator' },
   EnsureKeyAdminRole: { entry: 'steps/ensure-key-admin-role', handler: ensureKeyAdminRole.handler, persona: 'orchestrator' },
@@ -40,6 +43,7 @@ export const steps: Record<string, StepDefinition> = {
   SwitchApplicationToCmk: { entry: 'steps/switch-application-to-cmk', handler: switchApplicationToCmk.handler, persona: 'operator' },
   CheckUpdate: { entry: 'steps/check-update', handler: checkUpdate.handler, persona: 'operator' },
   VerifyEncryption: { entry: 'steps/verify-encryption', handler: verifyEncryption.handler, persona: 'operator' },
+  ReleaseLock: { entry: 'steps/release-lock', handler: releaseLock.handler, persona: 'orchestrator' },
   // Compensations, newest first (DESIGN.md §7).
   RevertApplication: { entry: 'compensations/revert-application', handler: revertApplication.handler, persona: 'operator' },
   CheckRevert: { entry: 'compensations/check-revert', handler: checkRevert.handler, persona: 'operator' },

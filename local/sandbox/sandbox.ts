@@ -85,6 +85,8 @@ export class Sandbox {
   readonly clock = new Clock();
   readonly faults = new Faults();
   readonly services = new Map<string, Service>();
+  /** Run when the sandbox closes (e.g. the embedded DynamoDB backend). */
+  readonly disposers: (() => Promise<void>)[] = [];
   iamPropagationDelayMs: number;
   flinkDurations: FlinkDurations;
   stepFunctions: StepFunctionsOptions;

@@ -15,6 +15,7 @@ import { iamService } from './services/iam';
 import { assumeRoleAsService, stsService } from './services/sts';
 import { kmsService } from './services/kms';
 import { kinesisAnalyticsService } from './services/kinesisanalytics';
+import { dynamoDbService } from './services/dynamodb';
 import { stepFunctionsService } from './services/stepfunctions';
 import { eventBridgeService } from './services/eventbridge';
 
@@ -36,7 +37,8 @@ const MAX_SKEW_MS = 15 * 60 * 1000;
 export function createSandbox(options: SandboxOptions = {}): Sandbox {
   return new Sandbox(options).register(iamService).register(stsService).register(kmsService).register(kinesisAnalyticsService)
     .register(stepFunctionsService)
-    .register(eventBridgeService);
+    .register(eventBridgeService)
+    .register(dynamoDbService);
 }
 
 interface Route { service: Service; operation: string; input: Record<string, unknown> }
@@ -164,11 +166,13 @@ export async function startSandbox(options: SandboxOptions & { port?: number; ho
     endpoint,
     port,
     clientConfig: () => ({ endpoint, region: sandbox.region, credentials: { accessKeyId: ROOT_ACCESS_KEY, secretAccessKey: ROOT_SECRET_KEY } }),
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+      await Promise.all(sandbox.disposers.splice(0).map((d) => d()));
+    },
   };
 }
 

@@ -18,7 +18,7 @@ describe('CDK context settings', () => {
   });
 
   it('defaults to the execution input defaults, auto-onboarding off and a 30-day pending window', () => {
-    expect(read({})).toEqual({ rolePath: '/msf-cmk/', operatorRoleName: 'MsfCmkOperator', aliasPrefix: 'msf-cmk/', autoOnboarding: false, pendingWindowDays: 30 });
+    expect(read({})).toEqual({ rolePath: '/msf-cmk/', operatorRoleName: 'MsfCmkOperator', aliasPrefix: 'msf-cmk/', autoOnboarding: false, pendingWindowDays: 30, lockTableName: 'msf-cmk-onboarding-locks' });
   });
 
   it('takes values from `-c` (strings) and from cdk.json (JSON) alike', () => {
@@ -28,7 +28,7 @@ describe('CDK context settings', () => {
     // Act
     const settings = [read(fromCli), read(fromJson), read({ autoOnboarding: 'false' }).autoOnboarding];
     // Assess
-    const expected = { rolePath: '/a/b/', operatorRoleName: 'Op', aliasPrefix: 'x/', autoOnboarding: true, pendingWindowDays: 7 };
+    const expected = { rolePath: '/a/b/', operatorRoleName: 'Op', aliasPrefix: 'x/', autoOnboarding: true, pendingWindowDays: 7, lockTableName: 'msf-cmk-onboarding-locks' };
     expect(settings).toEqual([expected, expected, false]);
   });
 });

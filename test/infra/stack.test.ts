@@ -87,7 +87,7 @@ describe('state machine', () => {
     // Prepare
     const [[, machine]] = resources(plain, 'AWS::StepFunctions::StateMachine');
     const asl = readFileSync(ASL_FILE, 'utf8');
-    const placeholders = [...asl.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]).sort();
+    const placeholders = [...new Set([...asl.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]))].sort();
     // Act
     const deployed = readFileSync(path.join(plain.outdir, `asset.${machine.Properties.DefinitionS3Location.Key}`), 'utf8');
     // Assess
@@ -178,7 +178,7 @@ describe('step functions and the orchestrator role', () => {
     const roleId = s.stack.getLogicalId(s.stack.orchestratorRole.node.defaultChild as CfnRole);
     const logGroupArns = Object.keys(steps).map((name) => `\${${s.stack.getLogicalId(s.stack.node.findChild(`${name}Logs`).node.defaultChild as CfnFunction)}.Arn}`);
     const expected = [
-      ...orchestratorPolicy({ scope: pseudo, rolePath, orchestratorRoleArn: `\${${roleId}.Arn}` }).Statement,
+      ...orchestratorPolicy({ scope: pseudo, rolePath, orchestratorRoleArn: `\${${roleId}.Arn}`, lockTableName: 'msf-cmk-onboarding-locks' }).Statement,
       { Sid: 'WriteStepLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logGroupArns },
       { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
     ];

@@ -2,6 +2,7 @@
  * The deployed triggers, run offline: the very patterns and input transformers the CDK stack deploys
  * (infra/event-patterns.ts), on the sandbox's EventBridge and Step Functions, with the real ASL and handlers.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeExecutionCommand, ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
@@ -32,7 +33,7 @@ describe('EventBridge triggers of the deployed stack, run on the sandbox', () =>
   beforeAll(async () => {
     sb = await testSandbox();
     const { iam, events } = clients(sb);
-    await ensureOrchestratorRole(iam, A, sb.sandbox.region);
+    await ensureOrchestratorRole(iam, A, sb.sandbox.region, new DynamoDBClient(sb.clientConfig()));
     for (const app of ['orders', 'clicks']) await iam.send(new CreateRoleCommand({ RoleName: `${app}-flink-execution`, AssumeRolePolicyDocument: flinkTrust }));
     smArn = await deployStateMachine(sb, 'OnboardApplication', new LocalStateMachine({ account: A, region: sb.sandbox.region }).definition);
     const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole' }] };

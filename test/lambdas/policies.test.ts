@@ -51,7 +51,7 @@ const BASE_POLICY = operatorBasePolicy({ scope: SCOPE, applicationArn: APP_ARN, 
 const CMK_POLICY = operatorCmkPolicy({ scope: SCOPE, keyArn: KEY_ARN, applicationArn: APP_ARN });
 const KEY_ADMIN_POLICY = keyAdminPolicy({ scope: SCOPE, aliasPrefix: 'msf-cmk/' });
 const TRUST_POLICY = roleTrustPolicy({ trustedPrincipalArns: [ORCHESTRATOR_ROLE_ARN] });
-const ORCHESTRATOR_POLICY = orchestratorPolicy({ scope: SCOPE, rolePath: '/msf-cmk/', orchestratorRoleArn: ORCHESTRATOR_ROLE_ARN });
+const ORCHESTRATOR_POLICY = orchestratorPolicy({ scope: SCOPE, rolePath: '/msf-cmk/', orchestratorRoleArn: ORCHESTRATOR_ROLE_ARN, lockTableName: 'msf-cmk-onboarding-locks' });
 /** Another key in the account, with KMS's default policy only (IAM decides): the IAM policies must not reach it. */
 const FOREIGN_KEY_POLICY: PolicyDocument = { Version: '2012-10-17', Statement: DELEGATING_KEY_POLICY.Statement.filter((s) => s.Action === 'kms:*') };
 

@@ -24,12 +24,14 @@ describe('input contract (statemachine/input.schema.json)', () => {
   it('fills the defaults so {"applicationName": "orders"} works from the console', () => {
     expect(validateInput({ applicationName: 'orders' })).toEqual({
       applicationName: 'orders',
+      mode: 'apply',
       aliasPrefix: 'msf-cmk/',
       operatorRoleName: 'MsfCmkOperator',
       keyAdminRoleName: 'MsfCmkKeyAdmin',
       rolePath: '/msf-cmk/',
       delegateToAccount: false,
       pendingWindowDays: 30,
+      lockTableName: 'msf-cmk-onboarding-locks',
       tags: {},
     });
   });

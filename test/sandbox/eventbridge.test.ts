@@ -3,6 +3,7 @@
  * against rules and delivered to Step Functions as the target's role, and CloudTrail-shaped events
  * from `emitEvent` (facts §8).
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteRuleCommand,
   DescribeRuleCommand,
@@ -54,7 +55,7 @@ describe('EventBridge on the sandbox', () => {
   beforeAll(async () => {
     sb = await testSandbox();
     const { iam } = clients(sb);
-    await ensureOrchestratorRole(iam, ACCOUNT, sb.sandbox.region);
+    await ensureOrchestratorRole(iam, ACCOUNT, sb.sandbox.region, new DynamoDBClient(sb.clientConfig()));
     smArn = await deployStateMachine(sb, 'OnboardApplication', new LocalStateMachine({ account: ACCOUNT, region: sb.sandbox.region }).definition);
     // The role EventBridge assumes to start the state machine, as CDK's SfnStateMachine target creates it.
     const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole' }] };

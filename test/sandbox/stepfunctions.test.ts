@@ -3,6 +3,7 @@
  * engine with Lambda ARNs bound to handlers, AWS-shaped history, idempotent StartExecution, and the
  * CLI's `startExecution` following a full onboarding.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateStateMachineCommand,
   DeleteStateMachineCommand,
@@ -70,7 +71,7 @@ describe('Step Functions on a stub handler table (engine level)', () => {
   beforeAll(async () => {
     sb = await testSandbox({ stepFunctions: { handlers } });
     sfn = clients(sb).sfn;
-    await ensureOrchestratorRole(clients(sb).iam, ACCOUNT, sb.sandbox.region);
+    await ensureOrchestratorRole(clients(sb).iam, ACCOUNT, sb.sandbox.region, new DynamoDBClient(sb.clientConfig()));
     echoArn = await deployStateMachine(sb, 'Echo', echoMachine);
   });
   afterAll(() => sb.close());
@@ -273,7 +274,7 @@ describe('Step Functions running the onboarding (runner-substituted ASL, real ha
   beforeAll(async () => {
     sb = await testSandbox();
     const { iam } = clients(sb);
-    await ensureOrchestratorRole(iam, ACCOUNT, sb.sandbox.region);
+    await ensureOrchestratorRole(iam, ACCOUNT, sb.sandbox.region, new DynamoDBClient(sb.clientConfig()));
     for (const app of ['orders', 'ledger']) await iam.send(new CreateRoleCommand({ RoleName: `${app}-flink-execution`, AssumeRolePolicyDocument: flinkTrust }));
     const definition = new LocalStateMachine({ account: ACCOUNT, region: sb.sandbox.region }).definition;
     smArn = await deployStateMachine(sb, 'OnboardApplication', definition);

@@ -44,9 +44,10 @@ describe('statemachine/onboard-application.asl.json', () => {
     );
   });
 
-  it('orders the Task states as AWS documents the setup (facts §2)', () => {
+  it('orders the Task states as AWS documents the setup (facts §2), inside the application lock', () => {
     expect(mainPath(definition())).toEqual([
       'ValidateInput',
+      'AcquireLock',
       'EnsureOperatorRole',
       'EnsureApplication',
       'EnsureKeyAdminRole',
@@ -54,6 +55,7 @@ describe('statemachine/onboard-application.asl.json', () => {
       'GrantOperatorKeyAccess',
       'SwitchApplicationToCmk',
       'VerifyEncryption',
+      'ReleaseLock',
     ]);
   });
 
@@ -62,6 +64,31 @@ describe('statemachine/onboard-application.asl.json', () => {
     expect(bindings.length).toBeGreaterThan(0);
     for (const b of bindings) expect(steps[b.handlerName]).toBeDefined();
     expect(new Set(bindings.map((b) => b.handlerName))).toEqual(new Set(Object.keys(steps)));
+  });
+
+  it('rolls back from every state after the first write, and from nowhere before it', () => {
+    const def = definition();
+    const caught = (name: string) => (def.States[name].Catch ?? []).map((c: any) => c.Next);
+    expect(caught('ValidateInput')).toEqual([]);
+    expect(caught('AcquireLock')).toEqual([]);
+    for (const s of ['EnsureOperatorRole', 'EnsureApplication', 'EnsureKeyAdminRole', 'CreateKey', 'GrantOperatorKeyAccess', 'SwitchApplicationToCmk', 'CheckUpdate', 'VerifyEncryption']) {
+      expect(caught(s)).toEqual(['RevertApplication']);
+    }
+  });
+
+  it('undoes in reverse order of the documented steps, then releases the lock', () => {
+    const chain: string[] = [];
+    const def = definition();
+    let name: string | undefined = 'RevertApplication';
+    while (name && def.States[name].Type !== 'Fail') {
+      chain.push(name);
+      const s: any = def.States[name];
+      name = s.Type === 'Choice' ? s.Choices[0].Next : s.Next;
+    }
+    expect(chain.filter((n) => def.States[n].Type === 'Task')).toEqual([
+      'RevertApplication', 'RevokeOperatorKeyAccess', 'RetireKey', 'DeleteKeyAdminRole', 'DeleteCreatedApplication', 'DeleteOperatorRole', 'ReportRollback', 'ReleaseLockAfterRollback',
+    ]);
+    expect(name).toBe('RolledBack');
   });
 
   it('retries IAM propagation where a fresh role is first used, and a busy application on the switch', () => {

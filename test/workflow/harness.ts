@@ -3,6 +3,7 @@
  * real ASL with the real handlers on the local runner, signed as the orchestrator role.
  */
 import { IAMClient, CreateRoleCommand } from '@aws-sdk/client-iam';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisAnalyticsV2Client, CreateApplicationCommand, StartApplicationCommand, DescribeApplicationCommand, type ApplicationDetail } from '@aws-sdk/client-kinesis-analytics-v2';
 import { startSandbox, type RunningSandbox } from '../../local/sandbox/server';
 import { assumeRoleAsService } from '../../local/sandbox/services/sts';
@@ -34,7 +35,7 @@ export async function world(options: SandboxOptions = {}): Promise<World> {
   const sb = await startSandbox({ port: 0, ...options, iamPropagationDelayMs: 0 });
   const cfg = sb.clientConfig();
   const root = { iam: new IAMClient(cfg), flink: new KinesisAnalyticsV2Client(cfg) };
-  const orchestratorArn = await ensureOrchestratorRole(root.iam, ACCOUNT, sb.sandbox.region);
+  const orchestratorArn = await ensureOrchestratorRole(root.iam, ACCOUNT, sb.sandbox.region, new DynamoDBClient(cfg));
   const s = assumeRoleAsService(sb.sandbox, 'lambda.amazonaws.com', orchestratorArn, 'orchestrator');
   const env = sandboxEnv(sb.endpoint, sb.sandbox.region, { accessKeyId: s.AccessKeyId, secretAccessKey: s.SecretAccessKey, sessionToken: s.SessionToken });
   const flinkTrust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: 'sts:AssumeRole' }] });

@@ -231,7 +231,7 @@ describe('ordering proof: each step refuses to act without its precondition, and
     w.sb.sandbox.faults.log.length = 0;
     Object.assign(process.env, w.env);
     const state = {
-      config: { applicationName: 'ledger', aliasPrefix: 'msf-cmk/', operatorRoleName: 'MsfCmkOperator', keyAdminRoleName: 'MsfCmkKeyAdmin', rolePath: '/msf-cmk/', delegateToAccount: false, pendingWindowDays: 30, tags: {} },
+      config: { applicationName: 'ledger', aliasPrefix: 'msf-cmk/', operatorRoleName: 'MsfCmkOperator', keyAdminRoleName: 'MsfCmkKeyAdmin', rolePath: '/msf-cmk/', delegateToAccount: false, pendingWindowDays: 30, lockTableName: 'msf-cmk-onboarding-locks', tags: {} },
       context: { partition: 'aws', account: ACCOUNT, region: 'us-east-1', orchestratorRoleArn: w.orchestratorArn, executionId: 'e', executionName: 'e' },
     };
     await expect(steps[step].handler(state)).rejects.toMatchObject({ name: 'PreconditionFailed', message: expect.stringContaining(words) });
