@@ -21,7 +21,7 @@ const targetOptions = (cmd: Command) =>
   cmd
     .addOption(new Option('--endpoint <url>', 'run against a sandbox already listening there (e.g. npm run sandbox)').conflicts('aws'))
     .addOption(new Option('--aws', 'run against real AWS with the standard credential chain (AWS_PROFILE, AWS_REGION…)'))
-    .option('--fast', 'no simulated delays: no IAM propagation, instant Managed Flink operations');
+    .addOption(new Option('--fast', 'no simulated delays: no IAM propagation, instant Managed Flink operations (sandbox only)').conflicts('aws'));
 
 targetOptions(
   program

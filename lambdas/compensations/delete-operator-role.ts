@@ -5,14 +5,16 @@
 import { DeleteRolePolicyCommand } from '@aws-sdk/client-iam';
 import { orchestrator } from '../lib/personas';
 import { isAwsError } from '../lib/errors';
-import { deleteRoleIfCreatedBy } from '../lib/roles';
+import { deleteRoleIfCreatedBy, operatorServesOtherApplications } from '../lib/roles';
 import { basePolicyName, createdByThisExecution, type UndoState, type WorkflowState } from '../lib/model';
 
 export async function handler(state: WorkflowState): Promise<NonNullable<UndoState['operatorRole']>> {
   const { iam } = orchestrator();
   const role = state.config.operatorRoleName;
-  if (await deleteRoleIfCreatedBy(iam, role, (tags) => createdByThisExecution(tags, state))) return { deleted: true, basePolicyRemoved: true };
-  if (!state.operator?.basePolicyAdded) return { deleted: false, basePolicyRemoved: false };
+  const others = () => operatorServesOtherApplications(iam, role, basePolicyName(state.config));
+  if (await deleteRoleIfCreatedBy(iam, role, (tags) => createdByThisExecution(tags, state), others)) return { deleted: true, basePolicyRemoved: true };
+  // Kept (not ours, or shared): remove what this execution added to it — its base policy.
+  if (!state.operator?.basePolicyAdded && !state.operator?.created) return { deleted: false, basePolicyRemoved: false };
   await iam.send(new DeleteRolePolicyCommand({ RoleName: role, PolicyName: basePolicyName(state.config) })).catch((e) => {
     if (!isAwsError(e, 'NoSuchEntity')) throw e;
   });

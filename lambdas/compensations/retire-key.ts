@@ -53,8 +53,12 @@ async function references(state: WorkflowState, key: { keyArn: string; keyId: st
     const detail = (await flink.send(new DescribeApplicationCommand({ ApplicationName: app }))).ApplicationDetail!;
     const refs: string[] = [];
     if (names.has(encryptionOf(detail).KeyId ?? '')) refs.push(`application ${detail.ApplicationARN}`);
-    const snapshots = (await flink.send(new ListApplicationSnapshotsCommand({ ApplicationName: app, Limit: 50 }))).SnapshotSummaries ?? [];
-    for (const s of snapshots) if (names.has(s.ApplicationEncryptionConfigurationDescription?.KeyId ?? '')) refs.push(`snapshot ${s.SnapshotName}`);
+    let nextToken: string | undefined;
+    do {
+      const page = await flink.send(new ListApplicationSnapshotsCommand({ ApplicationName: app, Limit: 50, NextToken: nextToken }));
+      for (const s of page.SnapshotSummaries ?? []) if (names.has(s.ApplicationEncryptionConfigurationDescription?.KeyId ?? '')) refs.push(`snapshot ${s.SnapshotName}`);
+      nextToken = page.NextToken;
+    } while (nextToken);
     return refs;
   } catch (e) {
     if (isAwsError(e, 'ResourceNotFoundException')) return [];

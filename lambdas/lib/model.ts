@@ -2,7 +2,7 @@
  * The workflow's state as it flows through the ASL: the validated input (`config`), the account
  * context, then one result per step, each merged by that step's ResultPath.
  */
-import { applicationArn } from './policies';
+import { MANAGED_TAG_KEY, MANAGED_TAG_VALUE, applicationArn } from './policies';
 
 /** The execution input after validation and defaults (statemachine/input.schema.json). */
 export interface Config {
@@ -97,7 +97,7 @@ export interface WorkflowState {
 }
 
 /** Tag on every resource this workflow creates: it adopts only what carries it, and deletes nothing else. */
-export const MANAGED_BY_TAG = { Key: 'managed-by', Value: 'msf-cmk-orchestrator' } as const;
+export const MANAGED_BY_TAG = { Key: MANAGED_TAG_KEY, Value: MANAGED_TAG_VALUE } as const;
 /**
  * Written atomically with each creation, so it is the one ledger entry a crash cannot lose: a rollback
  * deletes a role, policy, key or application only if this execution's name is on it.

@@ -84,6 +84,21 @@ export const KEY_MANAGEMENT_ACTIONS = [
   'kms:UpdateKeyDescription',
 ] as const;
 
+/** The read-only part of KEY_MANAGEMENT_ACTIONS: enough to check a key before adopting it. */
+export const KEY_READ_ACTIONS = [
+  'kms:DescribeKey',
+  'kms:GetKeyPolicy',
+  'kms:GetKeyRotationStatus',
+  'kms:ListGrants',
+  'kms:ListKeyPolicies',
+  'kms:ListKeyRotations',
+  'kms:ListResourceTags',
+] as const;
+
+/** The tag on every resource the workflow creates (model.ts MANAGED_BY_TAG; repeated here to stay pure). */
+export const MANAGED_TAG_KEY = 'managed-by';
+export const MANAGED_TAG_VALUE = 'msf-cmk-orchestrator';
+
 /** CreateAlias/UpdateAlias/DeleteAlias are authorized on both the alias and the key (KMS docs). */
 export const ALIAS_ACTIONS = ['kms:CreateAlias', 'kms:DeleteAlias', 'kms:UpdateAlias'] as const;
 
@@ -303,7 +318,17 @@ export function keyAdminPolicy(p: { scope: Scope; aliasPrefix: string }): Policy
       Condition: { StringEquals: { 'kms:KeySpec': 'SYMMETRIC_DEFAULT', 'kms:KeyUsage': 'ENCRYPT_DECRYPT' } },
     },
     { Sid: 'ListKeysAndAliases', Effect: 'Allow', Action: values('kms:ListAliases', 'kms:ListKeys'), Resource: '*' },
-    { Sid: 'ManageKeys', Effect: 'Allow', Action: values(...KEY_MANAGEMENT_ACTIONS), Resource: keys },
+    { Sid: 'ReadKeys', Effect: 'Allow', Action: values(...KEY_READ_ACTIONS), Resource: keys },
+    // Changes only to keys this workflow manages: a key whose policy delegates to IAM stays out of reach
+    // unless it carries our tag. (Tagging stays unconditioned: CreateKey with Tags needs it.)
+    {
+      Sid: 'ManageWorkflowKeys',
+      Effect: 'Allow',
+      Action: values(...KEY_MANAGEMENT_ACTIONS.filter((a) => !(KEY_READ_ACTIONS as readonly string[]).includes(a) && a !== 'kms:TagResource')),
+      Resource: keys,
+      Condition: { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG_KEY}`]: MANAGED_TAG_VALUE } },
+    },
+    { Sid: 'TagKeys', Effect: 'Allow', Action: 'kms:TagResource', Resource: keys },
     { Sid: 'ManageAliases', Effect: 'Allow', Action: values(...ALIAS_ACTIONS), Resource: values(`${kmsArn}:alias/${p.aliasPrefix}*`, keys) },
   ]);
 }

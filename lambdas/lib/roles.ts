@@ -19,7 +19,7 @@ import {
 import { isDeepStrictEqual } from 'node:util';
 import { ResourceConflict, isAwsError } from './errors';
 import { MANAGED_BY_TAG } from './model';
-import type { PolicyDocument } from './policies';
+import { roleTrustPolicy, type PolicyDocument } from './policies';
 import { change, type PlannedChange } from './plan';
 
 /** IAM returns policy documents URL-encoded. */
@@ -75,9 +75,8 @@ export async function ensureManagedRole(iam: IAMClient, spec: ManagedRoleSpec): 
   }
   if (!created) {
     assertManagedByUs(role!, spec);
-    if (!isDeepStrictEqual(decodePolicy(role!.AssumeRolePolicyDocument), spec.trustPolicy)) {
-      await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: spec.roleName, PolicyDocument: JSON.stringify(spec.trustPolicy) }));
-    }
+    const trust = mergedTrust(decodePolicy(role!.AssumeRolePolicyDocument), spec.trustPolicy);
+    if (trust) await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: spec.roleName, PolicyDocument: JSON.stringify(trust) }));
   }
   const current = created ? undefined : await getInlinePolicy(iam, spec.roleName, spec.inlinePolicyName);
   const policyChanged = !isDeepStrictEqual(current, spec.inlinePolicy);
@@ -105,14 +104,28 @@ export async function planManagedRole(iam: IAMClient, spec: ManagedRoleSpec, rol
   }
   assertManagedByUs(role, spec);
   const changes: PlannedChange[] = [];
-  if (!isDeepStrictEqual(decodePolicy(role.AssumeRolePolicyDocument), spec.trustPolicy)) {
-    changes.push(change('iam:UpdateAssumeRolePolicy', roleArn, 'trusts only the orchestrator role'));
+  if (mergedTrust(decodePolicy(role.AssumeRolePolicyDocument), spec.trustPolicy)) {
+    changes.push(change('iam:UpdateAssumeRolePolicy', roleArn, 'adds this orchestrator role to the trusted principals'));
   }
   const current = await getInlinePolicy(iam, spec.roleName, spec.inlinePolicyName);
   if (!isDeepStrictEqual(current, spec.inlinePolicy)) {
     changes.push(change('iam:PutRolePolicy', roleArn, `${current === undefined ? 'adds' : 'updates'} inline policy ${spec.inlinePolicyName}`));
   }
   return changes;
+}
+
+/** AWS principals a trust policy names (a string or a list). */
+const trustedArns = (doc: any): string[] => (doc?.Statement ?? []).flatMap((s: any) => [s.Principal?.AWS ?? []].flat());
+
+/**
+ * The trust policy after adding this orchestrator, or undefined when it is already trusted. Adding, not
+ * replacing: a second deployment (or a laptop run) must not lock out the orchestrator that made the role.
+ */
+function mergedTrust(current: unknown, wanted: PolicyDocument): PolicyDocument | undefined {
+  const have = trustedArns(current);
+  const add = trustedArns(wanted).filter((a) => !have.includes(a));
+  if (!add.length) return undefined;
+  return roleTrustPolicy({ trustedPrincipalArns: [...new Set([...have, ...add])].sort() });
 }
 
 async function createRole(iam: IAMClient, spec: ManagedRoleSpec): Promise<Role> {
@@ -128,13 +141,28 @@ async function createRole(iam: IAMClient, spec: ManagedRoleSpec): Promise<Role> 
   return out.Role!;
 }
 
+/** True when the operator role holds the base policy of another application: the roles serve it too. */
+export async function operatorServesOtherApplications(iam: IAMClient, operatorRoleName: string, ownBasePolicy: string): Promise<boolean> {
+  const role = await getRole(iam, operatorRoleName);
+  if (!role) return false;
+  const inline = (await iam.send(new ListRolePoliciesCommand({ RoleName: operatorRoleName }))).PolicyNames ?? [];
+  return inline.some((n) => n.startsWith('msf-cmk-base-') && n !== ownBasePolicy);
+}
+
 /**
- * Deletes a role this execution created (its created-by tag says so): inline policies, attachments,
- * then the role. Anything else is left alone. Returns whether it deleted the role.
+ * Deletes a role this execution created (its created-by tag says so) and no other application uses:
+ * inline policies, attachments, then the role. Anything else is left alone. Returns whether it did.
  */
-export async function deleteRoleIfCreatedBy(iam: IAMClient, roleName: string, isOurs: (tags: Role['Tags']) => boolean): Promise<boolean> {
+export async function deleteRoleIfCreatedBy(
+  iam: IAMClient,
+  roleName: string,
+  isOurs: (tags: Role['Tags']) => boolean,
+  inUseElsewhere: () => Promise<boolean>,
+): Promise<boolean> {
   const role = await getRole(iam, roleName);
   if (!role || !isOurs(role.Tags)) return false;
+  // The roles are shared by every application onboarded: one another run has onboarded meanwhile keeps it.
+  if (await inUseElsewhere()) return false;
   const inline = (await iam.send(new ListRolePoliciesCommand({ RoleName: roleName }))).PolicyNames ?? [];
   for (const name of inline) await iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: name }));
   const attached = (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName }))).AttachedPolicies ?? [];

@@ -8,6 +8,7 @@ import { DescribeKeyCommand } from '@aws-sdk/client-kms';
 import { asKeyAdmin, asOperator, orchestrator } from '../lib/personas';
 import { PreconditionFailed, VerificationFailed } from '../lib/errors';
 import { getInlinePolicy } from '../lib/roles';
+import { isPlan, planReport, type PlanReport } from '../lib/plan';
 import { attachedPolicyArns, cmkPolicyArn } from './grant-operator-key-access';
 import { encryptionOf } from './ensure-application';
 import { basePolicyName, keyAdminRoleArn, operatorRoleArn, type WorkflowState } from '../lib/model';
@@ -27,9 +28,11 @@ export interface OnboardingReport {
   created: { operatorRole: boolean; keyAdminRole: boolean; application: boolean; key: boolean; cmkPolicy: boolean };
 }
 
-export async function handler(state: WorkflowState): Promise<OnboardingReport> {
+/** The execution's output: what was done, or in plan mode what a real run would change. */
+export async function handler(state: WorkflowState): Promise<OnboardingReport | PlanReport> {
   const { config, key, switch: sw } = state;
   if (!key || !sw) throw new PreconditionFailed('VerifyEncryption runs only after the switch.');
+  if (isPlan(state)) return planReport(state);
   const [{ flink }, { kms }] = await Promise.all([asOperator(state, 'VerifyEncryption'), asKeyAdmin(state, 'VerifyEncryption')]);
   const { iam } = orchestrator();
   const [app, keyMeta, attached, base] = await Promise.all([
