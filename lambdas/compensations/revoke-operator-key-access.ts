@@ -9,6 +9,8 @@ import { attachedPolicyArns, cmkPolicyArn } from '../steps/grant-operator-key-ac
 import { createdByThisExecution, type UndoState, type WorkflowState } from '../lib/model';
 
 export async function handler(state: WorkflowState): Promise<NonNullable<UndoState['operatorKeyAccess']>> {
+  // The policy is per key: without a key, GrantOperatorKeyAccess never ran.
+  if (!state.key) return { detached: false, deleted: false };
   const { iam } = orchestrator();
   const policyArn = cmkPolicyArn(state);
   const policy: Policy | undefined = await iam

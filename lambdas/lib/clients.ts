@@ -18,11 +18,17 @@ export interface AwsClients {
   kms: KMSClient;
   flink: KinesisAnalyticsV2Client;
   dynamodb: DynamoDBClient;
+  /**
+   * The same clients with the SDK retrying `maxAttempts` times: only for a call that must not fail after
+   * a non-idempotent one (CreateAlias after CreateKey), where a state-machine retry would repeat both.
+   */
+  retrying(maxAttempts: number): AwsClients;
 }
 
-export function awsClients(credentials?: Credentials): AwsClients {
-  const config = credentials ? { credentials } : {};
+export function awsClients(credentials?: Credentials, maxAttempts?: number): AwsClients {
+  const config = { ...(credentials ? { credentials } : {}), ...(maxAttempts ? { maxAttempts } : {}) };
   return {
+    retrying: (attempts) => awsClients(credentials, attempts),
     iam: new IAMClient(config),
     sts: new STSClient(config),
     kms: new KMSClient(config),

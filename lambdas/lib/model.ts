@@ -2,6 +2,7 @@
  * The workflow's state as it flows through the ASL: the validated input (`config`), the account
  * context, then one result per step, each merged by that step's ResultPath.
  */
+import { createHash } from 'node:crypto';
 import { MANAGED_TAG_KEY, MANAGED_TAG_VALUE, applicationArn } from './policies';
 
 /** The execution input after validation and defaults (statemachine/input.schema.json). */
@@ -120,6 +121,18 @@ export const appArn = (s: Pick<WorkflowState, 'config' | 'context'>) =>
   applicationArn({ partition: s.context.partition, account: s.context.account, region: s.context.region }, s.config.applicationName);
 export const aliasName = (cfg: Config) => `alias/${cfg.aliasPrefix}${cfg.applicationName}`;
 /** The operator's base policy (inline, per application) and its CMK policy (managed, per application). */
-export const basePolicyName = (cfg: Config) => `msf-cmk-base-${cfg.applicationName}`;
-export const cmkPolicyName = (cfg: Config) => `msf-cmk-key-access-${cfg.applicationName}`;
+export const basePolicyName = (cfg: Config) => boundedName(`msf-cmk-base-${cfg.applicationName}`);
+/**
+ * One CMK policy per application AND key: moving to another key adds a policy instead of rewriting the
+ * old one, so the operator keeps its rights on the key it leaves until the move is verified (facts §5
+ * "CMK#1 → CMK#2"). IAM names are at most 128 characters; long application names are shortened with a hash.
+ */
+export const cmkPolicyName = (s: Pick<WorkflowState, 'config' | 'key'>) =>
+  boundedName(`msf-cmk-key-access-${s.config.applicationName}`, `-${/^[0-9a-f-]{36}$/.test(s.key?.keyId ?? '') ? s.key!.keyId.slice(0, 8) : '{new-key-id}'}`);
+
+/** `base` + `suffix`, at most 128 characters (IAM's limit for role and policy names). */
+export function boundedName(base: string, suffix = ''): string {
+  if (base.length + suffix.length <= 128) return base + suffix;
+  return `${base.slice(0, 128 - suffix.length - 9)}-${createHash('sha256').update(base).digest('hex').slice(0, 8)}${suffix}`;
+}
 export const keyAdminPolicyName = 'msf-cmk-key-administration';

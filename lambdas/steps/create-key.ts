@@ -89,7 +89,8 @@ export async function handler(state: WorkflowState): Promise<Planned<KeyResult>>
     throw new PreconditionFailed('CreateKey needs the operator role and the application first: the key policy names both (facts §2 step 4).');
   }
   if (isPlan(state)) return plan(state);
-  const { kms } = await asKeyAdmin(state, 'CreateKey');
+  const keyAdmin = await asKeyAdmin(state, 'CreateKey');
+  const { kms } = keyAdmin;
   if (config.keyId) return adoptKey(kms, state, config.keyId);
 
   const alias = aliasName(config);
@@ -112,14 +113,17 @@ export async function handler(state: WorkflowState): Promise<Planned<KeyResult>>
       }),
     );
     const key = created.KeyMetadata!;
+    // The alias is how a retry finds the key; a state-machine retry after a failed CreateAlias would make
+    // a second key. So CreateAlias gets the SDK's own retries, a lost response is recognised, and only
+    // a real failure retires the key (pending deletion) before the retry starts clean. Should this
+    // function die right here, RetireKey finds the key by this execution's tag.
     try {
-      await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: key.KeyId! }));
+      await keyAdmin.retrying(3).kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: key.KeyId! }));
     } catch (e) {
-      // The alias is how a retry finds the key; without it a retry would make a second one. So the key
-      // goes (pending deletion, best effort) and the retry starts clean. Should this function die right
-      // here, RetireKey finds the key by this execution's tag.
-      await kms.send(new ScheduleKeyDeletionCommand({ KeyId: key.Arn!, PendingWindowInDays: config.pendingWindowDays })).catch(() => undefined);
-      throw e;
+      if ((await describeKey(kms, alias).catch(() => undefined))?.KeyId !== key.KeyId) {
+        await kms.send(new ScheduleKeyDeletionCommand({ KeyId: key.Arn!, PendingWindowInDays: config.pendingWindowDays })).catch(() => undefined);
+        throw e;
+      }
     }
     return { keyArn: key.Arn!, keyId: key.KeyId!, aliasName: alias, created: true, adopted: false };
   } catch (e) {

@@ -15,11 +15,11 @@ import {
 } from '@aws-sdk/client-iam';
 import { isDeepStrictEqual } from 'node:util';
 import { orchestrator } from '../lib/personas';
-import { PreconditionFailed, isAwsError } from '../lib/errors';
+import { PreconditionFailed, ResourceConflict, isAwsError } from '../lib/errors';
 import { operatorCmkPolicy } from '../lib/policies';
 import { decodePolicy, getRole } from '../lib/roles';
 import { NEW_KEY, change, isPlan, type PlannedChange, type Planned } from '../lib/plan';
-import { cmkPolicyName, creationTags, operatorRoleArn, type OperatorKeyAccessResult, type WorkflowState } from '../lib/model';
+import { MANAGED_BY_TAG, cmkPolicyName, creationTags, operatorRoleArn, type OperatorKeyAccessResult, type WorkflowState } from '../lib/model';
 
 async function policyDocument(iam: IAMClient, policyArn: string): Promise<unknown> {
   try {
@@ -32,18 +32,23 @@ async function policyDocument(iam: IAMClient, policyArn: string): Promise<unknow
   }
 }
 
+async function managedByUs(iam: IAMClient, policyArn: string): Promise<boolean> {
+  const tags = (await iam.send(new GetPolicyCommand({ PolicyArn: policyArn }))).Policy?.Tags ?? [];
+  return tags.some((t) => t.Key === MANAGED_BY_TAG.Key && t.Value === MANAGED_BY_TAG.Value);
+}
+
 export async function attachedPolicyArns(iam: IAMClient, roleName: string): Promise<string[]> {
   const out = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName, MaxItems: 1000 }));
   return (out.AttachedPolicies ?? []).map((p) => p.PolicyArn!);
 }
 
-export const cmkPolicyArn = (s: WorkflowState) => `arn:${s.context.partition}:iam::${s.context.account}:policy${s.config.rolePath}${cmkPolicyName(s.config)}`;
+export const cmkPolicyArn = (s: WorkflowState) => `arn:${s.context.partition}:iam::${s.context.account}:policy${s.config.rolePath}${cmkPolicyName(s)}`;
 
 /** What the operator's CMK policy needs, from what exists (`current`, `attached`) and what it should say. */
 interface Decision { detach: boolean; deletePolicy: boolean; createPolicy: boolean; attach: boolean }
 function decide(current: unknown, attached: boolean, document: unknown): Decision {
   const outdated = !isDeepStrictEqual(current, document);
-  // Same name, other key (a different keyId on re-run): replace it rather than widen it.
+  // Same name (this application and key), other statements — an older template: replace it, don't widen it.
   const replace = outdated && current !== undefined;
   return { detach: replace && attached, deletePolicy: replace, createPolicy: outdated, attach: replace || !attached };
 }
@@ -68,6 +73,9 @@ export async function handler(state: WorkflowState): Promise<Planned<OperatorKey
   const current = await policyDocument(iam, policyArn);
   const attached = roleExists && (await attachedPolicyArns(iam, config.operatorRoleName)).includes(policyArn);
   const d = decide(current, attached, document);
+  if (d.deletePolicy && !(await managedByUs(iam, policyArn))) {
+    throw new ResourceConflict(`${policyArn} exists with other statements and was not created by this workflow; refusing to replace it.`);
+  }
   const result = { policyArn, created: d.createPolicy, attachedByThisRun: d.attach };
   if (isPlan(state)) return { ...result, created: false, attachedByThisRun: false, planned: planned(state, d) };
 
@@ -76,7 +84,7 @@ export async function handler(state: WorkflowState): Promise<Planned<OperatorKey
   if (d.createPolicy) {
     await iam.send(
       new CreatePolicyCommand({
-        PolicyName: cmkPolicyName(config),
+        PolicyName: cmkPolicyName(state),
         Path: config.rolePath,
         Description: `Operator access to the CMK of Managed Flink application ${config.applicationName}, only through kinesisanalytics`,
         PolicyDocument: JSON.stringify(document),

@@ -5,7 +5,7 @@
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { GetRoleCommand } from '@aws-sdk/client-iam';
 import { validateInput } from '../lib/validate';
-import { InvalidInput } from '../lib/errors';
+import { InvalidInput, isAwsError } from '../lib/errors';
 import { orchestrator } from '../lib/personas';
 import type { Context, WorkflowState } from '../lib/model';
 
@@ -26,7 +26,11 @@ export async function handler(event: ValidateInputEvent): Promise<Pick<WorkflowS
     orchestratorRoleArn = await iam
       .send(new GetRoleCommand({ RoleName: roleName }))
       .then((r) => r.Role!.Arn!)
-      .catch(() => `arn:${partition}:iam::${account}:role/${roleName}`);
+      .catch((e) => {
+        // Not allowed to read its own role (e.g. a laptop user): assume the default path "/".
+        if (isAwsError(e, 'NoSuchEntity') || isAwsError(e, 'AccessDenied')) return `arn:${partition}:iam::${account}:role/${roleName}`;
+        throw e;
+      });
   }
   // Same account and region as the orchestrator: MSF needs the key in the application's account (facts §6).
   const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';

@@ -145,6 +145,27 @@ describe('OnboardApplication end to end on the sandbox (real ASL, real handlers)
     expect(counts(w).keys).toBe(2);
   });
 
+  it('moves an application from one CMK to another keeping the operator\'s rights on both (facts §5 CMK#1 → CMK#2)', async () => {
+    w = await world();
+    await w.existingApp('ledger');
+    const first = await w.machine().run({ applicationName: 'ledger' });
+    const { keyPolicy } = await import('../../lambdas/lib/policies');
+    const { KMSClient, CreateKeyCommand } = await import('@aws-sdk/client-kms');
+    const policy = keyPolicy({
+      scope: { account: ACCOUNT, region: 'us-east-1' },
+      applicationArn: `arn:aws:kinesisanalytics:us-east-1:${ACCOUNT}:application/ledger`,
+      operatorRoleArn: `arn:aws:iam::${ACCOUNT}:role/msf-cmk/MsfCmkOperator`,
+      keyAdminRoleArn: `arn:aws:iam::${ACCOUNT}:role/msf-cmk/MsfCmkKeyAdmin`,
+      delegateToAccount: true,
+    });
+    const second = (await new KMSClient(w.sb.clientConfig()).send(new CreateKeyCommand({ Policy: JSON.stringify(policy) }))).KeyMetadata!;
+    const result = await w.machine().run({ applicationName: 'ledger', keyId: second.Arn });
+    expect(result).toMatchObject({ status: 'SUCCEEDED', output: { encryption: { KeyId: second.Arn }, previousEncryption: { KeyId: first.output.key.keyArn } } });
+    const attached = w.sb.sandbox.state.iam.roles.MsfCmkOperator.AttachedPolicyArns;
+    expect(attached).toEqual(expect.arrayContaining([first.output.operatorPolicies.cmk, result.output.operatorPolicies.cmk]));
+    expect(result.output.operatorPolicies.cmk).not.toBe(first.output.operatorPolicies.cmk);
+  });
+
   it('refuses to adopt a key whose policy does not name the application', async () => {
     w = await world();
     await w.existingApp('ledger');

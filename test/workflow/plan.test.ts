@@ -5,7 +5,7 @@ import { ACCOUNT, newAppInput, world, type World } from './harness';
 
 const ROLE = (name: string) => `arn:aws:iam::${ACCOUNT}:role/msf-cmk/${name}`;
 const APP = (name: string) => `arn:aws:kinesisanalytics:us-east-1:${ACCOUNT}:application/${name}`;
-const CMK_POLICY = (name: string) => `arn:aws:iam::${ACCOUNT}:policy/msf-cmk/msf-cmk-key-access-${name}`;
+const CMK_POLICY = (name: string) => `arn:aws:iam::${ACCOUNT}:policy/msf-cmk/msf-cmk-key-access-${name}-{new-key-id}`;
 const ALIAS = (name: string) => `arn:aws:kms:us-east-1:${ACCOUNT}:alias/msf-cmk/${name}`;
 
 /** Reads: Get* (incl. GetCallerIdentity), List*, Describe* and sts:AssumeRole; every other logged call is a write. */
