@@ -72,7 +72,7 @@ program
 ${opts.stateFile ? `state file: ${opts.stateFile}` : 'state: in memory'}
 
 Credentials of the account root (as in LocalStack):
-  export AWS_ACCESS_KEY_ID=${ROOT_ACCESS_KEY} AWS_SECRET_ACCESS_KEY=${ROOT_SECRET_KEY} AWS_REGION=${sb.sandbox.region} AWS_ENDPOINT_URL=${e}
+  export AWS_ACCESS_KEY_ID=${ROOT_ACCESS_KEY} AWS_SECRET_ACCESS_KEY=${ROOT_SECRET_KEY} AWS_REGION=${sb.sandbox.region} AWS_DEFAULT_REGION=${sb.sandbox.region} AWS_ENDPOINT_URL=${e}
 
 Try:
   aws --endpoint-url ${e} sts get-caller-identity

@@ -63,6 +63,8 @@ export async function signatureMatches(req: IncomingSignedRequest, info: Signatu
     sha256: Sha256,
     credentials: { accessKeyId: info.accessKeyId, secretAccessKey, sessionToken: signed.has('x-amz-security-token') ? info.sessionToken : undefined },
     uriEscapePath: info.service !== 's3',
+    // Sign exactly what the client signed: never add x-amz-content-sha256 (botocore does not send it).
+    applyChecksum: false,
   });
   const result = await signer.sign(
     { method: req.method, protocol: 'http:', hostname: (req.headers['host'] ?? '').split(':')[0], path: req.path, query: req.query, headers, body: req.body },

@@ -24,6 +24,22 @@ describe('sandbox server: identity and wire protocol', () => {
     await expect(kms.send(new ListKeysCommand({}))).rejects.toMatchObject({ name: 'InvalidSignatureException' });
   });
 
+  it('accepts a request signed as the AWS CLI (botocore) signs it: no x-amz-content-sha256 header', async () => {
+    const { SignatureV4 } = await import('@smithy/signature-v4');
+    const { Sha256 } = await import('@aws-crypto/sha256-js');
+    const url = new URL(sb.endpoint);
+    const body = 'Action=GetCallerIdentity&Version=2011-06-15';
+    const signer = new SignatureV4({ service: 'sts', region: 'us-east-1', sha256: Sha256, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, applyChecksum: false });
+    const signed = await signer.sign({
+      method: 'POST', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: '/', query: {},
+      headers: { host: url.host, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body,
+    });
+    expect(signed.headers['x-amz-content-sha256']).toBeUndefined();
+    const res = await fetch(`${sb.endpoint}/`, { method: 'POST', headers: signed.headers as Record<string, string>, body });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('<Arn>arn:aws:iam::000000000000:root</Arn>');
+  });
+
   it('rejects an unknown access key as InvalidClientTokenId', async () => {
     const sts = new STSClient({ endpoint: sb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIAUNKNOWN', secretAccessKey: 'x' }, maxAttempts: 1 });
     await expect(sts.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({ name: 'InvalidClientTokenId' });
