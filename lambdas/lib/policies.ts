@@ -64,27 +64,6 @@ const grantConstraints = (appArn: string) => ({
  * ReEncrypt… or CreateGrant: a key admin who could grant itself Decrypt could read the application's state.
  * RevokeGrant/ListGrants let it see and clean up grants MSF created, without creating any.
  */
-export const KEY_MANAGEMENT_ACTIONS = [
-  'kms:CancelKeyDeletion',
-  'kms:DescribeKey',
-  'kms:DisableKey',
-  'kms:EnableKey',
-  'kms:GetKeyPolicy',
-  'kms:GetKeyRotationStatus',
-  'kms:ListGrants',
-  'kms:ListKeyPolicies',
-  'kms:ListKeyRotations',
-  'kms:ListResourceTags',
-  'kms:PutKeyPolicy',
-  'kms:RevokeGrant',
-  'kms:RotateKeyOnDemand',
-  'kms:ScheduleKeyDeletion',
-  'kms:TagResource',
-  'kms:UntagResource',
-  'kms:UpdateKeyDescription',
-] as const;
-
-/** The read-only part of KEY_MANAGEMENT_ACTIONS: enough to check a key before adopting it. */
 export const KEY_READ_ACTIONS = [
   'kms:DescribeKey',
   'kms:GetKeyPolicy',
@@ -94,6 +73,22 @@ export const KEY_READ_ACTIONS = [
   'kms:ListKeyRotations',
   'kms:ListResourceTags',
 ] as const;
+
+/** The changing part: only on keys the workflow manages (keyAdminPolicy); TagResource also at creation. */
+export const KEY_CHANGE_ACTIONS = [
+  'kms:CancelKeyDeletion',
+  'kms:DisableKey',
+  'kms:EnableKey',
+  'kms:PutKeyPolicy',
+  'kms:RevokeGrant',
+  'kms:RotateKeyOnDemand',
+  'kms:ScheduleKeyDeletion',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:UpdateKeyDescription',
+] as const;
+
+export const KEY_MANAGEMENT_ACTIONS = [...KEY_READ_ACTIONS, ...KEY_CHANGE_ACTIONS].sort();
 
 /** The tag on every resource the workflow creates (model.ts MANAGED_BY_TAG; repeated here to stay pure). */
 export const MANAGED_TAG_KEY = 'managed-by';
@@ -324,7 +319,7 @@ export function keyAdminPolicy(p: { scope: Scope; aliasPrefix: string }): Policy
     {
       Sid: 'ManageWorkflowKeys',
       Effect: 'Allow',
-      Action: values(...KEY_MANAGEMENT_ACTIONS.filter((a) => !(KEY_READ_ACTIONS as readonly string[]).includes(a) && a !== 'kms:TagResource')),
+      Action: values(...KEY_CHANGE_ACTIONS.filter((a) => a !== 'kms:TagResource')),
       Resource: keys,
       Condition: { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG_KEY}`]: MANAGED_TAG_VALUE } },
     },

@@ -14,10 +14,10 @@ import {
   PutTargetsCommand,
   RemoveTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
-import { DescribeExecutionCommand, ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateApplicationCommand, DescribeApplicationCommand } from '@aws-sdk/client-kinesis-analytics-v2';
-import { clients, deployStateMachine, roleCredentials, testSandbox } from './helpers';
+import { clients, deployStateMachine, roleCredentials, testSandbox, ended } from './helpers';
 import { LocalStateMachine } from '../../local/runner';
 import { ensureOrchestratorRole } from '../../local/demo';
 import { apiCallEvent, emitEvent } from '../../local/sandbox/services/eventbridge';
@@ -36,15 +36,6 @@ const flinkTrust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect:
 
 async function executions(sfn: SFNClient, stateMachineArn: string) {
   return (await sfn.send(new ListExecutionsCommand({ stateMachineArn }))).executions ?? [];
-}
-
-async function ended(sfn: SFNClient, executionArn: string) {
-  for (let i = 0; i < 400; i++) {
-    const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    if (d.status !== 'RUNNING') return d;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`${executionArn} still RUNNING`);
 }
 
 describe('EventBridge on the sandbox', () => {

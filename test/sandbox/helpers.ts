@@ -3,7 +3,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { KinesisAnalyticsV2Client } from '@aws-sdk/client-kinesis-analytics-v2';
-import { SFNClient, CreateStateMachineCommand } from '@aws-sdk/client-sfn';
+import { SFNClient, CreateStateMachineCommand, DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { startSandbox, type RunningSandbox } from '../../local/sandbox/server';
@@ -52,4 +52,14 @@ export async function deployStateMachine(sb: RunningSandbox, name: string, defin
   await iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: 'invoke-functions', PolicyDocument: JSON.stringify(invoke) }));
   const out = await sfn.send(new CreateStateMachineCommand({ name, definition: JSON.stringify(definition), roleArn: role.Role!.Arn! }));
   return out.stateMachineArn!;
+}
+
+/** Polls DescribeExecution until the execution has ended. */
+export async function ended(sfn: SFNClient, executionArn: string) {
+  for (let i = 0; i < 400; i++) {
+    const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    if (d.status !== 'RUNNING') return d;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`${executionArn} still RUNNING`);
 }

@@ -17,7 +17,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { CreateRoleCommand } from '@aws-sdk/client-iam';
-import { clients, deployStateMachine, roleCredentials, testSandbox } from './helpers';
+import { clients, deployStateMachine, roleCredentials, testSandbox, ended } from './helpers';
 import { LocalStateMachine } from '../../local/runner';
 import { ensureOrchestratorRole } from '../../local/demo';
 import { startExecution } from '../../local/start';
@@ -26,16 +26,6 @@ import type { RunningSandbox } from '../../local/sandbox/server';
 const ACCOUNT = '000000000000';
 const fn = (name: string) => `arn:aws:lambda:us-east-1:${ACCOUNT}:function:msf-cmk-${name}`;
 const named = (name: string, message: string) => Object.assign(new Error(message), { name });
-
-/** Polls DescribeExecution until the execution has ended. */
-async function ended(sfn: SFNClient, executionArn: string) {
-  for (let i = 0; i < 400; i++) {
-    const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    if (d.status !== 'RUNNING') return d;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`${executionArn} still RUNNING`);
-}
 
 /** A gate a handler waits on, so an execution stays RUNNING until the test opens it. */
 function gate() {

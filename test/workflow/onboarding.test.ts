@@ -1,3 +1,5 @@
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { keyPolicy } from '../../lambdas/lib/policies';
 import { steps } from '../../lambdas/steps';
 import { ACCOUNT, defaultHandlers, newAppInput, world, type World } from './harness';
 
@@ -12,6 +14,18 @@ function counts(w: World) {
     managedRoles: Object.values(s.iam.roles).filter((r) => r.Path === '/msf-cmk/').length,
     managedPolicies: Object.values(s.iam.policies).filter((p) => p.Path === '/msf-cmk/').length,
   };
+}
+
+/** A key the platform team made (as root) whose policy already names the workflow's roles and this application. */
+async function platformKey(w: World, app: string) {
+  const policy = keyPolicy({
+    scope: { account: ACCOUNT, region: 'us-east-1' },
+    applicationArn: `arn:aws:kinesisanalytics:us-east-1:${ACCOUNT}:application/${app}`,
+    operatorRoleArn: `arn:aws:iam::${ACCOUNT}:role/msf-cmk/MsfCmkOperator`,
+    keyAdminRoleArn: `arn:aws:iam::${ACCOUNT}:role/msf-cmk/MsfCmkKeyAdmin`,
+    delegateToAccount: true,
+  });
+  return (await new KMSClient(w.sb.clientConfig()).send(new CreateKeyCommand({ Policy: JSON.stringify(policy) }))).KeyMetadata!;
 }
 
 describe('OnboardApplication end to end on the sandbox (real ASL, real handlers)', () => {
@@ -129,17 +143,7 @@ describe('OnboardApplication end to end on the sandbox (real ASL, real handlers)
     await w.ensureExecRole('orders');
     // A first onboarding makes the operator and key-admin roles that the platform's own key will name.
     await w.machine().run(newAppInput('orders'));
-    const { keyPolicy } = await import('../../lambdas/lib/policies');
-    const { KMSClient, CreateKeyCommand } = await import('@aws-sdk/client-kms');
-    const kms = new KMSClient(w.sb.clientConfig());
-    const policy = keyPolicy({
-      scope: { account: ACCOUNT, region: 'us-east-1' },
-      applicationArn: `arn:aws:kinesisanalytics:us-east-1:${ACCOUNT}:application/ledger`,
-      operatorRoleArn: `arn:aws:iam::${ACCOUNT}:role/msf-cmk/MsfCmkOperator`,
-      keyAdminRoleArn: `arn:aws:iam::${ACCOUNT}:role/msf-cmk/MsfCmkKeyAdmin`,
-      delegateToAccount: true,
-    });
-    const key = (await kms.send(new CreateKeyCommand({ Policy: JSON.stringify(policy) }))).KeyMetadata!;
+    const key = await platformKey(w, 'ledger');
     const result = await w.machine().run({ applicationName: 'ledger', keyId: key.Arn });
     expect(result).toMatchObject({ status: 'SUCCEEDED', output: { key: { keyArn: key.Arn, adopted: true, created: false } } });
     expect(counts(w).keys).toBe(2);
@@ -149,16 +153,7 @@ describe('OnboardApplication end to end on the sandbox (real ASL, real handlers)
     w = await world();
     await w.existingApp('ledger');
     const first = await w.machine().run({ applicationName: 'ledger' });
-    const { keyPolicy } = await import('../../lambdas/lib/policies');
-    const { KMSClient, CreateKeyCommand } = await import('@aws-sdk/client-kms');
-    const policy = keyPolicy({
-      scope: { account: ACCOUNT, region: 'us-east-1' },
-      applicationArn: `arn:aws:kinesisanalytics:us-east-1:${ACCOUNT}:application/ledger`,
-      operatorRoleArn: `arn:aws:iam::${ACCOUNT}:role/msf-cmk/MsfCmkOperator`,
-      keyAdminRoleArn: `arn:aws:iam::${ACCOUNT}:role/msf-cmk/MsfCmkKeyAdmin`,
-      delegateToAccount: true,
-    });
-    const second = (await new KMSClient(w.sb.clientConfig()).send(new CreateKeyCommand({ Policy: JSON.stringify(policy) }))).KeyMetadata!;
+    const second = await platformKey(w, 'ledger');
     const result = await w.machine().run({ applicationName: 'ledger', keyId: second.Arn });
     expect(result).toMatchObject({ status: 'SUCCEEDED', output: { encryption: { KeyId: second.Arn }, previousEncryption: { KeyId: first.output.key.keyArn } } });
     const attached = w.sb.sandbox.state.iam.roles.MsfCmkOperator.AttachedPolicyArns;
@@ -169,7 +164,6 @@ describe('OnboardApplication end to end on the sandbox (real ASL, real handlers)
   it('refuses to adopt a key whose policy does not name the application', async () => {
     w = await world();
     await w.existingApp('ledger');
-    const { KMSClient, CreateKeyCommand } = await import('@aws-sdk/client-kms');
     const key = (await new KMSClient(w.sb.clientConfig()).send(new CreateKeyCommand({}))).KeyMetadata!;
     const result = await w.machine().run({ applicationName: 'ledger', keyId: key.Arn, delegateToAccount: true });
     expect(result).toMatchObject({ status: 'FAILED', error: 'PreconditionFailed', cause: expect.stringContaining('application/ledger') });
