@@ -5,7 +5,8 @@
  * We call `runUnsafeSimulation` with policies validated here, because the validating `runSimulation`
  * drops colon-suffixed context keys such as `kms:EncryptionContext:aws:kinesisanalytics:arn`
  * (toolchain notes §3). The evaluator models KMS's rule that identity policies count only where the
- * key policy delegates to the account, and resource-policy semantics for role trust policies.
+ * key policy delegates to the account, resource-policy semantics for role trust policies, and permissions
+ * boundaries (including the same-account resource-policy grants to a session that a boundary does not limit).
  */
 import { runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
 import {
@@ -27,13 +28,15 @@ export interface AuthzRequest {
   resourceAccount: string;
   context: Record<string, string | string[]>;
   identityPolicies: { name: string; document: PolicyDocument }[];
+  /** The principal's permissions boundary (a managed policy), when it has one. */
+  permissionsBoundary?: { name: string; document: PolicyDocument };
   resourcePolicy?: PolicyDocument;
 }
 
 export interface AuthzResult {
   decision: Decision;
   /** Which kind of policy decided a denial, for AWS's AccessDenied wording. */
-  deniedBy?: 'identity' | 'resource';
+  deniedBy?: 'identity' | 'resource' | 'boundary';
 }
 
 const validators = { identity: validateIdentityPolicy, resource: validateResourcePolicy, trust: validateTrustPolicy };
@@ -64,7 +67,8 @@ function validated(document: PolicyDocument, kind: PolicyKind, name: string) {
  */
 const NO_RESOURCE = 'no-resource';
 
-function simulate(req: AuthzRequest, withResourcePolicy: boolean): Decision {
+function simulate(req: AuthzRequest, withResourcePolicy: boolean, withBoundary = true): Decision {
+  const boundary = withBoundary ? req.permissionsBoundary : undefined;
   return runUnsafeSimulation(
     {
       request: {
@@ -77,6 +81,8 @@ function simulate(req: AuthzRequest, withResourcePolicy: boolean): Decision {
       serviceControlPolicies: [],
       resourceControlPolicies: [],
       resourcePolicy: withResourcePolicy && req.resourcePolicy ? validated(req.resourcePolicy, 'resource', 'ResourcePolicy') : undefined,
+      // A boundary is a managed policy, validated as identity policies are.
+      permissionBoundaryPolicies: boundary ? [{ name: boundary.name, policy: validated(boundary.document, 'identity', boundary.name) }] : undefined,
     } as any,
     {},
   ) as Decision;
@@ -84,10 +90,17 @@ function simulate(req: AuthzRequest, withResourcePolicy: boolean): Decision {
 
 export function evaluate(req: AuthzRequest): AuthzResult {
   const decision = simulate(req, true);
-  if (decision === 'Allowed' || !req.resourcePolicy) return decision === 'Allowed' ? { decision } : { decision, deniedBy: 'identity' };
-  // Which side said no, for AWS's wording. KMS decides by the key policy first, so it names the
-  // resource-based policy unless an identity policy denies explicitly.
-  const identityOnly = simulate(req, false);
+  if (decision === 'Allowed') return { decision };
+  // Which policy said no, for AWS's wording. The boundary is named when the request would pass
+  // without it, or when only it denies explicitly.
+  if (req.permissionsBoundary) {
+    const unbounded = simulate(req, true, false);
+    if (unbounded === 'Allowed' || (decision === 'ExplicitlyDenied' && unbounded !== 'ExplicitlyDenied')) return { decision, deniedBy: 'boundary' };
+  }
+  if (!req.resourcePolicy) return { decision, deniedBy: 'identity' };
+  // KMS decides by the key policy first, so it names the resource-based policy unless an identity
+  // policy denies explicitly.
+  const identityOnly = simulate(req, false, false);
   if (identityOnly === 'ExplicitlyDenied') return { decision, deniedBy: 'identity' };
   if (decision === 'ExplicitlyDenied' || identityOnly === 'Allowed' || req.action.startsWith('kms:') || !req.identityPolicies.length) {
     return { decision, deniedBy: 'resource' };

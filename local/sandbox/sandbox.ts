@@ -182,6 +182,17 @@ export class Sandbox {
     return [...inline, ...attached];
   }
 
+  /**
+   * The permissions boundary of a role session's role, if it has one. A boundary policy that is gone
+   * (only possible by editing state: IAM refuses to delete it) allows nothing, so access fails closed.
+   */
+  permissionsBoundary(principal: Principal): { name: string; document: PolicyDocument } | undefined {
+    const arn = principal.roleArn ? findRole(this.state, principal.roleArn)?.PermissionsBoundaryArn : undefined;
+    if (!arn) return undefined;
+    const policy = Object.hasOwn(this.state.iam.policies, arn) ? this.state.iam.policies[arn] : undefined;
+    return { name: policy?.PolicyName ?? arn, document: policy?.Document ?? { Version: '2012-10-17', Statement: [] } };
+  }
+
   /** Global condition keys AWS adds to every request from this principal. */
   principalContext(principal: Principal): Record<string, string> {
     return {
@@ -224,15 +235,16 @@ export class Sandbox {
       resourceAccount: opts.resourceAccount ?? this.account,
       context: { ...(isService ? {} : this.principalContext(principal)), ...opts.context },
       identityPolicies: isService ? [] : this.identityPolicies(principal),
+      permissionsBoundary: isService ? undefined : this.permissionsBoundary(principal),
       resourcePolicy: opts.resourcePolicy,
     });
   }
 
   accessDenied(service: string, who: string, action: string, resource: string, result: AuthzResult): AwsError {
-    const kind = result.deniedBy === 'resource' ? 'resource-based' : 'identity-based';
+    const kind = { identity: 'an identity-based policy', resource: 'a resource-based policy', boundary: 'a permissions boundary' }[result.deniedBy ?? 'identity'];
     const why = result.decision === 'ExplicitlyDenied'
-      ? `with an explicit deny in ${kind === 'identity-based' ? 'an' : 'a'} ${kind} policy`
-      : `because no ${kind} policy allows the ${action} action`;
+      ? `with an explicit deny in ${kind}`
+      : `because no ${kind.replace(/^an? /, '')} allows the ${action} action`;
     const message = `User: ${who} is not authorized to perform: ${action} on resource: ${resource} ${why}`;
     return service === 'iam' || service === 'sts'
       ? new AwsError('AccessDenied', message, 403)

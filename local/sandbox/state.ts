@@ -21,6 +21,8 @@ export interface Role {
   /** Inline policies by name. */
   InlinePolicies: Record<string, PolicyDocument>;
   AttachedPolicyArns: string[];
+  /** The managed policy that caps the role's identity-based permissions, if any. */
+  PermissionsBoundaryArn?: string;
   /** Eventual consistency: KMS key policies and STS AssumeRole see the role only from this time on. */
   VisibleAt: number;
 }

@@ -5,6 +5,10 @@
  * ListRoles/ListPolicies on `*`), so a least-privilege orchestrator role can be written with path,
  * tag and `iam:PolicyARN` conditions and tested here.
  *
+ * A role may carry a permissions boundary (a customer managed policy of this account); Sandbox.evaluate
+ * intersects a session's identity policies with it, and the operations that set or relax a role's
+ * permissions carry `iam:PermissionsBoundary`, so "create roles only with boundary X" can be tested.
+ *
  * IAM itself sees a new role at once; STS and KMS see it only after `iamPropagationDelayMs`
  * (`Role.VisibleAt`), as in AWS. Documents are stored parsed and returned URL-encoded (RFC 3986).
  */
@@ -43,6 +47,7 @@ const C = {
   description: { max: 1000, pattern: '[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*' },
   maxSessionDuration: { minValue: 3600, maxValue: 43200 },
   policyArn: { required: true, min: 20, max: 2048 },
+  permissionsBoundary: { min: 20, max: 2048 },
   versionId: { required: true, pattern: 'v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?' },
   marker: { min: 1, max: 320, pattern: '[\\u0020-\\u00FF]+' },
   maxItems: { minValue: 1, maxValue: 1000 },
@@ -110,6 +115,7 @@ const noSuchRole = (name: string) => new AwsError('NoSuchEntity', `The role with
 const noSuchRolePolicy = (name: string) => new AwsError('NoSuchEntity', `The role policy with name ${name} cannot be found.`, 404);
 const policyNotFound = (arn: string) => new AwsError('NoSuchEntity', `Policy ${arn} was not found.`, 404);
 const notAttachable = (arn: string) => new AwsError('NoSuchEntity', `Policy ${arn} does not exist or is not attachable.`, 404);
+const boundaryNotAttachable = (arn: string) => new AwsError('NoSuchEntity', `Scope ARN: ${arn} does not exist or is not attachable.`, 404);
 const malformed = (message: string) => new AwsError('MalformedPolicyDocument', message, 400);
 
 /** The evaluator's validation messages, in the words IAM uses for the same problem; others are "Syntax errors in policy.". */
@@ -174,9 +180,11 @@ function policyAt(sandbox: Sandbox, arn: string): ManagedPolicy | undefined {
   return Object.hasOwn(sandbox.state.iam.policies, arn) ? sandbox.state.iam.policies[arn] : undefined;
 }
 
-/** Derived from the roles, so it can never drift from the attachments. */
+/** Derived from the roles, so they can never drift from the attachments. */
 const attachmentCount = (sandbox: Sandbox, arn: string) =>
   Object.values(sandbox.state.iam.roles).filter((r) => r.AttachedPolicyArns.includes(arn)).length;
+const boundaryUsageCount = (sandbox: Sandbox, arn: string) =>
+  Object.values(sandbox.state.iam.roles).filter((r) => r.PermissionsBoundaryArn === arn).length;
 
 /** `aws:ResourceTag/<k>` (and `iam:ResourceTag/<k>` for roles) from a resource's tags. */
 function resourceTagContext(tags: Tag[], iamKeys: boolean): Record<string, string> {
@@ -194,6 +202,15 @@ function requestTagContext(tags: Tag[]): Record<string, string | string[]> {
   return { ...Object.fromEntries(tags.map((t) => [`aws:RequestTag/${t.Key}`, t.Value])), 'aws:TagKeys': tags.map((t) => t.Key) };
 }
 
+/** `iam:PermissionsBoundary`: absent when there is no boundary. */
+const boundaryContext = (arn: string | undefined): Record<string, string> => (arn ? { 'iam:PermissionsBoundary': arn } : {});
+
+/**
+ * Actions whose `iam:PermissionsBoundary` is the role's current boundary (service authorization
+ * reference); CreateRole and PutRolePermissionsBoundary carry the requested one instead.
+ */
+const CURRENT_BOUNDARY_KEY = new Set(['PutRolePolicy', 'DeleteRolePolicy', 'AttachRolePolicy', 'DetachRolePolicy', 'DeleteRolePermissionsBoundary']);
+
 function authorize(ctx: RequestContext, action: string, resource: string, context: Record<string, string | string[]> = {}): void {
   ctx.sandbox.authorize('iam', ctx.caller, `iam:${action}`, resource, { context });
 }
@@ -205,14 +222,15 @@ function authorize(ctx: RequestContext, action: string, resource: string, contex
 function authorizeOnRole(ctx: RequestContext, action: string, name: string, context: Record<string, string | string[]> = {}): Role {
   const role = roleNamed(ctx.sandbox, name);
   const arn = role?.Arn ?? iamArn(ctx.sandbox, 'role', '/', name);
-  authorize(ctx, action, arn, { ...resourceTagContext(role?.Tags ?? [], true), ...context });
+  const boundary = CURRENT_BOUNDARY_KEY.has(action) ? boundaryContext(role?.PermissionsBoundaryArn) : {};
+  authorize(ctx, action, arn, { ...resourceTagContext(role?.Tags ?? [], true), ...boundary, ...context });
   if (!role) throw noSuchRole(name);
   return role;
 }
 
 /** Validates a policy ARN's shape; IAM refuses anything that is not an IAM policy ARN. */
-function checkPolicyArn(arn: string | undefined): string {
-  validate([['policyArn', arn, C.policyArn]]);
+function checkPolicyArn(arn: string | undefined, member: 'policyArn' | 'permissionsBoundary' = 'policyArn'): string {
+  validate([[member, arn, { ...C[member], required: true }]]);
   if (!/^arn:aws:iam::(\d{12}|aws):policy\/./.test(arn!)) throw new AwsError('InvalidInput', `ARN ${arn} is not valid.`, 400);
   return arn!;
 }
@@ -243,7 +261,8 @@ const byName = <T>(key: (t: T) => string) => (a: T, b: T) => key(a).localeCompar
 // ---------------------------------------------------------------------------------------------
 // Response shapes (member names as in the IAM API reference)
 
-function roleView(role: Role, withTags: boolean) {
+/** `full`: GetRole and CreateRole; ListRoles returns neither tags nor the permissions boundary. */
+function roleView(role: Role, full: boolean) {
   return {
     Path: role.Path,
     RoleName: role.RoleName,
@@ -253,8 +272,10 @@ function roleView(role: Role, withTags: boolean) {
     AssumeRolePolicyDocument: encodeDocument(role.AssumeRolePolicyDocument),
     Description: role.Description,
     MaxSessionDuration: role.MaxSessionDuration,
-    // ListRoles does not return tags; GetRole and CreateRole do when there are any.
-    Tags: withTags && role.Tags.length ? role.Tags : undefined,
+    PermissionsBoundary: full && role.PermissionsBoundaryArn
+      ? { PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: role.PermissionsBoundaryArn }
+      : undefined,
+    Tags: full && role.Tags.length ? role.Tags : undefined,
   };
 }
 
@@ -266,7 +287,7 @@ function policyView(sandbox: Sandbox, p: ManagedPolicy, full: boolean) {
     Path: p.Path,
     DefaultVersionId: p.DefaultVersionId,
     AttachmentCount: attachmentCount(sandbox, p.Arn),
-    PermissionsBoundaryUsageCount: 0,
+    PermissionsBoundaryUsageCount: boundaryUsageCount(sandbox, p.Arn),
     IsAttachable: true,
     // ListPolicies returns neither the description nor the tags.
     Description: full ? p.Description : undefined,
@@ -302,12 +323,14 @@ export const iamService: Service = {
         ...checks,
       ]);
       assertNoDuplicateTagKeys(tags);
+      const boundary = input.PermissionsBoundary === undefined ? undefined : checkPolicyArn(str(input.PermissionsBoundary), 'permissionsBoundary');
       const arn = iamArn(sandbox, 'role', path, name!);
-      authorize(ctx, 'CreateRole', arn, requestTagContext(tags));
+      authorize(ctx, 'CreateRole', arn, { ...requestTagContext(tags), ...boundaryContext(boundary) });
       // Role names are unique in the account regardless of path and case.
       if (Object.values(sandbox.state.iam.roles).some((r) => r.RoleName.toLowerCase() === name!.toLowerCase())) {
         throw new AwsError('EntityAlreadyExists', `Role with name ${name} already exists.`, 409);
       }
+      if (boundary && !policyAt(sandbox, boundary)) throw boundaryNotAttachable(boundary);
       const now = sandbox.clock.now();
       const role: Role = {
         RoleName: name!,
@@ -321,6 +344,7 @@ export const iamService: Service = {
         Tags: tags,
         InlinePolicies: {},
         AttachedPolicyArns: [],
+        PermissionsBoundaryArn: boundary,
         VisibleAt: now + sandbox.iamPropagationDelayMs,
       };
       sandbox.state.iam.roles[role.RoleName] = role;
@@ -358,6 +382,24 @@ export const iamService: Service = {
       ]);
       const role = authorizeOnRole(ctx, 'UpdateAssumeRolePolicy', input.RoleName);
       role.AssumeRolePolicyDocument = parseDocument(ctx.sandbox, String(input.PolicyDocument), 'trust');
+      return undefined;
+    },
+
+    // ---- permissions boundary ----
+    PutRolePermissionsBoundary: (input, ctx) => {
+      validate([['roleName', str(input.RoleName), C.roleName]]);
+      const boundary = checkPolicyArn(str(input.PermissionsBoundary), 'permissionsBoundary');
+      const role = authorizeOnRole(ctx, 'PutRolePermissionsBoundary', input.RoleName, boundaryContext(boundary));
+      if (!policyAt(ctx.sandbox, boundary)) throw boundaryNotAttachable(boundary);
+      role.PermissionsBoundaryArn = boundary;
+      return undefined;
+    },
+
+    DeleteRolePermissionsBoundary: (input, ctx) => {
+      validate([['roleName', str(input.RoleName), C.roleName]]);
+      const role = authorizeOnRole(ctx, 'DeleteRolePermissionsBoundary', input.RoleName);
+      // Assumed: a role without a boundary is not an error.
+      delete role.PermissionsBoundaryArn;
       return undefined;
     },
 
@@ -487,7 +529,10 @@ export const iamService: Service = {
       const arn = checkPolicyArn(str(input.PolicyArn));
       const policy = authorizeOnPolicy(ctx, 'DeletePolicy', arn);
       if (!policy) throw policyNotFound(arn);
-      if (attachmentCount(ctx.sandbox, arn) > 0) throw new AwsError('DeleteConflict', 'Cannot delete a policy attached to entities.', 409);
+      // Assumed: a policy in use as a permissions boundary counts as attached.
+      if (attachmentCount(ctx.sandbox, arn) > 0 || boundaryUsageCount(ctx.sandbox, arn) > 0) {
+        throw new AwsError('DeleteConflict', 'Cannot delete a policy attached to entities.', 409);
+      }
       delete ctx.sandbox.state.iam.policies[arn];
       return undefined;
     },
