@@ -16,7 +16,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { steps } from '../lambdas/steps';
-import { orchestratorPolicy } from '../lambdas/lib/policies';
+import { BOUNDARY_POLICY_NAME, boundaryPolicyArn, managedRolesBoundary, orchestratorPolicy } from '../lambdas/lib/policies';
 import { autoOnboardingInput, autoOnboardingPattern, onboardingRequestPattern, REQUEST_INPUT_PATH, type InputTransformer } from './event-patterns';
 import type { Settings } from './settings';
 
@@ -45,6 +45,7 @@ export class OnboardingStack extends Stack {
   readonly functions: Record<string, NodejsFunction> = {};
   readonly orchestratorRole: iam.Role;
   readonly lockTable: Table;
+  readonly rolesBoundary: iam.ManagedPolicy;
   readonly stateMachine: StateMachine;
   readonly deadLetterQueue: Queue;
   readonly requestRule: events.Rule;
@@ -70,6 +71,20 @@ export class OnboardingStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    // The ceiling of every role the workflow creates; outside rolePath, so the orchestrator cannot edit it.
+    this.rolesBoundary = new iam.ManagedPolicy(this, 'ManagedRolesBoundary', {
+      managedPolicyName: BOUNDARY_POLICY_NAME,
+      description: 'Permissions boundary of the operator and key-admin roles the MSF CMK workflow creates',
+      document: iam.PolicyDocument.fromJson(managedRolesBoundary()),
+    });
+    Validations.of(this.rolesBoundary).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Action::kinesisanalytics:*]',
+      reason: 'A permissions boundary is a ceiling, not a grant: the roles it bounds get kinesisanalytics only from their own policies, scoped to one application ARN',
+    });
+    Validations.of(this.rolesBoundary).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason: 'A permissions boundary is a ceiling, not a grant: it limits the bounded roles to Managed Flink and KMS on any resource, while their own policies and key policies name the resources',
+    });
     this.orchestratorRole = new iam.Role(this, 'OrchestratorRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `MSF CMK onboarding orchestrator: manages roles under ${settings.rolePath} and assumes them`,
@@ -82,6 +97,7 @@ export class OnboardingStack extends Stack {
           rolePath: settings.rolePath,
           orchestratorRoleArn: this.orchestratorRole.roleArn,
           lockTableName: settings.lockTableName,
+          permissionsBoundaryArn: boundaryPolicyArn({ partition: Aws.PARTITION, account: Aws.ACCOUNT_ID, region: Aws.REGION }),
         }),
       ),
     });

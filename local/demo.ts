@@ -3,14 +3,14 @@
  * application to create with the AWS owned key, one RUNNING on FLINK-1_20 — onboarded by the real state
  * machine and handlers, with live progress and a report read back through the SDK.
  */
-import { IAMClient, CreateRoleCommand, GetRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { IAMClient, CreatePolicyCommand, CreateRoleCommand, GetRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { KinesisAnalyticsV2Client, CreateApplicationCommand, StartApplicationCommand, DescribeApplicationCommand, ListApplicationSnapshotsCommand } from '@aws-sdk/client-kinesis-analytics-v2';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startSandbox, type RunningSandbox } from './sandbox/server';
 import { assumeRoleAsService } from './sandbox/services/sts';
 import { LocalStateMachine, type EventLog, type ExecutionResult } from './runner';
 import { steps } from '../lambdas/steps';
-import { orchestratorPolicy } from '../lambdas/lib/policies';
+import { BOUNDARY_POLICY_NAME, boundaryPolicyArn, managedRolesBoundary, orchestratorPolicy } from '../lambdas/lib/policies';
 
 export type Target = { kind: 'embedded' } | { kind: 'endpoint'; endpoint: string } | { kind: 'aws' };
 
@@ -30,6 +30,10 @@ export const LOCK_TABLE = 'msf-cmk-onboarding-locks';
  */
 export async function ensureOrchestratorRole(iam: IAMClient, account: string, region: string, dynamodb?: DynamoDBClient): Promise<string> {
   if (dynamodb) await ensureLockTable(dynamodb);
+  // The ceiling of every role the workflow creates (outside the managed path, so the orchestrator cannot edit it).
+  await iam.send(new CreatePolicyCommand({ PolicyName: BOUNDARY_POLICY_NAME, PolicyDocument: JSON.stringify(managedRolesBoundary()) })).catch((e) => {
+    if (e.name !== 'EntityAlreadyExistsException') throw e;
+  });
   const existing = await iam.send(new GetRoleCommand({ RoleName: ORCHESTRATOR_ROLE })).catch(() => undefined);
   const arn = existing?.Role?.Arn
     ?? (await iam.send(new CreateRoleCommand({ RoleName: ORCHESTRATOR_ROLE, AssumeRolePolicyDocument: JSON.stringify(lambdaTrust), Description: 'MSF CMK onboarding state machine functions' }))).Role!.Arn!;
@@ -37,7 +41,7 @@ export async function ensureOrchestratorRole(iam: IAMClient, account: string, re
     new PutRolePolicyCommand({
       RoleName: ORCHESTRATOR_ROLE,
       PolicyName: 'orchestrator',
-      PolicyDocument: JSON.stringify(orchestratorPolicy({ scope: { account, region }, rolePath: '/msf-cmk/', orchestratorRoleArn: arn, lockTableName: LOCK_TABLE })),
+      PolicyDocument: JSON.stringify(orchestratorPolicy({ scope: { account, region }, rolePath: '/msf-cmk/', orchestratorRoleArn: arn, lockTableName: LOCK_TABLE, permissionsBoundaryArn: boundaryPolicyArn({ account, region }) })),
     }),
   );
   return arn;

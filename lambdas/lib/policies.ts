@@ -340,43 +340,86 @@ export function roleTrustPolicy(p: { trustedPrincipalArns: string[] }): PolicyDo
 }
 
 /**
+ * The permissions boundary of every role the workflow creates (operator, key admin): the most those roles
+ * can ever do, whatever the orchestrator writes into them — Managed Flink, passing an execution role to
+ * it, and the KMS actions the two personas need (management, and the operator's use through MSF). No IAM,
+ * no STS, no other service, no kms:Encrypt/ReEncrypt. It lives outside the managed path, so the
+ * orchestrator cannot edit it; orchestratorPolicy requires it on every role write.
+ */
+export function managedRolesBoundary(): PolicyDocument {
+  return document([
+    { Sid: 'ManagedFlink', Effect: 'Allow', Action: 'kinesisanalytics:*', Resource: '*' },
+    {
+      Sid: 'PassExecutionRolesToManagedFlink',
+      Effect: 'Allow',
+      Action: 'iam:PassRole',
+      Resource: '*',
+      Condition: { StringEquals: { 'iam:PassedToService': MSF_SERVICE_PRINCIPALS[0] } },
+    },
+    {
+      Sid: 'KeysForManagedFlink',
+      Effect: 'Allow',
+      Action: values(
+        ...KEY_MANAGEMENT_ACTIONS, ...ALIAS_ACTIONS, 'kms:CreateKey', 'kms:ListAliases', 'kms:ListKeys',
+        'kms:CreateGrant', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext',
+      ),
+      Resource: '*',
+    },
+  ]);
+}
+
+/** Name of the boundary policy (path "/", outside any rolePath), as CDK deploys it. */
+export const BOUNDARY_POLICY_NAME = 'msf-cmk-managed-roles-boundary';
+export const boundaryPolicyArn = (scope: Scope) => `arn:${partitionOf(scope)}:iam::${scope.account}:policy/${BOUNDARY_POLICY_NAME}`;
+
+/**
  * The orchestrator's own role policy (DESIGN §4 "Personas are real"): it only creates, reads, converges
  * and removes the roles and managed policies it manages — those under `rolePath` — and assumes those
  * roles; it never calls KMS or Managed Flink itself (facts §1: the key admin and the operator do).
  * - AttachRolePolicy/DetachRolePolicy only for managed policies under `rolePath` (`iam:PolicyARN`), so it
  *   cannot attach an AWS managed policy such as AdministratorAccess to a role it manages.
  * - iam:GetRole on its own role too: ValidateInput reads its role's path for the trust policies.
- * Inline policies on its roles are unrestricted by IAM (no condition key covers their content); pair the
- * role with a permissions boundary where that matters.
+ * Every write to a role it manages (CreateRole, Put/DeleteRolePolicy, Attach/DetachRolePolicy) requires
+ * the managed-roles boundary (`iam:PermissionsBoundary`), so whatever inline policy it writes, a role it
+ * can assume never exceeds managedRolesBoundary: it cannot make itself an administrator.
  */
-export function orchestratorPolicy(p: { scope: Scope; rolePath: string; orchestratorRoleArn: string; lockTableName: string }): PolicyDocument {
+export function orchestratorPolicy(p: {
+  scope: Scope;
+  rolePath: string;
+  orchestratorRoleArn: string;
+  lockTableName: string;
+  permissionsBoundaryArn: string;
+}): PolicyDocument {
   const iam = `arn:${partitionOf(p.scope)}:iam::${p.scope.account}`;
   const roles = `${iam}:role${p.rolePath}*`;
   const policies = `${iam}:policy${p.rolePath}*`;
+  // Whatever it writes into a role it manages, that role can never exceed the boundary (managedRolesBoundary).
+  const bounded = { StringEquals: { 'iam:PermissionsBoundary': p.permissionsBoundaryArn } };
   return document([
     {
-      Sid: 'ManageWorkflowRoles',
+      Sid: 'ReadAndRemoveWorkflowRoles',
       Effect: 'Allow',
-      Action: values(
-        'iam:CreateRole', 'iam:DeleteRole', 'iam:DeleteRolePolicy', 'iam:GetRole', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies',
-        'iam:ListRolePolicies', 'iam:PutRolePolicy', 'iam:TagRole', 'iam:UpdateAssumeRolePolicy',
-      ),
+      Action: values('iam:DeleteRole', 'iam:GetRole', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies', 'iam:ListRolePolicies', 'iam:TagRole', 'iam:UpdateAssumeRolePolicy'),
       Resource: roles,
+    },
+    {
+      Sid: 'WriteOnlyBoundedWorkflowRoles',
+      Effect: 'Allow',
+      Action: values('iam:CreateRole', 'iam:DeleteRolePolicy', 'iam:PutRolePermissionsBoundary', 'iam:PutRolePolicy'),
+      Resource: roles,
+      Condition: bounded,
     },
     {
       Sid: 'AttachOnlyWorkflowPolicies',
       Effect: 'Allow',
       Action: values('iam:AttachRolePolicy', 'iam:DetachRolePolicy'),
       Resource: roles,
-      Condition: { ArnLike: { 'iam:PolicyARN': policies } },
+      Condition: { ...bounded, ArnLike: { 'iam:PolicyARN': policies } },
     },
     {
       Sid: 'ManageWorkflowPolicies',
       Effect: 'Allow',
-      Action: values(
-        'iam:CreatePolicy', 'iam:CreatePolicyVersion', 'iam:DeletePolicy', 'iam:DeletePolicyVersion', 'iam:GetPolicy', 'iam:GetPolicyVersion',
-        'iam:ListPolicyVersions', 'iam:TagPolicy',
-      ),
+      Action: values('iam:CreatePolicy', 'iam:DeletePolicy', 'iam:GetPolicy', 'iam:GetPolicyVersion', 'iam:TagPolicy'),
       Resource: policies,
     },
     { Sid: 'AssumeWorkflowRoles', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: roles },

@@ -9,6 +9,7 @@ import {
   DetachRolePolicyCommand,
   ListAttachedRolePoliciesCommand,
   ListRolePoliciesCommand,
+  PutRolePermissionsBoundaryCommand,
   GetRoleCommand,
   GetRolePolicyCommand,
   PutRolePolicyCommand,
@@ -58,6 +59,8 @@ export interface ManagedRoleSpec {
   tags: { Key: string; Value: string }[];
   inlinePolicyName: string;
   inlinePolicy: PolicyDocument;
+  /** The managed-roles boundary every role the workflow creates carries (policies.ts managedRolesBoundary). */
+  permissionsBoundaryArn: string;
 }
 
 export async function ensureManagedRole(iam: IAMClient, spec: ManagedRoleSpec): Promise<{ roleArn: string; created: boolean; policyChanged: boolean; policyAdded: boolean }> {
@@ -75,6 +78,10 @@ export async function ensureManagedRole(iam: IAMClient, spec: ManagedRoleSpec): 
   }
   if (!created) {
     assertManagedByUs(role!, spec);
+    // A role from before boundaries were required gets it first: the orchestrator may write only to bounded roles.
+    if (role!.PermissionsBoundary?.PermissionsBoundaryArn !== spec.permissionsBoundaryArn) {
+      await iam.send(new PutRolePermissionsBoundaryCommand({ RoleName: spec.roleName, PermissionsBoundary: spec.permissionsBoundaryArn }));
+    }
     const trust = mergedTrust(decodePolicy(role!.AssumeRolePolicyDocument), spec.trustPolicy);
     if (trust) await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: spec.roleName, PolicyDocument: JSON.stringify(trust) }));
   }
@@ -135,6 +142,7 @@ async function createRole(iam: IAMClient, spec: ManagedRoleSpec): Promise<Role> 
       Path: spec.path,
       Description: spec.description,
       AssumeRolePolicyDocument: JSON.stringify(spec.trustPolicy),
+      PermissionsBoundary: spec.permissionsBoundaryArn,
       Tags: spec.tags,
     }),
   );

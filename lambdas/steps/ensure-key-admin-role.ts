@@ -5,7 +5,7 @@
 import { orchestrator } from '../lib/personas';
 import { ensureManagedRole, planManagedRole, type ManagedRoleSpec } from '../lib/roles';
 import { isPlan, type Planned } from '../lib/plan';
-import { keyAdminPolicy, roleTrustPolicy } from '../lib/policies';
+import { keyAdminPolicy, roleTrustPolicy, boundaryPolicyArn } from '../lib/policies';
 import { creationTags, keyAdminPolicyName, keyAdminRoleArn, type KeyAdminResult, type WorkflowState } from '../lib/model';
 
 export async function handler(state: WorkflowState): Promise<Planned<KeyAdminResult>> {
@@ -16,6 +16,7 @@ export async function handler(state: WorkflowState): Promise<Planned<KeyAdminRes
     description: 'KMS key administrator for Managed Flink CMK onboarding (no cryptographic use)',
     trustPolicy: roleTrustPolicy({ trustedPrincipalArns: [context.orchestratorRoleArn] }),
     tags: creationTags(state),
+    permissionsBoundaryArn: boundaryPolicyArn(context),
     inlinePolicyName: keyAdminPolicyName,
     inlinePolicy: keyAdminPolicy({ scope: { partition: context.partition, account: context.account, region: context.region }, aliasPrefix: config.aliasPrefix }),
   };

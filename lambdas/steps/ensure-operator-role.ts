@@ -6,7 +6,7 @@
 import { orchestrator } from '../lib/personas';
 import { ensureManagedRole, planManagedRole, type ManagedRoleSpec } from '../lib/roles';
 import { isPlan, type Planned } from '../lib/plan';
-import { operatorBasePolicy, roleTrustPolicy } from '../lib/policies';
+import { operatorBasePolicy, roleTrustPolicy, boundaryPolicyArn } from '../lib/policies';
 import { MANAGED_BY_TAG, appArn, creationTags, basePolicyName, operatorRoleArn, type OperatorResult, type WorkflowState } from '../lib/model';
 
 export async function handler(state: WorkflowState): Promise<Planned<OperatorResult>> {
@@ -25,6 +25,7 @@ export async function handler(state: WorkflowState): Promise<Planned<OperatorRes
     description: 'Managed Flink application lifecycle operator (API caller) for CMK onboarding',
     trustPolicy: roleTrustPolicy({ trustedPrincipalArns: [context.orchestratorRoleArn] }),
     tags: creationTags(state),
+    permissionsBoundaryArn: boundaryPolicyArn(context),
     inlinePolicyName: basePolicyName(config),
     inlinePolicy: basePolicy,
   };

@@ -14,7 +14,7 @@ import type { CfnRole } from 'aws-cdk-lib/aws-iam';
 import { buildApp, STACK_NAME } from '../../infra/app';
 import { autoOnboardingInput, autoOnboardingPattern, onboardingRequestPattern, REQUEST_INPUT_PATH } from '../../infra/event-patterns';
 import { ASL_FILE, type OnboardingStack } from '../../infra/onboarding-stack';
-import { orchestratorPolicy } from '../../lambdas/lib/policies';
+import { boundaryPolicyArn, orchestratorPolicy } from '../../lambdas/lib/policies';
 import { steps } from '../../lambdas/steps';
 
 interface Synth { stack: OnboardingStack; template: Template; json: any; outdir: string; error?: Error }
@@ -178,7 +178,7 @@ describe('step functions and the orchestrator role', () => {
     const roleId = s.stack.getLogicalId(s.stack.orchestratorRole.node.defaultChild as CfnRole);
     const logGroupArns = Object.keys(steps).map((name) => `\${${s.stack.getLogicalId(s.stack.node.findChild(`${name}Logs`).node.defaultChild as CfnFunction)}.Arn}`);
     const expected = [
-      ...orchestratorPolicy({ scope: pseudo, rolePath, orchestratorRoleArn: `\${${roleId}.Arn}`, lockTableName: 'msf-cmk-onboarding-locks' }).Statement,
+      ...orchestratorPolicy({ scope: pseudo, rolePath, orchestratorRoleArn: `\${${roleId}.Arn}`, lockTableName: 'msf-cmk-onboarding-locks', permissionsBoundaryArn: boundaryPolicyArn(pseudo) }).Statement,
       { Sid: 'WriteStepLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logGroupArns },
       { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
     ];

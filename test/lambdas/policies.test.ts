@@ -20,8 +20,7 @@ import {
   viaService,
   type PolicyDocument,
   type Scope,
-  type Statement,
-} from '../../lambdas/lib/policies';
+  type Statement, boundaryPolicyArn, managedRolesBoundary } from '../../lambdas/lib/policies';
 
 // ---------------------------------------------------------------------------------------------------
 // The world: one account, one application and its key; roles under the workflow's path.
@@ -51,7 +50,7 @@ const BASE_POLICY = operatorBasePolicy({ scope: SCOPE, applicationArn: APP_ARN, 
 const CMK_POLICY = operatorCmkPolicy({ scope: SCOPE, keyArn: KEY_ARN, applicationArn: APP_ARN });
 const KEY_ADMIN_POLICY = keyAdminPolicy({ scope: SCOPE, aliasPrefix: 'msf-cmk/' });
 const TRUST_POLICY = roleTrustPolicy({ trustedPrincipalArns: [ORCHESTRATOR_ROLE_ARN] });
-const ORCHESTRATOR_POLICY = orchestratorPolicy({ scope: SCOPE, rolePath: '/msf-cmk/', orchestratorRoleArn: ORCHESTRATOR_ROLE_ARN, lockTableName: 'msf-cmk-onboarding-locks' });
+const ORCHESTRATOR_POLICY = orchestratorPolicy({ scope: SCOPE, rolePath: '/msf-cmk/', orchestratorRoleArn: ORCHESTRATOR_ROLE_ARN, lockTableName: 'msf-cmk-onboarding-locks', permissionsBoundaryArn: boundaryPolicyArn(SCOPE) });
 /** Another key in the account, with KMS's default policy only (IAM decides): the IAM policies must not reach it. */
 const FOREIGN_KEY_POLICY: PolicyDocument = { Version: '2012-10-17', Statement: DELEGATING_KEY_POLICY.Statement.filter((s) => s.Action === 'kms:*') };
 
@@ -338,6 +337,7 @@ describe('role trust policy', () => {
 // ---------------------------------------------------------------------------------------------------
 // The orchestrator's own role: manages the workflow's roles and policies, assumes its roles, nothing else.
 const OPERATOR_POLICY_ARN = `arn:aws:iam::${ACCOUNT}:policy/msf-cmk/msf-cmk-key-access-MyCmkApplication`;
+const bounded = { 'iam:PermissionsBoundary': boundaryPolicyArn(SCOPE) };
 const orchestratorCases: Case[] = [
   // non-compliant
   { name: 'CreateRole outside the path', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:CreateRole', resource: OTHER_ROLE_ARN, allowed: false },
@@ -348,11 +348,21 @@ const orchestratorCases: Case[] = [
   { name: 'kms:Decrypt via MSF', principal: ORCHESTRATOR_ROLE_ARN, action: 'kms:Decrypt', context: { ...ctx.via, ...ctx.app() }, allowed: false },
   { name: 'kms:PutKeyPolicy', principal: ORCHESTRATOR_ROLE_ARN, action: 'kms:PutKeyPolicy', allowed: false },
   { name: 'UpdateApplication', principal: ORCHESTRATOR_ROLE_ARN, action: 'kinesisanalytics:UpdateApplication', resource: APP_ARN, allowed: false },
+  // Escalation: a role it manages without the managed-roles boundary, or with another one, could be made admin.
+  ...['iam:CreateRole', 'iam:PutRolePolicy', 'iam:PutRolePermissionsBoundary'].flatMap((action) => [
+    { name: `${action} without the boundary`, principal: ORCHESTRATOR_ROLE_ARN, action, resource: OPERATOR_ROLE_ARN, allowed: false },
+    { name: `${action} with another boundary`, principal: ORCHESTRATOR_ROLE_ARN, action, resource: OPERATOR_ROLE_ARN, context: { 'iam:PermissionsBoundary': `arn:aws:iam::${ACCOUNT}:policy/Admin` }, allowed: false },
+  ]),
+  { name: 'AttachRolePolicy of the CMK policy to an unbounded role', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:AttachRolePolicy', resource: OPERATOR_ROLE_ARN, context: { 'iam:PolicyARN': OPERATOR_POLICY_ARN }, allowed: false },
+  { name: 'DeleteRolePermissionsBoundary', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:DeleteRolePermissionsBoundary', resource: OPERATOR_ROLE_ARN, context: { ...bounded }, allowed: false },
   // compliant
-  ...['iam:CreateRole', 'iam:TagRole', 'iam:GetRole', 'iam:PutRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:ListAttachedRolePolicies', 'sts:AssumeRole'].map((action) => ({
+  ...['iam:TagRole', 'iam:GetRole', 'iam:UpdateAssumeRolePolicy', 'iam:ListAttachedRolePolicies', 'sts:AssumeRole'].map((action) => ({
     name: `${action} on the operator role`, principal: ORCHESTRATOR_ROLE_ARN, action, resource: OPERATOR_ROLE_ARN, allowed: true,
   })),
-  { name: 'AttachRolePolicy of the CMK policy', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:AttachRolePolicy', resource: OPERATOR_ROLE_ARN, context: { 'iam:PolicyARN': OPERATOR_POLICY_ARN }, allowed: true },
+  ...['iam:CreateRole', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:PutRolePermissionsBoundary'].map((action) => ({
+    name: `${action} on the operator role, bounded`, principal: ORCHESTRATOR_ROLE_ARN, action, resource: OPERATOR_ROLE_ARN, context: { ...bounded }, allowed: true,
+  })),
+  { name: 'AttachRolePolicy of the CMK policy', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:AttachRolePolicy', resource: OPERATOR_ROLE_ARN, context: { 'iam:PolicyARN': OPERATOR_POLICY_ARN, ...bounded }, allowed: true },
   ...['iam:CreatePolicy', 'iam:TagPolicy', 'iam:GetPolicyVersion', 'iam:DeletePolicy'].map((action) => ({
     name: `${action} on the CMK policy`, principal: ORCHESTRATOR_ROLE_ARN, action, resource: OPERATOR_POLICY_ARN, allowed: true,
   })),
@@ -376,6 +386,7 @@ const allDocuments: [string, PolicyDocument, PolicyKind][] = [
   ['keyAdminPolicy', KEY_ADMIN_POLICY, 'identity'],
   ['roleTrustPolicy', TRUST_POLICY, 'trust'],
   ['orchestratorPolicy', ORCHESTRATOR_POLICY, 'identity'],
+  ['managedRolesBoundary', managedRolesBoundary(), 'identity'],
 ];
 
 describe('documents', () => {
