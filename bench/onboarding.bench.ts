@@ -15,7 +15,7 @@ import { startSandbox } from '../local/sandbox/server';
 import { assumeRoleAsService } from '../local/sandbox/services/sts';
 import { LocalStateMachine } from '../local/runner';
 import { ensureOrchestratorRole, sandboxEnv } from '../local/demo';
-import { keyAdminPolicy, keyPolicy, operatorBasePolicy, operatorCmkPolicy, roleTrustPolicy } from '../lambdas/lib/policies';
+import { boundaryPolicyArn, keyAdminPolicy, keyPolicy, operatorBasePolicy, operatorCmkPolicy, roleTrustPolicy } from '../lambdas/lib/policies';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const A = '000000000000';
@@ -59,7 +59,7 @@ async function floorOnce() {
   const sts = new STSClient({ ...base, credentials: creds });
   const appArn = `arn:aws:kinesisanalytics:${R}:${A}:application/bench`;
   const trust = JSON.stringify(roleTrustPolicy({ trustedPrincipalArns: [orchestratorArn] }));
-  const op = (await iam.send(new CreateRoleCommand({ RoleName: 'MsfCmkOperator', Path: '/msf-cmk/', AssumeRolePolicyDocument: trust }))).Role!;
+  const op = (await iam.send(new CreateRoleCommand({ RoleName: 'MsfCmkOperator', Path: '/msf-cmk/', AssumeRolePolicyDocument: trust, PermissionsBoundary: boundaryPolicyArn(scope) }))).Role!;
   await iam.send(new PutRolePolicyCommand({ RoleName: 'MsfCmkOperator', PolicyName: 'base', PolicyDocument: JSON.stringify(operatorBasePolicy({ scope, applicationArn: appArn, createWithExecutionRoleArn: `arn:aws:iam::${A}:role/app-exec` })) }));
   const assume = async (arn: string) => {
     const c = (await sts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: 'floor' }))).Credentials!;
@@ -67,7 +67,7 @@ async function floorOnce() {
   };
   const flink = new KinesisAnalyticsV2Client({ ...base, credentials: await assume(op.Arn!) });
   const app = (await flink.send(new CreateApplicationCommand({ ApplicationName: 'bench', RuntimeEnvironment: 'FLINK-1_20', ServiceExecutionRole: `arn:aws:iam::${A}:role/app-exec` }))).ApplicationDetail!;
-  const admin = (await iam.send(new CreateRoleCommand({ RoleName: 'MsfCmkKeyAdmin', Path: '/msf-cmk/', AssumeRolePolicyDocument: trust }))).Role!;
+  const admin = (await iam.send(new CreateRoleCommand({ RoleName: 'MsfCmkKeyAdmin', Path: '/msf-cmk/', AssumeRolePolicyDocument: trust, PermissionsBoundary: boundaryPolicyArn(scope) }))).Role!;
   await iam.send(new PutRolePolicyCommand({ RoleName: 'MsfCmkKeyAdmin', PolicyName: 'admin', PolicyDocument: JSON.stringify(keyAdminPolicy({ scope, aliasPrefix: 'msf-cmk/' })) }));
   const kms = new KMSClient({ ...base, credentials: await assume(admin.Arn!) });
   const policy = keyPolicy({ scope, applicationArn: appArn, operatorRoleArn: op.Arn!, keyAdminRoleArn: admin.Arn! });
