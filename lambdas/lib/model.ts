@@ -118,7 +118,7 @@ export const roleArn = (ctx: Context, cfg: Config, name: string) => `arn:${ctx.p
 export const operatorRoleArn = (s: Pick<WorkflowState, 'config' | 'context'>) => roleArn(s.context, s.config, s.config.operatorRoleName);
 export const keyAdminRoleArn = (s: Pick<WorkflowState, 'config' | 'context'>) => roleArn(s.context, s.config, s.config.keyAdminRoleName);
 export const appArn = (s: Pick<WorkflowState, 'config' | 'context'>) =>
-  applicationArn({ partition: s.context.partition, account: s.context.account, region: s.context.region }, s.config.applicationName);
+  applicationArn(s.context, s.config.applicationName);
 export const aliasName = (cfg: Config) => `alias/${cfg.aliasPrefix}${cfg.applicationName}`;
 /** The operator's base policy (inline, per application) and its CMK policy (managed, per application). */
 export const basePolicyName = (cfg: Config) => boundedName(`msf-cmk-base-${cfg.applicationName}`);

@@ -19,8 +19,8 @@ import {
 } from '@aws-sdk/client-iam';
 import { isDeepStrictEqual } from 'node:util';
 import { ResourceConflict, isAwsError } from './errors';
-import { MANAGED_BY_TAG } from './model';
-import { roleTrustPolicy, type PolicyDocument } from './policies';
+import { MANAGED_BY_TAG, creationTags, type WorkflowState } from './model';
+import { boundaryPolicyArn, roleTrustPolicy, type PolicyDocument } from './policies';
 import { change, type PlannedChange } from './plan';
 
 /** IAM returns policy documents URL-encoded. */
@@ -61,6 +61,23 @@ export interface ManagedRoleSpec {
   inlinePolicy: PolicyDocument;
   /** The managed-roles boundary every role the workflow creates carries (policies.ts managedRolesBoundary). */
   permissionsBoundaryArn: string;
+}
+
+/**
+ * The spec of a role the workflow manages: under the input's path, trusted by exactly the orchestrator,
+ * tagged as this execution's, capped by the managed-roles boundary; only its inline policy differs.
+ */
+export function managedRoleSpec(
+  state: Pick<WorkflowState, 'config' | 'context'>,
+  role: Pick<ManagedRoleSpec, 'roleName' | 'description' | 'inlinePolicyName' | 'inlinePolicy'>,
+): ManagedRoleSpec {
+  return {
+    ...role,
+    path: state.config.rolePath,
+    trustPolicy: roleTrustPolicy({ trustedPrincipalArns: [state.context.orchestratorRoleArn] }),
+    tags: creationTags(state),
+    permissionsBoundaryArn: boundaryPolicyArn(state.context),
+  };
 }
 
 export async function ensureManagedRole(iam: IAMClient, spec: ManagedRoleSpec): Promise<{ roleArn: string; created: boolean; policyChanged: boolean; policyAdded: boolean }> {

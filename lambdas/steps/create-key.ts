@@ -76,7 +76,7 @@ async function policyOfOurKey(kms: KMSClient, existing: KeyMetadata, alias: stri
 
 const expectedKeyPolicy = (state: WorkflowState) =>
   keyPolicy({
-    scope: { partition: state.context.partition, account: state.context.account, region: state.context.region },
+    scope: state.context,
     applicationArn: appArn(state),
     operatorRoleArn: operatorRoleArn(state),
     keyAdminRoleArn: keyAdminRoleArn(state),

@@ -4,31 +4,26 @@
  * name it.
  */
 import { orchestrator } from '../lib/personas';
-import { ensureManagedRole, planManagedRole, type ManagedRoleSpec } from '../lib/roles';
+import { ensureManagedRole, managedRoleSpec, planManagedRole } from '../lib/roles';
 import { isPlan, type Planned } from '../lib/plan';
-import { operatorBasePolicy, roleTrustPolicy, boundaryPolicyArn } from '../lib/policies';
-import { MANAGED_BY_TAG, appArn, creationTags, basePolicyName, operatorRoleArn, type OperatorResult, type WorkflowState } from '../lib/model';
+import { operatorBasePolicy } from '../lib/policies';
+import { MANAGED_BY_TAG, appArn, basePolicyName, operatorRoleArn, type OperatorResult, type WorkflowState } from '../lib/model';
 
 export async function handler(state: WorkflowState): Promise<Planned<OperatorResult>> {
-  const { config, context } = state;
-  const scope = { partition: context.partition, account: context.account, region: context.region };
+  const { config } = state;
   const basePolicy = operatorBasePolicy({
-    scope,
+    scope: state.context,
     applicationArn: appArn(state),
     createWithExecutionRoleArn: config.createApplication?.serviceExecutionRoleArn,
     // The operator may create only applications that carry our tag, which EnsureApplication sets.
     createRequestTag: MANAGED_BY_TAG,
   });
-  const spec: ManagedRoleSpec = {
+  const spec = managedRoleSpec(state, {
     roleName: config.operatorRoleName,
-    path: config.rolePath,
     description: 'Managed Flink application lifecycle operator (API caller) for CMK onboarding',
-    trustPolicy: roleTrustPolicy({ trustedPrincipalArns: [context.orchestratorRoleArn] }),
-    tags: creationTags(state),
-    permissionsBoundaryArn: boundaryPolicyArn(context),
     inlinePolicyName: basePolicyName(config),
     inlinePolicy: basePolicy,
-  };
+  });
   if (isPlan(state)) {
     const planned = await planManagedRole(orchestrator().iam, spec, operatorRoleArn(state));
     return { roleArn: operatorRoleArn(state), created: false, basePolicyName: basePolicyName(config), basePolicyChanged: false, basePolicyAdded: false, planned };

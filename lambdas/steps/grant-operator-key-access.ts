@@ -65,7 +65,7 @@ export async function handler(state: WorkflowState): Promise<Planned<OperatorKey
     throw new PreconditionFailed(`The operator role ${config.operatorRoleName} does not exist; EnsureOperatorRole must run first.`);
   }
   const document = operatorCmkPolicy({
-    scope: { partition: context.partition, account: context.account, region: context.region },
+    scope: context,
     keyArn: state.key.keyArn,
     applicationArn: state.application.applicationArn,
   });
