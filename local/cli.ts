@@ -4,9 +4,6 @@
  * sandbox already listening (`--endpoint`), or on real AWS through the standard credential chain.
  */
 import { readFileSync } from 'node:fs';
-
-// The SDK warns on Node 20 about releases after January 2027; the local tools state their own support.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { Command, Option } from 'commander';
 import { startSandbox } from './sandbox/server';
 import { ROOT_ACCESS_KEY, ROOT_SECRET_KEY } from './sandbox/sandbox';

@@ -4,7 +4,6 @@
  * Task to its handler through its Resource placeholder, supplies the Context object, passes JSON across
  * the boundary, and (for speed) shortens Wait states and retry intervals. It never re-describes the flow.
  */
-import './polyfill';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
