@@ -14,6 +14,8 @@ export interface FaultSpec {
   status?: number;
   /** How many matching requests fail before the fault is spent. Omit for a permanent fault. */
   times?: number;
+  /** Let this many matching requests through first (to hit, say, the second DescribeApplication of a run). */
+  skip?: number;
   /** Only requests from this caller ARN (prefix match), e.g. an operator role's sessions. */
   caller?: string;
   /** Only requests whose input (as JSON) contains this text, e.g. `"RoleName":"MsfCmkKeyAdmin"`. */
@@ -42,12 +44,14 @@ export const throttlingCode: Record<string, string> = {
   sts: 'Throttling',
   kms: 'ThrottlingException',
   kinesisanalytics: 'ThrottlingException',
+  dynamodb: 'ThrottlingException',
+  tagging: 'ThrottledException',
 };
 
 const matches = (pattern: string, value: string) => pattern === '*' || pattern === value;
 
 export class Faults {
-  private faults: (FaultSpec & { remaining: number })[] = [];
+  private faults: (FaultSpec & { remaining: number; skipped: number })[] = [];
   private latency = new Map<string, number>();
   readonly log: RequestLogEntry[] = [];
 
@@ -55,7 +59,7 @@ export class Faults {
     if (!spec.service || !spec.operation || !spec.error) {
       throw new Error('a fault needs service, operation and error');
     }
-    this.faults.push({ ...spec, remaining: spec.times ?? Number.POSITIVE_INFINITY });
+    this.faults.push({ ...spec, remaining: spec.times ?? Number.POSITIVE_INFINITY, skipped: 0 });
   }
 
   /** Fail the next `times` calls with the service's own throttling error, then pass. */
@@ -89,6 +93,10 @@ export class Faults {
         (!f.inputContains || JSON.stringify(input).includes(f.inputContains)),
     );
     if (!fault) return;
+    if (fault.skipped < (fault.skip ?? 0)) {
+      fault.skipped += 1;
+      return;
+    }
     fault.remaining -= 1;
     throw new AwsError(fault.error, fault.message ?? `Injected fault ${fault.error}`, fault.status ?? (fault.error.startsWith('Internal') ? 500 : 400));
   }
@@ -96,7 +104,7 @@ export class Faults {
   /** Faults still armed (for tests asserting a fault was consumed). */
   pending(): FaultSpec[] {
     // A permanent fault has no `times`, as when it was injected (JSON has no Infinity).
-    return this.faults.filter((f) => f.remaining > 0).map(({ remaining, ...f }) => (Number.isFinite(remaining) ? { ...f, times: remaining } : f));
+    return this.faults.filter((f) => f.remaining > 0).map(({ remaining, skipped: _skipped, ...f }) => (Number.isFinite(remaining) ? { ...f, times: remaining } : f));
   }
 
   record(entry: RequestLogEntry): void {

@@ -36,6 +36,8 @@ export interface StepFunctionsOptions {
   functionRole?: string;
   /** The functions `msf-cmk-<Name>` by `<Name>` (default: the steps table of lambdas/steps). */
   handlers?: Record<string, (event: any) => Promise<unknown>>;
+  /** The functions' own environment variables (a deployment's settings), besides what Lambda sets. */
+  environment?: Record<string, string>;
 }
 
 export interface SandboxOptions {

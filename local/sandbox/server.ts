@@ -18,6 +18,7 @@ import { kinesisAnalyticsService } from './services/kinesisanalytics';
 import { dynamoDbService } from './services/dynamodb';
 import { stepFunctionsService } from './services/stepfunctions';
 import { eventBridgeService } from './services/eventbridge';
+import { taggingService } from './services/tagging';
 
 /** JSON 1.1 services name the authentication errors differently from the Query ones. */
 const JSON_AUTH_CODES: Record<string, string> = {
@@ -38,7 +39,8 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   return new Sandbox(options).register(iamService).register(stsService).register(kmsService).register(kinesisAnalyticsService)
     .register(stepFunctionsService)
     .register(eventBridgeService)
-    .register(dynamoDbService);
+    .register(dynamoDbService)
+    .register(taggingService);
 }
 
 interface Route { service: Service; operation: string; input: Record<string, unknown> }

@@ -65,8 +65,14 @@ async function startApp(): Promise<void> {
 }
 
 /** A key whose policy is the documented one (facts §3) for this application and operator, plus key admin. */
-function msfKey(policy: Partial<KeyPolicyOptions> = {}, key: Partial<KeyOptions> = {}): Key {
-  return seedKey(sb, { policy: msfKeyPolicy(sb, { appArn, operatorArn: people.operator.Arn, keyAdminArn: people.keyAdmin.Arn, ...policy }), ...key });
+/**
+ * A key with the documented key policy, and the operator's documented CMK IAM policy for it (facts §2 step 5):
+ * MSF requires both (facts §4 (a), (b)).
+ */
+function msfKey(policy: Partial<KeyPolicyOptions> = {}, key: Partial<KeyOptions> = {}, operatorIamPolicy = true): Key {
+  const made = seedKey(sb, { policy: msfKeyPolicy(sb, { appArn, operatorArn: people.operator.Arn, keyAdminArn: people.keyAdmin.Arn, ...policy }), ...key });
+  if (operatorIamPolicy) people.operator.InlinePolicies[`Cmk-${made.KeyId}`] = operatorCmkPolicy(sb, made.Arn, appArn);
+  return made;
 }
 
 function setKeyPolicy(key: Key, policy: PolicyDocument): void {
@@ -344,8 +350,18 @@ describe('UpdateApplication refuses a key MSF cannot use, and changes nothing', 
     await expectUnchanged(AOK, 1);
   });
 
+  it('refuses a key policy that names the operator when the operator has no CMK IAM policy: MSF requires both (facts §4 (a))', async () => {
+    const key = msfKey({}, {}, false);
+
+    const err = await refusal(toKey(key.Arn));
+
+    expect(err.name).toBe('InvalidApplicationConfigurationException');
+    expect(err.message).toContain('no IAM policy of the caller allows it');
+    await expectUnchanged(AOK, 1);
+  });
+
   it('refuses a key policy that delegates to the account when the operator has no CMK IAM policy', async () => {
-    const key = msfKey({ without: ['operator'], delegateToAccount: true });
+    const key = msfKey({ without: ['operator'], delegateToAccount: true }, {}, false);
 
     const err = await refusal(toKey(key.Arn));
 
@@ -356,7 +372,6 @@ describe('UpdateApplication refuses a key MSF cannot use, and changes nothing', 
 
   it('accepts a key policy that delegates to the account once the operator has the CMK IAM policy (facts §4)', async () => {
     const key = msfKey({ without: ['operator'], delegateToAccount: true });
-    people.operator.InlinePolicies.OperatorCmk = operatorCmkPolicy(sb, key.Arn, appArn);
 
     await toKey(key.Arn);
 
@@ -365,7 +380,6 @@ describe('UpdateApplication refuses a key MSF cannot use, and changes nothing', 
 
   it('ignores the operator IAM policy when the key policy does not delegate to the account', async () => {
     const key = msfKey({ without: ['operator'] });
-    people.operator.InlinePolicies.OperatorCmk = operatorCmkPolicy(sb, key.Arn, appArn);
 
     const err = await refusal(toKey(key.Arn));
 

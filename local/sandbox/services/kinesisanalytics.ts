@@ -114,15 +114,28 @@ function keyDefects(sandbox: Sandbox, keyRef: string): { key?: Key; problems: st
   return { key, problems };
 }
 
-/** What the caller may not do with the key through MSF: KMS's own evaluation, key policy first (facts §4 (a)(b)). */
+/** A key policy that leaves the decision to IAM: to ask what the caller's identity policies alone allow. */
+const identityDecides = (sandbox: Sandbox): PolicyDocument => ({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${sandbox.account}:root` }, Action: 'kms:*', Resource: '*' }],
+});
+
+/**
+ * What the caller may not do with the key through MSF (facts §4): (a) its IAM policy must allow the key,
+ * and (b) KMS's own evaluation, key policy first, must allow the caller — both, so a key policy naming the
+ * operator does not stand in for the operator's IAM policy.
+ */
 function callerDenials(sandbox: Sandbox, caller: Principal, appArn: string, key: Key): string[] {
   const resourcePolicy = keyPolicyOf(key);
   return callerRequests(sandbox, caller, appArn).flatMap(([action, context]) => {
     const result = sandbox.evaluate(caller, action, key.Arn, { resourcePolicy, context });
-    if (result.decision === 'Allowed') return [];
+    const byIam = sandbox.evaluate(caller, action, key.Arn, { resourcePolicy: identityDecides(sandbox), context });
+    if (result.decision === 'Allowed' && byIam.decision === 'Allowed') return [];
     const why = result.decision === 'ExplicitlyDenied'
       ? `an explicit deny in a ${result.deniedBy === 'resource' ? 'key' : 'IAM'} policy`
-      : 'neither the key policy nor an IAM policy it delegates to allows it';
+      : result.decision !== 'Allowed'
+        ? 'neither the key policy nor an IAM policy it delegates to allows it'
+        : 'no IAM policy of the caller allows it (MSF requires the IAM policy as well as the key policy)';
     return [`${caller.arn} is not authorized to perform ${action} on ${key.Arn} via ${viaService(sandbox)} for ${appArn}: ${why}`];
   });
 }

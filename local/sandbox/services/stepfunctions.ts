@@ -275,9 +275,16 @@ async function runExecution(sandbox: Sandbox, sm: StateMachine, executionArn: st
       lambdaRefused = `The role defined for the function cannot be assumed by Lambda. (${roleArn}; set the sandbox option stepFunctions.functionRole)`;
     }
     if (!sandbox.endpoint) throw new Error('the sandbox has no HTTP endpoint for the functions to call (start it with startSandbox)');
-    // Imported here: local/demo.ts imports the sandbox server, which imports this module.
-    const { sandboxEnv } = await import('../../demo');
-    const env = sandboxEnv(sandbox.endpoint, sandbox.region, creds);
+    // The standard environment Lambda gives a function, plus the functions' own (stepFunctions.environment).
+    const env = {
+      AWS_REGION: sandbox.region,
+      AWS_ENDPOINT_URL: sandbox.endpoint,
+      AWS_ACCESS_KEY_ID: creds.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+      AWS_SESSION_TOKEN: creds.sessionToken,
+      AWS_MAX_ATTEMPTS: '1',
+      ...sandbox.stepFunctions.environment,
+    };
     const table = handlerTable(sandbox);
     const handlers = Object.fromEntries(
       Object.entries(functionArns).map(([fn, arn]) => [
