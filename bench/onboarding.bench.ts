@@ -14,7 +14,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startSandbox } from '../local/sandbox/server';
 import { assumeRoleAsService } from '../local/sandbox/services/sts';
 import { LocalStateMachine } from '../local/runner';
-import { ensureOrchestratorRole, sandboxEnv } from '../local/demo';
+import { deployLocally, functionEnvironment } from '../local/deployment';
 import { boundaryPolicyArn, keyAdminPolicy, keyPolicy, operatorBasePolicy, operatorCmkPolicy, roleTrustPolicy } from '../lambdas/lib/policies';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
@@ -28,18 +28,19 @@ async function fresh() {
   const cfg = sb.clientConfig();
   const iam = new IAMClient(cfg);
   await iam.send(new CreateRoleCommand({ RoleName: 'app-exec', AssumeRolePolicyDocument: flinkTrust }));
-  const orchestratorArn = await ensureOrchestratorRole(iam, A, R, new DynamoDBClient(cfg));
+  const deployment = await deployLocally({ iam, dynamodb: new DynamoDBClient(cfg) }, { partition: 'aws', account: A, region: R });
+  const orchestratorArn = deployment.orchestratorRoleArn;
   const s = assumeRoleAsService(sb.sandbox, 'lambda.amazonaws.com', orchestratorArn, 'bench');
   const creds = { accessKeyId: s.AccessKeyId, secretAccessKey: s.SecretAccessKey, sessionToken: s.SessionToken };
   sb.sandbox.faults.log.length = 0;
-  return { sb, orchestratorArn, creds };
+  return { sb, orchestratorArn, creds, deployment };
 }
 
 const input = { applicationName: 'bench', createApplication: { serviceExecutionRoleArn: `arn:aws:iam::${A}:role/app-exec` } };
 
 async function workflowOnce() {
-  const { sb, creds } = await fresh();
-  const m = new LocalStateMachine({ account: A, region: R, env: sandboxEnv(sb.endpoint, R, creds), waitMs: 0, retryScale: 0 });
+  const { sb, creds, deployment } = await fresh();
+  const m = new LocalStateMachine({ account: A, region: R, env: functionEnvironment(sb.endpoint, R, creds, deployment), waitMs: 0, retryScale: 0 });
   const t0 = performance.now();
   const result = await m.run(input);
   const ms = performance.now() - t0;
@@ -67,8 +68,8 @@ async function floorOnce() {
   };
   const flink = new KinesisAnalyticsV2Client({ ...base, credentials: await assume(op.Arn!) });
   const app = (await flink.send(new CreateApplicationCommand({ ApplicationName: 'bench', RuntimeEnvironment: 'FLINK-1_20', ServiceExecutionRole: `arn:aws:iam::${A}:role/app-exec` }))).ApplicationDetail!;
-  const admin = (await iam.send(new CreateRoleCommand({ RoleName: 'MsfCmkKeyAdmin', Path: '/msf-cmk/', AssumeRolePolicyDocument: trust, PermissionsBoundary: boundaryPolicyArn(scope) }))).Role!;
-  await iam.send(new PutRolePolicyCommand({ RoleName: 'MsfCmkKeyAdmin', PolicyName: 'admin', PolicyDocument: JSON.stringify(keyAdminPolicy({ scope, aliasPrefix: 'msf-cmk/' })) }));
+  const admin = (await iam.send(new CreateRoleCommand({ RoleName: 'FloorKeyAdmin', Path: '/msf-cmk/', AssumeRolePolicyDocument: trust, PermissionsBoundary: boundaryPolicyArn(scope) }))).Role!;
+  await iam.send(new PutRolePolicyCommand({ RoleName: 'FloorKeyAdmin', PolicyName: 'admin', PolicyDocument: JSON.stringify(keyAdminPolicy({ scope, aliasPrefix: 'msf-cmk/' })) }));
   const kms = new KMSClient({ ...base, credentials: await assume(admin.Arn!) });
   const policy = keyPolicy({ scope, applicationArn: appArn, operatorRoleArn: op.Arn!, keyAdminRoleArn: admin.Arn! });
   const key = (await kms.send(new CreateKeyCommand({ Policy: JSON.stringify(policy) }))).KeyMetadata!;

@@ -36,11 +36,12 @@ export const CLOUDTRAIL_DETAIL_TYPE = 'AWS API Call via CloudTrail';
 export const CLOUDTRAIL_EVENT_SOURCE = 'kinesisanalytics.amazonaws.com';
 
 /**
- * The session ARN prefix of every call the workflow's operator makes: STS session ARNs carry the role's
- * name but not its path (`arn:<partition>:sts::<account>:assumed-role/<role name>/<session name>`).
+ * The session ARN prefix of every call an operator of the workflow makes: STS session ARNs carry the role's
+ * name but not its path (`arn:<partition>:sts::<account>:assumed-role/<role name>/<session name>`), and
+ * every operator role's name starts with the deployment's operatorRolePrefix.
  */
-export const operatorSessionArnPrefix = (p: { partition: string; account: string; operatorRoleName: string }) =>
-  `arn:${p.partition}:sts::${p.account}:assumed-role/${p.operatorRoleName}/`;
+export const operatorSessionArnPrefix = (p: { partition: string; account: string; operatorRolePrefix: string }) =>
+  `arn:${p.partition}:sts::${p.account}:assumed-role/${p.operatorRolePrefix}`;
 
 /** CreateApplication's key type in `requestParameters` (facts §8 illustrative event). */
 const keyType = (matcher: unknown) => ({ applicationConfiguration: { applicationEncryptionConfiguration: { keyType: [matcher] } } });
@@ -52,7 +53,7 @@ const keyType = (matcher: unknown) => ({ applicationConfiguration: { application
  * without `userIdentity.arn` does not start an onboarding either. Failed calls still reach CloudTrail (with
  * `errorCode`) and are ignored: there is no application to onboard.
  */
-export function autoOnboardingPattern(p: { partition: string; account: string; operatorRoleName: string }): EventPattern {
+export function autoOnboardingPattern(p: { partition: string; account: string; operatorRolePrefix: string }): EventPattern {
   return {
     source: [CLOUDTRAIL_SOURCE],
     'detail-type': [CLOUDTRAIL_DETAIL_TYPE],
@@ -72,17 +73,13 @@ export function autoOnboardingPattern(p: { partition: string; account: string; o
 }
 
 /**
- * The execution input for an auto-onboarding: the created application's name, plus the settings this
- * deployment was made with. They must reach the execution, because the schema's defaults need not be the
- * deployment's: the orchestrator may only touch roles under its `rolePath`, and the loop guard above
- * excludes exactly `operatorRoleName`.
+ * The execution input for an auto-onboarding: the created application's name. Everything else is the
+ * deployment's (its functions' environment), so an event cannot choose a role path or an alias.
  */
-export function autoOnboardingInput(s: { rolePath: string; operatorRoleName: string; aliasPrefix: string }): InputTransformer {
-  const placeholder = '<applicationName>';
-  const template = JSON.stringify({ applicationName: placeholder, rolePath: s.rolePath, operatorRoleName: s.operatorRoleName, aliasPrefix: s.aliasPrefix });
+export function autoOnboardingInput(): InputTransformer {
   return {
     inputPathsMap: { applicationName: '$.detail.requestParameters.applicationName' },
     // Unquoted, so EventBridge inserts the value as a JSON string.
-    inputTemplate: template.replace(JSON.stringify(placeholder), placeholder),
+    inputTemplate: '{"applicationName":<applicationName>}',
   };
 }

@@ -16,7 +16,8 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { steps } from '../lambdas/steps';
-import { BOUNDARY_POLICY_NAME, boundaryPolicyArn, managedRolesBoundary, orchestratorPolicy } from '../lambdas/lib/policies';
+import { BOUNDARY_POLICY_NAME, boundaryPolicyArn, keyAdminPolicy, managedRolesBoundary, orchestratorPolicy, roleTrustPolicy } from '../lambdas/lib/policies';
+import { deploymentEnvironment } from '../lambdas/lib/settings';
 import { autoOnboardingInput, autoOnboardingPattern, onboardingRequestPattern, REQUEST_INPUT_PATH, type InputTransformer } from './event-patterns';
 import type { Settings } from './settings';
 
@@ -44,6 +45,7 @@ export class OnboardingStack extends Stack {
   /** By step name (the keys of the `steps` table). */
   readonly functions: Record<string, NodejsFunction> = {};
   readonly orchestratorRole: iam.Role;
+  readonly keyAdminRole: iam.CfnRole;
   readonly lockTable: Table;
   readonly rolesBoundary: iam.ManagedPolicy;
   readonly stateMachine: StateMachine;
@@ -55,18 +57,12 @@ export class OnboardingStack extends Stack {
     super(scope, id, props);
     const { settings } = props;
 
-    // The orchestrator persona (DESIGN §4), shared by every step function: the operator and key-admin
-    // roles' trust policies name exactly this role. One role per function would force those trust policies
-    // to list every function's role. Steps acting as the operator or key admin assume those roles; this
-    // role itself has no KMS or Managed Flink permission. It must stay outside rolePath (default path "/"),
-    // or the rights below would let it rewrite its own policies.
-    // One item per application while an execution onboards it (DESIGN: one run per application). Items
-    // carry their lease end in expiresAt, which TTL also cleans up.
+    // One item per application: who holds its lock (DESIGN: one run per application), and the audit of
+    // `msf-cmk unlock`. Items are kept after release, so no TTL.
     this.lockTable = new Table(this, 'LockTable', {
       tableName: settings.lockTableName,
       partitionKey: { name: 'lockId', type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
-      timeToLiveAttribute: 'expiresAt',
       encryption: TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.DESTROY,
@@ -85,28 +81,54 @@ export class OnboardingStack extends Stack {
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
       reason: 'A permissions boundary is a ceiling, not a grant: it limits the bounded roles to Managed Flink and KMS on any resource, while their own policies and key policies name the resources',
     });
+    const here = { partition: Aws.PARTITION, account: Aws.ACCOUNT_ID, region: Aws.REGION };
+    // The orchestrator persona (DESIGN §4), shared by every step function: the operator roles' and the key
+    // admin's trust policies name exactly this role (one role per function would force them to list every
+    // function's). It has no write permission in KMS or Managed Flink. It stays outside rolePath (path "/"),
+    // or the rights below would let it rewrite its own policies.
     this.orchestratorRole = new iam.Role(this, 'OrchestratorRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `MSF CMK onboarding orchestrator: manages roles under ${settings.rolePath} and assumes them`,
+      description: `MSF CMK onboarding orchestrator: manages the operator roles under ${settings.rolePath} and assumes the personas`,
     });
+    // The key administrator (facts §2 step 3): a shared persona, so the deployment owns it, not a run. Every
+    // key's policy names it, and KMS binds that to the role's unique id: a deleted and re-created role would
+    // be a stranger to every key, so it outlives the stack. Outside rolePath: the orchestrator can only assume it.
+    this.keyAdminRole = new iam.CfnRole(this, 'KeyAdminRole', {
+      roleName: settings.keyAdminRoleName,
+      description: 'KMS key administrator for Managed Flink CMK onboarding (no cryptographic use)',
+      assumeRolePolicyDocument: roleTrustPolicy({ trustedPrincipalArns: [this.orchestratorRole.roleArn] }),
+      policies: [{ policyName: 'key-administration', policyDocument: keyAdminPolicy({ scope: here, aliasPrefix: settings.aliasPrefix }) }],
+    });
+    this.keyAdminRole.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    const keyAdminReasons: Record<string, string> = {
+      'Resource::*': 'kms:CreateKey (conditioned to symmetric encryption keys), kms:ListKeys and kms:ListAliases authorize on "*" only',
+      'Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*': "Keys are created at run time, one per application; changes are conditioned on the workflow's managed-by tag, and no statement grants cryptographic use",
+      [`Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:alias/${settings.aliasPrefix}*`]: 'Aliases are created at run time, one per application, and only under the deployment\'s alias prefix',
+    };
+    for (const [finding, reason] of Object.entries(keyAdminReasons)) Validations.of(this.keyAdminRole).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[${finding}]`, reason });
+    const permissionsBoundaryArn = boundaryPolicyArn(here);
     const orchestratorPolicyResource = new iam.Policy(this, 'OrchestratorPolicy', {
       roles: [this.orchestratorRole],
       document: iam.PolicyDocument.fromJson(
-        orchestratorPolicy({
-          scope: { partition: Aws.PARTITION, account: Aws.ACCOUNT_ID, region: Aws.REGION },
-          rolePath: settings.rolePath,
-          orchestratorRoleArn: this.orchestratorRole.roleArn,
-          lockTableName: settings.lockTableName,
-          permissionsBoundaryArn: boundaryPolicyArn({ partition: Aws.PARTITION, account: Aws.ACCOUNT_ID, region: Aws.REGION }),
-        }),
+        orchestratorPolicy({ scope: here, rolePath: settings.rolePath, keyAdminRoleArn: this.keyAdminRole.attrArn, lockTableName: settings.lockTableName, permissionsBoundaryArn }),
       ),
     });
-    for (const kind of ['role', 'policy']) {
-      Validations.of(orchestratorPolicyResource).acknowledge({
-        id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:${kind}${settings.rolePath}*]`,
-        reason: `The workflow creates a ${kind} per application and persona at run time, so they cannot be named here; the wildcard is confined to the ${settings.rolePath} path, which the orchestrator's own role is outside of`,
-      });
-    }
+    Validations.of(orchestratorPolicyResource).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role${settings.rolePath}*]`,
+      reason: `The workflow creates one operator role per application at run time, so they cannot be named here; the wildcard is confined to the ${settings.rolePath} path, which the orchestrator's own role is outside of, and every write there requires the managed-roles boundary`,
+    });
+    Validations.of(orchestratorPolicyResource).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kinesisanalytics:<AWS::Region>:<AWS::AccountId>:application/*]',
+      reason: 'Read-only (Describe/List) on the applications it decides for, polls and verifies; the applications to onboard are not known at deploy time',
+    });
+    Validations.of(orchestratorPolicyResource).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:*]',
+      reason: "states:DescribeExecution only: whether a lock's holder has ended, so its lock may be taken over",
+    });
+    Validations.of(orchestratorPolicyResource).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason: 'kinesisanalytics:ListApplications and tag:GetResources authorize on "*" only; both are reads',
+    });
 
     const logGroups: LogGroup[] = [];
     for (const [name, step] of Object.entries(steps)) {
@@ -127,7 +149,12 @@ export class OnboardingStack extends Stack {
         logGroup,
         tracing: Tracing.ACTIVE,
         // The ASL owns retries (DESIGN conventions 1): one SDK attempt per call, errors surface by name.
-        environment: { AWS_MAX_ATTEMPTS: '1', NODE_OPTIONS: '--enable-source-maps' },
+        // The deployment's settings and personas: nothing account-wide comes from an execution input.
+        environment: {
+          AWS_MAX_ATTEMPTS: '1',
+          NODE_OPTIONS: '--enable-source-maps',
+          ...deploymentEnvironment({ ...settings, orchestratorRoleArn: this.orchestratorRole.roleArn, keyAdminRoleArn: this.keyAdminRole.attrArn, permissionsBoundaryArn }),
+        },
         // Local esbuild, no Docker; the runtime's AWS SDK v3 stays external (the default for Node 22).
         bundling: { minify: true, sourceMap: true, sourcesContent: false, target: 'node22', logLevel: BundlingLogLevel.WARNING, forceDockerBundling: false },
       });
@@ -204,15 +231,16 @@ export class OnboardingStack extends Stack {
 
     if (settings.autoOnboarding) {
       this.autoOnboardingRule = new events.Rule(this, 'AutoOnboardingRule', {
-        description: `Onboards every application created in this account and Region, except by ${settings.operatorRoleName} sessions`,
-        eventPattern: autoOnboardingPattern({ partition: Aws.PARTITION, account: Aws.ACCOUNT_ID, operatorRoleName: settings.operatorRoleName }) as events.EventPattern,
-        targets: [startExecution(new InputTransformerInput(autoOnboardingInput(settings)))],
+        description: `Onboards every application created in this account and Region, except by the workflow's own operators (${settings.operatorRolePrefix}*)`,
+        eventPattern: autoOnboardingPattern({ partition: Aws.PARTITION, account: Aws.ACCOUNT_ID, operatorRolePrefix: settings.operatorRolePrefix }) as events.EventPattern,
+        targets: [startExecution(new InputTransformerInput(autoOnboardingInput()))],
       });
     }
 
     // What docs/operations.md tells operators to look up.
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
     new CfnOutput(this, 'OrchestratorRoleArn', { value: this.orchestratorRole.roleArn, description: 'The principal the operator and key-admin roles trust' });
+    new CfnOutput(this, 'KeyAdminRoleArn', { value: this.keyAdminRole.attrArn, description: "The key administrator every key's policy names (retained with the keys)" });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: 'Events EventBridge could not deliver to the state machine' });
   }
 }

@@ -3,66 +3,26 @@
  * application to create with the AWS owned key, one RUNNING on FLINK-1_20 — onboarded by the real state
  * machine and handlers, with live progress and a report read back through the SDK.
  */
-import { IAMClient, CreatePolicyCommand, CreateRoleCommand, GetRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { IAMClient, CreateRoleCommand, GetRoleCommand } from '@aws-sdk/client-iam';
 import { KinesisAnalyticsV2Client, CreateApplicationCommand, StartApplicationCommand, DescribeApplicationCommand, ListApplicationSnapshotsCommand } from '@aws-sdk/client-kinesis-analytics-v2';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { startSandbox, type RunningSandbox } from './sandbox/server';
 import { assumeRoleAsService } from './sandbox/services/sts';
 import { LocalStateMachine, type EventLog, type ExecutionResult } from './runner';
+import { deployLocally, functionEnvironment } from './deployment';
 import { steps } from '../lambdas/steps';
-import { BOUNDARY_POLICY_NAME, boundaryPolicyArn, managedRolesBoundary, orchestratorPolicy } from '../lambdas/lib/policies';
+import type { Deployment } from '../lambdas/lib/settings';
 
 export type Target = { kind: 'embedded' } | { kind: 'endpoint'; endpoint: string } | { kind: 'aws' };
 
-export const ORCHESTRATOR_ROLE = 'MsfCmkOrchestrator';
 const tty = process.stdout.isTTY;
 const c = (code: number) => (s: string) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
 const green = c(32), red = c(31), dim = c(2), bold = c(1), yellow = c(33);
 
-const lambdaTrust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
 const flinkTrust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
 
-export const LOCK_TABLE = 'msf-cmk-onboarding-locks';
-
-/**
- * What the CDK stack deploys besides the functions: the orchestrator's own role (trusts Lambda; least
- * privilege) and the lock table. Returns the role's ARN.
- */
-export async function ensureOrchestratorRole(iam: IAMClient, account: string, region: string, dynamodb?: DynamoDBClient): Promise<string> {
-  if (dynamodb) await ensureLockTable(dynamodb);
-  // The ceiling of every role the workflow creates (outside the managed path, so the orchestrator cannot edit it).
-  await iam.send(new CreatePolicyCommand({ PolicyName: BOUNDARY_POLICY_NAME, PolicyDocument: JSON.stringify(managedRolesBoundary()) })).catch((e) => {
-    if (e.name !== 'EntityAlreadyExistsException') throw e;
-  });
-  const existing = await iam.send(new GetRoleCommand({ RoleName: ORCHESTRATOR_ROLE })).catch(() => undefined);
-  const arn = existing?.Role?.Arn
-    ?? (await iam.send(new CreateRoleCommand({ RoleName: ORCHESTRATOR_ROLE, AssumeRolePolicyDocument: JSON.stringify(lambdaTrust), Description: 'MSF CMK onboarding state machine functions' }))).Role!.Arn!;
-  await iam.send(
-    new PutRolePolicyCommand({
-      RoleName: ORCHESTRATOR_ROLE,
-      PolicyName: 'orchestrator',
-      PolicyDocument: JSON.stringify(orchestratorPolicy({ scope: { account, region }, rolePath: '/msf-cmk/', orchestratorRoleArn: arn, lockTableName: LOCK_TABLE, permissionsBoundaryArn: boundaryPolicyArn({ account, region }) })),
-    }),
-  );
-  return arn;
-}
-
-export async function ensureLockTable(dynamodb: DynamoDBClient): Promise<void> {
-  await dynamodb
-    .send(
-      new CreateTableCommand({
-        TableName: LOCK_TABLE,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: 'lockId', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'lockId', KeyType: 'HASH' }],
-      }),
-    )
-    .catch((e) => {
-      if (e.name !== 'ResourceInUseException') throw e;
-    });
-}
-
-/** Seeds the account as a platform team would have it before onboarding. */
+/** Seeds the account as a platform team would have it before onboarding, and deploys the orchestrator. */
 async function seed(sb: RunningSandbox) {
   const cfg = sb.clientConfig();
   const iam = new IAMClient(cfg);
@@ -80,9 +40,9 @@ async function seed(sb: RunningSandbox) {
     }),
   );
   await flink.send(new StartApplicationCommand({ ApplicationName: 'clickstream', RunConfiguration: {} }));
-  const orchestratorArn = await ensureOrchestratorRole(iam, account, sb.sandbox.region, new DynamoDBClient(cfg));
+  const deployment = await deployLocally({ iam, dynamodb: new DynamoDBClient(cfg) }, { partition: 'aws', account, region: sb.sandbox.region });
   return {
-    orchestratorArn,
+    deployment,
     inputs: [
       {
         applicationName: 'orders',
@@ -142,56 +102,39 @@ export async function demo(options: { inputs?: unknown[]; fast: boolean }): Prom
   try {
     console.log(bold('MSF CMK onboarding — on the embedded AWS sandbox'));
     console.log(dim(`sandbox ${sb.endpoint} · account ${sb.sandbox.account} · ${sb.sandbox.region} · IAM propagation ${options.fast ? 0 : 1500} ms`));
-    const { orchestratorArn, inputs } = await seed(sb);
+    const { deployment, inputs } = await seed(sb);
     // Eventual consistency on from here: roles the workflow creates are invisible to STS and KMS for a while.
     sb.sandbox.iamPropagationDelayMs = options.fast ? 0 : 1500;
     // Lambda assumes the functions' execution role; that is where the orchestrator's credentials come from.
-    const s = assumeRoleAsService(sb.sandbox, 'lambda.amazonaws.com', orchestratorArn, 'msf-cmk-orchestrator');
+    const s = assumeRoleAsService(sb.sandbox, 'lambda.amazonaws.com', deployment.orchestratorRoleArn, 'msf-cmk-orchestrator');
     sb.sandbox.faults.log.length = 0;
     const machine = new LocalStateMachine({
       account: sb.sandbox.account,
       region: sb.sandbox.region,
-      env: sandboxEnv(sb.endpoint, sb.sandbox.region, { accessKeyId: s.AccessKeyId, secretAccessKey: s.SecretAccessKey, sessionToken: s.SessionToken }),
+      env: functionEnvironment(sb.endpoint, sb.sandbox.region, { accessKeyId: s.AccessKeyId, secretAccessKey: s.SecretAccessKey, sessionToken: s.SessionToken }, deployment),
       waitMs: options.fast ? 0 : 1000,
       retryScale: options.fast ? 0 : 0.25,
     });
     const results: ExecutionResult[] = [];
     for (const input of options.inputs ?? inputs) results.push(await onboard(machine, input));
-    await report(sb, results);
+    await report(sb, deployment, results);
     return results.every((r) => r.status === 'SUCCEEDED') ? 0 : 1;
   } finally {
     await sb.close();
   }
 }
 
-/** The standard environment a deployed function would have, pointed at the sandbox. */
-export function sandboxEnv(endpoint: string, region: string, creds: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }): Record<string, string> {
-  return {
-    AWS_REGION: region,
-    AWS_ENDPOINT_URL: endpoint,
-    AWS_ACCESS_KEY_ID: creds.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
-    AWS_SESSION_TOKEN: creds.sessionToken ?? '',
-    // The state machine owns retries (ASL Retry); the SDK makes one attempt.
-    AWS_MAX_ATTEMPTS: '1',
-  };
-}
-
-async function report(sb: RunningSandbox, results: ExecutionResult[]) {
+async function report(sb: RunningSandbox, deployment: Deployment, results: ExecutionResult[]) {
   const flink = new KinesisAnalyticsV2Client(sb.clientConfig());
   console.log(`\n${bold('Report')}`);
-  const ok = results.filter((r) => r.status === 'SUCCEEDED').map((r) => r.output);
-  if (ok[0]) {
-    console.log(`  operator role    ${ok[0].operatorRoleArn}`);
-    console.log(`  key admin role   ${ok[0].keyAdminRoleArn}`);
-  }
-  for (const r of ok) {
+  console.log(`  key admin role   ${deployment.keyAdminRoleArn} (deployed)`);
+  for (const r of results.filter((x) => x.status === 'SUCCEEDED').map((x) => x.output)) {
     // Read back with the SDK, not from the execution output.
     const app = (await flink.send(new DescribeApplicationCommand({ ApplicationName: r.applicationName }))).ApplicationDetail!;
     const enc = app.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription;
     console.log(`  ${bold(r.applicationName)}  ${app.ApplicationStatus} v${app.ApplicationVersionId}  ${enc?.KeyType} ${enc?.KeyId ?? ''}`);
     console.log(`    key ${r.key.keyArn} (${r.key.aliasName ?? 'adopted'}, ${r.key.keyState})  was ${r.previousEncryption.KeyType}`);
-    console.log(`    operator policies: inline ${r.operatorPolicies.base}, managed ${r.operatorPolicies.cmk}`);
+    console.log(`    operator ${r.operatorRoleArn}: inline ${r.operatorPolicies.base}, ${r.operatorPolicies.cmk}`);
     // Snapshots taken before the switch stay under the previous key (facts §6).
     const snaps = (await flink.send(new ListApplicationSnapshotsCommand({ ApplicationName: r.applicationName }))).SnapshotSummaries ?? [];
     for (const snap of snaps) {
@@ -206,20 +149,30 @@ async function report(sb: RunningSandbox, results: ExecutionResult[]) {
   console.log(`  AWS calls: ${log.length} (${[...byService].map(([k, v]) => `${k} ${v}`).join(', ')}); ${refused.length} answered with an error and retried or handled: ${[...new Set(refused.map((e) => `${e.service}:${e.operation} ${e.outcome}`))].join(', ') || 'none'}`);
 }
 
-/** Onboard on a sandbox already listening, or on real AWS, with no seeding. */
+/** Onboard on a sandbox already listening, or on real AWS, with no seeding (the deployment is made if missing). */
 export async function runOnboardings(target: Exclude<Target, { kind: 'embedded' }>, inputs: unknown[], options: { fast: boolean }): Promise<number> {
   if (!inputs.length) throw new Error('name an application (--application) or an input file (--input)');
-  let env: Record<string, string> = { AWS_MAX_ATTEMPTS: '1' };
-  let account = process.env.AWS_ACCOUNT_ID ?? '000000000000';
   const region = process.env.AWS_REGION ?? 'us-east-1';
+  let env: Record<string, string>;
+  let account: string;
   if (target.kind === 'endpoint') {
     const root = { endpoint: target.endpoint, region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
-    const health = (await (await fetch(`${target.endpoint}/_sandbox/health`)).json()) as { account: string };
-    account = health.account;
-    const arn = await ensureOrchestratorRole(new IAMClient(root), account, region, new DynamoDBClient(root));
-    const res = await fetch(`${target.endpoint}/_sandbox/credentials`, { method: 'POST', body: JSON.stringify({ roleArn: arn, sessionName: 'msf-cmk-orchestrator' }) });
+    account = ((await (await fetch(`${target.endpoint}/_sandbox/health`)).json()) as { account: string }).account;
+    const deployment = await deployLocally({ iam: new IAMClient(root), dynamodb: new DynamoDBClient(root) }, { partition: 'aws', account, region });
+    const res = await fetch(`${target.endpoint}/_sandbox/credentials`, { method: 'POST', body: JSON.stringify({ roleArn: deployment.orchestratorRoleArn, sessionName: 'msf-cmk-orchestrator' }) });
     if (!res.ok) throw new Error(`the sandbox would not issue orchestrator credentials: ${await res.text()}`);
-    env = sandboxEnv(target.endpoint, region, (await res.json()) as { accessKeyId: string; secretAccessKey: string; sessionToken: string });
+    env = functionEnvironment(target.endpoint, region, (await res.json()) as { accessKeyId: string; secretAccessKey: string; sessionToken: string }, deployment);
+  } else {
+    // Real AWS from a laptop: the caller's role (standard credential chain) plays the orchestrator.
+    const iam = new IAMClient({ region });
+    const identity = await new STSClient({ region }).send(new GetCallerIdentityCommand({}));
+    account = identity.Account!;
+    const [, partition, , , , resource] = identity.Arn!.split(':');
+    if (!resource.startsWith('assumed-role/')) throw new Error(`--aws runs as a role session (AWS_PROFILE of a role); ${identity.Arn} is not one`);
+    // A session ARN drops the role's path, which trust policies need.
+    const callerRole = (await iam.send(new GetRoleCommand({ RoleName: resource.split('/')[1] }))).Role!.Arn!;
+    const deployment = await deployLocally({ iam, dynamodb: new DynamoDBClient({ region }) }, { partition, account, region }, {}, callerRole);
+    env = functionEnvironment(undefined, region, undefined, deployment);
   }
   const machine = new LocalStateMachine({ account, region, env, ...(options.fast ? { waitMs: 0, retryScale: 0 } : {}) });
   let failed = 0;

@@ -1,87 +1,52 @@
 /**
- * Undoes CreateKey, for a key this execution created (never an adopted one): schedules its deletion
- * after the configured pending window and removes its alias — unless the application or one of its
- * snapshots still references the key. Then deleting it would make them unrestorable (facts §6, §7), so
- * the key stays enabled, is tagged with why, and is reported.
+ * Undoes CreateKey. A key this execution created (found by its result or, after a crash, by its ownership
+ * tags) is scheduled for deletion after the deployment's pending window — unless the application or one of
+ * its snapshots still references it: deleting it would make them unrestorable (facts §6, §7), so it stays
+ * enabled, is tagged with why, keeps its alias (a re-run finds and reuses it) and is reported. An alias is
+ * deleted only after its key's deletion is scheduled, so a key is never left live without one. Every other
+ * change (a rewritten key policy, a moved alias) goes back to its before-image. An adopted key is untouched.
  */
-import {
-  DeleteAliasCommand,
-  DescribeKeyCommand,
-  ListKeysCommand,
-  ListResourceTagsCommand,
-  ScheduleKeyDeletionCommand,
-  TagResourceCommand,
-  type KMSClient,
-} from '@aws-sdk/client-kms';
-import { DescribeApplicationCommand, ListApplicationSnapshotsCommand } from '@aws-sdk/client-kinesis-analytics-v2';
-import { asKeyAdmin, asOperator } from '../lib/personas';
-import { isAwsError } from '../lib/errors';
-import { encryptionOf } from '../steps/ensure-application';
-import { CREATED_BY_KEY, aliasName, type KeyRetirement, type WorkflowState } from '../lib/model';
+import { DeleteAliasCommand, ScheduleKeyDeletionCommand, TagResourceCommand, type KeyMetadata } from '@aws-sdk/client-kms';
+import { undoChange, type UndoResult } from '../lib/changes';
+import { RETAINED_KEY, aliasName, isCreatedByThisRun } from '../lib/names';
+import { clientsAs } from '../lib/personas';
+import { aliasTarget, keyTags } from '../lib/reads';
+import { deployment } from '../lib/settings';
+import { actorOf, withFreshSessions } from '../lib/step';
+import { createdKeys, keyReferences, keyState, newestFirst } from '../lib/undo';
+import type { KeyRetirement, WorkflowState } from '../lib/model';
 
-export const RETAINED_TAG_KEY = 'msf-cmk:retained';
-
-async function createdByUs(kms: KMSClient, keyId: string, state: WorkflowState): Promise<boolean> {
-  try {
-    const tags = (await kms.send(new ListResourceTagsCommand({ KeyId: keyId }))).Tags ?? [];
-    return tags.some((t) => t.TagKey === CREATED_BY_KEY && t.TagValue === state.context.executionName);
-  } catch (e) {
-    // Keys whose policy does not let the key admin in are not ours.
-    if (isAwsError(e, 'AccessDeniedException') || isAwsError(e, 'NotFoundException')) return false;
-    throw e;
+async function retire(state: WorkflowState, key: Pick<KeyMetadata, 'KeyId' | 'Arn'>): Promise<KeyRetirement> {
+  const actor = actorOf(state, 'RetireKey');
+  const meta = await keyState(state, actor, key.Arn!);
+  if (!meta) return { keyArn: key.Arn!, result: 'none' };
+  const { kms } = await clientsAs('key-admin', actor, 'write');
+  if (!isCreatedByThisRun(await keyTags(kms, meta.KeyId!), state.context, state.config.applicationName)) return { keyArn: key.Arn!, result: 'none' };
+  const alias = aliasName(deployment(), state.config.applicationName);
+  let deletionDate = meta.DeletionDate?.toISOString();
+  if (meta.KeyState !== 'PendingDeletion') {
+    const references = await keyReferences(state, actor, key);
+    if (references.length) {
+      await kms.send(new TagResourceCommand({ KeyId: meta.KeyId, Tags: [{ TagKey: RETAINED_KEY, TagValue: `referenced by ${references.join(', ')}`.slice(0, 256) }] }));
+      return { keyArn: key.Arn!, result: 'retained', references };
+    }
+    deletionDate = (await kms.send(new ScheduleKeyDeletionCommand({ KeyId: meta.KeyId, PendingWindowInDays: deployment().pendingWindowDays }))).DeletionDate?.toISOString();
   }
+  // Only now the alias, and only if it is this key's: a re-run creates a fresh key instead of finding this one.
+  if ((await aliasTarget(kms, alias)) === meta.KeyId) await kms.send(new DeleteAliasCommand({ AliasName: alias }));
+  return { keyArn: key.Arn!, result: 'scheduled-deletion', deletionDate };
 }
 
-/** The key CreateKey made, from its result — or, if it crashed before returning, by this execution's tag. */
-async function findKey(kms: KMSClient, state: WorkflowState): Promise<{ keyArn: string; keyId: string } | undefined> {
-  if (state.key) return state.key.created ? state.key : undefined;
-  let marker: string | undefined;
-  do {
-    const page = await kms.send(new ListKeysCommand({ Marker: marker, Limit: 1000 }));
-    for (const k of page.Keys ?? []) if (await createdByUs(kms, k.KeyId!, state)) return { keyArn: k.KeyArn!, keyId: k.KeyId! };
-    marker = page.Truncated ? page.NextMarker : undefined;
-  } while (marker);
-  return undefined;
-}
-
-/** What of the application still names the key: its configuration and its snapshots. */
-async function references(state: WorkflowState, key: { keyArn: string; keyId: string }): Promise<string[]> {
-  const names = new Set([key.keyArn, key.keyId, aliasName(state.config), key.keyArn.replace(/key\/.*$/, aliasName(state.config))]);
-  const { flink } = await asOperator(state, 'RetireKey');
-  const app = state.config.applicationName;
-  try {
-    const detail = (await flink.send(new DescribeApplicationCommand({ ApplicationName: app }))).ApplicationDetail!;
-    const refs: string[] = [];
-    if (names.has(encryptionOf(detail).KeyId ?? '')) refs.push(`application ${detail.ApplicationARN}`);
-    let nextToken: string | undefined;
-    do {
-      const page = await flink.send(new ListApplicationSnapshotsCommand({ ApplicationName: app, Limit: 50, NextToken: nextToken }));
-      for (const s of page.SnapshotSummaries ?? []) if (names.has(s.ApplicationEncryptionConfigurationDescription?.KeyId ?? '')) refs.push(`snapshot ${s.SnapshotName}`);
-      nextToken = page.NextToken;
-    } while (nextToken);
-    return refs;
-  } catch (e) {
-    if (isAwsError(e, 'ResourceNotFoundException')) return [];
-    throw e;
-  }
-}
-
-export async function handler(state: WorkflowState): Promise<KeyRetirement> {
-  // No key admin, no key: CreateKey runs as the key admin.
-  if (!state.keyAdmin) return { action: 'none' };
-  const { kms } = await asKeyAdmin(state, 'RetireKey');
-  const key = await findKey(kms, state);
-  if (!key || !(await createdByUs(kms, key.keyId, state))) return { action: 'none' };
-  const refs = await references(state, key);
-  if (refs.length) {
-    await kms.send(new TagResourceCommand({ KeyId: key.keyArn, Tags: [{ TagKey: RETAINED_TAG_KEY, TagValue: `referenced by ${refs.join(', ')}`.slice(0, 256) }] }));
-    return { keyArn: key.keyArn, action: 'retained', references: refs };
-  }
-  // The alias goes only if it is this key's: a re-run then creates a fresh key instead of finding this one.
-  const aliased = await kms.send(new DescribeKeyCommand({ KeyId: aliasName(state.config) })).catch(() => undefined);
-  if (aliased?.KeyMetadata?.KeyId === key.keyId) await kms.send(new DeleteAliasCommand({ AliasName: aliasName(state.config) }));
-  const described = (await kms.send(new DescribeKeyCommand({ KeyId: key.keyArn }))).KeyMetadata!;
-  if (described.KeyState === 'PendingDeletion') return { keyArn: key.keyArn, action: 'scheduled-deletion', deletionDate: described.DeletionDate?.toISOString() };
-  const out = await kms.send(new ScheduleKeyDeletionCommand({ KeyId: key.keyArn, PendingWindowInDays: state.config.pendingWindowDays }));
-  return { keyArn: key.keyArn, action: 'scheduled-deletion', deletionDate: out.DeletionDate?.toISOString() };
-}
+export const handler = (state: WorkflowState): Promise<{ results: UndoResult[]; retired: KeyRetirement[] }> =>
+  withFreshSessions(async () => {
+    const actor = actorOf(state, 'RetireKey');
+    const keys = await createdKeys(state, actor);
+    const results: UndoResult[] = [];
+    const retired: KeyRetirement[] = [];
+    for (const change of await newestFirst(state, 'CreateKey', actor)) {
+      if (change.action === 'kms:CreateKey') for (const key of keys) retired.push(await retire(state, key));
+      // The alias of a created key goes with the key's retirement.
+      else if (change.action !== 'kms:CreateAlias') results.push(await undoChange(change, actor));
+    }
+    return { results, retired };
+  });

@@ -1,16 +1,28 @@
 /**
- * The one AWS client factory. Region, endpoint, retries and the orchestrator's own credentials come
- * from the standard environment only (AWS_REGION, AWS_ENDPOINT_URL, AWS_MAX_ATTEMPTS, the credential
- * chain); a persona passes the temporary credentials it assumed. No endpoint or credential literals.
+ * The one AWS client factory. Region, endpoint, retries and the orchestrator's own credentials come from
+ * the standard environment only (AWS_REGION, AWS_ENDPOINT_URL, AWS_MAX_ATTEMPTS, the credential chain); a
+ * persona passes the temporary credentials it assumed. No endpoint or credential literals.
+ *
+ * Clients live at module scope, so a warm function container reuses them across invocations. They are
+ * keyed by the environment they were built from (a container's environment never changes; a local run
+ * that points the same process at another sandbox gets new ones) and by the credentials.
+ *
+ * `read` clients refuse, before anything is sent, every operation that is not a read: the find phase of
+ * every step and the whole of plan mode use them, so they cannot write by construction.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { KinesisAnalyticsV2Client } from '@aws-sdk/client-kinesis-analytics-v2';
+import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { STSClient } from '@aws-sdk/client-sts';
+import { WriteRefused } from './errors';
 
 /** Temporary credentials from sts:AssumeRole, in the SDK's shape. */
 export interface Credentials { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date }
+
+export type Access = 'read' | 'write';
 
 export interface AwsClients {
   iam: IAMClient;
@@ -18,21 +30,64 @@ export interface AwsClients {
   kms: KMSClient;
   flink: KinesisAnalyticsV2Client;
   dynamodb: DynamoDBClient;
-  /**
-   * The same clients with the SDK retrying `maxAttempts` times: only for a call that must not fail after
-   * a non-idempotent one (CreateAlias after CreateKey), where a state-machine retry would repeat both.
-   */
-  retrying(maxAttempts: number): AwsClients;
+  tagging: ResourceGroupsTaggingAPIClient;
+  sfn: SFNClient;
 }
 
-export function awsClients(credentials?: Credentials, maxAttempts?: number): AwsClients {
-  const config = { ...(credentials ? { credentials } : {}), ...(maxAttempts ? { maxAttempts } : {}) };
-  return {
-    retrying: (attempts) => awsClients(credentials, attempts),
-    iam: new IAMClient(config),
-    sts: new STSClient(config),
-    kms: new KMSClient(config),
-    flink: new KinesisAnalyticsV2Client(config),
-    dynamodb: new DynamoDBClient(config),
+/** What leaves an account as it was: reads, and taking on a role (which changes nothing in it). */
+export const isReadOperation = (operation: string) =>
+  /^(Describe|Get|List|BatchGet|Query|Scan)/.test(operation) || operation === 'AssumeRole';
+
+type AnyClient = { middlewareStack: { add: (mw: any, options: any) => void } };
+
+function readOnly<C extends AnyClient>(client: C): C {
+  client.middlewareStack.add(
+    (next: (args: unknown) => Promise<unknown>, context: { commandName?: string; clientName?: string }) => async (args: unknown) => {
+      const operation = (context.commandName ?? '').replace(/Command$/, '');
+      if (!isReadOperation(operation)) throw new WriteRefused(`${operation} refused: this ${context.clientName ?? 'client'} only reads (find phase or plan mode)`);
+      return next(args);
+    },
+    { step: 'initialize', name: 'msfCmkReadOnly', priority: 'high' },
+  );
+  return client;
+}
+
+/** The environment a client is built from: a change means another account, sandbox or identity. */
+const environmentKey = () =>
+  ['AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SESSION_TOKEN', 'AWS_MAX_ATTEMPTS'].map((k) => process.env[k] ?? '').join('|');
+
+const cache = new Map<string, AwsClients>();
+
+function build(config: Record<string, unknown>, access: Access): AwsClients {
+  const made: Partial<AwsClients> = {};
+  const lazy = <K extends keyof AwsClients>(name: K, make: () => AwsClients[K]) => () => {
+    made[name] ??= access === 'read' ? readOnly(make()) : make();
+    return made[name]!;
   };
+  const getters = {
+    iam: lazy('iam', () => new IAMClient(config)),
+    sts: lazy('sts', () => new STSClient(config)),
+    kms: lazy('kms', () => new KMSClient(config)),
+    flink: lazy('flink', () => new KinesisAnalyticsV2Client(config)),
+    dynamodb: lazy('dynamodb', () => new DynamoDBClient(config)),
+    tagging: lazy('tagging', () => new ResourceGroupsTaggingAPIClient(config)),
+    sfn: lazy('sfn', () => new SFNClient(config)),
+  };
+  return Object.defineProperties({} as AwsClients, Object.fromEntries(Object.entries(getters).map(([k, get]) => [k, { get, enumerable: true }])));
+}
+
+/**
+ * Clients with the given credentials (the environment's when omitted). `maxAttempts` overrides the
+ * environment's AWS_MAX_ATTEMPTS for the one call that must not fail after a non-idempotent one.
+ */
+export function awsClients(credentials?: Credentials, access: Access = 'write', maxAttempts?: number): AwsClients {
+  const key = [environmentKey(), credentials?.accessKeyId ?? 'env', credentials?.sessionToken ?? '', access, maxAttempts ?? ''].join('\u0000');
+  let clients = cache.get(key);
+  if (!clients) {
+    // Sessions come and go; a container that lives long must not keep every client it ever made.
+    if (cache.size >= 64) cache.delete(cache.keys().next().value!);
+    clients = build({ ...(credentials ? { credentials } : {}), ...(maxAttempts ? { maxAttempts } : {}) }, access);
+    cache.set(key, clients);
+  }
+  return clients;
 }

@@ -14,6 +14,11 @@ export class InvalidInput extends OnboardingError {
   override readonly name = 'InvalidInput';
 }
 
+/** The function environment does not describe a valid deployment (settings.schema.json, the stack's resources). */
+export class InvalidDeployment extends OnboardingError {
+  override readonly name = 'InvalidDeployment';
+}
+
 /** A step found something it relies on missing: the documented order was not followed. */
 export class PreconditionFailed extends OnboardingError {
   override readonly name = 'PreconditionFailed';
@@ -64,6 +69,19 @@ export class VerificationFailed extends OnboardingError {
   override readonly name = 'VerificationFailed';
 }
 
+/** A read-only client was asked to write: a bug in a find phase or plan mode, never retried. */
+export class WriteRefused extends OnboardingError {
+  override readonly name = 'WriteRefused';
+}
+
+/**
+ * A step's apply failed after a change that cannot be repeated (CreateKey) had been made: not retried, so
+ * no second key is made; the rollback finds what was made by its ownership tags.
+ */
+export class ApplyInterrupted extends OnboardingError {
+  override readonly name = 'ApplyInterrupted';
+}
+
 /** The AWS error name of an SDK exception (or any error). */
 export const errorName = (e: unknown): string => (e instanceof Error ? e.name : typeof e);
 
@@ -75,3 +93,28 @@ export const isAwsError = (e: unknown, code: string): boolean => {
   const name = errorName(e);
   return name === code || name === `${code}Exception`;
 };
+
+/**
+ * The message of a caught error's Cause. For a Lambda function error Step Functions' Cause is the
+ * function's error payload as JSON (`{"errorType", "errorMessage", "trace"}`); otherwise it is the text.
+ */
+export function causeMessage(cause: string | undefined): string {
+  if (!cause?.startsWith('{')) return cause ?? '';
+  try {
+    const payload = JSON.parse(cause) as { errorMessage?: unknown };
+    return typeof payload.errorMessage === 'string' ? payload.errorMessage : cause;
+  } catch {
+    // Not JSON after all: the text is the message.
+    return cause;
+  }
+}
+
+/** The call's answer, or undefined when AWS answers that the thing does not exist (one of `missing`). */
+export async function unlessMissing<T>(call: Promise<T>, ...missing: string[]): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (e) {
+    if (missing.some((code) => isAwsError(e, code))) return undefined;
+    throw e;
+  }
+}

@@ -1,28 +1,53 @@
 /**
- * Personas are real (DESIGN.md §4): the orchestrator acts with its own credentials from the
- * environment; operator and key-admin steps act with credentials from sts:AssumeRole of those roles,
- * so the key policy and the operator policy are exercised by exactly the principals they name.
+ * Personas are real (DESIGN.md §4): the orchestrator acts with its own credentials from the environment;
+ * operator and key-admin steps act with credentials from sts:AssumeRole of those roles, so the key policy
+ * and the operator policy are exercised by exactly the principals they name.
+ *
+ * Sessions are kept at module scope per role and execution (the session name carries the execution, so
+ * CloudTrail ties every call to one run) and reused until five minutes before they expire, so a warm
+ * container that decides, applies and polls assumes each persona once. They never enter the execution
+ * state, which is logged and kept in the history.
  */
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
-import { awsClients, type AwsClients } from './clients';
+import { awsClients, type Access, type AwsClients, type Credentials } from './clients';
 import { RoleNotYetAssumable, isAwsError } from './errors';
-import { keyAdminRoleArn, operatorRoleArn, type WorkflowState } from './model';
+import { operatorRoleArn, type Context } from './names';
+import { deployment } from './settings';
 
-export type PersonaName = 'orchestrator' | 'operator' | 'key-admin';
+export type Persona = 'orchestrator' | 'operator' | 'key-admin';
 
-export const orchestrator = (): AwsClients => awsClients();
+/** Who acts: the step, the run and the application it serves. */
+export interface Actor {
+  step: string;
+  context: Context;
+  applicationName: string;
+}
 
-async function assume(roleArn: string, state: Pick<WorkflowState, 'context'>, step: string): Promise<AwsClients> {
-  // Session names carry the execution name so CloudTrail ties every call to one run.
-  const sessionName = `${step}-${state.context.executionName}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
+const REFRESH_MS = 5 * 60 * 1000;
+const sessions = new Map<string, Credentials>();
+
+/** STS role session names: at most 64 of [\w+=,.@-]. */
+export const sessionName = (actor: Pick<Actor, 'step' | 'context'>) =>
+  `${actor.step}.${actor.context.executionName}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
+
+export const personaRoleArn = (persona: Exclude<Persona, 'orchestrator'>, actor: Actor) =>
+  persona === 'key-admin' ? deployment().keyAdminRoleArn : operatorRoleArn(actor.context, deployment(), actor.applicationName);
+
+async function assume(roleArn: string, actor: Actor): Promise<Credentials> {
+  const name = sessionName(actor);
+  const key = `${roleArn}\u0000${name}\u0000${process.env.AWS_ENDPOINT_URL ?? ''}\u0000${process.env.AWS_ACCESS_KEY_ID ?? ''}`;
+  const held = sessions.get(key);
+  if (held?.expiration && held.expiration.getTime() - Date.now() > REFRESH_MS) return held;
   try {
-    const out = await orchestrator().sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName, DurationSeconds: 900 }));
+    const out = await awsClients().sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: name, DurationSeconds: 900 }));
     const c = out.Credentials!;
-    return awsClients({ accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken, expiration: c.Expiration });
+    const credentials = { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken, expiration: c.Expiration };
+    sessions.set(key, credentials);
+    return credentials;
   } catch (e) {
     if (isAwsError(e, 'AccessDenied')) {
       throw new RoleNotYetAssumable(
-        `Cannot assume ${roleArn} yet: ${(e as Error).message}. A role created moments ago is still propagating; otherwise its trust policy does not trust ${state.context.orchestratorRoleArn}.`,
+        `Cannot assume ${roleArn} yet: ${(e as Error).message}. A role created moments ago is still propagating; otherwise its trust policy does not trust ${deployment().orchestratorRoleArn}.`,
         { cause: e },
       );
     }
@@ -30,5 +55,16 @@ async function assume(roleArn: string, state: Pick<WorkflowState, 'context'>, st
   }
 }
 
-export const asOperator = (s: Pick<WorkflowState, 'config' | 'context'>, step: string) => assume(operatorRoleArn(s), s, step);
-export const asKeyAdmin = (s: Pick<WorkflowState, 'config' | 'context'>, step: string) => assume(keyAdminRoleArn(s), s, step);
+/**
+ * Clients acting as `persona` for `actor`; `read` ones refuse every write. `maxAttempts` gives one call
+ * the SDK's own retries (the environment says 1: the state machine owns retries).
+ */
+export async function clientsAs(persona: Persona, actor: Actor, access: Access, maxAttempts?: number): Promise<AwsClients> {
+  if (persona === 'orchestrator') return awsClients(undefined, access, maxAttempts);
+  return awsClients(await assume(personaRoleArn(persona, actor), actor), access, maxAttempts);
+}
+
+/** After an ExpiredToken (the session outlived the clock it was issued on): assume afresh next time. */
+export function forgetSessions(): void {
+  sessions.clear();
+}

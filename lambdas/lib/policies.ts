@@ -6,6 +6,7 @@
  * plain string as in the documented examples), because the workflow compares the document it would
  * write with the one in AWS to decide whether anything changed.
  */
+import { MANAGED_BY_KEY, MANAGED_BY_VALUE, partitionOf, type Scope } from './names';
 
 export type ConditionValue = string | string[];
 export type Condition = Record<string, Record<string, ConditionValue>>;
@@ -20,21 +21,11 @@ export interface Statement {
 }
 export type PolicyDocument = { Version: '2012-10-17'; Id?: string; Statement: Statement[] };
 
-export interface Scope {
-  /** 'aws' unless given ('aws-cn', 'aws-us-gov'). */
-  partition?: string;
-  account: string;
-  region: string;
-}
-
-const partitionOf = (scope: Scope) => scope.partition ?? 'aws';
-
-/** facts §1: `arn:aws:kinesisanalytics:<region>:<account>:application/<name>`, the encryption-context value. */
-export const applicationArn = (scope: Scope, applicationName: string): string =>
-  `arn:${partitionOf(scope)}:kinesisanalytics:${scope.region}:${scope.account}:application/${applicationName}`;
-
 /** facts §1: the `kms:ViaService` value for calls MSF makes on a caller's behalf. */
 export const viaService = (region: string) => `kinesisanalytics.${region}.amazonaws.com`;
+
+/** What an operator does with a CMK, always through MSF (facts §3/§4 operator statements). */
+export const OPERATOR_KEY_ACTIONS = ['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'] as const;
 
 /** facts §1: both must be in the key policy, or MSF rejects the key. */
 export const MSF_SERVICE_PRINCIPALS = ['kinesisanalytics.amazonaws.com', 'infrastructure.kinesisanalytics.amazonaws.com'] as const;
@@ -90,9 +81,8 @@ export const KEY_CHANGE_ACTIONS = [
 
 export const KEY_MANAGEMENT_ACTIONS = [...KEY_READ_ACTIONS, ...KEY_CHANGE_ACTIONS].sort();
 
-/** The tag on every resource the workflow creates (model.ts MANAGED_BY_TAG; repeated here to stay pure). */
-export const MANAGED_TAG_KEY = 'managed-by';
-export const MANAGED_TAG_VALUE = 'msf-cmk-orchestrator';
+/** What the account (through IAM) may do to a key without delegateToAccount: recover its administration. */
+export const KEY_RECOVERY_ACTIONS = ['kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy'] as const;
 
 /** CreateAlias/UpdateAlias/DeleteAlias are authorized on both the alias and the key (KMS docs). */
 export const ALIAS_ACTIONS = ['kms:CreateAlias', 'kms:DeleteAlias', 'kms:UpdateAlias'] as const;
@@ -104,13 +94,17 @@ export const ALIAS_ACTIONS = ['kms:CreateAlias', 'kms:DeleteAlias', 'kms:UpdateA
  * - the key administrator's statement, which the documented example lacks and which the key needs to stay
  *   manageable (facts §2 step 4): management and alias actions only, no cryptographic use, but including
  *   kms:PutKeyPolicy so CreateKey passes KMS's lockout safety check;
+ * - a recovery path: the account may read and rewrite the key policy (and describe the key) through IAM,
+ *   nothing more. KMS binds a role named in a key policy to that role's unique id, so a key-admin role
+ *   deleted and re-created is a stranger to the key; without this statement nobody could manage the key
+ *   again short of AWS Support. With it, an account administrator (IAM allows them kms:PutKeyPolicy) can
+ *   name the new role — a deliberate act CloudTrail records and the guard watches — but cannot use the key
+ *   without first rewriting its policy;
  * - only with `delegateToAccount`, KMS's default "Enable IAM User Permissions" statement (account root,
- *   kms:*). With it, IAM policies in the account count for this key: any principal whose identity policy
- *   allows kms:* on `*` (administrators, broad CI roles) can use or manage it too, and the account can
- *   recover the key if the key-admin role is deleted. Without it the key policy is the only authority,
- *   which is what a per-application key wants — hence off by default, an option for organisations that
- *   govern KMS access through IAM. The operator's IAM CMK policy is attached either way: MSF checks the
- *   caller's IAM policy as well as the key policy (facts §4 (a)/(b)).
+ *   kms:*), which replaces the recovery statement. With it, IAM policies in the account count for this key:
+ *   any principal whose identity policy allows kms:* on `*` can use or manage it too — hence off by default,
+ *   an option for organisations that govern KMS access through IAM. The operator's IAM CMK policy is
+ *   attached either way: MSF checks the caller's IAM policy as well as the key policy (facts §4 (a)/(b)).
  */
 export function keyPolicy(p: {
   scope: Scope;
@@ -124,16 +118,12 @@ export function keyPolicy(p: {
   const operator = { AWS: p.operatorRoleArn };
   const service = (...principals: string[]) => ({ Service: values(...principals) });
   const serviceSource = { 'aws:SourceArn': app, 'aws:SourceAccount': p.scope.account };
-  const statements: Statement[] = [];
-  if (p.delegateToAccount) {
-    statements.push({
-      Sid: 'Enable IAM User Permissions',
-      Effect: 'Allow',
-      Principal: { AWS: `arn:${partitionOf(p.scope)}:iam::${p.scope.account}:root` },
-      Action: 'kms:*',
-      Resource: '*',
-    });
-  }
+  const account = { AWS: `arn:${partitionOf(p.scope)}:iam::${p.scope.account}:root` };
+  const statements: Statement[] = [
+    p.delegateToAccount
+      ? { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: account, Action: 'kms:*', Resource: '*' }
+      : { Sid: 'AllowAccountToRecoverKeyAdministration', Effect: 'Allow', Principal: account, Action: values(...KEY_RECOVERY_ACTIONS), Resource: '*' },
+  ];
   statements.push(
     {
       Sid: 'AllowKeyAdministration',
@@ -212,6 +202,13 @@ export function keyPolicy(p: {
   );
   return document(statements, 'msf-cmk-key-policy');
 }
+
+/** Every Sid keyPolicy writes (with either delegateToAccount): the statements the workflow owns in a key policy. */
+export const KEY_POLICY_SIDS: ReadonlySet<string> = new Set(
+  [true, false].flatMap((delegateToAccount) =>
+    keyPolicy({ scope: { account: '000000000000', region: 'us-east-1' }, applicationArn: '', operatorRoleArn: '', keyAdminRoleArn: '', delegateToAccount }).Statement.map((s) => s.Sid),
+  ),
+);
 
 /**
  * The operator's base policy (facts §2 step 1, facts §4 "Recommended split"), in force before any key
@@ -321,7 +318,7 @@ export function keyAdminPolicy(p: { scope: Scope; aliasPrefix: string }): Policy
       Effect: 'Allow',
       Action: values(...KEY_CHANGE_ACTIONS.filter((a) => a !== 'kms:TagResource')),
       Resource: keys,
-      Condition: { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG_KEY}`]: MANAGED_TAG_VALUE } },
+      Condition: { StringEquals: { [`aws:ResourceTag/${MANAGED_BY_KEY}`]: MANAGED_BY_VALUE } },
     },
     { Sid: 'TagKeys', Effect: 'Allow', Action: 'kms:TagResource', Resource: keys },
     { Sid: 'ManageAliases', Effect: 'Allow', Action: values(...ALIAS_ACTIONS), Resource: values(`${kmsArn}:alias/${p.aliasPrefix}*`, keys) },
@@ -340,10 +337,10 @@ export function roleTrustPolicy(p: { trustedPrincipalArns: string[] }): PolicyDo
 }
 
 /**
- * The permissions boundary of every role the workflow creates (operator, key admin): the most those roles
- * can ever do, whatever the orchestrator writes into them — Managed Flink, passing an execution role to
- * it, and the KMS actions the two personas need (management, and the operator's use through MSF). No IAM,
- * no STS, no other service, no kms:Encrypt/ReEncrypt. It lives outside the managed path, so the
+ * The permissions boundary of every role the workflow creates — the per-application operator roles: the
+ * most those roles can ever do, whatever the orchestrator writes into them. Managed Flink, passing an
+ * execution role to it, and the KMS actions an operator uses through MSF (facts §4). No IAM, no STS, no
+ * other service, no key management, no kms:Encrypt/ReEncrypt. It lives outside the managed path, so the
  * orchestrator cannot edit it; orchestratorPolicy requires it on every role write.
  */
 export function managedRolesBoundary(): PolicyDocument {
@@ -357,12 +354,9 @@ export function managedRolesBoundary(): PolicyDocument {
       Condition: { StringEquals: { 'iam:PassedToService': MSF_SERVICE_PRINCIPALS[0] } },
     },
     {
-      Sid: 'KeysForManagedFlink',
+      Sid: 'KeysThroughManagedFlink',
       Effect: 'Allow',
-      Action: values(
-        ...KEY_MANAGEMENT_ACTIONS, ...ALIAS_ACTIONS, 'kms:CreateKey', 'kms:ListAliases', 'kms:ListKeys',
-        'kms:CreateGrant', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext',
-      ),
+      Action: values(...OPERATOR_KEY_ACTIONS),
       Resource: '*',
     },
   ]);
@@ -373,62 +367,66 @@ export const BOUNDARY_POLICY_NAME = 'msf-cmk-managed-roles-boundary';
 export const boundaryPolicyArn = (scope: Scope) => `arn:${partitionOf(scope)}:iam::${scope.account}:policy/${BOUNDARY_POLICY_NAME}`;
 
 /**
- * The orchestrator's own role policy (DESIGN §4 "Personas are real"): it only creates, reads, converges
- * and removes the roles and managed policies it manages — those under `rolePath` — and assumes those
- * roles; it never calls KMS or Managed Flink itself (facts §1: the key admin and the operator do).
- * - AttachRolePolicy/DetachRolePolicy only for managed policies under `rolePath` (`iam:PolicyARN`), so it
- *   cannot attach an AWS managed policy such as AdministratorAccess to a role it manages.
- * - iam:GetRole on its own role too: ValidateInput reads its role's path for the trust policies.
- * Every write to a role it manages (CreateRole, Put/DeleteRolePolicy, Attach/DetachRolePolicy) requires
- * the managed-roles boundary (`iam:PermissionsBoundary`), so whatever inline policy it writes, a role it
- * can assume never exceeds managedRolesBoundary: it cannot make itself an administrator.
+ * The orchestrator's own role policy (DESIGN §4 "Personas are real"): it creates, reads, converges and
+ * removes only the roles it manages — the per-application operator roles under `rolePath` — and assumes
+ * them and the deployed key administrator; it changes nothing in KMS or Managed Flink itself (facts §1: the
+ * key admin and the operator do).
+ * - Every write to a role it manages (CreateRole, Put/DeleteRolePolicy, PutRolePermissionsBoundary)
+ *   requires the managed-roles boundary (`iam:PermissionsBoundary`), so whatever inline policy it writes, a
+ *   role it can assume never exceeds managedRolesBoundary: it cannot make itself an administrator. It may
+ *   not remove a boundary, nor attach managed policies.
+ * - Reads of Managed Flink applications, their operations and snapshots: to decide, poll and verify without
+ *   taking on the operator's identity, so the operator is assumed only to act. Read-only by action list.
+ * - tag:GetResources finds what an execution created by its ownership tags, when a crash lost the result.
+ * - Its lock table (one item per application), and whether a lock's holder execution has ended.
  */
 export function orchestratorPolicy(p: {
   scope: Scope;
   rolePath: string;
-  orchestratorRoleArn: string;
+  keyAdminRoleArn: string;
   lockTableName: string;
   permissionsBoundaryArn: string;
 }): PolicyDocument {
-  const iam = `arn:${partitionOf(p.scope)}:iam::${p.scope.account}`;
-  const roles = `${iam}:role${p.rolePath}*`;
-  const policies = `${iam}:policy${p.rolePath}*`;
-  // Whatever it writes into a role it manages, that role can never exceed the boundary (managedRolesBoundary).
+  const partition = partitionOf(p.scope);
+  const roles = `arn:${partition}:iam::${p.scope.account}:role${p.rolePath}*`;
   const bounded = { StringEquals: { 'iam:PermissionsBoundary': p.permissionsBoundaryArn } };
   return document([
     {
-      Sid: 'ReadAndRemoveWorkflowRoles',
+      Sid: 'ReadAndRemoveOperatorRoles',
       Effect: 'Allow',
       Action: values('iam:DeleteRole', 'iam:GetRole', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies', 'iam:ListRolePolicies', 'iam:TagRole', 'iam:UpdateAssumeRolePolicy'),
       Resource: roles,
     },
     {
-      Sid: 'WriteOnlyBoundedWorkflowRoles',
+      Sid: 'WriteOnlyBoundedOperatorRoles',
       Effect: 'Allow',
       Action: values('iam:CreateRole', 'iam:DeleteRolePolicy', 'iam:PutRolePermissionsBoundary', 'iam:PutRolePolicy'),
       Resource: roles,
       Condition: bounded,
     },
+    { Sid: 'AssumePersonas', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: values(roles, p.keyAdminRoleArn) },
     {
-      Sid: 'AttachOnlyWorkflowPolicies',
+      Sid: 'ReadManagedFlinkApplications',
       Effect: 'Allow',
-      Action: values('iam:AttachRolePolicy', 'iam:DetachRolePolicy'),
-      Resource: roles,
-      Condition: { ...bounded, ArnLike: { 'iam:PolicyARN': policies } },
+      Action: values(
+        'kinesisanalytics:DescribeApplication',
+        'kinesisanalytics:DescribeApplicationOperation',
+        'kinesisanalytics:DescribeApplicationSnapshot',
+        'kinesisanalytics:ListApplicationOperations',
+        'kinesisanalytics:ListApplicationSnapshots',
+        'kinesisanalytics:ListTagsForResource',
+      ),
+      Resource: `arn:${partition}:kinesisanalytics:${p.scope.region}:${p.scope.account}:application/*`,
     },
-    {
-      Sid: 'ManageWorkflowPolicies',
-      Effect: 'Allow',
-      Action: values('iam:CreatePolicy', 'iam:DeletePolicy', 'iam:GetPolicy', 'iam:GetPolicyVersion', 'iam:TagPolicy'),
-      Resource: policies,
-    },
-    { Sid: 'AssumeWorkflowRoles', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: roles },
-    { Sid: 'ReadOwnRole', Effect: 'Allow', Action: 'iam:GetRole', Resource: p.orchestratorRoleArn },
+    // These two authorize on `*` only.
+    { Sid: 'FindByTags', Effect: 'Allow', Action: values('kinesisanalytics:ListApplications', 'tag:GetResources'), Resource: '*' },
+    // Whether a lock's holder has ended, so its lock may be taken over (AcquireLock).
+    { Sid: 'ReadLockHolders', Effect: 'Allow', Action: 'states:DescribeExecution', Resource: `arn:${partition}:states:${p.scope.region}:${p.scope.account}:execution:*` },
     {
       Sid: 'OneRunPerApplication',
       Effect: 'Allow',
-      Action: values('dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'),
-      Resource: `arn:${partitionOf(p.scope)}:dynamodb:${p.scope.region}:${p.scope.account}:table/${p.lockTableName}`,
+      Action: values('dynamodb:GetItem', 'dynamodb:UpdateItem'),
+      Resource: `arn:${partition}:dynamodb:${p.scope.region}:${p.scope.account}:table/${p.lockTableName}`,
     },
   ]);
 }

@@ -1,13 +1,16 @@
 /**
- * Input validation from the one schema (statemachine/input.schema.json): defaults applied, unknown
- * fields refused, and the first problem reported with the field it concerns.
+ * Input validation from the one schema (statemachine/input.schema.json): defaults applied, unknown fields
+ * refused, and every problem reported with the field it concerns — plus the rules a JSON schema cannot
+ * state, so that nothing an input carries fails later, after writes (tag keys reserved for AWS and the
+ * workflow, keys that differ only in case, which IAM treats as one).
  */
 import Ajv, { type ErrorObject } from 'ajv';
 import schema from '../../statemachine/input.schema.json';
 import { InvalidInput } from './errors';
+import { isReservedTagKey } from './names';
 import type { Config } from './model';
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: false });
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: false, unicodeRegExp: true });
 const check = ajv.compile<Config>(schema);
 
 function fieldOf(e: ErrorObject): string {
@@ -27,13 +30,23 @@ function describe(e: ErrorObject): string {
   }
 }
 
+function tagProblems(tags: Record<string, string>): string[] {
+  const problems = Object.keys(tags).filter(isReservedTagKey).map((k) => `tags.${k}: is reserved (aws:, msf-cmk: and managed-by belong to AWS and the workflow)`);
+  const seen = new Map<string, string>();
+  for (const k of Object.keys(tags)) {
+    const other = seen.get(k.toLowerCase());
+    if (other) problems.push(`tags.${k}: differs from tags.${other} only in case, and IAM tag keys ignore case`);
+    seen.set(k.toLowerCase(), k);
+  }
+  return problems;
+}
+
 /** Returns the input with defaults, or throws InvalidInput naming every offending field. */
 export function validateInput(input: unknown): Config {
   const copy = structuredClone(input ?? {});
   if (typeof copy !== 'object' || Array.isArray(copy)) throw new InvalidInput('(input): must be a JSON object');
-  if (!check(copy)) {
-    const problems = [...new Set((check.errors ?? []).map(describe))];
-    throw new InvalidInput(problems.join('; '));
-  }
+  if (!check(copy)) throw new InvalidInput([...new Set((check.errors ?? []).map(describe))].join('; '));
+  const problems = tagProblems(copy.tags);
+  if (problems.length) throw new InvalidInput(problems.join('; '));
   return copy;
 }

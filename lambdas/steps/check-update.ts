@@ -1,15 +1,14 @@
-/** CheckUpdate: one look at the key-changing update; the interval doubles up to a minute. */
-import { asOperator } from '../lib/personas';
+/** CheckUpdate: one look at the key-changing update, read by the orchestrator; the interval doubles up to 30 s. */
 import { PreconditionFailed } from '../lib/errors';
+import { clientsAs } from '../lib/personas';
 import { pollOperation } from '../lib/poll';
-import { isPlan } from '../lib/plan';
+import { actorOf, withFreshSessions } from '../lib/step';
 import type { PollResult, WorkflowState } from '../lib/model';
 
-export async function handler(state: WorkflowState): Promise<PollResult> {
-  const sw = state.switch;
-  if (!sw) throw new PreconditionFailed('CheckUpdate runs only after SwitchApplicationToCmk.');
-  // Plan mode made no update to look at (the switch reports done; this is for a redrive or a manual call).
-  if (isPlan(state)) return { ...sw.poll, done: true };
-  const { flink } = await asOperator(state, 'CheckUpdate');
-  return pollOperation(flink, state.config.applicationName, sw.operationId, sw.poll);
-}
+export const handler = (state: WorkflowState): Promise<PollResult> =>
+  withFreshSessions(async () => {
+    const sw = state.switch;
+    if (!sw) throw new PreconditionFailed('CheckUpdate runs only after SwitchApplicationToCmk.');
+    const { flink } = await clientsAs('orchestrator', actorOf(state, 'CheckUpdate'), 'read');
+    return pollOperation(flink, state.config.applicationName, sw.operationId, sw.poll);
+  });

@@ -1,57 +1,54 @@
 /**
  * Every handler by its ASL Resource placeholder (`${<Name>FunctionArn}`) — the forward steps and their
  * compensations — with the persona each acts as. CDK and the local runner both bind Task states through
- * this one table.
+ * this one table. A changing step's function serves both its Decide<Step> and its <Step> state.
  */
-import type { PersonaName } from '../lib/personas';
+import type { Persona } from '../lib/personas';
 import * as validateInput from './validate-input';
 import * as acquireLock from './acquire-lock';
 import * as releaseLock from './release-lock';
 import * as ensureOperatorRole from './ensure-operator-role';
 import * as ensureApplication from './ensure-application';
-import * as ensureKeyAdminRole from './ensure-key-admin-role';
 import * as createKey from './create-key';
 import * as grantOperatorKeyAccess from './grant-operator-key-access';
 import * as switchApplicationToCmk from './switch-application-to-cmk';
 import * as checkUpdate from './check-update';
 import * as verifyEncryption from './verify-encryption';
+import * as reportPlan from './report-plan';
 import * as revertApplication from '../compensations/revert-application';
 import * as checkRevert from '../compensations/check-revert';
 import * as revokeOperatorKeyAccess from '../compensations/revoke-operator-key-access';
 import * as retireKey from '../compensations/retire-key';
-import * as deleteKeyAdminRole from '../compensations/delete-key-admin-role';
 import * as deleteCreatedApplication from '../compensations/delete-created-application';
-import * as deleteOperatorRole from '../compensations/delete-operator-role';
+import * as restoreOperatorRole from '../compensations/restore-operator-role';
 import * as reportRollback from '../compensations/report-rollback';
-import * as reportLeftovers from '../compensations/report-leftovers';
 
 export interface StepDefinition {
   /** Module path under lambdas/ (without .ts), for bundling one function per step. */
   entry: string;
   handler: (event: any) => Promise<unknown>;
-  persona: PersonaName | 'none';
+  /** Who makes its changes (it may read as the orchestrator). */
+  persona: Persona | 'none';
 }
 
 export const steps: Record<string, StepDefinition> = {
-  ValidateInput: { entry: 'steps/validate-input', handler: validateInput.handler, persona: 'orchestrator' },
+  ValidateInput: { entry: 'steps/validate-input', handler: validateInput.handler, persona: 'none' },
   AcquireLock: { entry: 'steps/acquire-lock', handler: acquireLock.handler, persona: 'orchestrator' },
   EnsureOperatorRole: { entry: 'steps/ensure-operator-role', handler: ensureOperatorRole.handler, persona: 'orchestrator' },
   EnsureApplication: { entry: 'steps/ensure-application', handler: ensureApplication.handler, persona: 'operator' },
-  EnsureKeyAdminRole: { entry: 'steps/ensure-key-admin-role', handler: ensureKeyAdminRole.handler, persona: 'orchestrator' },
   CreateKey: { entry: 'steps/create-key', handler: createKey.handler, persona: 'key-admin' },
   GrantOperatorKeyAccess: { entry: 'steps/grant-operator-key-access', handler: grantOperatorKeyAccess.handler, persona: 'orchestrator' },
   SwitchApplicationToCmk: { entry: 'steps/switch-application-to-cmk', handler: switchApplicationToCmk.handler, persona: 'operator' },
-  CheckUpdate: { entry: 'steps/check-update', handler: checkUpdate.handler, persona: 'operator' },
-  VerifyEncryption: { entry: 'steps/verify-encryption', handler: verifyEncryption.handler, persona: 'operator' },
+  CheckUpdate: { entry: 'steps/check-update', handler: checkUpdate.handler, persona: 'orchestrator' },
+  VerifyEncryption: { entry: 'steps/verify-encryption', handler: verifyEncryption.handler, persona: 'orchestrator' },
   ReleaseLock: { entry: 'steps/release-lock', handler: releaseLock.handler, persona: 'orchestrator' },
+  ReportPlan: { entry: 'steps/report-plan', handler: reportPlan.handler, persona: 'none' },
   // Compensations, newest first (DESIGN.md §7).
   RevertApplication: { entry: 'compensations/revert-application', handler: revertApplication.handler, persona: 'operator' },
-  CheckRevert: { entry: 'compensations/check-revert', handler: checkRevert.handler, persona: 'operator' },
+  CheckRevert: { entry: 'compensations/check-revert', handler: checkRevert.handler, persona: 'orchestrator' },
   RevokeOperatorKeyAccess: { entry: 'compensations/revoke-operator-key-access', handler: revokeOperatorKeyAccess.handler, persona: 'orchestrator' },
   RetireKey: { entry: 'compensations/retire-key', handler: retireKey.handler, persona: 'key-admin' },
-  DeleteKeyAdminRole: { entry: 'compensations/delete-key-admin-role', handler: deleteKeyAdminRole.handler, persona: 'orchestrator' },
   DeleteCreatedApplication: { entry: 'compensations/delete-created-application', handler: deleteCreatedApplication.handler, persona: 'operator' },
-  DeleteOperatorRole: { entry: 'compensations/delete-operator-role', handler: deleteOperatorRole.handler, persona: 'orchestrator' },
-  ReportRollback: { entry: 'compensations/report-rollback', handler: reportRollback.handler, persona: 'none' },
-  ReportLeftovers: { entry: 'compensations/report-leftovers', handler: reportLeftovers.handler, persona: 'none' },
+  RestoreOperatorRole: { entry: 'compensations/restore-operator-role', handler: restoreOperatorRole.handler, persona: 'orchestrator' },
+  ReportRollback: { entry: 'compensations/report-rollback', handler: reportRollback.handler, persona: 'orchestrator' },
 };

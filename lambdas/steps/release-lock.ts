@@ -1,26 +1,33 @@
 /**
- * ReleaseLock: after success and after a rollback, complete or not. Deletes the lock only if this
- * execution still holds it; a lock that cannot be released simply expires with its lease.
+ * ReleaseLock: after success and after any rollback. Releases the lock only if this execution still holds
+ * it; the item stays (it keeps the application's unlock audit). A release that fails does not block the
+ * next run: AcquireLock takes over a lock whose holder has ended.
  */
-import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
-import { orchestrator } from '../lib/personas';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { clientsAs } from '../lib/personas';
+import { deployment } from '../lib/settings';
+import { actorOf, withFreshSessions } from '../lib/step';
 import type { WorkflowState } from '../lib/model';
 
-export async function handler(state: WorkflowState): Promise<{ released: boolean }> {
-  if (!state.lock) return { released: false };
-  try {
-    await orchestrator().dynamodb.send(
-      new DeleteItemCommand({
-        TableName: state.config.lockTableName,
-        Key: { lockId: { S: state.lock.lockId } },
-        ConditionExpression: '#owner = :me',
-        ExpressionAttributeNames: { '#owner': 'owner' },
-        ExpressionAttributeValues: { ':me': { S: state.lock.owner } },
-      }),
-    );
-    return { released: true };
-  } catch (e) {
-    if ((e as Error).name === 'ConditionalCheckFailedException') return { released: false };
-    throw e;
-  }
-}
+export const handler = (state: WorkflowState): Promise<{ released: boolean }> =>
+  withFreshSessions(async () => {
+    if (!state.lock) return { released: false };
+    const { dynamodb } = await clientsAs('orchestrator', actorOf(state, 'ReleaseLock'), 'write');
+    try {
+      await dynamodb.send(
+        new UpdateItemCommand({
+          TableName: deployment().lockTableName,
+          Key: { lockId: { S: state.lock.lockId } },
+          UpdateExpression: 'REMOVE #owner, expiresAt SET releasedAt = :now, lastOwner = :me',
+          ConditionExpression: '#owner = :me',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':me': { S: state.lock.owner }, ':now': { N: String(Math.floor(Date.now() / 1000)) } },
+        }),
+      );
+      return { released: true };
+    } catch (e) {
+      // Not ours any more: released by an earlier attempt whose answer was lost, or taken over.
+      if ((e as Error).name === 'ConditionalCheckFailedException') return { released: false };
+      throw e;
+    }
+  });

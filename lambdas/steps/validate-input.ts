@@ -1,54 +1,39 @@
 /**
- * ValidateInput: the input contract first, before any AWS call (a bad input causes zero writes and
- * zero calls); then the orchestrator's own identity, which every later ARN is built from.
+ * ValidateInput: the input contract first, before any AWS call — a bad input causes zero writes and zero
+ * calls. It checks every downstream constraint it can (tag rules, the execution ARN as an ownership tag
+ * value, key and execution role in this account and Region), reads the deployment from the environment,
+ * and takes account, Region and partition from the execution ARN.
  */
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { GetRoleCommand } from '@aws-sdk/client-iam';
+import { InvalidInput } from '../lib/errors';
+import { contextOf } from '../lib/names';
+import { deployment } from '../lib/settings';
 import { validateInput } from '../lib/validate';
-import { InvalidInput, isAwsError } from '../lib/errors';
-import { orchestrator } from '../lib/personas';
-import type { Context, WorkflowState } from '../lib/model';
+import type { WorkflowState } from '../lib/model';
 
 export interface ValidateInputEvent {
   input: unknown;
   execution: { Id: string; Name: string };
 }
 
-export async function handler(event: ValidateInputEvent): Promise<Pick<WorkflowState, 'config' | 'context'>> {
+/** IAM, KMS and Managed Flink tag values: the execution ARN is one on everything the run creates. */
+const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
+
+export async function handler(event: ValidateInputEvent): Promise<Pick<WorkflowState, 'config' | 'context' | 'ledger'>> {
   const config = validateInput(event.input);
-  const { sts, iam } = orchestrator();
-  const identity = await sts.send(new GetCallerIdentityCommand({}));
-  const [, partition, , , account, resource] = identity.Arn!.split(':');
-  let orchestratorRoleArn = identity.Arn!;
-  if (resource.startsWith('assumed-role/')) {
-    // The session ARN drops the role's path, which trust policies need; read it, or assume "/".
-    const roleName = resource.split('/')[1];
-    orchestratorRoleArn = await iam
-      .send(new GetRoleCommand({ RoleName: roleName }))
-      .then((r) => r.Role!.Arn!)
-      .catch((e) => {
-        // Not allowed to read its own role (e.g. a laptop user): assume the default path "/".
-        if (isAwsError(e, 'NoSuchEntity') || isAwsError(e, 'AccessDenied')) return `arn:${partition}:iam::${account}:role/${roleName}`;
-        throw e;
-      });
+  deployment();
+  const context = contextOf(event.execution.Id);
+  const problems: string[] = [];
+  if (!TAG_VALUE.test(context.executionArn)) {
+    problems.push(`execution name ${JSON.stringify(context.executionName)}: the execution ARN tags what the run creates, and tag values allow only letters, digits, spaces and _ . : / = + - @ (256 at most); start it under another name`);
   }
-  // Same account and region as the orchestrator: MSF needs the key in the application's account (facts §6).
-  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const keyArn = config.keyId?.startsWith('arn:') ? config.keyId.split(':') : undefined;
-  if (keyArn && (keyArn[3] !== region || keyArn[4] !== account)) {
-    throw new InvalidInput(`keyId: must be a key in account ${account} and region ${region} (got ${keyArn[4]}/${keyArn[3]})`);
+  if (keyArn && (keyArn[3] !== context.region || keyArn[4] !== context.account)) {
+    problems.push(`keyId: must be a key in account ${context.account} and Region ${context.region}, where the application is (got ${keyArn[4]}/${keyArn[3]})`);
   }
   const execAccount = config.createApplication?.serviceExecutionRoleArn.split(':')[4];
-  if (execAccount && execAccount !== account) {
-    throw new InvalidInput(`createApplication.serviceExecutionRoleArn: must be a role in account ${account} (got ${execAccount})`);
+  if (execAccount && execAccount !== context.account) {
+    problems.push(`createApplication.serviceExecutionRoleArn: must be a role in account ${context.account} (got ${execAccount})`);
   }
-  const context: Context = {
-    partition,
-    account,
-    region,
-    orchestratorRoleArn,
-    executionId: event.execution.Id,
-    executionName: event.execution.Name,
-  };
-  return { config, context };
+  if (problems.length) throw new InvalidInput(problems.join('; '));
+  return { config, context, ledger: {} };
 }

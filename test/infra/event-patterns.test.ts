@@ -17,12 +17,11 @@ import {
 const EVENTS = path.resolve(__dirname, '../../events');
 interface IndexEntry { file: string; matches: { request: boolean; autoOnboarding: boolean }; why: string }
 const index = JSON.parse(readFileSync(path.join(EVENTS, 'index.json'), 'utf8')) as {
-  deployment: { partition: string; account: string; operatorRoleName: string };
+  deployment: { partition: string; account: string; operatorRolePrefix: string };
   events: IndexEntry[];
 };
 const load = (file: string) => JSON.parse(readFileSync(path.join(EVENTS, file), 'utf8'));
 
-const settings = { rolePath: '/msf-cmk/', operatorRoleName: index.deployment.operatorRoleName, aliasPrefix: 'msf-cmk/' };
 const patterns = { request: onboardingRequestPattern(), autoOnboarding: autoOnboardingPattern(index.deployment) };
 
 /** A JSONPath of dotted names, as our transformers use (`$.detail.x`). */
@@ -76,28 +75,28 @@ describe('EventBridge rules against events/', () => {
   );
 
   it.each(index.events.filter((e) => e.matches.autoOnboarding).map((e) => e.file))(
-    'turns CloudTrail event %s into an execution input naming the created application and the deployment settings',
+    'turns CloudTrail event %s into an execution input naming the created application, and nothing else (the rest is the deployment\'s)',
     (file) => {
       // Prepare
       const event = load(file);
       // Act
-      const input = transform(autoOnboardingInput(settings), event);
+      const input = transform(autoOnboardingInput(), event);
       // Assess
-      expect(input).toEqual({ applicationName: event.detail.requestParameters.applicationName, ...settings });
+      expect(input).toEqual({ applicationName: event.detail.requestParameters.applicationName });
       expect(validateInput(input)).toMatchObject(input as object);
     },
   );
 
-  it('excludes the operator by role name in any session, and nobody else, for the deployment in hand', () => {
+  it('excludes the operators by role name prefix in any session, and nobody else, for the deployment in hand', () => {
     // Prepare
     const event = load('cloudtrail-create-application-by-user.json');
     const withCaller = (arn: string) => ({ ...event, detail: { ...event.detail, userIdentity: { ...event.detail.userIdentity, arn } } });
-    const pattern = autoOnboardingPattern({ partition: 'aws-cn', account: '111122223333', operatorRoleName: 'Ops' });
+    const pattern = autoOnboardingPattern({ partition: 'aws-cn', account: '111122223333', operatorRolePrefix: 'ops-' });
     // Act
     const results = {
-      ownOperator: matchesPattern(pattern, withCaller('arn:aws-cn:sts::111122223333:assumed-role/Ops/EnsureApplication-run-1')),
-      otherRole: matchesPattern(pattern, withCaller('arn:aws-cn:sts::111122223333:assumed-role/Operations/alice')),
-      otherAccountsOperator: matchesPattern(pattern, withCaller('arn:aws-cn:sts::444455556666:assumed-role/Ops/x')),
+      ownOperator: matchesPattern(pattern, withCaller('arn:aws-cn:sts::111122223333:assumed-role/ops-orders/EnsureApplication.run-1')),
+      otherRole: matchesPattern(pattern, withCaller('arn:aws-cn:sts::111122223333:assumed-role/operations/alice')),
+      otherAccountsOperator: matchesPattern(pattern, withCaller('arn:aws-cn:sts::444455556666:assumed-role/ops-orders/x')),
     };
     // Assess
     expect(results).toEqual({ ownOperator: false, otherRole: true, otherAccountsOperator: true });

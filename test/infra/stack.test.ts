@@ -1,8 +1,9 @@
 /**
  * The synthesized stack: the state machine is the ASL file with this stack's functions substituted in, the
  * orchestrator has exactly its least-privilege policy, logging and tracing are on, the rules are the pure
- * patterns, and cdk-nag's AwsSolutions pack finds nothing unacknowledged. Two synths for the whole suite
- * (bundling is the slow part): the defaults, and auto-onboarding with non-default settings.
+ * patterns, and cdk-nag's AwsSolutions pack finds nothing unacknowledged. Two synths for the whole suite —
+ * the defaults, and auto-onboarding with non-default settings — without bundling the functions (these
+ * tests read the template only; the bundles are what the sandbox deploy runs).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,14 +15,15 @@ import type { CfnRole } from 'aws-cdk-lib/aws-iam';
 import { buildApp, STACK_NAME } from '../../infra/app';
 import { autoOnboardingInput, autoOnboardingPattern, onboardingRequestPattern, REQUEST_INPUT_PATH } from '../../infra/event-patterns';
 import { ASL_FILE, type OnboardingStack } from '../../infra/onboarding-stack';
-import { boundaryPolicyArn, orchestratorPolicy } from '../../lambdas/lib/policies';
+import { boundaryPolicyArn, keyAdminPolicy, orchestratorPolicy, roleTrustPolicy } from '../../lambdas/lib/policies';
+import { deploymentEnvironment, validateSettings } from '../../lambdas/lib/settings';
 import { steps } from '../../lambdas/steps';
 
 interface Synth { stack: OnboardingStack; template: Template; json: any; outdir: string; error?: Error }
 
 function synth(context: Record<string, unknown>): Synth {
   const outdir = mkdtempSync(path.join(tmpdir(), 'msf-cmk-cdk-'));
-  const app = new App({ outdir, context });
+  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [], ...context } });
   const stack = buildApp(app);
   let error: Error | undefined;
   try {
@@ -72,7 +74,7 @@ function taskResources(definition: any): string[] {
 
 let plain: Synth;
 let auto: Synth;
-const autoSettings = { rolePath: '/teams/flink/', operatorRoleName: 'FlinkOperator', aliasPrefix: 'flink/' };
+const autoSettings = { rolePath: '/teams/flink/', operatorRolePrefix: 'flink-operator-', aliasPrefix: 'flink/' };
 
 beforeAll(() => {
   plain = synth({});
@@ -178,7 +180,7 @@ describe('step functions and the orchestrator role', () => {
     const roleId = s.stack.getLogicalId(s.stack.orchestratorRole.node.defaultChild as CfnRole);
     const logGroupArns = Object.keys(steps).map((name) => `\${${s.stack.getLogicalId(s.stack.node.findChild(`${name}Logs`).node.defaultChild as CfnFunction)}.Arn}`);
     const expected = [
-      ...orchestratorPolicy({ scope: pseudo, rolePath, orchestratorRoleArn: `\${${roleId}.Arn}`, lockTableName: 'msf-cmk-onboarding-locks', permissionsBoundaryArn: boundaryPolicyArn(pseudo) }).Statement,
+      ...orchestratorPolicy({ scope: pseudo, rolePath, keyAdminRoleArn: `\${${s.stack.getLogicalId(s.stack.keyAdminRole)}.Arn}`, lockTableName: 'msf-cmk-onboarding-locks', permissionsBoundaryArn: boundaryPolicyArn(pseudo) }).Statement,
       { Sid: 'WriteStepLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logGroupArns },
       { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
     ];
@@ -189,17 +191,61 @@ describe('step functions and the orchestrator role', () => {
     expect(s.json.Resources[roleId].Properties.ManagedPolicyArns).toBeUndefined();
   });
 
-  it('gives the orchestrator nothing in KMS or Managed Flink, and keeps its role outside the path it manages', () => {
+  it('gives the orchestrator no KMS action and only reads of Managed Flink, and keeps its role outside the path it manages', () => {
     // Prepare
     const roleId = plain.stack.getLogicalId(plain.stack.orchestratorRole.node.defaultChild as CfnRole);
     // Act
     const actions = (statementsOf(plain, roleId) as any[]).flatMap((s) => [s.Action].flat());
     // Assess
-    expect(actions.filter((a: string) => /^(kms|kinesisanalytics):/.test(a) || a === '*')).toEqual([]);
+    expect(actions.filter((a: string) => /^kms:/.test(a) || a === '*' || (/^kinesisanalytics:/.test(a) && !/^kinesisanalytics:(Describe|List)/.test(a)))).toEqual([]);
     expect(plain.json.Resources[roleId].Properties.Path).toBeUndefined(); // "/", not "/msf-cmk/"
     expect(plain.json.Resources[roleId].Properties.AssumeRolePolicyDocument.Statement).toEqual([
       { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
     ]);
+  });
+});
+
+describe('deployment: settings and shared personas', () => {
+  it.each([
+    ['default settings', () => plain, {}],
+    ['settings from the context', () => auto, { ...autoSettings, autoOnboarding: true }],
+  ])("gives every function the deployment's settings and personas in its environment (%s)", (_, get, context) => {
+    // Prepare
+    const s = get();
+    const ref = (construct: { node: { defaultChild?: unknown } } | { logicalId: string }) => `\${${'logicalId' in construct ? s.stack.getLogicalId(construct as never) : s.stack.getLogicalId(construct.node.defaultChild as CfnRole)}.Arn}`;
+    const expected = deploymentEnvironment({
+      ...validateSettings(context),
+      orchestratorRoleArn: ref(s.stack.orchestratorRole),
+      keyAdminRoleArn: `\${${s.stack.getLogicalId(s.stack.keyAdminRole)}.Arn}`,
+      permissionsBoundaryArn: boundaryPolicyArn(pseudo),
+    });
+    // Act
+    const environments = resources(s, 'AWS::Lambda::Function').map(([, fn]) => flat(fn.Properties.Environment.Variables));
+    // Assess
+    for (const env of environments) expect(env).toMatchObject(expected);
+  });
+
+  it('deploys the key administrator, trusted by the orchestrator only, with keyAdminPolicy, outside rolePath, retained with the keys that name it', () => {
+    // Prepare
+    const id = plain.stack.getLogicalId(plain.stack.keyAdminRole);
+    const orchestratorId = plain.stack.getLogicalId(plain.stack.orchestratorRole.node.defaultChild as CfnRole);
+    // Act
+    const role = plain.json.Resources[id];
+    // Assess
+    expect(role.DeletionPolicy).toBe('Retain');
+    expect(role.UpdateReplacePolicy).toBe('Retain');
+    expect(flat(role.Properties)).toEqual({
+      RoleName: 'MsfCmkKeyAdmin',
+      Description: expect.any(String),
+      AssumeRolePolicyDocument: roleTrustPolicy({ trustedPrincipalArns: [`\${${orchestratorId}.Arn}`] }),
+      Policies: [{ PolicyName: 'key-administration', PolicyDocument: keyAdminPolicy({ scope: pseudo, aliasPrefix: 'msf-cmk/' }) }],
+    });
+  });
+
+  it('keeps lock items after release: no TTL on the lock table', () => {
+    const [[, table]] = resources(plain, 'AWS::DynamoDB::Table');
+    expect(table.Properties.TimeToLiveSpecification).toBeUndefined();
+    expect(table.Properties.TableName).toBe('msf-cmk-onboarding-locks');
   });
 });
 
@@ -222,8 +268,8 @@ describe('EventBridge rules', () => {
     // Act
     const { AutoOnboardingRule: rule } = rules(auto);
     // Assess
-    expect(flat(rule.EventPattern)).toEqual(autoOnboardingPattern({ ...pseudo, operatorRoleName: autoSettings.operatorRoleName }));
-    const transformer = autoOnboardingInput(autoSettings);
+    expect(flat(rule.EventPattern)).toEqual(autoOnboardingPattern({ ...pseudo, operatorRolePrefix: autoSettings.operatorRolePrefix }));
+    const transformer = autoOnboardingInput();
     expect(rule.Targets).toEqual([
       expect.objectContaining({
         ...target,

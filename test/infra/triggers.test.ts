@@ -7,14 +7,12 @@ import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeExecutionCommand, ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { CreateApplicationCommand, DescribeApplicationCommand } from '@aws-sdk/client-kinesis-analytics-v2';
-import { clients, deployStateMachine, testSandbox } from '../sandbox/helpers';
+import { clients, deployOrchestrator, deployStateMachine, testSandbox } from '../sandbox/helpers';
 import { LocalStateMachine } from '../../local/runner';
-import { ensureOrchestratorRole } from '../../local/demo';
 import { REQUEST_DETAIL_TYPE, REQUEST_INPUT_PATH, REQUEST_SOURCE, autoOnboardingInput, autoOnboardingPattern, onboardingRequestPattern } from '../../infra/event-patterns';
 import type { RunningSandbox } from '../../local/sandbox/server';
 
 const A = '000000000000';
-const settings = { rolePath: '/msf-cmk/', operatorRoleName: 'MsfCmkOperator', aliasPrefix: 'msf-cmk/' };
 const flinkTrust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
 
 async function allEnded(sfn: SFNClient, stateMachineArn: string) {
@@ -33,7 +31,7 @@ describe('EventBridge triggers of the deployed stack, run on the sandbox', () =>
   beforeAll(async () => {
     sb = await testSandbox();
     const { iam, events } = clients(sb);
-    await ensureOrchestratorRole(iam, A, sb.sandbox.region, new DynamoDBClient(sb.clientConfig()));
+    await deployOrchestrator(sb);
     for (const app of ['orders', 'clicks']) await iam.send(new CreateRoleCommand({ RoleName: `${app}-flink-execution`, AssumeRolePolicyDocument: flinkTrust }));
     smArn = await deployStateMachine(sb, 'OnboardApplication', new LocalStateMachine({ account: A, region: sb.sandbox.region }).definition);
     const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
@@ -42,8 +40,8 @@ describe('EventBridge triggers of the deployed stack, run on the sandbox', () =>
     // Both rules, as the stack deploys them with autoOnboarding=true.
     await events.send(new PutRuleCommand({ Name: 'request', EventPattern: JSON.stringify(onboardingRequestPattern()) }));
     await events.send(new PutTargetsCommand({ Rule: 'request', Targets: [{ Id: 'sfn', Arn: smArn, RoleArn: roleArn, InputPath: REQUEST_INPUT_PATH }] }));
-    const t = autoOnboardingInput(settings);
-    await events.send(new PutRuleCommand({ Name: 'auto', EventPattern: JSON.stringify(autoOnboardingPattern({ partition: 'aws', account: A, operatorRoleName: settings.operatorRoleName })) }));
+    const t = autoOnboardingInput();
+    await events.send(new PutRuleCommand({ Name: 'auto', EventPattern: JSON.stringify(autoOnboardingPattern({ partition: 'aws', account: A, operatorRolePrefix: 'msf-cmk-operator-' })) }));
     await events.send(new PutTargetsCommand({ Rule: 'auto', Targets: [{ Id: 'sfn', Arn: smArn, RoleArn: roleArn, InputTransformer: { InputPathsMap: t.inputPathsMap, InputTemplate: t.inputTemplate } }] }));
   });
   afterAll(() => sb.close());
@@ -65,7 +63,7 @@ describe('EventBridge triggers of the deployed stack, run on the sandbox', () =>
     const done = await allEnded(sfn, smArn);
     const clicks = done.filter((e) => JSON.parse(e.input!).applicationName === 'clicks');
     expect(clicks.map((e) => e.status)).toEqual(['SUCCEEDED']);
-    expect(JSON.parse(clicks[0].input!)).toEqual({ applicationName: 'clicks', ...settings });
+    expect(JSON.parse(clicks[0].input!)).toEqual({ applicationName: 'clicks' });
     const app = (await flink.send(new DescribeApplicationCommand({ ApplicationName: 'clicks' }))).ApplicationDetail!;
     expect(app.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription?.KeyType).toBe('CUSTOMER_MANAGED_KEY');
   });

@@ -9,8 +9,8 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { evaluate, validatePolicy, type Decision, type PolicyKind } from '../../local/sandbox/authz';
+import { applicationArn, type Scope } from '../../lambdas/lib/names';
 import {
-  applicationArn,
   keyAdminPolicy,
   keyPolicy,
   operatorBasePolicy,
@@ -19,8 +19,10 @@ import {
   roleTrustPolicy,
   viaService,
   type PolicyDocument,
-  type Scope,
-  type Statement, boundaryPolicyArn, managedRolesBoundary } from '../../lambdas/lib/policies';
+  type Statement,
+  boundaryPolicyArn,
+  managedRolesBoundary,
+} from '../../lambdas/lib/policies';
 
 // ---------------------------------------------------------------------------------------------------
 // The world: one account, one application and its key; roles under the workflow's path.
@@ -32,8 +34,10 @@ const OTHER_APP_ARN = applicationArn(SCOPE, 'OtherApplication');
 const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 const OTHER_KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/0987dcba-09fe-87dc-65ba-ab0987654321`;
 const ALIAS_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:alias/msf-cmk/MyCmkApplication`;
-const OPERATOR_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/msf-cmk/MsfCmkOperator`;
-const KEY_ADMIN_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/msf-cmk/MsfCmkKeyAdmin`;
+const OPERATOR_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/msf-cmk/msf-cmk-operator-MyCmkApplication`;
+const KEY_ADMIN_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/MsfCmkKeyAdmin`;
+const ACCOUNT_ADMIN_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/AccountAdmin`;
+const ADMINISTRATOR_ACCESS: PolicyDocument = { Version: '2012-10-17', Statement: [{ Sid: 'All', Effect: 'Allow', Action: '*', Resource: '*' }] };
 const ORCHESTRATOR_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/MsfCmkOrchestrator`;
 const OTHER_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/SomeoneElse`;
 const EXEC_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/MyCmkApplicationRole`;
@@ -50,7 +54,7 @@ const BASE_POLICY = operatorBasePolicy({ scope: SCOPE, applicationArn: APP_ARN, 
 const CMK_POLICY = operatorCmkPolicy({ scope: SCOPE, keyArn: KEY_ARN, applicationArn: APP_ARN });
 const KEY_ADMIN_POLICY = keyAdminPolicy({ scope: SCOPE, aliasPrefix: 'msf-cmk/' });
 const TRUST_POLICY = roleTrustPolicy({ trustedPrincipalArns: [ORCHESTRATOR_ROLE_ARN] });
-const ORCHESTRATOR_POLICY = orchestratorPolicy({ scope: SCOPE, rolePath: '/msf-cmk/', orchestratorRoleArn: ORCHESTRATOR_ROLE_ARN, lockTableName: 'msf-cmk-onboarding-locks', permissionsBoundaryArn: boundaryPolicyArn(SCOPE) });
+const ORCHESTRATOR_POLICY = orchestratorPolicy({ scope: SCOPE, rolePath: '/msf-cmk/', keyAdminRoleArn: KEY_ADMIN_ROLE_ARN, lockTableName: 'msf-cmk-onboarding-locks', permissionsBoundaryArn: boundaryPolicyArn(SCOPE) });
 /** Another key in the account, with KMS's default policy only (IAM decides): the IAM policies must not reach it. */
 const FOREIGN_KEY_POLICY: PolicyDocument = { Version: '2012-10-17', Statement: DELEGATING_KEY_POLICY.Statement.filter((s) => s.Action === 'kms:*') };
 
@@ -160,8 +164,8 @@ describe('operator use of the key', () => {
     });
   });
 
-  it('refuses everything to the IAM CMK policy alone when the key policy does not delegate to the account (KMS rule)', () => {
-    const table = operatorKeyUse.map((c) => ({ ...c, allowed: false }));
+  it('refuses every use to the IAM CMK policy alone when the key policy does not delegate to the account (KMS rule); only DescribeKey, which the recovery path delegates, passes', () => {
+    const table = operatorKeyUse.map((c) => ({ ...c, allowed: c.name === 'DescribeKey via MSF' }));
     expectTable(table, {
       identity: { [OPERATOR_ROLE_ARN]: [CMK_POLICY] },
       resource: { [KEY_ARN]: withoutOperatorStatements(KEY_POLICY) },
@@ -216,6 +220,26 @@ describe('key administrator', () => {
     ];
     expect(adminActions).toContain('kms:PutKeyPolicy');
     expect(adminActions.filter((a) => /\*|Encrypt|Decrypt|GenerateDataKey|ReEncrypt|CreateGrant|Sign|Verify|Mac|DeriveSharedSecret/.test(a))).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// The recovery path: with the key administrator gone (a re-created role is a new principal to KMS), an
+// account administrator may rewrite the key policy through IAM — and nothing else.
+const recoveryCases: Case[] = [
+  // non-compliant: use and destruction stay with the principals the key policy names
+  ...['kms:Decrypt', 'kms:GenerateDataKey', 'kms:Encrypt', 'kms:ReEncryptFrom'].map((action) => ({
+    name: `${action} via MSF for the application`, principal: ACCOUNT_ADMIN_ROLE_ARN, action, context: { ...ctx.via, ...ctx.app() }, allowed: false,
+  })),
+  ...['kms:ScheduleKeyDeletion', 'kms:DisableKey', 'kms:CreateGrant', 'kms:TagResource', 'kms:CreateAlias'].map((action) => ({ name: action, principal: ACCOUNT_ADMIN_ROLE_ARN, action, allowed: false })),
+  { name: 'an IAM principal without kms rights: PutKeyPolicy', principal: OTHER_ROLE_ARN, action: 'kms:PutKeyPolicy', allowed: false },
+  // compliant
+  ...['kms:PutKeyPolicy', 'kms:GetKeyPolicy', 'kms:DescribeKey'].map((action) => ({ name: action, principal: ACCOUNT_ADMIN_ROLE_ARN, action, allowed: true })),
+];
+
+describe('key policy recovery path', () => {
+  it('lets an administrator the account allows kms:PutKeyPolicy rewrite the policy, and use or destroy nothing', () => {
+    expectTable(recoveryCases, { identity: { [ACCOUNT_ADMIN_ROLE_ARN]: [ADMINISTRATOR_ACCESS] }, resource: { [KEY_ARN]: KEY_POLICY } });
   });
 });
 
@@ -335,43 +359,85 @@ describe('role trust policy', () => {
 });
 
 // ---------------------------------------------------------------------------------------------------
-// The orchestrator's own role: manages the workflow's roles and policies, assumes its roles, nothing else.
-const OPERATOR_POLICY_ARN = `arn:aws:iam::${ACCOUNT}:policy/msf-cmk/msf-cmk-key-access-MyCmkApplication`;
+// The orchestrator's own role: manages the operator roles under its path, assumes the personas, reads
+// applications; writes nothing in KMS or Managed Flink.
 const bounded = { 'iam:PermissionsBoundary': boundaryPolicyArn(SCOPE) };
+const LOCK_TABLE_ARN = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/msf-cmk-onboarding-locks`;
 const orchestratorCases: Case[] = [
   // non-compliant
-  { name: 'CreateRole outside the path', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:CreateRole', resource: OTHER_ROLE_ARN, allowed: false },
-  { name: 'PutRolePolicy on a role outside the path', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:PutRolePolicy', resource: OTHER_ROLE_ARN, allowed: false },
-  { name: 'AttachRolePolicy of AdministratorAccess', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:AttachRolePolicy', resource: OPERATOR_ROLE_ARN, context: { 'iam:PolicyARN': 'arn:aws:iam::aws:policy/AdministratorAccess' }, allowed: false },
-  { name: 'CreatePolicy outside the path', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:CreatePolicy', resource: `arn:aws:iam::${ACCOUNT}:policy/Admin`, allowed: false },
+  { name: 'CreateRole outside the path', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:CreateRole', resource: OTHER_ROLE_ARN, context: { ...bounded }, allowed: false },
+  { name: 'PutRolePolicy on a role outside the path', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:PutRolePolicy', resource: OTHER_ROLE_ARN, context: { ...bounded }, allowed: false },
+  { name: 'PutRolePolicy on the key administrator', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:PutRolePolicy', resource: KEY_ADMIN_ROLE_ARN, context: { ...bounded }, allowed: false },
+  { name: 'UpdateAssumeRolePolicy of the key administrator', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:UpdateAssumeRolePolicy', resource: KEY_ADMIN_ROLE_ARN, allowed: false },
+  { name: 'AttachRolePolicy, even bounded', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:AttachRolePolicy', resource: OPERATOR_ROLE_ARN, context: { 'iam:PolicyARN': 'arn:aws:iam::aws:policy/AdministratorAccess', ...bounded }, allowed: false },
+  { name: 'CreatePolicy', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:CreatePolicy', resource: `arn:aws:iam::${ACCOUNT}:policy/msf-cmk/x`, allowed: false },
   { name: 'AssumeRole of a role outside the path', principal: ORCHESTRATOR_ROLE_ARN, action: 'sts:AssumeRole', resource: OTHER_ROLE_ARN, allowed: false },
+  { name: 'GetRole of its own role (outside the path)', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:GetRole', resource: ORCHESTRATOR_ROLE_ARN, allowed: false },
   { name: 'kms:Decrypt via MSF', principal: ORCHESTRATOR_ROLE_ARN, action: 'kms:Decrypt', context: { ...ctx.via, ...ctx.app() }, allowed: false },
   { name: 'kms:PutKeyPolicy', principal: ORCHESTRATOR_ROLE_ARN, action: 'kms:PutKeyPolicy', allowed: false },
-  { name: 'UpdateApplication', principal: ORCHESTRATOR_ROLE_ARN, action: 'kinesisanalytics:UpdateApplication', resource: APP_ARN, allowed: false },
+  ...['UpdateApplication', 'StartApplication', 'StopApplication', 'DeleteApplication', 'CreateApplicationSnapshot', 'TagResource'].map((a) => ({
+    name: `kinesisanalytics:${a}`, principal: ORCHESTRATOR_ROLE_ARN, action: `kinesisanalytics:${a}`, resource: APP_ARN, allowed: false,
+  })),
+  { name: 'kinesisanalytics:CreateApplication', principal: ORCHESTRATOR_ROLE_ARN, action: 'kinesisanalytics:CreateApplication', resource: '*', allowed: false },
+  { name: 'DeleteItem of its lock table', principal: ORCHESTRATOR_ROLE_ARN, action: 'dynamodb:DeleteItem', resource: LOCK_TABLE_ARN, allowed: false },
+  { name: 'states:StopExecution', principal: ORCHESTRATOR_ROLE_ARN, action: 'states:StopExecution', resource: `arn:aws:states:${REGION}:${ACCOUNT}:execution:OnboardApplication:x`, allowed: false },
   // Escalation: a role it manages without the managed-roles boundary, or with another one, could be made admin.
   ...['iam:CreateRole', 'iam:PutRolePolicy', 'iam:PutRolePermissionsBoundary'].flatMap((action) => [
     { name: `${action} without the boundary`, principal: ORCHESTRATOR_ROLE_ARN, action, resource: OPERATOR_ROLE_ARN, allowed: false },
     { name: `${action} with another boundary`, principal: ORCHESTRATOR_ROLE_ARN, action, resource: OPERATOR_ROLE_ARN, context: { 'iam:PermissionsBoundary': `arn:aws:iam::${ACCOUNT}:policy/Admin` }, allowed: false },
   ]),
-  { name: 'AttachRolePolicy of the CMK policy to an unbounded role', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:AttachRolePolicy', resource: OPERATOR_ROLE_ARN, context: { 'iam:PolicyARN': OPERATOR_POLICY_ARN }, allowed: false },
   { name: 'DeleteRolePermissionsBoundary', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:DeleteRolePermissionsBoundary', resource: OPERATOR_ROLE_ARN, context: { ...bounded }, allowed: false },
   // compliant
-  ...['iam:TagRole', 'iam:GetRole', 'iam:UpdateAssumeRolePolicy', 'iam:ListAttachedRolePolicies', 'sts:AssumeRole'].map((action) => ({
-    name: `${action} on the operator role`, principal: ORCHESTRATOR_ROLE_ARN, action, resource: OPERATOR_ROLE_ARN, allowed: true,
+  ...['iam:TagRole', 'iam:GetRole', 'iam:GetRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies', 'iam:DeleteRole', 'sts:AssumeRole'].map((action) => ({
+    name: `${action} on an operator role`, principal: ORCHESTRATOR_ROLE_ARN, action, resource: OPERATOR_ROLE_ARN, allowed: true,
   })),
   ...['iam:CreateRole', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:PutRolePermissionsBoundary'].map((action) => ({
-    name: `${action} on the operator role, bounded`, principal: ORCHESTRATOR_ROLE_ARN, action, resource: OPERATOR_ROLE_ARN, context: { ...bounded }, allowed: true,
+    name: `${action} on an operator role, bounded`, principal: ORCHESTRATOR_ROLE_ARN, action, resource: OPERATOR_ROLE_ARN, context: { ...bounded }, allowed: true,
   })),
-  { name: 'AttachRolePolicy of the CMK policy', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:AttachRolePolicy', resource: OPERATOR_ROLE_ARN, context: { 'iam:PolicyARN': OPERATOR_POLICY_ARN, ...bounded }, allowed: true },
-  ...['iam:CreatePolicy', 'iam:TagPolicy', 'iam:GetPolicyVersion', 'iam:DeletePolicy'].map((action) => ({
-    name: `${action} on the CMK policy`, principal: ORCHESTRATOR_ROLE_ARN, action, resource: OPERATOR_POLICY_ARN, allowed: true,
+  { name: 'AssumeRole of the key administrator', principal: ORCHESTRATOR_ROLE_ARN, action: 'sts:AssumeRole', resource: KEY_ADMIN_ROLE_ARN, allowed: true },
+  ...['DescribeApplication', 'DescribeApplicationOperation', 'ListApplicationSnapshots', 'ListTagsForResource'].map((a) => ({
+    name: `kinesisanalytics:${a}`, principal: ORCHESTRATOR_ROLE_ARN, action: `kinesisanalytics:${a}`, resource: APP_ARN, allowed: true,
   })),
-  { name: 'GetRole on its own role', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:GetRole', resource: ORCHESTRATOR_ROLE_ARN, allowed: true },
+  { name: 'kinesisanalytics:ListApplications', principal: ORCHESTRATOR_ROLE_ARN, action: 'kinesisanalytics:ListApplications', resource: '*', allowed: true },
+  { name: 'tag:GetResources', principal: ORCHESTRATOR_ROLE_ARN, action: 'tag:GetResources', resource: '*', allowed: true },
+  { name: 'states:DescribeExecution (a lock holder)', principal: ORCHESTRATOR_ROLE_ARN, action: 'states:DescribeExecution', resource: `arn:aws:states:${REGION}:${ACCOUNT}:execution:OnboardApplication:x`, allowed: true },
+  ...['dynamodb:GetItem', 'dynamodb:UpdateItem'].map((action) => ({ name: `${action} of its lock table`, principal: ORCHESTRATOR_ROLE_ARN, action, resource: LOCK_TABLE_ARN, allowed: true })),
 ];
 
 describe('orchestrator policy', () => {
-  it('manages only the roles and policies under its path, assumes only those roles, and touches no key or application', () => {
+  it('manages only the operator roles under its path, assumes only the personas, reads applications, and changes no key or application', () => {
     expectTable(orchestratorCases, { identity: { [ORCHESTRATOR_ROLE_ARN]: [ORCHESTRATOR_POLICY] }, resource: { [KEY_ARN]: DELEGATING_KEY_POLICY } });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// The boundary of the roles the workflow creates (the operators): at most what an operator does.
+describe('managed-roles boundary', () => {
+  const boundaryCases: Case[] = [
+    // non-compliant, whatever the role's own policy says
+    ...['iam:CreateRole', 'iam:PutRolePolicy', 'sts:AssumeRole', 's3:GetObject', 'kms:PutKeyPolicy', 'kms:ScheduleKeyDeletion', 'kms:Encrypt', 'kms:ReEncryptFrom'].map((action) => ({
+      name: action, principal: OPERATOR_ROLE_ARN, action, resource: '*', allowed: false,
+    })),
+    { name: 'iam:PassRole to EC2', principal: OPERATOR_ROLE_ARN, action: 'iam:PassRole', resource: EXEC_ROLE_ARN, context: { 'iam:PassedToService': 'ec2.amazonaws.com' }, allowed: false },
+    // compliant
+    { name: 'kinesisanalytics:UpdateApplication', principal: OPERATOR_ROLE_ARN, action: 'kinesisanalytics:UpdateApplication', resource: APP_ARN, allowed: true },
+    { name: 'iam:PassRole to MSF', principal: OPERATOR_ROLE_ARN, action: 'iam:PassRole', resource: EXEC_ROLE_ARN, context: { 'iam:PassedToService': MSF }, allowed: true },
+    ...['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:CreateGrant', 'kms:DescribeKey'].map((action) => ({
+      name: action, principal: OPERATOR_ROLE_ARN, action, resource: OTHER_KEY_ARN, allowed: true,
+    })),
+  ];
+  it('caps an operator role given AdministratorAccess at Managed Flink, PassRole to it, and the KMS use an operator needs', () => {
+    const results = Object.fromEntries(boundaryCases.map((c) => [c.name, evaluate({
+      principal: `arn:aws:sts::${ACCOUNT}:assumed-role/msf-cmk-operator-MyCmkApplication/s1`,
+      action: c.action,
+      resource: c.resource === '*' ? NO_RESOURCE : c.resource!,
+      resourceAccount: ACCOUNT,
+      context: { 'aws:PrincipalArn': OPERATOR_ROLE_ARN, ...c.context },
+      identityPolicies: [{ name: 'Admin', document: ADMINISTRATOR_ACCESS }],
+      permissionsBoundary: { name: 'Boundary', document: managedRolesBoundary() },
+      resourcePolicy: c.resource === OTHER_KEY_ARN ? DELEGATING_KEY_POLICY : undefined,
+    }).decision]));
+    expect(results).toEqual(Object.fromEntries(boundaryCases.map((c) => [c.name, c.allowed ? 'Allowed' : 'ImplicitlyDenied'])));
   });
 });
 
@@ -541,10 +607,13 @@ describe('comparison with the documented examples', () => {
     expect(match.map((s) => s.Resource)).toEqual(['*']);
   });
 
-  it('key policy adds only the key-admin statement (and the root statement with delegateToAccount)', () => {
+  it('key policy adds only the recovery path and the key-admin statement (the root statement instead of the recovery path with delegateToAccount)', () => {
     const documented = DOC_KEY_POLICY.Statement.map(essence);
     const isDocumented = (s: Statement) => documented.some((d) => isDeepStrictEqual(essence(s), d));
-    expect(ours.Statement.filter((s) => !isDocumented(s)).map((s) => s.Sid)).toEqual(['AllowKeyAdministration']);
+    expect(ours.Statement.filter((s) => !isDocumented(s))).toEqual([
+      { Sid: 'AllowAccountToRecoverKeyAdministration', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: ['kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy'], Resource: '*' },
+      expect.objectContaining({ Sid: 'AllowKeyAdministration', Principal: { AWS: KEY_ADMIN_ROLE_ARN } }),
+    ]);
     const delegating = keyPolicy({ scope: SCOPE, applicationArn: D.APP_ARN, operatorRoleArn: D.OPERATOR_ARN, keyAdminRoleArn: KEY_ADMIN_ROLE_ARN, delegateToAccount: true });
     expect(delegating.Statement.filter((s) => !isDocumented(s))).toEqual([
       { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' },

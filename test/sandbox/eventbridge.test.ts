@@ -17,9 +17,8 @@ import {
 import { ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateApplicationCommand, DescribeApplicationCommand } from '@aws-sdk/client-kinesis-analytics-v2';
-import { clients, deployStateMachine, roleCredentials, testSandbox, ended } from './helpers';
+import { clients, deployOrchestrator, deployStateMachine, roleCredentials, testSandbox, ended } from './helpers';
 import { LocalStateMachine } from '../../local/runner';
-import { ensureOrchestratorRole } from '../../local/demo';
 import { apiCallEvent, emitEvent } from '../../local/sandbox/services/eventbridge';
 import type { RunningSandbox } from '../../local/sandbox/server';
 
@@ -46,7 +45,7 @@ describe('EventBridge on the sandbox', () => {
   beforeAll(async () => {
     sb = await testSandbox();
     const { iam } = clients(sb);
-    await ensureOrchestratorRole(iam, ACCOUNT, sb.sandbox.region, new DynamoDBClient(sb.clientConfig()));
+    await deployOrchestrator(sb);
     smArn = await deployStateMachine(sb, 'OnboardApplication', new LocalStateMachine({ account: ACCOUNT, region: sb.sandbox.region }).definition);
     // The role EventBridge assumes to start the state machine, as CDK's SfnStateMachine target creates it.
     const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole' }] };

@@ -9,6 +9,20 @@ import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { startSandbox, type RunningSandbox } from '../../local/sandbox/server';
 import { assumeRoleAsService } from '../../local/sandbox/services/sts';
 import type { SandboxOptions } from '../../local/sandbox/sandbox';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { deployLocally } from '../../local/deployment';
+import { deploymentEnvironment, type Deployment } from '../../lambdas/lib/settings';
+
+/**
+ * What the stack deploys besides functions and state machines (local/deployment.ts), with the sandbox's
+ * Step Functions giving its functions that deployment's environment.
+ */
+export async function deployOrchestrator(sb: RunningSandbox): Promise<Deployment> {
+  const cfg = sb.clientConfig();
+  const deployment = await deployLocally({ iam: new IAMClient(cfg), dynamodb: new DynamoDBClient(cfg) }, { partition: 'aws', account: sb.sandbox.account, region: sb.sandbox.region });
+  sb.sandbox.stepFunctions.environment = deploymentEnvironment(deployment);
+  return deployment;
+}
 
 export interface Credentials { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
 

@@ -17,9 +17,8 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { CreateRoleCommand } from '@aws-sdk/client-iam';
-import { clients, deployStateMachine, roleCredentials, testSandbox, ended } from './helpers';
+import { clients, deployOrchestrator, deployStateMachine, roleCredentials, testSandbox, ended } from './helpers';
 import { LocalStateMachine } from '../../local/runner';
-import { ensureOrchestratorRole } from '../../local/demo';
 import { startExecution } from '../../local/start';
 import type { RunningSandbox } from '../../local/sandbox/server';
 
@@ -61,7 +60,7 @@ describe('Step Functions on a stub handler table (engine level)', () => {
   beforeAll(async () => {
     sb = await testSandbox({ stepFunctions: { handlers } });
     sfn = clients(sb).sfn;
-    await ensureOrchestratorRole(clients(sb).iam, ACCOUNT, sb.sandbox.region, new DynamoDBClient(sb.clientConfig()));
+    await deployOrchestrator(sb);
     echoArn = await deployStateMachine(sb, 'Echo', echoMachine);
   });
   afterAll(() => sb.close());
@@ -264,7 +263,7 @@ describe('Step Functions running the onboarding (runner-substituted ASL, real ha
   beforeAll(async () => {
     sb = await testSandbox();
     const { iam } = clients(sb);
-    await ensureOrchestratorRole(iam, ACCOUNT, sb.sandbox.region, new DynamoDBClient(sb.clientConfig()));
+    await deployOrchestrator(sb);
     for (const app of ['orders', 'ledger']) await iam.send(new CreateRoleCommand({ RoleName: `${app}-flink-execution`, AssumeRolePolicyDocument: flinkTrust }));
     const definition = new LocalStateMachine({ account: ACCOUNT, region: sb.sandbox.region }).definition;
     smArn = await deployStateMachine(sb, 'OnboardApplication', definition);
@@ -311,8 +310,8 @@ describe('Step Functions running the onboarding (runner-substituted ASL, real ha
     Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_SESSION_TOKEN: '', AWS_REGION: 'us-east-1' });
     const status = await startExecution({ endpoint: sb.endpoint, stateMachineArn: smArn, input: { applicationName: 'ghost' }, pollMs: 20 }, (l) => lines.push(l));
     expect(status).toBe('FAILED');
-    // EnsureApplication failed; the rollback ran, and the execution ends with the original error and step.
-    expect(lines.find((l) => l.startsWith('  ✗'))).toMatch(/^ {2}✗ RolledBack +Failed: ApplicationNotFound: EnsureApplication failed with ApplicationNotFound: .*ghost/);
+    // DecideEnsureApplication refused before any write; the execution ends with the original error and state.
+    expect(lines.find((l) => l.startsWith('  ✗'))).toMatch(/^ {2}✗ RolledBack +Failed: ApplicationNotFound: DecideEnsureApplication failed with ApplicationNotFound: .*ghost.*Nothing was changed\.$/);
     expect(lines.at(-1)).toMatch(/^FAILED in \d+\.\d s: ApplicationNotFound: /);
   });
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import validator from 'asl-validator';
 import { lintAsl } from '../../local/asl-lint';
+import { format, readSpec, synced } from '../../local/asl-sync';
 import { DEFAULT_DEFINITION, LocalStateMachine, substitute, taskBindings } from '../../local/runner';
 import { steps } from '../../lambdas/steps';
 
@@ -44,19 +45,46 @@ describe('statemachine/onboard-application.asl.json', () => {
     );
   });
 
-  it('orders the Task states as AWS documents the setup (facts §2), inside the application lock', () => {
+  it('decides every step in the documented order (facts §2) before applying any, in that order again, inside the application lock', () => {
     expect(mainPath(definition())).toEqual([
       'ValidateInput',
       'AcquireLock',
-      'EnsureOperatorRole',
-      'EnsureApplication',
-      'EnsureKeyAdminRole',
-      'CreateKey',
-      'GrantOperatorKeyAccess',
-      'SwitchApplicationToCmk',
-      'VerifyEncryption',
-      'ReleaseLock',
+      'DecideEnsureOperatorRole',
+      'DecideEnsureApplication',
+      'DecideCreateKey',
+      'DecideGrantOperatorKeyAccess',
+      'DecideSwitchApplicationToCmk',
+      'ReportPlan',
     ]);
+    const def = definition();
+    expect(def.States.IsPlan).toMatchObject({ Choices: [{ Variable: '$.config.mode', StringEquals: 'plan', Next: 'ReportPlan' }], Default: 'EnsureOperatorRole' });
+    const applyPath: string[] = [];
+    for (let name: string | undefined = 'EnsureOperatorRole'; name && def.States[name].Type !== 'Succeed'; ) {
+      if (def.States[name].Type === 'Task' && !applyPath.includes(name)) applyPath.push(name);
+      name = def.States[name].Type === 'Choice' ? def.States[name].Choices[0].Next : def.States[name].Next;
+    }
+    expect(applyPath).toEqual(['EnsureOperatorRole', 'EnsureApplication', 'CreateKey', 'GrantOperatorKeyAccess', 'SwitchApplicationToCmk', 'VerifyEncryption', 'ReleaseLock']);
+  });
+
+  it('records each decision in the ledger and applies it with the same function', () => {
+    const def = definition();
+    for (const step of ['EnsureOperatorRole', 'EnsureApplication', 'CreateKey', 'GrantOperatorKeyAccess', 'SwitchApplicationToCmk']) {
+      expect(def.States[`Decide${step}`]).toMatchObject({ Resource: `\${${step}FunctionArn}`, Parameters: { phase: 'decide', 'state.$': '$' }, ResultPath: `$.ledger.${step}` });
+      expect(def.States[step]).toMatchObject({ Resource: `\${${step}FunctionArn}`, Parameters: { phase: 'apply', 'state.$': '$' } });
+    }
+  });
+
+  it('takes every Retry and Catch from statemachine/retriers.json (npm run asl:sync)', () => {
+    expect(format(synced(definition(), 'onboard-application.asl.json'))).toBe(raw);
+  });
+
+  it('fails the sync when a Task state has no retriers.json entry, or an entry names no state', () => {
+    const bad = definition();
+    bad.States.Extra = { Type: 'Task', Resource: '${ExtraFunctionArn}', End: true };
+    expect(() => synced(bad, 'onboard-application.asl.json')).toThrow('state Extra is a Task and has no entry');
+    const spec = readSpec();
+    spec.machines['onboard-application.asl.json'].Gone = { retry: ['throttled'] };
+    expect(() => synced(definition(), 'onboard-application.asl.json', spec)).toThrow('has no state Gone');
   });
 
   it('binds every Task state to a handler of lambdas/steps through its Resource placeholder', () => {
@@ -66,17 +94,20 @@ describe('statemachine/onboard-application.asl.json', () => {
     expect(new Set(bindings.map((b) => b.handlerName))).toEqual(new Set(Object.keys(steps)));
   });
 
-  it('rolls back from every state after the first write, and from nowhere before it', () => {
+  it('rolls back from every state after the first write, reports a refusal while deciding, and catches nothing before the lock', () => {
     const def = definition();
     const caught = (name: string) => (def.States[name].Catch ?? []).map((c: any) => c.Next);
     expect(caught('ValidateInput')).toEqual([]);
     expect(caught('AcquireLock')).toEqual([]);
-    for (const s of ['EnsureOperatorRole', 'EnsureApplication', 'EnsureKeyAdminRole', 'CreateKey', 'GrantOperatorKeyAccess', 'SwitchApplicationToCmk', 'CheckUpdate', 'VerifyEncryption']) {
-      expect(caught(s)).toEqual(['RevertApplication']);
+    for (const s of ['DecideEnsureOperatorRole', 'DecideEnsureApplication', 'DecideCreateKey', 'DecideGrantOperatorKeyAccess', 'DecideSwitchApplicationToCmk']) {
+      expect({ s, next: caught(s) }).toEqual({ s, next: ['ReportRollback'] });
+    }
+    for (const s of ['EnsureOperatorRole', 'EnsureApplication', 'CreateKey', 'GrantOperatorKeyAccess', 'SwitchApplicationToCmk', 'CheckUpdate', 'VerifyEncryption']) {
+      expect({ s, next: caught(s) }).toEqual({ s, next: ['RevertApplication'] });
     }
   });
 
-  it('undoes in reverse order of the documented steps, then releases the lock', () => {
+  it('undoes in reverse order of the documented steps, reads the account back, then releases the lock', () => {
     const chain: string[] = [];
     const def = definition();
     let name: string | undefined = 'RevertApplication';
@@ -86,22 +117,35 @@ describe('statemachine/onboard-application.asl.json', () => {
       name = s.Type === 'Choice' ? s.Choices[0].Next : s.Next;
     }
     expect(chain.filter((n) => def.States[n].Type === 'Task')).toEqual([
-      'RevertApplication', 'RevokeOperatorKeyAccess', 'RetireKey', 'DeleteKeyAdminRole', 'DeleteCreatedApplication', 'DeleteOperatorRole', 'ReportRollback', 'ReleaseLockAfterRollback',
+      'RevertApplication', 'RevokeOperatorKeyAccess', 'RetireKey', 'DeleteCreatedApplication', 'RestoreOperatorRole', 'ReportRollback', 'ReleaseLockAfterRollback',
     ]);
     expect(name).toBe('RolledBack');
+    expect(def.States.IsRolledBack.Default).toBe('ReleaseLockAfterIncompleteRollback');
+    expect(def.States.ReleaseLockAfterIncompleteRollback.Next).toBe('RollbackIncomplete');
   });
 
-  it('retries IAM propagation where a fresh role is first used, and a busy application on the switch', () => {
+  it('never retries the apply of CreateKey or of the switch on an error that may come after the call took effect', () => {
     const retried = (state: string) => definition().States[state].Retry.flatMap((r: any) => r.ErrorEquals);
+    for (const state of ['CreateKey', 'SwitchApplicationToCmk']) {
+      expect(retried(state)).not.toEqual(expect.arrayContaining(['InternalFailure']));
+      expect(retried(state)).not.toContain('Lambda.Unknown');
+      expect(retried(state)).not.toContain('States.ALL');
+      expect(retried(state)).toContain('ThrottlingException');
+    }
     expect(retried('CreateKey')).toContain('PrincipalNotYetVisible');
     expect(retried('EnsureApplication')).toContain('RoleNotYetAssumable');
-    expect(retried('SwitchApplicationToCmk')).toEqual(expect.arrayContaining(['ConcurrentModificationException', 'ResourceInUseException']));
+    expect(retried('SwitchApplicationToCmk')).toEqual(expect.arrayContaining(['ApplicationBusy', 'ResourceInUseException']));
+  });
+
+  it('retries the lock on DynamoDB\'s transient errors', () => {
+    const retried = definition().States.AcquireLock.Retry.flatMap((r: any) => r.ErrorEquals);
+    expect(retried).toEqual(expect.arrayContaining(['ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'ThrottlingException', 'InternalServerError']));
   });
 
   it('refuses to run when a Task state has no handler, before anything runs', () => {
     const handlers = Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, v.handler]));
     delete (handlers as any).CreateKey;
-    expect(() => new LocalStateMachine({ handlers })).toThrow(/No handler for CreateKey \(\$\{CreateKeyFunctionArn\}\)/);
+    expect(() => new LocalStateMachine({ handlers })).toThrow(/No handler for DecideCreateKey \(\$\{CreateKeyFunctionArn\}\), CreateKey \(\$\{CreateKeyFunctionArn\}\)/);
   });
 
   it('substitutes placeholders like CDK definitionSubstitutions and refuses an unknown one', () => {

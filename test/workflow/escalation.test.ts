@@ -1,8 +1,9 @@
 /**
- * The orchestrator cannot make itself an administrator through the roles it manages: every role it
- * writes to must carry the managed-roles boundary, and that boundary caps what the role can do.
+ * The orchestrator cannot make itself an administrator through the roles it manages, nor take over the
+ * key administrator: every role it writes to must carry the managed-roles boundary, that boundary caps
+ * what the role can do, and the key administrator the deployment owns is outside its reach but for AssumeRole.
  */
-import { CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { CreateRoleCommand, DeleteRolePermissionsBoundaryCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { boundaryPolicyArn } from '../../lambdas/lib/policies';
 import { newAppInput, world, type World } from './harness';
@@ -22,13 +23,24 @@ describe('the orchestrator and the roles it manages', () => {
   });
   afterEach(() => w.close());
 
-  it('the workflow creates its roles with the managed-roles boundary', async () => {
+  it('the workflow creates the operator role with the managed-roles boundary', async () => {
     await w.ensureExecRole('orders');
     expect((await w.machine().run(newAppInput('orders'))).status).toBe('SUCCEEDED');
-    for (const name of ['MsfCmkOperator', 'MsfCmkKeyAdmin']) {
-      const role = (await iam.send(new GetRoleCommand({ RoleName: name }))).Role!;
-      expect(role.PermissionsBoundary?.PermissionsBoundaryArn).toBe(BOUNDARY);
-    }
+    const role = (await iam.send(new GetRoleCommand({ RoleName: 'msf-cmk-operator-orders' }))).Role!;
+    expect(role.PermissionsBoundary?.PermissionsBoundaryArn).toBe(BOUNDARY);
+  });
+
+  it('may not remove a boundary from a role it manages (that would unbound what it wrote into it)', async () => {
+    await w.ensureExecRole('orders');
+    expect((await w.machine().run(newAppInput('orders'))).status).toBe('SUCCEEDED');
+    await expect(iam.send(new DeleteRolePermissionsBoundaryCommand({ RoleName: 'msf-cmk-operator-orders' }))).rejects.toMatchObject({ name: 'AccessDenied' });
+  });
+
+  it.each([
+    ['write a policy into it', () => iam.send(new PutRolePolicyCommand({ RoleName: 'MsfCmkKeyAdmin', PolicyName: 'admin', PolicyDocument: ADMIN }))],
+    ['change whom it trusts', () => iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: 'MsfCmkKeyAdmin', PolicyDocument: trust(`arn:aws:iam::${A}:root`) }))],
+  ])('may not %s: the key administrator belongs to the deployment', async (_what, call) => {
+    await expect(call()).rejects.toMatchObject({ name: 'AccessDenied' });
   });
 
   it('refuses to create a role under its path without the boundary', async () => {

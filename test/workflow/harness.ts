@@ -8,17 +8,26 @@ import { KinesisAnalyticsV2Client, CreateApplicationCommand, StartApplicationCom
 import { startSandbox, type RunningSandbox } from '../../local/sandbox/server';
 import { assumeRoleAsService } from '../../local/sandbox/services/sts';
 import { LocalStateMachine, type Handler, type RunOptions } from '../../local/runner';
-import { ensureOrchestratorRole, sandboxEnv } from '../../local/demo';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { STSClient } from '@aws-sdk/client-sts';
+import { deployLocally, functionEnvironment } from '../../local/deployment';
+import { unlock, type UnlockResult } from '../../local/unlock';
 import { steps } from '../../lambdas/steps';
+import type { Deployment } from '../../lambdas/lib/settings';
 import type { SandboxOptions } from '../../local/sandbox/sandbox';
 
 export const ACCOUNT = '000000000000';
+export const REGION = 'us-east-1';
+export const appArn = (app: string) => `arn:aws:kinesisanalytics:${REGION}:${ACCOUNT}:application/${app}`;
+export const operatorArn = (app: string) => `arn:aws:iam::${ACCOUNT}:role/msf-cmk/msf-cmk-operator-${app}`;
+export const KEY_ADMIN_ARN = `arn:aws:iam::${ACCOUNT}:role/MsfCmkKeyAdmin`;
 export const execRoleArn = (app: string) => `arn:aws:iam::${ACCOUNT}:role/${app}-flink-execution`;
 export const defaultHandlers = (): Record<string, Handler> => Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, v.handler]));
 
 export interface World {
   sb: RunningSandbox;
   root: { iam: IAMClient; flink: KinesisAnalyticsV2Client };
+  deployment: Deployment;
   orchestratorArn: string;
   env: Record<string, string>;
   machine(options?: Partial<RunOptions>): LocalStateMachine;
@@ -27,6 +36,8 @@ export interface World {
   describe(name: string): Promise<ApplicationDetail>;
   /** The execution role a new application will be created with. */
   ensureExecRole(app: string): Promise<void>;
+  /** `msf-cmk unlock` as the account root. */
+  unlock(app: string, reason?: string): Promise<UnlockResult>;
   close(): Promise<void>;
 }
 
@@ -35,9 +46,10 @@ export async function world(options: SandboxOptions = {}): Promise<World> {
   const sb = await startSandbox({ port: 0, ...options, iamPropagationDelayMs: 0 });
   const cfg = sb.clientConfig();
   const root = { iam: new IAMClient(cfg), flink: new KinesisAnalyticsV2Client(cfg) };
-  const orchestratorArn = await ensureOrchestratorRole(root.iam, ACCOUNT, sb.sandbox.region, new DynamoDBClient(cfg));
+  const deployment = await deployLocally({ iam: root.iam, dynamodb: new DynamoDBClient(cfg) }, { partition: 'aws', account: ACCOUNT, region: REGION });
+  const orchestratorArn = deployment.orchestratorRoleArn;
   const s = assumeRoleAsService(sb.sandbox, 'lambda.amazonaws.com', orchestratorArn, 'orchestrator');
-  const env = sandboxEnv(sb.endpoint, sb.sandbox.region, { accessKeyId: s.AccessKeyId, secretAccessKey: s.SecretAccessKey, sessionToken: s.SessionToken });
+  const env = functionEnvironment(sb.endpoint, sb.sandbox.region, { accessKeyId: s.AccessKeyId, secretAccessKey: s.SecretAccessKey, sessionToken: s.SessionToken }, deployment);
   const flinkTrust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
   sb.sandbox.iamPropagationDelayMs = options.iamPropagationDelayMs ?? 0;
   const made = new Set<string>();
@@ -49,6 +61,7 @@ export async function world(options: SandboxOptions = {}): Promise<World> {
   return {
     sb,
     root,
+    deployment,
     orchestratorArn,
     env,
     machine: (o = {}) => new LocalStateMachine({ account: ACCOUNT, region: sb.sandbox.region, env, waitMs: 0, retryScale: 0, ...o }),
@@ -62,6 +75,7 @@ export async function world(options: SandboxOptions = {}): Promise<World> {
     },
     describe: async (name) => (await root.flink.send(new DescribeApplicationCommand({ ApplicationName: name }))).ApplicationDetail!,
     ensureExecRole,
+    unlock: (app, reason = 'test') => unlock({ dynamodb: new DynamoDBClient(cfg), sfn: new SFNClient(cfg), sts: new STSClient(cfg) }, { lockTableName: deployment.lockTableName, applicationArn: appArn(app), reason }),
     close: () => sb.close(),
   };
 }

@@ -1,30 +1,40 @@
+/**
+ * OnboardApplication end to end on the sandbox: the real ASL and the real handlers on the local runner,
+ * acting as the deployment's orchestrator, key administrator and each application's own operator.
+ */
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { keyPolicy } from '../../lambdas/lib/policies';
 import { steps } from '../../lambdas/steps';
-import { ACCOUNT, defaultHandlers, newAppInput, world, type World } from './harness';
+import type { RequestLogEntry } from '../../local/sandbox/faults';
+import { ACCOUNT, KEY_ADMIN_ARN, REGION, appArn, defaultHandlers, newAppInput, operatorArn, world, type World } from './harness';
 
 const KEY_ARN = expect.stringMatching(/^arn:aws:kms:us-east-1:000000000000:key\/[0-9a-f-]{36}$/);
 
 /** Resources the workflow manages, counted in the sandbox's own state. */
 function counts(w: World) {
   const s = w.sb.sandbox.state;
+  const operators = Object.values(s.iam.roles).filter((r) => r.Path === '/msf-cmk/');
   return {
     keys: Object.keys(s.kms.keys).length,
     aliases: Object.keys(s.kms.aliases).length,
-    managedRoles: Object.values(s.iam.roles).filter((r) => r.Path === '/msf-cmk/').length,
+    operatorRoles: operators.length,
+    inlinePolicies: operators.flatMap((r) => Object.keys(r.InlinePolicies)).length,
     managedPolicies: Object.values(s.iam.policies).filter((p) => p.Path === '/msf-cmk/').length,
   };
 }
 
-/** A key the platform team made (as root) whose policy already names the workflow's roles and this application. */
-async function platformKey(w: World, app: string) {
-  const policy = keyPolicy({
-    scope: { account: ACCOUNT, region: 'us-east-1' },
-    applicationArn: `arn:aws:kinesisanalytics:us-east-1:${ACCOUNT}:application/${app}`,
-    operatorRoleArn: `arn:aws:iam::${ACCOUNT}:role/msf-cmk/MsfCmkOperator`,
-    keyAdminRoleArn: `arn:aws:iam::${ACCOUNT}:role/msf-cmk/MsfCmkKeyAdmin`,
-    delegateToAccount: true,
-  });
+/** Writes in a request log: every call that is not a read or an AssumeRole. */
+const writes = (log: RequestLogEntry[]) => log.filter((e) => !/^(Get|List|Describe)/.test(e.operation) && e.operation !== 'AssumeRole').map((e) => `${e.service}:${e.operation}`);
+
+/**
+ * A key the platform team made (as root) whose policy already allows what MSF needs for this application.
+ * Before the application's first onboarding its operator role does not exist, and KMS refuses a policy
+ * naming a principal that does not exist: such a key delegates to the account, and the operator's IAM
+ * policy (which the workflow writes) gives the operator its rights.
+ */
+async function platformKey(w: World, app: string, operatorExists = false) {
+  const full = keyPolicy({ scope: { account: ACCOUNT, region: REGION }, applicationArn: appArn(app), operatorRoleArn: operatorArn(app), keyAdminRoleArn: KEY_ADMIN_ARN, delegateToAccount: !operatorExists });
+  const policy = operatorExists ? full : { ...full, Statement: full.Statement.filter((s) => s.Principal?.AWS !== operatorArn(app)) };
   return (await new KMSClient(w.sb.clientConfig()).send(new CreateKeyCommand({ Policy: JSON.stringify(policy) }))).KeyMetadata!;
 }
 
@@ -32,7 +42,7 @@ describe('OnboardApplication end to end on the sandbox (real ASL, real handlers)
   let w: World;
   afterEach(() => w?.close());
 
-  it('creates a new application with the AWS owned key, then moves it onto a new CMK', async () => {
+  it('creates a new application with the AWS owned key, then moves it onto a new CMK, with its own operator role', async () => {
     w = await world();
     await w.ensureExecRole('orders');
     const result = await w.machine().run(newAppInput('orders'));
@@ -41,12 +51,20 @@ describe('OnboardApplication end to end on the sandbox (real ASL, real handlers)
       applicationName: 'orders',
       encryption: { KeyType: 'CUSTOMER_MANAGED_KEY', KeyId: KEY_ARN },
       previousEncryption: { KeyType: 'AWS_OWNED_KEY' },
-      created: { operatorRole: true, keyAdminRole: true, application: true, key: true, cmkPolicy: true },
+      operatorRoleArn: operatorArn('orders'),
+      keyAdminRoleArn: KEY_ADMIN_ARN,
+      created: { operatorRole: true, application: true, key: true },
     });
     const app = await w.describe('orders');
     expect(app.ApplicationStatus).toBe('READY');
     expect(app.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription).toEqual({ KeyType: 'CUSTOMER_MANAGED_KEY', KeyId: result.output.key.keyArn });
-    expect(counts(w)).toEqual({ keys: 1, aliases: 1, managedRoles: 2, managedPolicies: 1 });
+    expect(counts(w)).toEqual({ keys: 1, aliases: 1, operatorRoles: 1, inlinePolicies: 2, managedPolicies: 0 });
+    // Owned by this execution and this application, from the moment each was created.
+    const key = Object.values(w.sb.sandbox.state.kms.keys)[0];
+    expect(key.Tags).toEqual(expect.arrayContaining([
+      { TagKey: 'msf-cmk:application-arn', TagValue: appArn('orders') },
+      { TagKey: 'msf-cmk:created-by-execution', TagValue: result.executionArn },
+    ]));
   });
 
   it('moves an existing READY application and keeps it READY', async () => {
@@ -67,36 +85,55 @@ describe('OnboardApplication end to end on the sandbox (real ASL, real handlers)
     const after = await w.describe('clickstream');
     expect(after.ApplicationStatus).toBe('RUNNING');
     expect(after.ApplicationVersionId).toBe(before.ApplicationVersionId! + 1);
-    // The restart went through UPDATING, seen by at least one poll.
     const polls = result.events.filter((e) => e.type === 'StateEntered' && e.state.name === 'CheckUpdate');
     expect(polls.length).toBeGreaterThanOrEqual(1);
     const snapshots = Object.values(w.sb.sandbox.state.kinesisanalytics.snapshots).filter((s) => s.ApplicationName === 'clickstream');
     expect(snapshots.map((s) => s.Encryption)).toContainEqual({ KeyType: 'AWS_OWNED_KEY' });
   });
 
-  it('fails at EnsureApplication with UnsupportedRuntime for FLINK-1_18, before any key exists', async () => {
+  it.each([
+    ['FLINK-1_18, before anything is written', { runtime: 'FLINK-1_18' }, 'legacy', 'UnsupportedRuntime', 'FLINK-1_18'],
+  ])('refuses an application on %s (UnsupportedRuntime) while deciding: nothing was changed', async (_what, options, name, error, words) => {
     w = await world();
-    await w.existingApp('legacy', { runtime: 'FLINK-1_18' });
-    const result = await w.machine().run({ applicationName: 'legacy' });
-    expect(result).toMatchObject({ status: 'FAILED', error: 'UnsupportedRuntime', cause: expect.stringContaining('FLINK-1_18') });
-    const failedAt = result.events.find((e) => e.type === 'StateFailed');
-    expect(failedAt).toMatchObject({ state: { name: 'EnsureApplication' } });
-    expect(counts(w).keys).toBe(0);
+    await w.existingApp(name, options);
+    w.sb.sandbox.faults.log.length = 0;
+    const before = w.sb.sandbox.snapshot();
+    const result = await w.machine().run({ applicationName: name });
+    expect(result).toMatchObject({ status: 'FAILED', error, cause: expect.stringContaining(words) });
+    expect(result.cause).toMatch(/^DecideEnsureApplication failed with UnsupportedRuntime: .*\. Nothing was changed\.$/);
+    expect(writes(w.sb.sandbox.faults.log)).toEqual(['dynamodb:UpdateItem', 'dynamodb:UpdateItem']); // the lock, taken and released
+    expect(w.sb.sandbox.diff(before)).toEqual([]);
   });
 
-  it('fails at EnsureApplication with ApplicationNotFound when the application is missing and no createApplication spec is given', async () => {
+  it('refuses a missing application without a createApplication spec (ApplicationNotFound) before any write', async () => {
     w = await world();
+    w.sb.sandbox.faults.log.length = 0;
     const result = await w.machine().run({ applicationName: 'ghost' });
     expect(result).toMatchObject({ status: 'FAILED', error: 'ApplicationNotFound', cause: expect.stringContaining('ghost') });
-    expect(counts(w).keys).toBe(0);
+    expect(writes(w.sb.sandbox.faults.log).filter((op) => !op.startsWith('dynamodb:'))).toEqual([]);
   });
 
   it('ends a bad input at ValidateInput with InvalidInput naming the field, having made no AWS call', async () => {
     w = await world();
     w.sb.sandbox.faults.log.length = 0;
-    const result = await w.machine().run({ applicationName: 'orders', rolePath: 'no-slashes' });
-    expect(result).toMatchObject({ status: 'FAILED', error: 'InvalidInput', cause: expect.stringContaining('rolePath') });
+    const result = await w.machine().run({ applicationName: 'orders', rolePath: '/other/' });
+    expect(result).toMatchObject({ status: 'FAILED', error: 'InvalidInput', cause: expect.stringContaining('rolePath: is not a known field') });
     expect(w.sb.sandbox.faults.log).toEqual([]);
+  });
+
+  it('refuses an execution name that cannot be an ownership tag value, before any AWS call', async () => {
+    w = await world();
+    w.sb.sandbox.faults.log.length = 0;
+    const result = await w.machine().run({ applicationName: 'orders' }, { executionName: 'run(1)!' });
+    expect(result).toMatchObject({ status: 'FAILED', error: 'InvalidInput', cause: expect.stringContaining('execution name "run(1)!"') });
+    expect(w.sb.sandbox.faults.log).toEqual([]);
+  });
+
+  it('onboards an application whose name has a dot under an alias where the dot is a slash (KMS aliases allow no dot)', async () => {
+    w = await world();
+    await w.existingApp('orders.v2');
+    const result = await w.machine().run({ applicationName: 'orders.v2' });
+    expect(result).toMatchObject({ status: 'SUCCEEDED', output: { key: { aliasName: 'alias/msf-cmk/orders/v2' } } });
   });
 
   it('retries IAM eventual consistency (fresh roles invisible to STS and KMS) and succeeds without duplicates', async () => {
@@ -107,7 +144,7 @@ describe('OnboardApplication end to end on the sandbox (real ASL, real handlers)
     expect(result.status).toBe('SUCCEEDED');
     expect(retriedErrors).toContain('RoleNotYetAssumable');
     expect(result.events.some((e) => e.type === 'StateRetried')).toBe(true);
-    expect(counts(w)).toEqual({ keys: 1, aliases: 1, managedRoles: 2, managedPolicies: 1 });
+    expect(counts(w)).toEqual({ keys: 1, aliases: 1, operatorRoles: 1, inlinePolicies: 2, managedPolicies: 0 });
   });
 
   it('retries injected throttling on IAM, KMS and Managed Flink writes and succeeds without duplicates', async () => {
@@ -116,58 +153,88 @@ describe('OnboardApplication end to end on the sandbox (real ASL, real handlers)
     const f = w.sb.sandbox.faults;
     f.throttle('iam', 'CreateRole', 2);
     f.throttle('kms', 'CreateKey', 2);
-    f.throttle('iam', 'AttachRolePolicy', 2);
+    f.inject({ service: 'iam', operation: 'PutRolePolicy', inputContains: 'msf-cmk-key-', error: 'Throttling', status: 400, times: 2 });
     f.throttle('kinesisanalytics', 'UpdateApplication', 2);
     const result = await w.machine().run(newAppInput('orders'));
     expect(result.status).toBe('SUCCEEDED');
     expect(f.pending()).toEqual([]);
     const retried = result.events.filter((e) => e.type === 'StateRetried').map((e) => (e as { state: { name: string } }).state.name);
     expect(retried).toEqual(expect.arrayContaining(['EnsureOperatorRole', 'CreateKey', 'GrantOperatorKeyAccess', 'SwitchApplicationToCmk']));
-    expect(counts(w)).toEqual({ keys: 1, aliases: 1, managedRoles: 2, managedPolicies: 1 });
+    expect(counts(w)).toEqual({ keys: 1, aliases: 1, operatorRoles: 1, inlinePolicies: 2, managedPolicies: 0 });
   });
 
-  it('is idempotent: a second run of the same input converges with no second key, role or policy', async () => {
+  it('is idempotent: a second run of the same input decides no change and writes nothing', async () => {
     w = await world();
     await w.ensureExecRole('orders');
     const first = await w.machine().run(newAppInput('orders'));
+    w.sb.sandbox.faults.log.length = 0;
     const second = await w.machine().run(newAppInput('orders'));
     expect(second.status).toBe('SUCCEEDED');
-    expect(second.output.key.keyArn).toBe(first.output.key.keyArn);
-    expect(second.output.created).toEqual({ operatorRole: false, keyAdminRole: false, application: false, key: false, cmkPolicy: false });
-    expect(counts(w)).toEqual({ keys: 1, aliases: 1, managedRoles: 2, managedPolicies: 1 });
+    expect(second.output).toMatchObject({ key: { keyArn: first.output.key.keyArn }, created: { operatorRole: false, application: false, key: false }, changes: 0 });
+    expect(writes(w.sb.sandbox.faults.log).filter((op) => !op.startsWith('dynamodb:'))).toEqual([]);
+    expect(counts(w)).toEqual({ keys: 1, aliases: 1, operatorRoles: 1, inlinePolicies: 2, managedPolicies: 0 });
   });
 
-  it('adopts an existing key named in the input after checking its policy', async () => {
+  it('gives two applications two operators that cannot reach each other\'s keys, and shares only the deployed key administrator', async () => {
     w = await world();
     await w.existingApp('ledger');
-    await w.ensureExecRole('orders');
-    // A first onboarding makes the operator and key-admin roles that the platform's own key will name.
-    await w.machine().run(newAppInput('orders'));
+    await w.existingApp('payments');
+    const [a, b] = [await w.machine().run({ applicationName: 'ledger' }), await w.machine().run({ applicationName: 'payments' })];
+    expect([a.status, b.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect(a.output.operatorRoleArn).not.toBe(b.output.operatorRoleArn);
+    const policyOf = (keyArn: string) => JSON.parse(Object.values(w.sb.sandbox.state.kms.keys).find((k) => k.Arn === keyArn)!.Policy);
+    const principals = (keyArn: string) => policyOf(keyArn).Statement.flatMap((s: any) => [s.Principal?.AWS ?? []].flat());
+    expect(principals(a.output.key.keyArn)).not.toContain(b.output.operatorRoleArn);
+    expect(principals(b.output.key.keyArn)).not.toContain(a.output.operatorRoleArn);
+    expect(principals(a.output.key.keyArn)).toContain(KEY_ADMIN_ARN);
+  });
+
+  it('adopts an existing key named in the input after evaluating its policy for every request MSF will make', async () => {
+    w = await world();
+    await w.existingApp('ledger');
     const key = await platformKey(w, 'ledger');
     const result = await w.machine().run({ applicationName: 'ledger', keyId: key.Arn });
     expect(result).toMatchObject({ status: 'SUCCEEDED', output: { key: { keyArn: key.Arn, adopted: true, created: false } } });
-    expect(counts(w).keys).toBe(2);
+    expect(counts(w).keys).toBe(1);
+  });
+
+  it('refuses, before any write, to adopt a key whose policy lacks the service principals, and prints the statements to add', async () => {
+    w = await world();
+    await w.existingApp('ledger');
+    await w.machine().run({ applicationName: 'ledger' }); // the operator role exists now, so a key policy may name it
+    const full = keyPolicy({ scope: { account: ACCOUNT, region: REGION }, applicationArn: appArn('ledger'), operatorRoleArn: operatorArn('ledger'), keyAdminRoleArn: KEY_ADMIN_ARN });
+    const withoutServices = { ...full, Statement: full.Statement.filter((s) => !s.Principal?.Service) };
+    const key = (await new KMSClient(w.sb.clientConfig()).send(new CreateKeyCommand({ Policy: JSON.stringify(withoutServices) }))).KeyMetadata!;
+    const before = w.sb.sandbox.snapshot();
+    const result = await w.machine().run({ applicationName: 'ledger', keyId: key.Arn });
+    expect(result).toMatchObject({ status: 'FAILED', error: 'PreconditionFailed' });
+    expect(result.cause).toMatch(/^DecideCreateKey failed with PreconditionFailed: Key .* cannot be adopted: its key policy does not allow: kms:DescribeKey by kinesisanalytics\.amazonaws\.com/);
+    expect(result.cause).toContain('"Sid":"AllowMsfInfrastructureToCreateDecryptGrantForRunningState"');
+    expect(result.cause).toContain('Nothing was changed.');
+    expect(w.sb.sandbox.diff(before)).toEqual([]);
+  });
+
+  it('refuses a key that names the application only in text, not in an Allow statement (a Deny that mentions it)', async () => {
+    w = await world();
+    await w.existingApp('ledger');
+    await w.machine().run({ applicationName: 'ledger' });
+    const full = keyPolicy({ scope: { account: ACCOUNT, region: REGION }, applicationArn: appArn('ledger'), operatorRoleArn: operatorArn('ledger'), keyAdminRoleArn: KEY_ADMIN_ARN });
+    // Every string the old text search looked for is there; the Deny takes the operator's use away.
+    const denying = { ...full, Statement: [...full.Statement, { Sid: 'NoOperatorUse', Effect: 'Deny', Principal: { AWS: operatorArn('ledger') }, Action: 'kms:Decrypt', Resource: '*' }] };
+    const key = (await new KMSClient(w.sb.clientConfig()).send(new CreateKeyCommand({ Policy: JSON.stringify(denying) }))).KeyMetadata!;
+    const result = await w.machine().run({ applicationName: 'ledger', keyId: key.Arn });
+    expect(result).toMatchObject({ status: 'FAILED', error: 'PreconditionFailed', cause: expect.stringContaining(`kms:Decrypt by ${operatorArn('ledger')}`) });
   });
 
   it('moves an application from one CMK to another keeping the operator\'s rights on both (facts §5 CMK#1 → CMK#2)', async () => {
     w = await world();
     await w.existingApp('ledger');
     const first = await w.machine().run({ applicationName: 'ledger' });
-    const second = await platformKey(w, 'ledger');
+    const second = await platformKey(w, 'ledger', true);
     const result = await w.machine().run({ applicationName: 'ledger', keyId: second.Arn });
     expect(result).toMatchObject({ status: 'SUCCEEDED', output: { encryption: { KeyId: second.Arn }, previousEncryption: { KeyId: first.output.key.keyArn } } });
-    const attached = w.sb.sandbox.state.iam.roles.MsfCmkOperator.AttachedPolicyArns;
-    expect(attached).toEqual(expect.arrayContaining([first.output.operatorPolicies.cmk, result.output.operatorPolicies.cmk]));
-    expect(result.output.operatorPolicies.cmk).not.toBe(first.output.operatorPolicies.cmk);
-  });
-
-  it('refuses to adopt a key whose policy does not name the application', async () => {
-    w = await world();
-    await w.existingApp('ledger');
-    const key = (await new KMSClient(w.sb.clientConfig()).send(new CreateKeyCommand({}))).KeyMetadata!;
-    const result = await w.machine().run({ applicationName: 'ledger', keyId: key.Arn, delegateToAccount: true });
-    expect(result).toMatchObject({ status: 'FAILED', error: 'PreconditionFailed', cause: expect.stringContaining('application/ledger') });
-    expect((await w.describe('ledger')).ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription?.KeyType ?? 'AWS_OWNED_KEY').toBe('AWS_OWNED_KEY');
+    const inline = Object.keys(w.sb.sandbox.state.iam.roles['msf-cmk-operator-ledger'].InlinePolicies);
+    expect(inline.sort()).toEqual(['msf-cmk-base', first.output.operatorPolicies.cmk, result.output.operatorPolicies.cmk].sort());
   });
 });
 
@@ -178,27 +245,27 @@ describe('ordering proof: each step refuses to act without its precondition, and
   const encryptionOf = async (name: string) =>
     (await w.describe(name)).ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription ?? { KeyType: 'AWS_OWNED_KEY' };
 
-  /** Runs with a sandbox-side change made right after `afterStep` succeeds. */
-  async function runWithHook(input: object, afterStep: string, hook: (output: any) => void) {
+  /** Runs with a sandbox-side change made right after `step` has applied. */
+  async function runWithHook(input: object, step: string, hook: (output: any) => void) {
     const handlers = defaultHandlers();
-    const original = handlers[afterStep];
-    handlers[afterStep] = async (event) => {
+    const original = handlers[step];
+    handlers[step] = async (event) => {
       const out = await original(event);
-      hook(out);
+      if (event.phase === 'apply') hook(out);
       return out;
     };
     return w.machine({ handlers }).run(input);
   }
 
-  it('SwitchApplicationToCmk ends in PreconditionFailed when the operator CMK policy was detached just before it', async () => {
+  it('the switch is refused by Managed Flink when the operator CMK policy was removed just before it, and rolls back', async () => {
     w = await world();
     await w.existingApp('ledger');
     const before = await w.describe('ledger');
     const result = await runWithHook({ applicationName: 'ledger' }, 'GrantOperatorKeyAccess', (out) => {
-      const role = w.sb.sandbox.state.iam.roles['MsfCmkOperator'];
-      role.AttachedPolicyArns = role.AttachedPolicyArns.filter((a) => a !== out.policyArn);
+      delete w.sb.sandbox.state.iam.roles[out.roleName].InlinePolicies[out.policyName];
     });
-    expect(result).toMatchObject({ status: 'FAILED', error: 'PreconditionFailed', cause: expect.stringContaining('is not attached') });
+    expect(result).toMatchObject({ status: 'FAILED', error: 'InvalidApplicationConfigurationException' });
+    expect(result.cause).toContain('SwitchApplicationToCmk failed');
     expect(await encryptionOf('ledger')).toEqual({ KeyType: 'AWS_OWNED_KEY' });
     expect((await w.describe('ledger')).ApplicationVersionId).toBe(before.ApplicationVersionId);
   });
@@ -219,7 +286,7 @@ describe('ordering proof: each step refuses to act without its precondition, and
         key.Policy = JSON.stringify(policy);
       });
       expect(result.status).toBe('FAILED');
-      expect(result.events.find((e) => e.type === 'StateFailed')).toMatchObject({ state: { name: 'SwitchApplicationToCmk' } });
+      expect(result.cause).toContain('SwitchApplicationToCmk failed');
       expect(result.cause).toContain(principal);
       expect(await encryptionOf('ledger')).toEqual({ KeyType: 'AWS_OWNED_KEY' });
     },
@@ -237,19 +304,22 @@ describe('ordering proof: each step refuses to act without its precondition, and
   });
 
   it.each([
-    ['CreateKey', 'the operator role and the application'],
-    ['GrantOperatorKeyAccess', 'the key and the application'],
-    ['SwitchApplicationToCmk', 'the key first'],
-    ['VerifyEncryption', 'after the switch'],
-  ])('%s called without its predecessors throws PreconditionFailed and makes no AWS call', async (step, words) => {
+    ['EnsureApplication', 'after operator'],
+    ['CreateKey', 'after operator, application'],
+    ['GrantOperatorKeyAccess', 'after key, application'],
+    ['SwitchApplicationToCmk', 'after operatorKeyAccess'],
+  ])('%s applied without its predecessors throws PreconditionFailed and makes no AWS call', async (step, words) => {
     w = await world();
-    w.sb.sandbox.faults.log.length = 0;
+    await w.existingApp('ledger');
     Object.assign(process.env, w.env);
-    const state = {
-      config: { applicationName: 'ledger', aliasPrefix: 'msf-cmk/', operatorRoleName: 'MsfCmkOperator', keyAdminRoleName: 'MsfCmkKeyAdmin', rolePath: '/msf-cmk/', delegateToAccount: false, pendingWindowDays: 30, lockTableName: 'msf-cmk-onboarding-locks', tags: {} },
-      context: { partition: 'aws', account: ACCOUNT, region: 'us-east-1', orchestratorRoleArn: w.orchestratorArn, executionId: 'e', executionName: 'e' },
-    };
-    await expect(steps[step].handler(state)).rejects.toMatchObject({ name: 'PreconditionFailed', message: expect.stringContaining(words) });
+    const validated = await steps.ValidateInput.handler({ input: { applicationName: 'ledger' }, execution: { Id: `arn:aws:states:${REGION}:${ACCOUNT}:execution:OnboardApplication:e1`, Name: 'e1' } });
+    // Every step decided (as the state machine does before applying any), and only the lock held.
+    let state: any = { ...(validated as object), lock: { lockId: appArn('ledger'), owner: 'e1', expiresAt: 0 } };
+    for (const name of ['EnsureOperatorRole', 'EnsureApplication', 'CreateKey', 'GrantOperatorKeyAccess', 'SwitchApplicationToCmk']) {
+      state = { ...state, ledger: { ...state.ledger, [name]: await steps[name].handler({ phase: 'decide', state }) } };
+    }
+    w.sb.sandbox.faults.log.length = 0;
+    await expect(steps[step].handler({ phase: 'apply', state })).rejects.toMatchObject({ name: 'PreconditionFailed', message: expect.stringContaining(words) });
     expect(w.sb.sandbox.faults.log).toEqual([]);
   });
 });

@@ -1,0 +1,92 @@
+/**
+ * Account settings belong to the deployment (DESIGN conventions 10): CDK validates its context against
+ * settings.schema.json and hands the result, plus the ARNs of what the stack deploys, to every function
+ * in its environment. Handlers read them here, never from the execution input, so two runs can never
+ * disagree about role names, paths, aliases or tables.
+ */
+import Ajv, { type ErrorObject } from 'ajv';
+import schema from './settings.schema.json';
+import { InvalidDeployment } from './errors';
+
+export interface Settings {
+  rolePath: string;
+  operatorRolePrefix: string;
+  keyAdminRoleName: string;
+  aliasPrefix: string;
+  lockTableName: string;
+  pendingWindowDays: number;
+  delegateToAccount: boolean;
+  autoOnboarding: boolean;
+}
+
+/** What the stack deploys that the functions act with or on. */
+export interface DeployedResources {
+  orchestratorRoleArn: string;
+  keyAdminRoleArn: string;
+  permissionsBoundaryArn: string;
+}
+
+export type Deployment = Settings & DeployedResources;
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
+const check = ajv.compile<Settings>(schema);
+
+const describe = (e: ErrorObject) => `${e.instancePath.replace(/^\//, '') || e.params.additionalProperty || '(settings)'}: ${e.message}`;
+
+/** Settings with defaults, or InvalidDeployment naming every bad one. Rules the schema cannot say are checked here too. */
+export function validateSettings(input: Record<string, unknown>): Settings {
+  const copy = structuredClone(input);
+  if (!check(copy)) throw new InvalidDeployment([...new Set((check.errors ?? []).map(describe))].join('; '));
+  const problems: string[] = [];
+  if (copy.aliasPrefix.toLowerCase().startsWith('aws/')) problems.push('aliasPrefix: alias/aws/ is reserved for AWS managed keys');
+  // Role names are unique per account whatever their path: no application's operator may be the key admin.
+  if (copy.keyAdminRoleName.toLowerCase().startsWith(copy.operatorRolePrefix.toLowerCase())) {
+    problems.push(`keyAdminRoleName: ${copy.keyAdminRoleName} starts with operatorRolePrefix ${copy.operatorRolePrefix}, so an application's operator role could be the key administrator`);
+  }
+  if (problems.length) throw new InvalidDeployment(problems.join('; '));
+  return copy;
+}
+
+/** Environment variable of each setting and deployed resource (the functions' contract with the stack). */
+const ENV: Record<keyof Deployment, string> = {
+  rolePath: 'MSF_CMK_ROLE_PATH',
+  operatorRolePrefix: 'MSF_CMK_OPERATOR_ROLE_PREFIX',
+  keyAdminRoleName: 'MSF_CMK_KEY_ADMIN_ROLE_NAME',
+  aliasPrefix: 'MSF_CMK_ALIAS_PREFIX',
+  lockTableName: 'MSF_CMK_LOCK_TABLE',
+  pendingWindowDays: 'MSF_CMK_PENDING_WINDOW_DAYS',
+  delegateToAccount: 'MSF_CMK_DELEGATE_TO_ACCOUNT',
+  autoOnboarding: 'MSF_CMK_AUTO_ONBOARDING',
+  orchestratorRoleArn: 'MSF_CMK_ORCHESTRATOR_ROLE_ARN',
+  keyAdminRoleArn: 'MSF_CMK_KEY_ADMIN_ROLE_ARN',
+  permissionsBoundaryArn: 'MSF_CMK_PERMISSIONS_BOUNDARY_ARN',
+};
+
+/** The functions' environment for a deployment (CDK sets exactly this; local tools too). */
+export function deploymentEnvironment(d: Deployment): Record<string, string> {
+  return Object.fromEntries(Object.entries(ENV).map(([k, name]) => [name, String(d[k as keyof Deployment])]));
+}
+
+let cached: { key: string; value: Deployment } | undefined;
+
+/** The deployment this function runs in, from its environment (read once per environment). */
+export function deployment(env: NodeJS.ProcessEnv = process.env): Deployment {
+  const key = Object.values(ENV).map((name) => env[name] ?? '').join('\u0000');
+  if (cached?.key === key) return cached.value;
+  const missing = (['orchestratorRoleArn', 'keyAdminRoleArn', 'permissionsBoundaryArn'] as const).filter((k) => !env[ENV[k]]);
+  if (missing.length) throw new InvalidDeployment(`the function environment lacks ${missing.map((k) => ENV[k]).join(', ')}; deploy with the CDK stack (or local/deployment.ts) to set it`);
+  const raw: Record<string, unknown> = {};
+  for (const k of Object.keys(schema.properties) as (keyof Settings)[]) {
+    const v = env[ENV[k]];
+    if (v === undefined || v === '') continue;
+    raw[k] = k === 'pendingWindowDays' ? Number(v) : k === 'delegateToAccount' || k === 'autoOnboarding' ? v === 'true' : v;
+  }
+  const value: Deployment = {
+    ...validateSettings(raw),
+    orchestratorRoleArn: env[ENV.orchestratorRoleArn]!,
+    keyAdminRoleArn: env[ENV.keyAdminRoleArn]!,
+    permissionsBoundaryArn: env[ENV.permissionsBoundaryArn]!,
+  };
+  cached = { key, value };
+  return value;
+}
