@@ -1,5 +1,5 @@
 /**
- * The sandbox account: state, clock, faults, identity and authorization, and the service registry.
+ * The sandbox account: state, clock, faults, quotas, identity and authorization, and the service registry.
  * The HTTP server (server.ts) is a thin shell around `Sandbox.handle`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { AwsError } from './errors';
 import { Clock } from './clock';
 import { Faults } from './faults';
+import { Quotas, type LimitsConfig, type RatesConfig } from './quotas';
 import { evaluate, type AuthzResult } from './authz';
 import { emptyState, snapshotState, diffState, type PolicyDocument, type SandboxState, type StateChange } from './state';
 import { findRole } from './lookup';
@@ -47,6 +48,10 @@ export interface SandboxOptions {
   /** Persist the account to this JSON file after every change, and load it at start. */
   stateFile?: string;
   stepFunctions?: Partial<StepFunctionsOptions>;
+  /** Resource limits over AWS's defaults, e.g. `{ iam: { RolesPerAccount: 5 } }` (local/sandbox/quotas.ts). */
+  limits?: LimitsConfig;
+  /** Requests per second over AWS's defaults, e.g. `{ kms: { CreateKey: 50 } }`; `false` turns throttling off. */
+  rates?: RatesConfig | false;
 }
 
 export interface RequestContext {
@@ -84,6 +89,7 @@ export class Sandbox {
   readonly region: string;
   readonly clock = new Clock();
   readonly faults = new Faults();
+  readonly quotas: Quotas;
   readonly services = new Map<string, Service>();
   /** Run when the sandbox closes (e.g. the embedded DynamoDB backend). */
   readonly disposers: (() => Promise<void>)[] = [];
@@ -103,6 +109,7 @@ export class Sandbox {
     this.flinkDurations = { start: 0, stop: 0, update: 0, snapshot: 0, delete: 0, ...options.flinkDurations };
     this.stateFile = options.stateFile;
     this.stepFunctions = { waitMs: 0, retryScale: 0, ...options.stepFunctions };
+    this.quotas = new Quotas(this.clock, options.limits, options.rates);
     this.state = this.stateFile && existsSync(this.stateFile)
       ? (JSON.parse(readFileSync(this.stateFile, 'utf8')) as SandboxState)
       : emptyState(this.account, this.region);

@@ -46,7 +46,8 @@ describe('sandbox IAM permissions boundaries', () => {
   });
 
   beforeAll(async () => {
-    sb = await testSandbox();
+    // These specify behaviour, not request rates (quotas.test.ts), and create resources faster than AWS allows.
+    sb = await testSandbox({ rates: false });
     iam = clients(sb).iam;
   });
   afterAll(() => sb.close());

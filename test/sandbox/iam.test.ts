@@ -49,7 +49,8 @@ describe('sandbox IAM', () => {
   };
 
   beforeAll(async () => {
-    sb = await testSandbox();
+    // These specify behaviour, not request rates (quotas.test.ts), and create resources faster than AWS allows.
+    sb = await testSandbox({ rates: false });
     iam = clients(sb).iam;
   });
   afterAll(() => sb.close());

@@ -86,7 +86,8 @@ describe('sandbox KMS', () => {
   });
 
   beforeAll(async () => {
-    sb = await testSandbox();
+    // These specify behaviour, not request rates (quotas.test.ts), and create resources faster than AWS allows.
+    sb = await testSandbox({ rates: false });
     kms = clients(sb).kms;
   });
   afterAll(() => sb.close());

@@ -42,7 +42,8 @@ describe('sandbox STS', () => {
   });
 
   beforeAll(async () => {
-    sb = await testSandbox();
+    // These specify behaviour, not request rates (quotas.test.ts), and create roles faster than AWS allows.
+    sb = await testSandbox({ rates: false });
     iam = clients(sb).iam;
   });
   afterAll(() => sb.close());

@@ -11,16 +11,16 @@
  *
  * IAM itself sees a new role at once; STS and KMS see it only after `iamPropagationDelayMs`
  * (`Role.VisibleAt`), as in AWS. Documents are stored parsed and returned URL-encoded (RFC 3986).
+ * Account quotas (roles, policies, sizes) come from `sandbox.quotas` and are reported by GetAccountSummary.
  */
 import { AwsError } from '../errors';
 import { validatePolicy, type PolicyKind } from '../authz';
 import { findRole } from '../lookup';
-import { isoTime } from '../protocols/query';
+import { isoTime, QueryMap } from '../protocols/query';
 import type { RequestContext, Sandbox, Service } from '../sandbox';
 import type { ManagedPolicy, PolicyDocument, Role, Tag } from '../state';
 
-/** IAM quotas that answer LimitExceeded. */
-const MAX_ATTACHED_POLICIES_PER_ROLE = 10;
+/** The most tags one request may carry (a model constraint; the per-role quota is TagsPerRole). */
 const MAX_TAGS = 50;
 
 // ---------------------------------------------------------------------------------------------
@@ -167,6 +167,9 @@ function assertPrincipalsExist(sandbox: Sandbox, document: PolicyDocument): void
 /** IAM returns documents URL-encoded (RFC 3986). */
 const encodeDocument = (document: PolicyDocument) => encodeURIComponent(JSON.stringify(document));
 
+/** A document's size as IAM counts it against its quotas: characters, whitespace not counted. */
+const sizeOf = (document: PolicyDocument) => JSON.stringify(document).replace(/\s/g, '').length;
+
 // ---------------------------------------------------------------------------------------------
 // State access, ARNs, authorization
 
@@ -241,6 +244,20 @@ function authorizeOnPolicy(ctx: RequestContext, action: string, arn: string): Ma
   return policy;
 }
 
+/** A managed policy document, parsed and within the PolicySize quota. */
+function managedDocument(sandbox: Sandbox, text: string): PolicyDocument {
+  const document = parseDocument(sandbox, text, 'identity');
+  sandbox.quotas.assertWithin('iam', 'PolicySize', 0, sizeOf(document));
+  return document;
+}
+
+/** A role trust policy, parsed and within the AssumeRolePolicySize quota (ACLSizePerRole). */
+function trustDocument(sandbox: Sandbox, text: string): PolicyDocument {
+  const document = parseDocument(sandbox, text, 'trust');
+  sandbox.quotas.assertWithin('iam', 'AssumeRolePolicySize', 0, sizeOf(document));
+  return document;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pagination (Marker is an opaque offset)
 
@@ -279,6 +296,16 @@ function roleView(role: Role, full: boolean) {
   };
 }
 
+/** GetAccountSummary's figures for what the sandbox does not emulate: AWS's defaults for an account without them. */
+const UNEMULATED_SUMMARY = {
+  Users: 0, UsersQuota: 5000, Groups: 0, GroupsQuota: 300, GroupsPerUserQuota: 10, InstanceProfiles: 0, InstanceProfilesQuota: 1000,
+  AttachedPoliciesPerUserQuota: 10, AttachedPoliciesPerGroupQuota: 10, UserPolicySizeQuota: 2048, GroupPolicySizeQuota: 5120,
+  AccessKeysPerUserQuota: 2, SigningCertificatesPerUserQuota: 2, ServerCertificates: 0, ServerCertificatesQuota: 20,
+  MFADevices: 0, MFADevicesInUse: 0, Providers: 0, AccountMFAEnabled: 0, AccountSigningCertificatesPresent: 0,
+  // The account root signs with an access key here (`test`).
+  AccountAccessKeysPresent: 1, GlobalEndpointTokenVersion: 1, PolicyVersionsInUseQuota: 10000,
+};
+
 function policyView(sandbox: Sandbox, p: ManagedPolicy, full: boolean) {
   return {
     PolicyName: p.PolicyName,
@@ -305,9 +332,32 @@ export const iamService: Service = {
   xmlns: 'https://iam.amazonaws.com/doc/2010-05-08/',
   readOnly: new Set([
     'GetRole', 'ListRoles', 'ListRoleTags', 'GetRolePolicy', 'ListRolePolicies', 'ListAttachedRolePolicies',
-    'GetPolicy', 'GetPolicyVersion', 'ListPolicies',
+    'GetPolicy', 'GetPolicyVersion', 'ListPolicies', 'GetAccountSummary',
   ]),
   operations: {
+    // ---- account ----
+    GetAccountSummary: (_input, ctx) => {
+      authorize(ctx, 'GetAccountSummary', '*');
+      const { sandbox } = ctx;
+      const { quotas } = sandbox;
+      const policies = Object.values(sandbox.state.iam.policies);
+      return {
+        SummaryMap: new QueryMap({
+          ...UNEMULATED_SUMMARY,
+          Roles: Object.keys(sandbox.state.iam.roles).length,
+          RolesQuota: quotas.limit('iam', 'RolesPerAccount'),
+          Policies: policies.length,
+          PoliciesQuota: quotas.limit('iam', 'PoliciesPerAccount'),
+          PolicySizeQuota: quotas.limit('iam', 'PolicySize'),
+          RolePolicySizeQuota: quotas.limit('iam', 'RolePolicySize'),
+          AssumeRolePolicySizeQuota: quotas.limit('iam', 'AssumeRolePolicySize'),
+          AttachedPoliciesPerRoleQuota: quotas.limit('iam', 'PoliciesPerRole'),
+          VersionsPerPolicyQuota: quotas.limit('iam', 'VersionsPerPolicy'),
+          PolicyVersionsInUse: policies.length,
+        }),
+      };
+    },
+
     // ---- roles ----
     CreateRole: (input, ctx) => {
       const { sandbox } = ctx;
@@ -331,6 +381,8 @@ export const iamService: Service = {
         throw new AwsError('EntityAlreadyExists', `Role with name ${name} already exists.`, 409);
       }
       if (boundary && !policyAt(sandbox, boundary)) throw boundaryNotAttachable(boundary);
+      const trust = trustDocument(sandbox, String(input.AssumeRolePolicyDocument));
+      sandbox.quotas.assertWithin('iam', 'RolesPerAccount', Object.keys(sandbox.state.iam.roles).length);
       const now = sandbox.clock.now();
       const role: Role = {
         RoleName: name!,
@@ -340,7 +392,7 @@ export const iamService: Service = {
         CreateDate: now,
         Description: str(input.Description),
         MaxSessionDuration: input.MaxSessionDuration === undefined ? 3600 : Number(input.MaxSessionDuration),
-        AssumeRolePolicyDocument: parseDocument(sandbox, String(input.AssumeRolePolicyDocument), 'trust'),
+        AssumeRolePolicyDocument: trust,
         Tags: tags,
         InlinePolicies: {},
         AttachedPolicyArns: [],
@@ -381,7 +433,7 @@ export const iamService: Service = {
         ['policyDocument', str(input.PolicyDocument), C.policyDocument],
       ]);
       const role = authorizeOnRole(ctx, 'UpdateAssumeRolePolicy', input.RoleName);
-      role.AssumeRolePolicyDocument = parseDocument(ctx.sandbox, String(input.PolicyDocument), 'trust');
+      role.AssumeRolePolicyDocument = trustDocument(ctx.sandbox, String(input.PolicyDocument));
       return undefined;
     },
 
@@ -411,7 +463,7 @@ export const iamService: Service = {
       const role = authorizeOnRole(ctx, 'TagRole', input.RoleName, requestTagContext(tags));
       // A key that exists in any case is overwritten (keys are case-insensitive).
       const merged = role.Tags.filter((t) => !tags.some((n) => n.Key.toLowerCase() === t.Key.toLowerCase())).concat(tags);
-      if (merged.length > MAX_TAGS) throw new AwsError('LimitExceeded', `Cannot exceed quota for TagsPerRole: ${MAX_TAGS}`, 409);
+      ctx.sandbox.quotas.assertWithin('iam', 'TagsPerRole', 0, merged.length);
       role.Tags = merged;
       return undefined;
     },
@@ -443,7 +495,11 @@ export const iamService: Service = {
         ['policyDocument', str(input.PolicyDocument), C.policyDocument],
       ]);
       const role = authorizeOnRole(ctx, 'PutRolePolicy', input.RoleName);
-      role.InlinePolicies[input.PolicyName] = parseDocument(ctx.sandbox, String(input.PolicyDocument), 'identity');
+      const document = parseDocument(ctx.sandbox, String(input.PolicyDocument), 'identity');
+      // The quota is on all of the role's inline policies together; a policy of the same name is replaced.
+      const others = Object.entries(role.InlinePolicies).filter(([n]) => n !== input.PolicyName).reduce((n, [, d]) => n + sizeOf(d), 0);
+      ctx.sandbox.quotas.assertWithin('iam', 'RolePolicySize', others, sizeOf(document), role.RoleName);
+      role.InlinePolicies[input.PolicyName] = document;
       return undefined;
     },
 
@@ -488,6 +544,8 @@ export const iamService: Service = {
       if (Object.values(sandbox.state.iam.policies).some((p) => p.PolicyName.toLowerCase() === name!.toLowerCase())) {
         throw new AwsError('EntityAlreadyExists', `A policy called ${name} already exists. Duplicate names are not allowed.`, 409);
       }
+      const document = managedDocument(sandbox, String(input.PolicyDocument));
+      sandbox.quotas.assertWithin('iam', 'PoliciesPerAccount', Object.keys(sandbox.state.iam.policies).length);
       const now = sandbox.clock.now();
       const policy: ManagedPolicy = {
         PolicyName: name!,
@@ -496,7 +554,7 @@ export const iamService: Service = {
         Path: path,
         Description: str(input.Description),
         DefaultVersionId: 'v1',
-        Document: parseDocument(sandbox, String(input.PolicyDocument), 'identity'),
+        Document: document,
         CreateDate: now,
         UpdateDate: now,
         Tags: tags,
@@ -559,9 +617,7 @@ export const iamService: Service = {
       const role = authorizeOnRole(ctx, 'AttachRolePolicy', input.RoleName, { 'iam:PolicyARN': arn });
       if (!policyAt(ctx.sandbox, arn)) throw notAttachable(arn);
       if (role.AttachedPolicyArns.includes(arn)) return undefined; // attaching twice is a no-op, as in AWS
-      if (role.AttachedPolicyArns.length >= MAX_ATTACHED_POLICIES_PER_ROLE) {
-        throw new AwsError('LimitExceeded', `Cannot exceed quota for PoliciesPerRole: ${MAX_ATTACHED_POLICIES_PER_ROLE}`, 409);
-      }
+      ctx.sandbox.quotas.assertWithin('iam', 'PoliciesPerRole', role.AttachedPolicyArns.length);
       role.AttachedPolicyArns.push(arn);
       return undefined;
     },

@@ -6,6 +6,7 @@
  * policies count only where the key policy delegates to the account (the evaluator models this);
  * grants add access for their grantee. Key policies are validated as AWS does (facts §2 step 4,
  * [KMS-PKP]): every named role must exist and be visible, and the lockout safety check applies.
+ * Resource quotas (keys, aliases and grants per key, on-demand rotations) come from `sandbox.quotas`.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
 import { AwsError } from '../errors';
@@ -445,6 +446,8 @@ function createKey(input: any, call: Call) {
   for (const t of tags) context[`aws:RequestTag/${t.TagKey}`] = t.TagValue;
   if (tags.length) context['aws:TagKeys'] = tags.map((t) => t.TagKey);
   authorizeIdentity(call, 'kms:CreateKey', '*', context);
+  // Every customer managed key counts, whatever its state [KMS-RQ].
+  sandbox.quotas.assertWithin('kms', 'KeysPerRegion', Object.keys(sandbox.state.kms.keys).length);
 
   const keyId = randomUUID();
   const now = sandbox.clock.now();
@@ -488,6 +491,9 @@ function rotate(key: Key, type: 'ON_DEMAND' | 'AUTOMATIC', at: number): void {
   materialsOf(key).push(newMaterial());
   key.Rotations.push({ RotationDate: at, RotationType: type });
 }
+
+/** Aliases customers made for a key (all of them here: AWS managed aliases are not emulated). */
+const aliasCount = (sandbox: Sandbox, key: Key) => Object.values(sandbox.state.kms.aliases).filter((a) => a.TargetKeyId === key.KeyId).length;
 
 function checkAliasName(name: string): void {
   if (!name.startsWith('alias/')) {
@@ -617,10 +623,8 @@ const operations: Record<string, Op> = {
 
   RotateKeyOnDemand: keyOp('RotateKeyOnDemand', {}, (key, _input, call) => {
     requireSymmetric(key);
-    // AWS allows 25 on-demand rotations per key [RotateKeyOnDemand].
-    if (key.Rotations.filter((r) => r.RotationType === 'ON_DEMAND').length >= 25) {
-      throw kmsError('LimitExceededException', `${key.Arn} has reached the maximum number of on-demand rotations.`);
-    }
+    const done = key.Rotations.filter((r) => r.RotationType === 'ON_DEMAND').length;
+    call.sandbox.quotas.assertWithin('kms', 'OnDemandRotationsPerKey', done, 1, key.Arn);
     rotate(key, 'ON_DEMAND', call.sandbox.clock.now());
     return { KeyId: key.KeyId };
   }),
@@ -662,6 +666,7 @@ const operations: Record<string, Op> = {
     const aliases = call.sandbox.state.kms.aliases;
     if (aliases[name]) throw kmsError('AlreadyExistsException', `An alias with the name ${aliasArnOf(call.sandbox, name)} already exists`);
     requireState(key, { disabled: true });
+    call.sandbox.quotas.assertWithin('kms', 'AliasesPerKey', aliasCount(call.sandbox, key));
     const now = call.sandbox.clock.now();
     aliases[name] = { AliasName: name, AliasArn: aliasArnOf(call.sandbox, name), TargetKeyId: key.KeyId, CreationDate: now, LastUpdatedDate: now };
     return {};
@@ -676,6 +681,7 @@ const operations: Record<string, Op> = {
     const current = call.sandbox.state.kms.keys[alias.TargetKeyId];
     authorizeAlias(call, 'UpdateAlias', name, current ? [current, target] : [target]);
     requireState(target, { disabled: true });
+    if (target.KeyId !== alias.TargetKeyId) call.sandbox.quotas.assertWithin('kms', 'AliasesPerKey', aliasCount(call.sandbox, target));
     alias.TargetKeyId = target.KeyId;
     alias.LastUpdatedDate = call.sandbox.clock.now();
     return {};
@@ -739,6 +745,7 @@ const operations: Record<string, Op> = {
     const shape = (g: Pick<Grant, 'KeyId' | 'Name' | 'GranteePrincipal' | 'RetiringPrincipal' | 'Operations' | 'Constraints'>) => JSON.stringify([g.KeyId, g.Name, g.GranteePrincipal, g.RetiringPrincipal, g.Operations, g.Constraints]);
     const same = name === undefined ? undefined : Object.values(sandbox.state.kms.grants).find((g) => shape(g) === shape(fields));
     if (same) return { GrantId: same.GrantId, GrantToken: token };
+    sandbox.quotas.assertWithin('kms', 'GrantsPerKey', Object.values(sandbox.state.kms.grants).filter((g) => g.KeyId === key.KeyId).length);
     const grant: Grant = {
       GrantId: randomBytes(32).toString('hex'),
       GrantToken: token,
