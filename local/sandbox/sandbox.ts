@@ -10,7 +10,7 @@ import { Faults } from './faults';
 import { Quotas, type LimitsConfig, type RatesConfig } from './quotas';
 import { evaluate, type AuthzResult } from './authz';
 import { emptyState, snapshotState, diffState, type PolicyDocument, type SandboxState, type StateChange } from './state';
-import { findRole } from './lookup';
+import { defaultPolicyDocument, findRole } from './lookup';
 
 export interface Principal {
   /** The caller as AWS reports it: `arn:aws:iam::<acct>:root` or `arn:aws:sts::<acct>:assumed-role/<role>/<session>`. */
@@ -182,9 +182,10 @@ export class Sandbox {
     const role = principal.roleArn ? findRole(this.state, principal.roleArn) : undefined;
     if (!role) return [];
     const inline = Object.entries(role.InlinePolicies).map(([name, document]) => ({ name, document }));
+    // A managed policy grants what its default version says.
     const attached = role.AttachedPolicyArns.flatMap((arn) => {
-      const p = Object.values(this.state.iam.policies).find((x) => x.Arn === arn);
-      return p ? [{ name: p.PolicyName, document: p.Document }] : [];
+      const p = Object.hasOwn(this.state.iam.policies, arn) ? this.state.iam.policies[arn] : undefined;
+      return p ? [{ name: p.PolicyName, document: defaultPolicyDocument(p) }] : [];
     });
     return [...inline, ...attached];
   }
@@ -197,7 +198,7 @@ export class Sandbox {
     const arn = principal.roleArn ? findRole(this.state, principal.roleArn)?.PermissionsBoundaryArn : undefined;
     if (!arn) return undefined;
     const policy = Object.hasOwn(this.state.iam.policies, arn) ? this.state.iam.policies[arn] : undefined;
-    return { name: policy?.PolicyName ?? arn, document: policy?.Document ?? { Version: '2012-10-17', Statement: [] } };
+    return { name: policy?.PolicyName ?? arn, document: policy ? defaultPolicyDocument(policy) : { Version: '2012-10-17', Statement: [] } };
   }
 
   /** Global condition keys AWS adds to every request from this principal. */

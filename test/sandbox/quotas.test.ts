@@ -5,6 +5,7 @@
 import {
   AttachRolePolicyCommand,
   CreatePolicyCommand,
+  CreatePolicyVersionCommand,
   CreateRoleCommand,
   GetAccountSummaryCommand,
   GetRoleCommand,
@@ -56,12 +57,14 @@ describe('sandbox quotas', () => {
       expect(replaced).toBeUndefined();
     });
 
-    it('refuses a managed policy past 6,144 characters', async () => {
-      await iam.send(new CreatePolicyCommand({ PolicyName: unique('Big'), PolicyDocument: sized(6144, 1000) }));
+    it('refuses a managed policy, and a policy version, past 6,144 characters', async () => {
+      const ok = await iam.send(new CreatePolicyCommand({ PolicyName: unique('Big'), PolicyDocument: sized(6144, 1000) }));
 
       const tooBig = await failure(iam.send(new CreatePolicyCommand({ PolicyName: unique('TooBig'), PolicyDocument: sized(6145) })));
+      const bigVersion = await failure(iam.send(new CreatePolicyVersionCommand({ PolicyArn: ok.Policy!.Arn, PolicyDocument: sized(6145) })));
 
       expect(tooBig).toMatchObject(limitExceeded('Cannot exceed quota for PolicySize: 6144'));
+      expect(bigVersion).toMatchObject(limitExceeded('Cannot exceed quota for PolicySize: 6144'));
     });
 
     it('refuses a trust policy past 2,048 characters on CreateRole and UpdateAssumeRolePolicy', async () => {

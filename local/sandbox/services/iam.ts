@@ -11,14 +11,15 @@
  *
  * IAM itself sees a new role at once; STS and KMS see it only after `iamPropagationDelayMs`
  * (`Role.VisibleAt`), as in AWS. Documents are stored parsed and returned URL-encoded (RFC 3986).
- * Account quotas (roles, policies, sizes) come from `sandbox.quotas` and are reported by GetAccountSummary.
+ * Managed policies keep up to five versions; authorization reads the default one. Account quotas
+ * (roles, policies, sizes, versions) come from `sandbox.quotas` and are reported by GetAccountSummary.
  */
 import { AwsError } from '../errors';
 import { validatePolicy, type PolicyKind } from '../authz';
 import { findRole } from '../lookup';
 import { isoTime, QueryMap } from '../protocols/query';
 import type { RequestContext, Sandbox, Service } from '../sandbox';
-import type { ManagedPolicy, PolicyDocument, Role, Tag } from '../state';
+import type { ManagedPolicy, PolicyDocument, PolicyVersion, Role, Tag } from '../state';
 
 /** The most tags one request may carry (a model constraint; the per-role quota is TagsPerRole). */
 const MAX_TAGS = 50;
@@ -114,6 +115,7 @@ function assertNoDuplicateTagKeys(tags: Tag[]): void {
 const noSuchRole = (name: string) => new AwsError('NoSuchEntity', `The role with name ${name} cannot be found.`, 404);
 const noSuchRolePolicy = (name: string) => new AwsError('NoSuchEntity', `The role policy with name ${name} cannot be found.`, 404);
 const policyNotFound = (arn: string) => new AwsError('NoSuchEntity', `Policy ${arn} was not found.`, 404);
+const noSuchVersion = (arn: string, version: string) => new AwsError('NoSuchEntity', `Policy ${arn} version ${version} does not exist or is not attachable.`, 404);
 const notAttachable = (arn: string) => new AwsError('NoSuchEntity', `Policy ${arn} does not exist or is not attachable.`, 404);
 const boundaryNotAttachable = (arn: string) => new AwsError('NoSuchEntity', `Scope ARN: ${arn} does not exist or is not attachable.`, 404);
 const malformed = (message: string) => new AwsError('MalformedPolicyDocument', message, 400);
@@ -244,6 +246,20 @@ function authorizeOnPolicy(ctx: RequestContext, action: string, arn: string): Ma
   return policy;
 }
 
+/** Authorizes an action on an existing policy: a missing one is NoSuchEntity. */
+function existingPolicy(ctx: RequestContext, action: string, input: any): ManagedPolicy {
+  const arn = checkPolicyArn(str(input.PolicyArn));
+  const policy = authorizeOnPolicy(ctx, action, arn);
+  if (!policy) throw policyNotFound(arn);
+  return policy;
+}
+
+function versionOf(policy: ManagedPolicy, versionId: string): PolicyVersion {
+  const version = policy.Versions.find((v) => v.VersionId === versionId);
+  if (!version) throw noSuchVersion(policy.Arn, versionId);
+  return version;
+}
+
 /** A managed policy document, parsed and within the PolicySize quota. */
 function managedDocument(sandbox: Sandbox, text: string): PolicyDocument {
   const document = parseDocument(sandbox, text, 'identity');
@@ -296,6 +312,16 @@ function roleView(role: Role, full: boolean) {
   };
 }
 
+/** `withDocument`: GetPolicyVersion only; CreatePolicyVersion and ListPolicyVersions leave it out. */
+function versionView(p: ManagedPolicy, v: PolicyVersion, withDocument: boolean) {
+  return {
+    Document: withDocument ? encodeDocument(v.Document) : undefined,
+    VersionId: v.VersionId,
+    IsDefaultVersion: v.VersionId === p.DefaultVersionId,
+    CreateDate: isoTime(v.CreateDate),
+  };
+}
+
 /** GetAccountSummary's figures for what the sandbox does not emulate: AWS's defaults for an account without them. */
 const UNEMULATED_SUMMARY = {
   Users: 0, UsersQuota: 5000, Groups: 0, GroupsQuota: 300, GroupsPerUserQuota: 10, InstanceProfiles: 0, InstanceProfilesQuota: 1000,
@@ -332,7 +358,7 @@ export const iamService: Service = {
   xmlns: 'https://iam.amazonaws.com/doc/2010-05-08/',
   readOnly: new Set([
     'GetRole', 'ListRoles', 'ListRoleTags', 'GetRolePolicy', 'ListRolePolicies', 'ListAttachedRolePolicies',
-    'GetPolicy', 'GetPolicyVersion', 'ListPolicies', 'GetAccountSummary',
+    'GetPolicy', 'GetPolicyVersion', 'ListPolicies', 'ListPolicyVersions', 'GetAccountSummary',
   ]),
   operations: {
     // ---- account ----
@@ -353,7 +379,7 @@ export const iamService: Service = {
           AssumeRolePolicySizeQuota: quotas.limit('iam', 'AssumeRolePolicySize'),
           AttachedPoliciesPerRoleQuota: quotas.limit('iam', 'PoliciesPerRole'),
           VersionsPerPolicyQuota: quotas.limit('iam', 'VersionsPerPolicy'),
-          PolicyVersionsInUse: policies.length,
+          PolicyVersionsInUse: policies.reduce((n, p) => n + p.Versions.length, 0),
         }),
       };
     },
@@ -554,7 +580,8 @@ export const iamService: Service = {
         Path: path,
         Description: str(input.Description),
         DefaultVersionId: 'v1',
-        Document: document,
+        Versions: [{ VersionId: 'v1', Document: document, CreateDate: now }],
+        LastVersion: 1,
         CreateDate: now,
         UpdateDate: now,
         Tags: tags,
@@ -563,35 +590,65 @@ export const iamService: Service = {
       return { Policy: policyView(sandbox, policy, true) };
     },
 
-    GetPolicy: (input, ctx) => {
-      const arn = checkPolicyArn(str(input.PolicyArn));
-      const policy = authorizeOnPolicy(ctx, 'GetPolicy', arn);
-      if (!policy) throw policyNotFound(arn);
-      return { Policy: policyView(ctx.sandbox, policy, true) };
+    GetPolicy: (input, ctx) => ({ Policy: policyView(ctx.sandbox, existingPolicy(ctx, 'GetPolicy', input), true) }),
+
+    DeletePolicy: (input, ctx) => {
+      const policy = existingPolicy(ctx, 'DeletePolicy', input);
+      // Assumed: a policy in use as a permissions boundary counts as attached.
+      if (attachmentCount(ctx.sandbox, policy.Arn) > 0 || boundaryUsageCount(ctx.sandbox, policy.Arn) > 0) {
+        throw new AwsError('DeleteConflict', 'Cannot delete a policy attached to entities.', 409);
+      }
+      if (policy.Versions.length > 1) {
+        throw new AwsError('DeleteConflict', "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.", 409);
+      }
+      delete ctx.sandbox.state.iam.policies[policy.Arn];
+      return undefined;
+    },
+
+    // ---- managed policy versions ----
+    CreatePolicyVersion: (input, ctx) => {
+      validate([['policyDocument', str(input.PolicyDocument), C.policyDocument]]);
+      const policy = existingPolicy(ctx, 'CreatePolicyVersion', input);
+      const document = managedDocument(ctx.sandbox, String(input.PolicyDocument));
+      ctx.sandbox.quotas.assertWithin('iam', 'VersionsPerPolicy', policy.Versions.length);
+      const now = ctx.sandbox.clock.now();
+      policy.LastVersion += 1;
+      const version: PolicyVersion = { VersionId: `v${policy.LastVersion}`, Document: document, CreateDate: now };
+      policy.Versions.push(version);
+      if (String(input.SetAsDefault) === 'true') policy.DefaultVersionId = version.VersionId;
+      // UpdateDate is when the newest version was created (IAM API reference, Policy).
+      policy.UpdateDate = now;
+      return { PolicyVersion: versionView(policy, version, false) };
     },
 
     GetPolicyVersion: (input, ctx) => {
       const arn = checkPolicyArn(str(input.PolicyArn));
       validate([['versionId', str(input.VersionId), C.versionId]]);
       const policy = authorizeOnPolicy(ctx, 'GetPolicyVersion', arn);
-      // Only the default version exists: CreatePolicyVersion is not emulated.
-      if (!policy || input.VersionId !== policy.DefaultVersionId) {
-        throw new AwsError('NoSuchEntity', `Policy ${arn} version ${input.VersionId} does not exist or is not attachable.`, 404);
-      }
-      return {
-        PolicyVersion: { Document: encodeDocument(policy.Document), VersionId: policy.DefaultVersionId, IsDefaultVersion: true, CreateDate: isoTime(policy.CreateDate) },
-      };
+      if (!policy) throw noSuchVersion(arn, input.VersionId);
+      return { PolicyVersion: versionView(policy, versionOf(policy, input.VersionId), true) };
     },
 
-    DeletePolicy: (input, ctx) => {
-      const arn = checkPolicyArn(str(input.PolicyArn));
-      const policy = authorizeOnPolicy(ctx, 'DeletePolicy', arn);
-      if (!policy) throw policyNotFound(arn);
-      // Assumed: a policy in use as a permissions boundary counts as attached.
-      if (attachmentCount(ctx.sandbox, arn) > 0 || boundaryUsageCount(ctx.sandbox, arn) > 0) {
-        throw new AwsError('DeleteConflict', 'Cannot delete a policy attached to entities.', 409);
-      }
-      delete ctx.sandbox.state.iam.policies[arn];
+    ListPolicyVersions: (input, ctx) => {
+      const policy = existingPolicy(ctx, 'ListPolicyVersions', input);
+      // Newest first, as IAM lists them (assumed).
+      const { items, ...rest } = page([...policy.Versions].reverse(), input);
+      return { Versions: items.map((v) => versionView(policy, v, false)), ...rest };
+    },
+
+    SetDefaultPolicyVersion: (input, ctx) => {
+      validate([['versionId', str(input.VersionId), C.versionId]]);
+      const policy = existingPolicy(ctx, 'SetDefaultPolicyVersion', input);
+      policy.DefaultVersionId = versionOf(policy, input.VersionId).VersionId;
+      return undefined;
+    },
+
+    DeletePolicyVersion: (input, ctx) => {
+      validate([['versionId', str(input.VersionId), C.versionId]]);
+      const policy = existingPolicy(ctx, 'DeletePolicyVersion', input);
+      const version = versionOf(policy, input.VersionId);
+      if (version.VersionId === policy.DefaultVersionId) throw new AwsError('DeleteConflict', 'Cannot delete the default version of a policy.', 409);
+      policy.Versions = policy.Versions.filter((v) => v !== version);
       return undefined;
     },
 
