@@ -222,11 +222,11 @@ export class Sandbox {
     principal: Principal | string,
     action: string,
     resource: string,
-    opts: { context?: Record<string, string | string[]>; resourcePolicy?: PolicyDocument; resourceAccount?: string } = {},
+    opts: { context?: Record<string, string | string[]>; resourcePolicy?: PolicyDocument; resourceAccount?: string; shownAs?: string } = {},
   ): void {
     const result = this.evaluate(principal, action, resource, opts);
     if (result.decision === 'Allowed') return;
-    throw this.accessDenied(service, typeof principal === 'string' ? principal : principal.arn, action, resource, result);
+    throw this.accessDenied(service, typeof principal === 'string' ? principal : principal.arn, action, opts.shownAs ?? resource, result);
   }
 
   evaluate(
@@ -248,6 +248,7 @@ export class Sandbox {
     });
   }
 
+  /** `resource` as the message shows it: an ARN, or IAM's own wording (`role <name>`, `policy <arn>`). */
   accessDenied(service: string, who: string, action: string, resource: string, result: AuthzResult): AwsError {
     const kind = { identity: 'an identity-based policy', resource: 'a resource-based policy', boundary: 'a permissions boundary' }[result.deniedBy ?? 'identity'];
     const why = result.decision === 'ExplicitlyDenied'

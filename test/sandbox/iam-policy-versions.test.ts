@@ -129,4 +129,18 @@ describe('sandbox IAM managed policy versions', () => {
     });
     expect(deleted).toBeUndefined();
   });
+
+  it('authorizes each version operation on the policy ARN, naming it as IAM does', async () => {
+    const arn = await createPolicy();
+    const { Role } = await iam.send(new CreateRoleCommand({ RoleName: unique('NoVersions'), AssumeRolePolicyDocument: TRUST }));
+    const caller = clients(sb, roleCredentials(sb, Role!.Arn!)).iam;
+    const who = `arn:aws:sts::${ACCOUNT}:assumed-role/${Role!.RoleName}/test-session`;
+
+    const err = await failure(caller.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: allow('s3:*') })));
+
+    expect(err).toMatchObject({
+      name: 'AccessDenied',
+      message: `User: ${who} is not authorized to perform: iam:CreatePolicyVersion on resource: policy ${arn} because no identity-based policy allows the iam:CreatePolicyVersion action`,
+    });
+  });
 });

@@ -640,6 +640,24 @@ describe('start, stop, operations, snapshots, tags, delete', () => {
     expect(tags).toEqual([{ Key: 'b', Value: '2' }]);
   });
 
+  it('deletes an application and a snapshot with their timestamps in whole seconds, as the AWS CLI (botocore) sends them', async () => {
+    sb.sandbox.clock.advance(1500 - (sb.sandbox.clock.now() % 1000));
+    sb.sandbox.clock.freeze();
+    const created = await createApp();
+    await startApp();
+    sb.sandbox.clock.advance(250);
+    await flink.send(new CreateApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 's1' }));
+    const snapshot = (await flink.send(new DescribeApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 's1' }))).SnapshotDetails!;
+    const seconds = (d: Date) => new Date(Math.floor(d.getTime() / 1000) * 1000);
+
+    await flink.send(new DeleteApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 's1', SnapshotCreationTimestamp: seconds(snapshot.SnapshotCreationTimestamp!) }));
+    await flink.send(new StopApplicationCommand({ ApplicationName: APP, Force: true }));
+    await flink.send(new DeleteApplicationCommand({ ApplicationName: APP, CreateTimestamp: seconds(created.CreateTimestamp!) }));
+
+    expect(created.CreateTimestamp!.getTime() % 1000).toBe(500);
+    expect((await flink.send(new ListApplicationsCommand({}))).ApplicationSummaries).toEqual([]);
+  });
+
   it('deletes an application only with its CreateTimestamp', async () => {
     const created = await createApp();
 

@@ -153,6 +153,13 @@ describe('sandbox STS', () => {
       target = await createRole(unique('Long'), trusting(c.role.Arn!), undefined, 43200);
     });
 
+    it('refuses a RoleArn that is not an ARN with ValidationError "<arn> is invalid", before authorization', async () => {
+      for (const arn of ['nothing-valid-in-here', 'arn:aws:iam::000000000000:', 'arn::iam::000000000000:role/x']) {
+        await expect(assume(sts, arn)).rejects.toMatchObject({ name: 'ValidationError', message: `${arn} is invalid`, $metadata: expect.objectContaining({ httpStatusCode: 400 }) });
+      }
+      await expect(clients(sb).sts.send(new AssumeRoleCommand({ RoleArn: 'nothing-valid-in-here', RoleSessionName: 'root' }))).rejects.toMatchObject({ name: 'ValidationError' });
+    });
+
     it('refuses DurationSeconds below 900 and above 43200 in AWS\'s validation wording', async () => {
       await expect(assume(sts, target.Arn!, { DurationSeconds: 899 })).rejects.toMatchObject({
         name: 'ValidationError',

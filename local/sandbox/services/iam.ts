@@ -216,8 +216,9 @@ const boundaryContext = (arn: string | undefined): Record<string, string> => (ar
  */
 const CURRENT_BOUNDARY_KEY = new Set(['PutRolePolicy', 'DeleteRolePolicy', 'AttachRolePolicy', 'DetachRolePolicy', 'DeleteRolePermissionsBoundary']);
 
-function authorize(ctx: RequestContext, action: string, resource: string, context: Record<string, string | string[]> = {}): void {
-  ctx.sandbox.authorize('iam', ctx.caller, `iam:${action}`, resource, { context });
+/** `shownAs`: the resource as IAM's AccessDenied names it (`role <name>`, `policy <arn>`), when not the ARN. */
+function authorize(ctx: RequestContext, action: string, resource: string, context: Record<string, string | string[]> = {}, shownAs?: string): void {
+  ctx.sandbox.authorize('iam', ctx.caller, `iam:${action}`, resource, { context, shownAs });
 }
 
 /**
@@ -228,21 +229,25 @@ function authorizeOnRole(ctx: RequestContext, action: string, name: string, cont
   const role = roleNamed(ctx.sandbox, name);
   const arn = role?.Arn ?? iamArn(ctx.sandbox, 'role', '/', name);
   const boundary = CURRENT_BOUNDARY_KEY.has(action) ? boundaryContext(role?.PermissionsBoundaryArn) : {};
-  authorize(ctx, action, arn, { ...resourceTagContext(role?.Tags ?? [], true), ...boundary, ...context });
+  authorize(ctx, action, arn, { ...resourceTagContext(role?.Tags ?? [], true), ...boundary, ...context }, `role ${name}`);
   if (!role) throw noSuchRole(name);
   return role;
 }
 
-/** Validates a policy ARN's shape; IAM refuses anything that is not an IAM policy ARN. */
+/**
+ * Validates a policy ARN's shape: what does not parse as an ARN at all is a ValidationError (as IAM
+ * answers a bare policy name); an ARN of something other than an IAM policy is InvalidInput.
+ */
 function checkPolicyArn(arn: string | undefined, member: 'policyArn' | 'permissionsBoundary' = 'policyArn'): string {
   validate([[member, arn, { ...C[member], required: true }]]);
+  if (!/^arn:[^:]+:[^:]+:[^:]*:[^:]*:.+$/.test(arn!)) throw new AwsError('ValidationError', 'Invalid ARN:  Could not be parsed!', 400);
   if (!/^arn:aws:iam::(\d{12}|aws):policy\/./.test(arn!)) throw new AwsError('InvalidInput', `ARN ${arn} is not valid.`, 400);
   return arn!;
 }
 
 function authorizeOnPolicy(ctx: RequestContext, action: string, arn: string): ManagedPolicy | undefined {
   const policy = policyAt(ctx.sandbox, arn);
-  authorize(ctx, action, arn, resourceTagContext(policy?.Tags ?? [], false));
+  authorize(ctx, action, arn, resourceTagContext(policy?.Tags ?? [], false), `policy ${arn}`);
   return policy;
 }
 
@@ -305,8 +310,9 @@ function roleView(role: Role, full: boolean) {
     AssumeRolePolicyDocument: encodeDocument(role.AssumeRolePolicyDocument),
     Description: role.Description,
     MaxSessionDuration: role.MaxSessionDuration,
+    // The SDK's constant is named `Policy`; its value, which is what the wire carries, is this.
     PermissionsBoundary: full && role.PermissionsBoundaryArn
-      ? { PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: role.PermissionsBoundaryArn }
+      ? { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: role.PermissionsBoundaryArn }
       : undefined,
     Tags: full && role.Tags.length ? role.Tags : undefined,
   };
@@ -437,7 +443,7 @@ export const iamService: Service = {
     ListRoles: (input, ctx) => {
       const prefix = str(input.PathPrefix) ?? '/';
       validate([['pathPrefix', prefix, C.pathPrefix]]);
-      authorize(ctx, 'ListRoles', '*');
+      authorize(ctx, 'ListRoles', '*', {}, iamArn(ctx.sandbox, 'role', prefix, ''));
       const roles = Object.values(ctx.sandbox.state.iam.roles).filter((r) => r.Path.startsWith(prefix)).sort(byName((r) => r.RoleName));
       const { items, ...rest } = page(roles, input);
       return { Roles: items.map((r) => roleView(r, false)), ...rest };
@@ -566,7 +572,7 @@ export const iamService: Service = {
       ]);
       assertNoDuplicateTagKeys(tags);
       const arn = iamArn(sandbox, 'policy', path, name!);
-      authorize(ctx, 'CreatePolicy', arn, requestTagContext(tags));
+      authorize(ctx, 'CreatePolicy', arn, requestTagContext(tags), `policy ${name}`);
       if (Object.values(sandbox.state.iam.policies).some((p) => p.PolicyName.toLowerCase() === name!.toLowerCase())) {
         throw new AwsError('EntityAlreadyExists', `A policy called ${name} already exists. Duplicate names are not allowed.`, 409);
       }
@@ -656,7 +662,7 @@ export const iamService: Service = {
       const scope = str(input.Scope) ?? 'All';
       const prefix = str(input.PathPrefix) ?? '/';
       validate([['scope', scope, C.scope], ['pathPrefix', prefix, C.pathPrefix]]);
-      authorize(ctx, 'ListPolicies', '*');
+      authorize(ctx, 'ListPolicies', '*', {}, `policy path ${prefix}`);
       const { sandbox } = ctx;
       // Every stored policy is customer managed: AWS managed policies are not emulated, so Scope=AWS is empty.
       const policies = Object.values(sandbox.state.iam.policies)

@@ -524,6 +524,12 @@ function page<T>(items: T[], input: any, maxLimit: number): { items: T[]; NextTo
   return { items: items.slice(start, end), NextToken: end < items.length ? String(end) : undefined };
 }
 
+/**
+ * A creation timestamp as callers send it back: botocore (the AWS CLI) serializes JSON timestamps as
+ * whole epoch seconds, the JS SDK with milliseconds, so they are compared to the second (assumed).
+ */
+const sameSecond = (sent: unknown, ms: number) => Math.floor(Number(sent)) === Math.floor(ms / 1000);
+
 /** Tag operations name the application by ARN. */
 function appNameFromArn(sandbox: Sandbox, arn: string): string {
   const m = /^arn:aws:kinesisanalytics:([a-z0-9-]+):(\d{12}):application\/([a-zA-Z0-9_.-]+)$/.exec(arn);
@@ -693,7 +699,7 @@ export const kinesisAnalyticsService: Service = {
     DeleteApplication: (input, { sandbox, caller }) => {
       const app = authorizedApp(sandbox, caller, 'DeleteApplication', appName(input));
       if (input.CreateTimestamp === undefined) throw validationError("1 validation error detected: Value null at 'createTimestamp' failed to satisfy constraint: Member must not be null");
-      if (Math.round(Number(input.CreateTimestamp) * 1000) !== app.CreateTimestamp) {
+      if (!sameSecond(input.CreateTimestamp, app.CreateTimestamp)) {
         throw invalidArgument(`The CreateTimestamp does not match the creation time of application ${app.ApplicationName}.`);
       }
       assertNotBusy(app);
@@ -770,7 +776,8 @@ export const kinesisAnalyticsService: Service = {
       const key = snapshotKey(name, String(input.SnapshotName ?? ''));
       const snapshot = sandbox.state.kinesisanalytics.snapshots[key];
       if (!snapshot) throw notFound(`Snapshot ${input.SnapshotName} of application ${name} is not found.`);
-      if (Math.round(Number(input.SnapshotCreationTimestamp) * 1000) !== snapshot.SnapshotCreationTimestamp) {
+      if (input.SnapshotCreationTimestamp === undefined) throw validationError("1 validation error detected: Value null at 'snapshotCreationTimestamp' failed to satisfy constraint: Member must not be null");
+      if (!sameSecond(input.SnapshotCreationTimestamp, snapshot.SnapshotCreationTimestamp)) {
         throw invalidArgument(`The SnapshotCreationTimestamp does not match the creation time of snapshot ${snapshot.SnapshotName}.`);
       }
       delete sandbox.state.kinesisanalytics.snapshots[key];

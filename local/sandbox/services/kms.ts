@@ -28,6 +28,8 @@ interface Call {
 type Op = (input: any, call: Call) => unknown;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Tags per key [KMS tagging docs]. */
+const MAX_TAGS = 50;
 const INVALID_PRINCIPALS = 'Policy contains a statement with one or more invalid principals.';
 const LOCKOUT = 'The new key policy will not allow you to update the key policy in the future.';
 const GRANT_OPERATIONS = [
@@ -86,9 +88,12 @@ function base64Input(value: unknown, field: string, max: number): Buffer {
   return buf;
 }
 
+/** The TagException checks in the order AWS answers them [recorded against AWS by LocalStack]. */
 function validateTags(tags: unknown): { TagKey: string; TagValue: string }[] {
   if (tags === undefined || tags === null) return [];
   if (!Array.isArray(tags)) throw validation('Tags must be a list');
+  if (new Set(tags.map((t: any) => t?.TagKey)).size < tags.length) throw kmsError('TagException', 'Duplicate tag keys');
+  if (tags.length > MAX_TAGS) throw kmsError('TagException', 'Too many tags');
   return tags.map((t: any, i) => {
     const TagKey = String(t?.TagKey ?? '');
     const TagValue = String(t?.TagValue ?? '');
@@ -622,11 +627,13 @@ const operations: Record<string, Op> = {
   }),
 
   RotateKeyOnDemand: keyOp('RotateKeyOnDemand', {}, (key, _input, call) => {
-    requireSymmetric(key);
+    // AWS answers a key that cannot rotate on demand with an empty message.
+    if (!isSymmetric(key)) throw kmsError('UnsupportedOperationException', '');
     const done = key.Rotations.filter((r) => r.RotationType === 'ON_DEMAND').length;
     call.sandbox.quotas.assertWithin('kms', 'OnDemandRotationsPerKey', done, 1, key.Arn);
     rotate(key, 'ON_DEMAND', call.sandbox.clock.now());
-    return { KeyId: key.KeyId };
+    // The key ARN, as the API reference's example shows and AWS answers.
+    return { KeyId: key.Arn };
   }),
 
   ListKeyRotations: keyOp('ListKeyRotations', ANY_STATE, (key, input) => {
@@ -644,6 +651,9 @@ const operations: Record<string, Op> = {
 
   TagResource: keyOp('TagResource', { disabled: true }, (key, input) => {
     const tags = validateTags(input.Tags ?? []);
+    const merged = [...key.Tags.filter((x) => !tags.some((t) => t.TagKey === x.TagKey)), ...tags];
+    // Assumed: more than 50 in all is refused as a request with more than 50 is.
+    if (merged.length > MAX_TAGS) throw kmsError('TagException', 'Too many tags');
     for (const t of tags) {
       const existing = key.Tags.find((x) => x.TagKey === t.TagKey);
       if (existing) existing.TagValue = t.TagValue;

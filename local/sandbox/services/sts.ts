@@ -93,6 +93,8 @@ export const stsService: Service = {
         ['roleSessionName', sessionName, { min: 2, max: 64, pattern: '[\\w+=,.@-]*' }],
         ['durationSeconds', input.DurationSeconds, { minValue: 900, maxValue: 43200 }],
       ]);
+      // Six colon-separated parts with a partition, service and resource, or STS refuses it as AWS does.
+      if (!/^arn:[^:]+:[^:]+:[^:]*:[^:]*:[^:]+$/.test(roleArn!)) throw validation(`${roleArn} is invalid`);
       if (caller.kind === 'root') throw new AwsError('AccessDenied', 'Roles may not be assumed by root accounts.', 403);
       // Every caller that gets here is a role session, so this is role chaining: one hour at most,
       // whatever the role's MaxSessionDuration (AssumeRole API reference, DurationSeconds). As that
