@@ -77,6 +77,19 @@ export interface Service {
   readOnly?: ReadonlySet<string>;
   /** Completes asynchronous work that is due on the sandbox clock. */
   tick?(sandbox: Sandbox): void;
+  /**
+   * Present when CloudTrail records the service's management calls (cloudtrail.ts). `readOnly`
+   * overrides the service's own set where CloudTrail's flag differs, `responseOf` lists the read-only
+   * operations whose response CloudTrail records all the same; `resources` names the resources a
+   * call touches, resolved before it runs, completed with its result; `response` shapes a result as
+   * CloudTrail records it (e.g. KMS's dates).
+   */
+  cloudTrail?: {
+    readOnly?: ReadonlySet<string>;
+    responseOf?: ReadonlySet<string>;
+    resources?(sandbox: Sandbox, input: any): (result: any) => { accountId: string; type: string; ARN: string }[];
+    response?(result: any): unknown;
+  };
 }
 
 export const ROOT_ACCESS_KEY = 'test';

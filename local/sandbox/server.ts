@@ -18,6 +18,7 @@ import { kinesisAnalyticsService } from './services/kinesisanalytics';
 import { dynamoDbService } from './services/dynamodb';
 import { stepFunctionsService } from './services/stepfunctions';
 import { eventBridgeService } from './services/eventbridge';
+import { withCloudTrail } from './cloudtrail';
 import { isThrottlingCode } from './quotas';
 
 /** JSON 1.1 services name the authentication errors differently from the Query ones. */
@@ -113,9 +114,12 @@ async function invoke(sandbox: Sandbox, route: Route, caller: Principal, request
   sandbox.tick();
   const latency = sandbox.faults.latencyFor(service.name, operation);
   if (latency > 0) await sleep(latency);
-  sandbox.quotas.admit(service.name, operation, service.readOnly?.has(operation) ?? false);
-  sandbox.faults.check(service.name, operation, caller.arn, input);
-  const result = await service.operations[operation](input, { sandbox, caller, requestId, service: service.name, operation });
+  const ctx = { sandbox, caller, requestId, service: service.name, operation };
+  const result = await withCloudTrail(service, ctx, input, async () => {
+    sandbox.quotas.admit(service.name, operation, service.readOnly?.has(operation) ?? false);
+    sandbox.faults.check(service.name, operation, caller.arn, input);
+    return service.operations[operation](input, ctx);
+  });
   if (!service.readOnly?.has(operation)) sandbox.persist();
   sandbox.faults.check(service.name, operation, caller.arn, input, 'after');
   return service.protocol === 'json' ? jsonResponse(result, requestId) : queryResponse(operation, service.xmlns!, result, requestId);

@@ -366,6 +366,7 @@ export const iamService: Service = {
     'GetRole', 'ListRoles', 'ListRoleTags', 'GetRolePolicy', 'ListRolePolicies', 'ListAttachedRolePolicies',
     'GetPolicy', 'GetPolicyVersion', 'ListPolicies', 'ListPolicyVersions', 'GetAccountSummary',
   ]),
+  cloudTrail: {},
   operations: {
     // ---- account ----
     GetAccountSummary: (_input, ctx) => {

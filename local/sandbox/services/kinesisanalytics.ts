@@ -12,7 +12,6 @@ import { randomBytes } from 'node:crypto';
 import { AwsError, validationError } from '../errors';
 import { findRole, isForeignKeyArn, resolveKey } from '../lookup';
 import { epochSeconds } from '../protocols/json';
-import { emitApiCallEvent } from './eventbridge';
 import type { Principal, Sandbox, Service } from '../sandbox';
 import type {
   Application,
@@ -550,6 +549,8 @@ export const kinesisAnalyticsService: Service = {
     'ListApplicationSnapshots', 'DescribeApplicationSnapshot', 'ListTagsForResource',
   ]),
   tick,
+  // CloudTrail records every call and delivers it to EventBridge (facts §8): what auto-onboarding rules see.
+  cloudTrail: {},
   operations: {
     CreateApplication: (input, { sandbox, caller }) => {
       const name = appName(input);
@@ -584,8 +585,6 @@ export const kinesisAnalyticsService: Service = {
         Tags: tags,
       };
       apps(sandbox)[name] = app;
-      // CloudTrail records the call and delivers it to EventBridge (facts §8): what auto-onboarding rules see.
-      emitApiCallEvent(sandbox, caller, 'kinesisanalytics', 'CreateApplication', input);
       return { ApplicationDetail: applicationDetail(app) };
     },
 

@@ -873,6 +873,38 @@ function tick(sandbox: Sandbox): void {
   }
 }
 
+/** CloudTrail's KMS dates: "Jun 30, 2020 2:34:07 AM" (UTC) [KMS CloudTrail examples]. */
+function trailDate(seconds: number): string {
+  const d = new Date(seconds * 1000);
+  const month = d.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
+  const hour = d.getUTCHours() % 12 || 12;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${month} ${d.getUTCDate()}, ${d.getUTCFullYear()} ${hour}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${d.getUTCHours() < 12 ? 'AM' : 'PM'}`;
+}
+
+/** A response with its `…Date` members as CloudTrail writes them. */
+function withTrailDates(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withTrailDates);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, /Date$/.test(k) && typeof v === 'number' ? trailDate(v) : withTrailDates(v)]));
+}
+
+/**
+ * The keys (and alias) a call names, as CloudTrail lists them in `resources`: resolved before the call,
+ * since DeleteAlias removes the alias; CreateKey's key comes from its result.
+ */
+function trailResources(sandbox: Sandbox, input: any) {
+  const refs = [input.KeyId, input.TargetKeyId].filter((r): r is string => typeof r === 'string');
+  const alias = typeof input.AliasName === 'string' && Object.hasOwn(sandbox.state.kms.aliases, input.AliasName) ? sandbox.state.kms.aliases[input.AliasName] : undefined;
+  const keys = refs.map((r) => resolveKey(sandbox.state, r)?.Arn);
+  if (alias && !input.TargetKeyId) keys.push(keyArnOf(sandbox, alias.TargetKeyId));
+  const aliasArn = typeof input.AliasName === 'string' && input.AliasName.startsWith('alias/') ? aliasArnOf(sandbox, input.AliasName) : undefined;
+  return (result: any) =>
+    [...new Set([...keys, result?.KeyMetadata?.Arn, aliasArn])]
+      .filter((arn): arn is string => !!arn)
+      .map((ARN) => ({ accountId: sandbox.account, type: 'AWS::KMS::Key', ARN }));
+}
+
 export const kmsService: Service = {
   name: 'kms',
   protocol: 'json',
@@ -881,6 +913,7 @@ export const kmsService: Service = {
     'DescribeKey', 'ListKeys', 'GetKeyPolicy', 'ListKeyPolicies', 'GetKeyRotationStatus', 'ListKeyRotations', 'ListResourceTags',
     'ListAliases', 'ListGrants', 'Encrypt', 'Decrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext',
   ]),
+  cloudTrail: { resources: trailResources, response: withTrailDates },
   operations: Object.fromEntries(
     Object.entries(operations).map(([name, op]) => [name, (input: any, ctx) => op(input, { sandbox: ctx.sandbox, caller: ctx.caller, extra: {} })]),
   ),

@@ -81,6 +81,8 @@ export const stsService: Service = {
   protocol: 'query',
   xmlns: 'https://sts.amazonaws.com/doc/2011-06-15/',
   readOnly: new Set(['GetCallerIdentity']),
+  // CloudTrail flags AssumeRole read-only, though it issues credentials, and records them (less the secret).
+  cloudTrail: { readOnly: new Set(['GetCallerIdentity', 'AssumeRole']), responseOf: new Set(['AssumeRole']) },
   operations: {
     GetCallerIdentity: (_input, { caller }) => callerIdentity(caller),
 
