@@ -1,7 +1,8 @@
 /**
  * CloudTrail events on the sandbox's default event bus, observed as a customer observes them: an
  * EventBridge rule whose target (a one-state state machine) receives each event as its input.
- * Every IAM, STS, KMS and Managed Flink call emits "AWS API Call via CloudTrail".
+ * Every IAM, STS, KMS and Managed Flink call emits "AWS API Call via CloudTrail"; KMS also sends its
+ * own `KMS CMK Rotation` and `KMS CMK Deletion` events [KMS-EV].
  */
 import { PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
@@ -18,8 +19,10 @@ import {
   EnableKeyCommand,
   EnableKeyRotationCommand,
   GetKeyPolicyCommand,
+  ListKeyRotationsCommand,
   PutKeyPolicyCommand,
   RevokeGrantCommand,
+  RotateKeyOnDemandCommand,
   ScheduleKeyDeletionCommand,
   UpdateAliasCommand,
 } from '@aws-sdk/client-kms';
@@ -29,6 +32,7 @@ import type { RunningSandbox } from '../../local/sandbox/server';
 
 const ACCOUNT = '000000000000';
 const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
+const DAY = 86_400_000;
 const PASS = { StartAt: 'Received', States: { Received: { Type: 'Pass', End: true } } };
 const trust = (Service: string) => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service }, Action: 'sts:AssumeRole' }] });
 const keyResource = (ARN: string) => ({ accountId: ACCOUNT, type: 'AWS::KMS::Key', ARN });
@@ -207,5 +211,30 @@ describe('CloudTrail events on the sandbox', () => {
       requestParameters: { applicationName: name, currentApplicationVersionId: 1, applicationConfigurationUpdate: { applicationSnapshotConfigurationUpdate: { snapshotsEnabledUpdate: false } } },
       responseElements: { applicationDetail: { applicationVersionId: 2 }, operationId: expect.any(String) },
     });
+  });
+
+  it("sends KMS's own KMS CMK Rotation event on every rotation, on demand and automatic, and KMS CMK Deletion when the key is deleted", async () => {
+    const read = await capture({ source: ['aws.kms'], 'detail-type': ['KMS CMK Rotation', 'KMS CMK Deletion'] });
+    const key = (await c.kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+    await c.kms.send(new EnableKeyRotationCommand({ KeyId: key.KeyId, RotationPeriodInDays: 90 }));
+
+    await c.kms.send(new RotateKeyOnDemandCommand({ KeyId: key.KeyId }));
+    sb.sandbox.advance(90 * DAY);
+    const { Rotations } = await c.kms.send(new ListKeyRotationsCommand({ KeyId: key.KeyId }));
+    await c.kms.send(new ScheduleKeyDeletionCommand({ KeyId: key.KeyId, PendingWindowInDays: 7 }));
+    sb.sandbox.advance(7 * DAY);
+    const events = (await read()).filter((e) => e.resources[0] === key.Arn);
+
+    expect(events.map((e) => e['detail-type'])).toEqual(['KMS CMK Rotation', 'KMS CMK Rotation', 'KMS CMK Deletion']);
+    expect(events[0]).toMatchObject({
+      source: 'aws.kms', account: ACCOUNT, region: 'us-east-1', resources: [key.Arn],
+      detail: { 'key-id': key.KeyId, 'key-origin': 'AWS_KMS', 'rotation-type': 'ON_DEMAND', 'current-key-material-id': Rotations![0].KeyMaterialId },
+    });
+    expect(events[1].detail).toEqual({
+      'key-id': key.KeyId, 'key-origin': 'AWS_KMS', 'rotation-type': 'AUTOMATIC',
+      'previous-key-material-id': Rotations![0].KeyMaterialId, 'current-key-material-id': Rotations![1].KeyMaterialId,
+    });
+    expect(events[0].detail['previous-key-material-id']).toMatch(/^[0-9a-f]{64}$/);
+    expect(events[2]).toMatchObject({ detail: { 'key-id': key.KeyId }, resources: [key.Arn] });
   });
 });

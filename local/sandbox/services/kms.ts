@@ -7,12 +7,15 @@
  * grants add access for their grantee. Key policies are validated as AWS does (facts §2 step 4,
  * [KMS-PKP]): every named role must exist and be visible, and the lockout safety check applies.
  * Resource quotas (keys, aliases and grants per key, on-demand rotations) come from `sandbox.quotas`.
+ * KMS's own EventBridge events are sent as AWS documents them [KMS-EV]: `KMS CMK Rotation` on every
+ * rotation and `KMS CMK Deletion` when a key's waiting period ends.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
 import { AwsError } from '../errors';
 import { findRole, resolveKey } from '../lookup';
 import { epochSeconds } from '../protocols/json';
 import { validatePolicy } from '../authz';
+import { emitEvent } from './eventbridge';
 import type { Principal, Sandbox, Service } from '../sandbox';
 import type { Alias, Grant, Key, PolicyDocument } from '../state';
 
@@ -492,10 +495,29 @@ function keyOp(operation: string, states: { disabled?: boolean; pendingDeletion?
 
 const ANY_STATE = { disabled: true, pendingDeletion: true };
 
-function rotate(key: Key, type: 'ON_DEMAND' | 'AUTOMATIC', at: number): void {
-  materialsOf(key).push(newMaterial());
+/** New key material, and KMS's `KMS CMK Rotation` event [KMS-EV] (its `rotation-type` for automatic rotation assumed). */
+function rotate(sandbox: Sandbox, key: Key, type: 'ON_DEMAND' | 'AUTOMATIC', at: number): void {
+  const materials = materialsOf(key);
+  const previous = materials.at(-1)!;
+  materials.push(newMaterial());
   key.Rotations.push({ RotationDate: at, RotationType: type });
+  emitEvent(sandbox, {
+    source: 'aws.kms',
+    'detail-type': 'KMS CMK Rotation',
+    time: eventTime(at),
+    resources: [key.Arn],
+    detail: {
+      'key-id': key.KeyId,
+      'key-origin': key.Origin,
+      'rotation-type': type,
+      'previous-key-material-id': materialId(previous),
+      'current-key-material-id': materialId(materials.at(-1)!),
+    },
+  });
 }
+
+/** EventBridge event times: ISO 8601 without milliseconds. */
+const eventTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** Aliases customers made for a key (all of them here: AWS managed aliases are not emulated). */
 const aliasCount = (sandbox: Sandbox, key: Key) => Object.values(sandbox.state.kms.aliases).filter((a) => a.TargetKeyId === key.KeyId).length;
@@ -631,7 +653,7 @@ const operations: Record<string, Op> = {
     if (!isSymmetric(key)) throw kmsError('UnsupportedOperationException', '');
     const done = key.Rotations.filter((r) => r.RotationType === 'ON_DEMAND').length;
     call.sandbox.quotas.assertWithin('kms', 'OnDemandRotationsPerKey', done, 1, key.Arn);
-    rotate(key, 'ON_DEMAND', call.sandbox.clock.now());
+    rotate(call.sandbox, key, 'ON_DEMAND', call.sandbox.clock.now());
     // The key ARN, as the API reference's example shows and AWS answers.
     return { KeyId: key.Arn };
   }),
@@ -859,15 +881,16 @@ function tick(sandbox: Sandbox): void {
   const { keys, aliases, grants } = sandbox.state.kms;
   for (const key of Object.values(keys)) {
     if (key.KeyState === 'PendingDeletion' && key.DeletionDate !== undefined && key.DeletionDate <= now) {
-      // Deleting a key deletes its aliases and grants with it [KMS-DEL].
+      // Deleting a key deletes its aliases and grants with it [KMS-DEL], and KMS says so [KMS-EV].
       delete keys[key.KeyId];
       for (const a of Object.values(aliases)) if (a.TargetKeyId === key.KeyId) delete aliases[a.AliasName];
       for (const g of Object.values(grants)) if (g.KeyId === key.KeyId) delete grants[g.GrantId];
+      emitEvent(sandbox, { source: 'aws.kms', 'detail-type': 'KMS CMK Deletion', time: eventTime(key.DeletionDate), resources: [key.Arn], detail: { 'key-id': key.KeyId } });
       continue;
     }
     // Disabled keys do not rotate until enabled again.
     while (key.KeyState === 'Enabled' && key.RotationEnabled && key.NextRotationDate !== undefined && key.NextRotationDate <= now) {
-      rotate(key, 'AUTOMATIC', key.NextRotationDate);
+      rotate(sandbox, key, 'AUTOMATIC', key.NextRotationDate);
       key.NextRotationDate += (key.RotationPeriodInDays ?? 365) * DAY_MS;
     }
   }
