@@ -151,6 +151,8 @@ export interface PendingTransition {
   Restart?: boolean;
   /** Encryption of the snapshot the (re)start restores from, if any. */
   RestoreEncryption?: EncryptionConfiguration;
+  /** A stop with snapshot: the encryption the snapshot is written under, which must be usable then. */
+  SnapshotEncryption?: EncryptionConfiguration;
   /** The version before an update, for a system rollback. */
   Previous?: ApplicationVersionState;
 }

@@ -5,8 +5,9 @@
  * docs/sandbox.md ("Fidelity").
  *
  * Life cycle (facts §6): work in flight is an `Application.Pending` transition that `tick` completes
- * on the sandbox clock. Whatever (re)starts the application checks its keys at completion, so a key
- * disabled after the call makes the operation FAILED and the application roll back (facts §6 [RB]).
+ * on the sandbox clock. Whatever (re)starts the application or writes a snapshot checks its keys at
+ * completion, so a key disabled after the call makes the operation FAILED and the application roll
+ * back (facts §6 [RB]), and a snapshot under it FAILED; a RUNNING application keeps running meanwhile.
  */
 import { randomBytes } from 'node:crypto';
 import { AwsError, validationError } from '../errors';
@@ -145,8 +146,11 @@ export function cmkProblems(sandbox: Sandbox, caller: Principal, appArn: string,
   return key ? [...problems, ...callerDenials(sandbox, caller, appArn, key), ...serviceDenials(sandbox, appArn, key)] : problems;
 }
 
-/** Why MSF itself cannot use an encryption configuration right now (at a (re)start); empty for AWS owned keys. */
-function restartProblems(sandbox: Sandbox, appArn: string, encryption: EncryptionConfiguration | undefined): string[] {
+/**
+ * Why MSF itself cannot use an encryption configuration right now, to restore state at a (re)start or
+ * to write a snapshot; empty for AWS owned keys.
+ */
+function serviceKeyProblems(sandbox: Sandbox, appArn: string, encryption: EncryptionConfiguration | undefined): string[] {
   if (encryption?.KeyType !== 'CUSTOMER_MANAGED_KEY' || !encryption.KeyId) return [];
   const { key, problems } = keyDefects(sandbox, encryption.KeyId);
   return key ? [...problems, ...serviceDenials(sandbox, appArn, key)] : problems;
@@ -394,7 +398,7 @@ function snapshotsOf(sandbox: Sandbox, name: string): ApplicationSnapshot[] {
     .sort((a, b) => b.SnapshotCreationTimestamp - a.SnapshotCreationTimestamp);
 }
 
-/** The snapshot a (re)start restores from, per ApplicationRestoreConfiguration (default: latest). */
+/** The snapshot a (re)start restores from, per ApplicationRestoreConfiguration (default: the latest READY one). */
 function restoreSource(sandbox: Sandbox, app: Application, restore: any): ApplicationSnapshot | undefined {
   const type = restore?.ApplicationRestoreType ?? 'RESTORE_FROM_LATEST_SNAPSHOT';
   if (type === 'SKIP_RESTORE_FROM_SNAPSHOT') return undefined;
@@ -403,7 +407,7 @@ function restoreSource(sandbox: Sandbox, app: Application, restore: any): Applic
     if (!snapshot) throw notFound(`Snapshot ${restore.SnapshotName} of application ${app.ApplicationName} is not found.`);
     return snapshot;
   }
-  return snapshotsOf(sandbox, app.ApplicationName)[0];
+  return snapshotsOf(sandbox, app.ApplicationName).find((s) => s.SnapshotStatus === 'READY');
 }
 
 function schedule(sandbox: Sandbox, app: Application, status: string, pending: Omit<PendingTransition, 'Outcome'>): void {
@@ -428,8 +432,16 @@ function complete(sandbox: Sandbox, app: Application): void {
     for (const [k, o] of Object.entries(ka.operations)) if (o.ApplicationName === app.ApplicationName) delete ka.operations[k];
     return;
   }
+  // Assumed, after Flink's stop-with-savepoint: a snapshot that cannot be written fails the stop, and
+  // the application keeps running (a forced stop takes no snapshot).
+  const unwritable = serviceKeyProblems(sandbox, app.ApplicationARN, p.SnapshotEncryption);
+  if (unwritable.length) {
+    endOperation(sandbox, p.OperationId, 'FAILED', at, `Application ${app.ApplicationName} could not take its snapshot to stop with its KMS key: ${unwritable.join('; ')}.`);
+    app.ApplicationStatus = 'RUNNING';
+    return;
+  }
   const problems = p.Restart
-    ? [...restartProblems(sandbox, app.ApplicationARN, app.Encryption), ...restartProblems(sandbox, app.ApplicationARN, p.RestoreEncryption)]
+    ? [...serviceKeyProblems(sandbox, app.ApplicationARN, app.Encryption), ...serviceKeyProblems(sandbox, app.ApplicationARN, p.RestoreEncryption)]
     : [];
   if (!problems.length) {
     app.ApplicationStatus = p.ToStatus;
@@ -462,7 +474,8 @@ function tick(sandbox: Sandbox): void {
   const now = sandbox.clock.now();
   for (const s of Object.values(sandbox.state.kinesisanalytics.snapshots)) {
     if (s.SnapshotStatus === 'CREATING' && (s.ReadyAt ?? 0) <= now) {
-      s.SnapshotStatus = 'READY';
+      // Written under the key in force when it was taken: a key MSF can no longer use fails it.
+      s.SnapshotStatus = serviceKeyProblems(sandbox, appArnOf(sandbox, s.ApplicationName), s.Encryption).length ? 'FAILED' : 'READY';
       delete s.ReadyAt;
     }
   }
@@ -687,10 +700,10 @@ export const kinesisAnalyticsService: Service = {
       assertCallerMayUseKey(sandbox, caller, app);
       // A forced stop abandons the work in flight and takes no snapshot (API_StopApplication).
       endOperation(sandbox, app.Pending?.OperationId, 'CANCELLED', sandbox.clock.now());
-      if (!force && snapshotsEnabled(app)) systemSnapshot(sandbox, app);
+      const snapshot = !force && snapshotsEnabled(app) ? systemSnapshot(sandbox, app) : undefined;
       const op = startOperation(sandbox, app, 'StopApplication');
       schedule(sandbox, app, force ? 'FORCE_STOPPING' : 'STOPPING', {
-        At: sandbox.clock.now() + sandbox.flinkDurations.stop, OperationId: op.OperationId, ToStatus: 'READY', Kind: force ? 'force-stop' : 'stop',
+        At: sandbox.clock.now() + sandbox.flinkDurations.stop, OperationId: op.OperationId, ToStatus: 'READY', Kind: force ? 'force-stop' : 'stop', SnapshotEncryption: snapshot?.Encryption,
       });
       return { OperationId: op.OperationId };
     },
