@@ -713,9 +713,14 @@ describe('start, stop, operations, snapshots, tags, delete', () => {
     const s = (await flink.send(new DescribeApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 's1' }))).SnapshotDetails!;
 
     const err = await refusal(flink.send(new DeleteApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 's1', SnapshotCreationTimestamp: new Date(0) })));
+    const missing = await refusal(flink.send(new DeleteApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 's1' } as never)));
     await flink.send(new DeleteApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 's1', SnapshotCreationTimestamp: s.SnapshotCreationTimestamp }));
 
     expect(err.name).toBe('InvalidArgumentException');
+    expect(missing).toMatchObject({
+      name: 'ValidationException',
+      message: "1 validation error detected: Value null at 'snapshotCreationTimestamp' failed to satisfy constraint: Member must not be null",
+    });
     expect((await flink.send(new ListApplicationSnapshotsCommand({ ApplicationName: APP }))).SnapshotSummaries).toEqual([]);
   });
 
