@@ -4,6 +4,7 @@
  * so the SDK sees exactly what AWS would send.
  */
 import { AwsError } from './errors';
+import { THROTTLING } from './quotas';
 
 export interface FaultSpec {
   service: string;
@@ -38,16 +39,6 @@ export interface RequestLogEntry {
   durationMs: number;
 }
 
-/** Default throttling code per service, as each one names it. */
-export const throttlingCode: Record<string, string> = {
-  iam: 'Throttling',
-  sts: 'Throttling',
-  kms: 'ThrottlingException',
-  kinesisanalytics: 'ThrottlingException',
-  dynamodb: 'ThrottlingException',
-  tagging: 'ThrottledException',
-};
-
 const matches = (pattern: string, value: string) => pattern === '*' || pattern === value;
 
 export class Faults {
@@ -64,7 +55,7 @@ export class Faults {
 
   /** Fail the next `times` calls with the service's own throttling error, then pass. */
   throttle(service: string, operation: string, times = 2): void {
-    this.inject({ service, operation, error: throttlingCode[service] ?? 'ThrottlingException', message: 'Rate exceeded', status: 400, times });
+    this.inject({ service, operation, error: THROTTLING[service]?.code ?? 'ThrottlingException', message: 'Rate exceeded', status: 400, times });
   }
 
   clear(): void {

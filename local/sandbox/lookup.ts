@@ -3,7 +3,7 @@
  * whether a role named in a key policy exists, and Managed Flink must resolve the key an application
  * names. Kept here so no service imports another.
  */
-import type { Key, Role, SandboxState } from './state';
+import type { Key, ManagedPolicy, PolicyDocument, Role, SandboxState } from './state';
 
 export function roleNameFromArn(arn: string): string | undefined {
   const m = /^arn:aws:(?:iam::\d{12}:role\/(?:.*\/)?|sts::\d{12}:assumed-role\/)([\w+=,.@-]+)/.exec(arn);
@@ -15,6 +15,11 @@ export function findRole(state: SandboxState, roleArn: string): Role | undefined
   const name = roleNameFromArn(roleArn);
   const role = name ? state.iam.roles[name] : undefined;
   return role && role.Arn === roleArn ? role : undefined;
+}
+
+/** The document of a managed policy's default version: what the policy grants. */
+export function defaultPolicyDocument(policy: ManagedPolicy): PolicyDocument {
+  return policy.Versions.find((v) => v.VersionId === policy.DefaultVersionId)!.Document;
 }
 
 const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

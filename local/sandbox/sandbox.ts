@@ -1,5 +1,5 @@
 /**
- * The sandbox account: state, clock, faults, identity and authorization, and the service registry.
+ * The sandbox account: state, clock, faults, quotas, identity and authorization, and the service registry.
  * The HTTP server (server.ts) is a thin shell around `Sandbox.handle`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -7,9 +7,10 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { AwsError } from './errors';
 import { Clock } from './clock';
 import { Faults } from './faults';
+import { Quotas, type LimitsConfig, type RatesConfig } from './quotas';
 import { evaluate, type AuthzResult } from './authz';
 import { emptyState, snapshotState, diffState, type PolicyDocument, type SandboxState, type StateChange } from './state';
-import { findRole } from './lookup';
+import { defaultPolicyDocument, findRole } from './lookup';
 
 export interface Principal {
   /** The caller as AWS reports it: `arn:aws:iam::<acct>:root` or `arn:aws:sts::<acct>:assumed-role/<role>/<session>`. */
@@ -49,6 +50,10 @@ export interface SandboxOptions {
   /** Persist the account to this JSON file after every change, and load it at start. */
   stateFile?: string;
   stepFunctions?: Partial<StepFunctionsOptions>;
+  /** Resource limits over AWS's defaults, e.g. `{ iam: { RolesPerAccount: 5 } }` (local/sandbox/quotas.ts). */
+  limits?: LimitsConfig;
+  /** Requests per second over AWS's defaults, e.g. `{ kms: { CreateKey: 50 } }`; `false` turns throttling off. */
+  rates?: RatesConfig | false;
 }
 
 export interface RequestContext {
@@ -74,6 +79,19 @@ export interface Service {
   readOnly?: ReadonlySet<string>;
   /** Completes asynchronous work that is due on the sandbox clock. */
   tick?(sandbox: Sandbox): void;
+  /**
+   * Present when CloudTrail records the service's management calls (cloudtrail.ts). `readOnly`
+   * overrides the service's own set where CloudTrail's flag differs, `responseOf` lists the read-only
+   * operations whose response CloudTrail records all the same; `resources` names the resources a
+   * call touches, resolved before it runs, completed with its result; `response` shapes a result as
+   * CloudTrail records it (e.g. KMS's dates).
+   */
+  cloudTrail?: {
+    readOnly?: ReadonlySet<string>;
+    responseOf?: ReadonlySet<string>;
+    resources?(sandbox: Sandbox, input: any): (result: any) => { accountId: string; type: string; ARN: string }[];
+    response?(result: any): unknown;
+  };
 }
 
 export const ROOT_ACCESS_KEY = 'test';
@@ -86,6 +104,7 @@ export class Sandbox {
   readonly region: string;
   readonly clock = new Clock();
   readonly faults = new Faults();
+  readonly quotas: Quotas;
   readonly services = new Map<string, Service>();
   /** Run when the sandbox closes (e.g. the embedded DynamoDB backend). */
   readonly disposers: (() => Promise<void>)[] = [];
@@ -105,6 +124,7 @@ export class Sandbox {
     this.flinkDurations = { start: 0, stop: 0, update: 0, snapshot: 0, delete: 0, ...options.flinkDurations };
     this.stateFile = options.stateFile;
     this.stepFunctions = { waitMs: 0, retryScale: 0, ...options.stepFunctions };
+    this.quotas = new Quotas(this.clock, options.limits, options.rates);
     this.state = this.stateFile && existsSync(this.stateFile)
       ? (JSON.parse(readFileSync(this.stateFile, 'utf8')) as SandboxState)
       : emptyState(this.account, this.region);
@@ -177,9 +197,10 @@ export class Sandbox {
     const role = principal.roleArn ? findRole(this.state, principal.roleArn) : undefined;
     if (!role) return [];
     const inline = Object.entries(role.InlinePolicies).map(([name, document]) => ({ name, document }));
+    // A managed policy grants what its default version says.
     const attached = role.AttachedPolicyArns.flatMap((arn) => {
-      const p = Object.values(this.state.iam.policies).find((x) => x.Arn === arn);
-      return p ? [{ name: p.PolicyName, document: p.Document }] : [];
+      const p = Object.hasOwn(this.state.iam.policies, arn) ? this.state.iam.policies[arn] : undefined;
+      return p ? [{ name: p.PolicyName, document: defaultPolicyDocument(p) }] : [];
     });
     return [...inline, ...attached];
   }
@@ -192,7 +213,7 @@ export class Sandbox {
     const arn = principal.roleArn ? findRole(this.state, principal.roleArn)?.PermissionsBoundaryArn : undefined;
     if (!arn) return undefined;
     const policy = Object.hasOwn(this.state.iam.policies, arn) ? this.state.iam.policies[arn] : undefined;
-    return { name: policy?.PolicyName ?? arn, document: policy?.Document ?? { Version: '2012-10-17', Statement: [] } };
+    return { name: policy?.PolicyName ?? arn, document: policy ? defaultPolicyDocument(policy) : { Version: '2012-10-17', Statement: [] } };
   }
 
   /** Global condition keys AWS adds to every request from this principal. */
@@ -216,11 +237,11 @@ export class Sandbox {
     principal: Principal | string,
     action: string,
     resource: string,
-    opts: { context?: Record<string, string | string[]>; resourcePolicy?: PolicyDocument; resourceAccount?: string } = {},
+    opts: { context?: Record<string, string | string[]>; resourcePolicy?: PolicyDocument; resourceAccount?: string; shownAs?: string } = {},
   ): void {
     const result = this.evaluate(principal, action, resource, opts);
     if (result.decision === 'Allowed') return;
-    throw this.accessDenied(service, typeof principal === 'string' ? principal : principal.arn, action, resource, result);
+    throw this.accessDenied(service, typeof principal === 'string' ? principal : principal.arn, action, opts.shownAs ?? resource, result);
   }
 
   evaluate(
@@ -242,6 +263,7 @@ export class Sandbox {
     });
   }
 
+  /** `resource` as the message shows it: an ARN, or IAM's own wording (`role <name>`, `policy <arn>`). */
   accessDenied(service: string, who: string, action: string, resource: string, result: AuthzResult): AwsError {
     const kind = { identity: 'an identity-based policy', resource: 'a resource-based policy', boundary: 'a permissions boundary' }[result.deniedBy ?? 'identity'];
     const why = result.decision === 'ExplicitlyDenied'

@@ -19,6 +19,8 @@ import { dynamoDbService } from './services/dynamodb';
 import { stepFunctionsService } from './services/stepfunctions';
 import { eventBridgeService } from './services/eventbridge';
 import { taggingService } from './services/tagging';
+import { withCloudTrail } from './cloudtrail';
+import { isThrottlingCode } from './quotas';
 
 /** JSON 1.1 services name the authentication errors differently from the Query ones. */
 const JSON_AUTH_CODES: Record<string, string> = {
@@ -114,8 +116,12 @@ async function invoke(sandbox: Sandbox, route: Route, caller: Principal, request
   sandbox.tick();
   const latency = sandbox.faults.latencyFor(service.name, operation);
   if (latency > 0) await sleep(latency);
-  sandbox.faults.check(service.name, operation, caller.arn, input);
-  const result = await service.operations[operation](input, { sandbox, caller, requestId, service: service.name, operation });
+  const ctx = { sandbox, caller, requestId, service: service.name, operation };
+  const result = await withCloudTrail(service, ctx, input, async () => {
+    sandbox.quotas.admit(service.name, operation, service.readOnly?.has(operation) ?? false);
+    sandbox.faults.check(service.name, operation, caller.arn, input);
+    return service.operations[operation](input, ctx);
+  });
   if (!service.readOnly?.has(operation)) sandbox.persist();
   sandbox.faults.check(service.name, operation, caller.arn, input, 'after');
   return service.protocol === 'json' ? jsonResponse(result, requestId) : queryResponse(operation, service.xmlns!, result, requestId);
@@ -228,6 +234,12 @@ function controlRoute(sandbox: Sandbox, method: string, path: string, input: any
     case 'DELETE log':
       sandbox.faults.log.length = 0;
       return ok();
+    case 'GET throttles': {
+      // Throttling errors in the request log, by service:operation (what a benchmark reports).
+      const byApi: Record<string, number> = {};
+      for (const e of sandbox.faults.log.filter((x) => isThrottlingCode(x.outcome))) byApi[`${e.service}:${e.operation}`] = (byApi[`${e.service}:${e.operation}`] ?? 0) + 1;
+      return ok({ total: Object.values(byApi).reduce((a, b) => a + b, 0), byApi });
+    }
     case 'GET faults':
       return ok(sandbox.faults.pending());
     case 'POST faults':
@@ -251,7 +263,8 @@ function controlRoute(sandbox: Sandbox, method: string, path: string, input: any
     case 'POST config':
       if (input.iamPropagationDelayMs !== undefined) sandbox.iamPropagationDelayMs = Number(input.iamPropagationDelayMs);
       if (input.flinkDurations) Object.assign(sandbox.flinkDurations, input.flinkDurations);
-      return ok({ iamPropagationDelayMs: sandbox.iamPropagationDelayMs, flinkDurations: sandbox.flinkDurations });
+      sandbox.quotas.configure({ limits: input.limits, rates: input.rates });
+      return ok({ iamPropagationDelayMs: sandbox.iamPropagationDelayMs, flinkDurations: sandbox.flinkDurations, ...sandbox.quotas.view() });
     default:
       return { status: 404, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: `no control route ${method} /_sandbox/${path}` }) };
   }

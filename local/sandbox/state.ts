@@ -27,14 +27,20 @@ export interface Role {
   VisibleAt: number;
 }
 
+export interface PolicyVersion { VersionId: string; Document: PolicyDocument; CreateDate: number }
+
 export interface ManagedPolicy {
   PolicyName: string;
   PolicyId: string;
   Arn: string;
   Path: string;
   Description?: string;
+  /** The version in force: the one authorization reads. */
   DefaultVersionId: string;
-  Document: PolicyDocument;
+  /** Every version, oldest first (at most `VersionsPerPolicy`). */
+  Versions: PolicyVersion[];
+  /** The number of the last version created: version ids are never reused. */
+  LastVersion: number;
   CreateDate: number;
   UpdateDate: number;
   Tags: Tag[];
@@ -145,6 +151,8 @@ export interface PendingTransition {
   Restart?: boolean;
   /** Encryption of the snapshot the (re)start restores from, if any. */
   RestoreEncryption?: EncryptionConfiguration;
+  /** A stop with snapshot: the encryption the snapshot is written under, which must be usable then. */
+  SnapshotEncryption?: EncryptionConfiguration;
   /** The version before an update, for a system rollback. */
   Previous?: ApplicationVersionState;
 }

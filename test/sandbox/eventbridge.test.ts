@@ -25,11 +25,14 @@ import type { RunningSandbox } from '../../local/sandbox/server';
 const ACCOUNT = '000000000000';
 const RULE_ARN = (name: string) => `arn:aws:events:us-east-1:${ACCOUNT}:rule/${name}`;
 const REQUEST_PATTERN = JSON.stringify({ source: ['msf.onboarding'], 'detail-type': ['Onboarding Requested'], detail: { applicationName: [{ exists: true }] } });
-/** Facts §8: the CloudTrail pattern for Managed Flink API calls. */
+/**
+ * Facts §8: the CloudTrail pattern for Managed Flink API calls, for CreateApplication only: every call
+ * is recorded, so UpdateApplication (the workflow's own switch to the key) would start another run.
+ */
 const CLOUDTRAIL_PATTERN = JSON.stringify({
   source: ['aws.kinesisanalytics'],
   'detail-type': ['AWS API Call via CloudTrail'],
-  detail: { eventSource: ['kinesisanalytics.amazonaws.com'], eventName: ['CreateApplication', 'UpdateApplication'] },
+  detail: { eventSource: ['kinesisanalytics.amazonaws.com'], eventName: ['CreateApplication'] },
 });
 const flinkTrust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
 

@@ -46,7 +46,8 @@ describe('sandbox IAM permissions boundaries', () => {
   });
 
   beforeAll(async () => {
-    sb = await testSandbox();
+    // These specify behaviour, not request rates (quotas.test.ts), and create resources faster than AWS allows.
+    sb = await testSandbox({ rates: false });
     iam = clients(sb).iam;
   });
   afterAll(() => sb.close());
@@ -59,7 +60,7 @@ describe('sandbox IAM permissions boundaries', () => {
       const created = await createRole(name, boundary);
       const got = await iam.send(new GetRoleCommand({ RoleName: name }));
 
-      const expected = { PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: boundary };
+      const expected = { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: boundary };
       expect(created.Role!.PermissionsBoundary).toEqual(expected);
       expect(got.Role!.PermissionsBoundary).toEqual(expected);
       expect((await iam.send(new GetPolicyCommand({ PolicyArn: boundary }))).Policy!.PermissionsBoundaryUsageCount).toBe(1);
@@ -106,8 +107,8 @@ describe('sandbox IAM permissions boundaries', () => {
       const afterReplace = await boundaryOf();
       await iam.send(new DeleteRolePermissionsBoundaryCommand({ RoleName: name }));
 
-      expect(afterPut).toEqual({ PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: first });
-      expect(afterReplace).toEqual({ PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: second });
+      expect(afterPut).toEqual({ PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: first });
+      expect(afterReplace).toEqual({ PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: second });
       expect(await boundaryOf()).toBeUndefined();
     });
 
@@ -206,7 +207,7 @@ describe('sandbox IAM permissions boundaries', () => {
 
       const { Role } = await creator.iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: LAMBDA_TRUST, PermissionsBoundary: x }));
 
-      expect(Role!.PermissionsBoundary).toEqual({ PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: x });
+      expect(Role!.PermissionsBoundary).toEqual({ PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: x });
     });
 
     it('refuses that creator a role without a boundary', async () => {
@@ -243,8 +244,8 @@ describe('sandbox IAM permissions boundaries', () => {
       const why = 'because no identity-based policy allows the iam:PutRolePolicy action';
 
       await expect(put(withX)).resolves.toBeDefined();
-      await expect(put(withY)).rejects.toMatchObject(denied(sessionArn(editor.name), 'iam:PutRolePolicy', roleArn(withY), why));
-      await expect(put(without)).rejects.toMatchObject(denied(sessionArn(editor.name), 'iam:PutRolePolicy', roleArn(without), why));
+      await expect(put(withY)).rejects.toMatchObject(denied(sessionArn(editor.name), 'iam:PutRolePolicy', `role ${withY}`, why));
+      await expect(put(without)).rejects.toMatchObject(denied(sessionArn(editor.name), 'iam:PutRolePolicy', `role ${without}`, why));
     });
 
     it('authorizes PutRolePermissionsBoundary on the requested boundary, not the current one', async () => {
@@ -255,7 +256,7 @@ describe('sandbox IAM permissions boundaries', () => {
       const put = (PermissionsBoundary: string) => setter.iam.send(new PutRolePermissionsBoundaryCommand({ RoleName: name, PermissionsBoundary }));
 
       await expect(put(y)).rejects.toMatchObject(
-        denied(sessionArn(setter.name), 'iam:PutRolePermissionsBoundary', roleArn(name), 'because no identity-based policy allows the iam:PutRolePermissionsBoundary action'),
+        denied(sessionArn(setter.name), 'iam:PutRolePermissionsBoundary', `role ${name}`, 'because no identity-based policy allows the iam:PutRolePermissionsBoundary action'),
       );
       await expect(put(x)).resolves.toBeDefined();
     });
@@ -269,7 +270,7 @@ describe('sandbox IAM permissions boundaries', () => {
       const drop = (RoleName: string) => remover.iam.send(new DeleteRolePermissionsBoundaryCommand({ RoleName }));
 
       await expect(drop(withY)).rejects.toMatchObject(
-        denied(sessionArn(remover.name), 'iam:DeleteRolePermissionsBoundary', roleArn(withY), 'because no identity-based policy allows the iam:DeleteRolePermissionsBoundary action'),
+        denied(sessionArn(remover.name), 'iam:DeleteRolePermissionsBoundary', `role ${withY}`, 'because no identity-based policy allows the iam:DeleteRolePermissionsBoundary action'),
       );
       await expect(drop(withX)).resolves.toBeDefined();
     });

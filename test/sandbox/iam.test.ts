@@ -49,7 +49,8 @@ describe('sandbox IAM', () => {
   };
 
   beforeAll(async () => {
-    sb = await testSandbox();
+    // These specify behaviour, not request rates (quotas.test.ts), and create resources faster than AWS allows.
+    sb = await testSandbox({ rates: false });
     iam = clients(sb).iam;
   });
   afterAll(() => sb.close());
@@ -317,6 +318,17 @@ describe('sandbox IAM', () => {
       });
     });
 
+    it('refuses a policy "ARN" that does not parse as an ARN with ValidationError, as IAM does for a bare policy name', async () => {
+      const role = unique('Parsed');
+      await createRole(role);
+
+      await expect(iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: 'longpolicynamebutnoarn' }))).rejects.toMatchObject({
+        name: 'ValidationError',
+        message: 'Invalid ARN:  Could not be parsed!',
+        $metadata: expect.objectContaining({ httpStatusCode: 400 }),
+      });
+    });
+
     it('refuses an eleventh managed policy on a role as LimitExceeded', async () => {
       const role = unique('Full');
       await createRole(role);
@@ -429,7 +441,7 @@ describe('sandbox IAM', () => {
       await expect(caller.iam.send(new AttachRolePolicyCommand({ RoleName: managed, PolicyArn: other!.Arn }))).rejects.toMatchObject({ name: 'AccessDenied' });
       await expect(caller.iam.send(new AttachRolePolicyCommand({ RoleName: foreign, PolicyArn: allowed!.Arn }))).rejects.toMatchObject({
         name: 'AccessDenied',
-        message: `User: ${caller.arn} is not authorized to perform: iam:AttachRolePolicy on resource: ${roleArn(`/${foreign}`)} because no identity-based policy allows the iam:AttachRolePolicy action`,
+        message: `User: ${caller.arn} is not authorized to perform: iam:AttachRolePolicy on resource: role ${foreign} because no identity-based policy allows the iam:AttachRolePolicy action`,
       });
       expect((await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: managed }))).AttachedPolicies).toEqual([{ PolicyName: allowed!.PolicyName, PolicyArn: allowed!.Arn }]);
     });
@@ -446,8 +458,29 @@ describe('sandbox IAM', () => {
       await expect(caller.iam.send(new GetRoleCommand({ RoleName: managed }))).resolves.toMatchObject({ Role: { RoleName: managed } });
       await expect(caller.iam.send(new GetRoleCommand({ RoleName: foreign }))).rejects.toMatchObject({
         name: 'AccessDenied',
-        message: `User: ${caller.arn} is not authorized to perform: iam:GetRole on resource: ${roleArn(`/${foreign}`)} because no identity-based policy allows the iam:GetRole action`,
+        message: `User: ${caller.arn} is not authorized to perform: iam:GetRole on resource: role ${foreign} because no identity-based policy allows the iam:GetRole action`,
       });
+    });
+
+    it('names the resource in AccessDenied as IAM does: the ARN for CreateRole, "policy <name>" for CreatePolicy, "policy <arn>" and "policy path <prefix>"', async () => {
+      const caller = await sessionWith(READ_ONLY);
+      const arn = (await createPolicy(unique('Named'))).Policy!.Arn!;
+      const name = unique('New');
+      const because = (action: string) => `because no identity-based policy allows the ${action} action`;
+
+      const errors = await Promise.all([
+        caller.iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: LAMBDA_TRUST })),
+        caller.iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: READ_ONLY })),
+        caller.iam.send(new GetPolicyCommand({ PolicyArn: arn })),
+        caller.iam.send(new ListPoliciesCommand({ PathPrefix: '/msf/' })),
+      ].map((p) => p.catch((e) => e.message)));
+
+      expect(errors).toEqual([
+        `User: ${caller.arn} is not authorized to perform: iam:CreateRole on resource: arn:aws:iam::${ACCOUNT}:role/${name} ${because('iam:CreateRole')}`,
+        `User: ${caller.arn} is not authorized to perform: iam:CreatePolicy on resource: policy ${name} ${because('iam:CreatePolicy')}`,
+        `User: ${caller.arn} is not authorized to perform: iam:GetPolicy on resource: policy ${arn} ${because('iam:GetPolicy')}`,
+        `User: ${caller.arn} is not authorized to perform: iam:ListPolicies on resource: policy path /msf/ ${because('iam:ListPolicies')}`,
+      ]);
     });
 
     it('authorizes ListRoles and ListPolicies on "*" and refuses them to a caller without the actions', async () => {
@@ -458,7 +491,7 @@ describe('sandbox IAM', () => {
       await expect(lister.iam.send(new ListPoliciesCommand({}))).resolves.toMatchObject({ IsTruncated: expect.any(Boolean) });
       await expect(stranger.iam.send(new ListRolesCommand({}))).rejects.toMatchObject({
         name: 'AccessDenied',
-        message: `User: ${stranger.arn} is not authorized to perform: iam:ListRoles on resource: * because no identity-based policy allows the iam:ListRoles action`,
+        message: `User: ${stranger.arn} is not authorized to perform: iam:ListRoles on resource: arn:aws:iam::${ACCOUNT}:role/ because no identity-based policy allows the iam:ListRoles action`,
       });
     });
   });

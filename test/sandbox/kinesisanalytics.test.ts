@@ -569,6 +569,95 @@ describe('a key that becomes unusable before the restart (facts §6 [RB], §7)',
   });
 });
 
+describe('a key that goes away while the application runs (next-capabilities §1.4)', () => {
+  const onKey = async (): Promise<Key> => {
+    const key = msfKey();
+    await createApp({ ApplicationConfiguration: { ApplicationEncryptionConfiguration: { KeyType: 'CUSTOMER_MANAGED_KEY', KeyId: key.Arn } } });
+    await startApp();
+    return key;
+  };
+  const snapshotStatus = async (SnapshotName: string) =>
+    (await flink.send(new DescribeApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName }))).SnapshotDetails!.SnapshotStatus;
+  const operation = async (OperationId: string | undefined) =>
+    (await flink.send(new DescribeApplicationOperationCommand({ ApplicationName: APP, OperationId }))).ApplicationOperationInfoDetails!;
+
+  it.each(['Disabled', 'PendingDeletion'] as const)('keeps the application RUNNING with its key %s, and ends its next snapshot FAILED', async (state) => {
+    const key = await onKey();
+    await flink.send(new CreateApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 'before' }));
+    const before = await snapshotStatus('before');
+
+    sb.sandbox.state.kms.keys[key.KeyId].KeyState = state;
+    await flink.send(new CreateApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 'after' }));
+
+    expect((await describeApp()).ApplicationStatus).toBe('RUNNING');
+    expect(before).toBe('READY');
+    expect(await snapshotStatus('after')).toBe('FAILED');
+  });
+
+  it('fails a stop whose snapshot cannot be written and leaves the application RUNNING; a forced stop takes no snapshot and stops it', async () => {
+    const key = await onKey();
+    sb.sandbox.state.kms.keys[key.KeyId].KeyState = 'Disabled';
+
+    const stop = await flink.send(new StopApplicationCommand({ ApplicationName: APP }));
+    const failed = await operation(stop.OperationId);
+    const running = await describeApp();
+    const forced = await flink.send(new StopApplicationCommand({ ApplicationName: APP, Force: true }));
+    const snapshots = (await flink.send(new ListApplicationSnapshotsCommand({ ApplicationName: APP }))).SnapshotSummaries!;
+
+    expect(failed).toMatchObject({ Operation: 'StopApplication', OperationStatus: 'FAILED' });
+    expect(failed.OperationFailureDetails?.ErrorInfo?.ErrorString).toBe(
+      `Application ${APP} could not take its snapshot to stop with its KMS key: KMS key ${key.Arn} is Disabled; the key must be Enabled.`,
+    );
+    expect(running.ApplicationStatus).toBe('RUNNING');
+    expect(await operation(forced.OperationId)).toMatchObject({ OperationStatus: 'SUCCESSFUL' });
+    expect((await describeApp()).ApplicationStatus).toBe('READY');
+    expect(snapshots.map((s) => s.SnapshotStatus)).toEqual(['FAILED']);
+  });
+
+  it('cannot restore a snapshot whose key was deleted: that start fails, a start from a later snapshot under another key runs', async () => {
+    const gone = await onKey();
+    await flink.send(new CreateApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 'under-gone' }));
+    const next = msfKey();
+    await toKey(next.Arn);
+    await flink.send(new StopApplicationCommand({ ApplicationName: APP }));
+    delete sb.sandbox.state.kms.keys[gone.KeyId];
+
+    const fromGone = await flink.send(new StartApplicationCommand({
+      ApplicationName: APP, RunConfiguration: { ApplicationRestoreConfiguration: { ApplicationRestoreType: 'RESTORE_FROM_CUSTOM_SNAPSHOT', SnapshotName: 'under-gone' } },
+    }));
+    const failed = await operation(fromGone.OperationId);
+    const ready = await describeApp();
+    const fromLatest = await flink.send(new StartApplicationCommand({ ApplicationName: APP }));
+
+    expect(failed.OperationStatus).toBe('FAILED');
+    expect(failed.OperationFailureDetails?.ErrorInfo?.ErrorString).toBe(`Application ${APP} could not start with its KMS key: KMS key ${gone.Arn} does not exist in account 000000000000 and Region us-east-1.`);
+    expect(ready.ApplicationStatus).toBe('READY');
+    expect(await operation(fromLatest.OperationId)).toMatchObject({ OperationStatus: 'SUCCESSFUL' });
+    expect((await describeApp()).ApplicationStatus).toBe('RUNNING');
+  });
+
+  it('restores from the latest READY snapshot, passing over a newer one that FAILED', async () => {
+    await createApp();
+    await startApp();
+    const key = msfKey();
+    await toKey(key.Arn);
+    expect((await describeApp()).ApplicationStatus).toBe('RUNNING');
+    sb.sandbox.state.kms.keys[key.KeyId].KeyState = 'Disabled';
+    await flink.send(new CreateApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 'failed' }));
+    await flink.send(new StopApplicationCommand({ ApplicationName: APP, Force: true }));
+    await flink.send(new UpdateApplicationCommand({
+      ApplicationName: APP, CurrentApplicationVersionId: 2, ApplicationConfigurationUpdate: { ApplicationEncryptionConfigurationUpdate: { KeyTypeUpdate: 'AWS_OWNED_KEY' } },
+    }));
+
+    // The READY system snapshot the switch to the key took is under the AWS owned key.
+    const start = await flink.send(new StartApplicationCommand({ ApplicationName: APP }));
+
+    expect(await snapshotStatus('failed')).toBe('FAILED');
+    expect(await operation(start.OperationId)).toMatchObject({ OperationStatus: 'SUCCESSFUL' });
+    expect((await describeApp()).ApplicationStatus).toBe('RUNNING');
+  });
+});
+
 describe('cmkProblems', () => {
   it('is empty for the documented key and lists each missing right otherwise', () => {
     const creds = roleCredentials(sb, people.operator.Arn);
@@ -638,9 +727,14 @@ describe('start, stop, operations, snapshots, tags, delete', () => {
     const s = (await flink.send(new DescribeApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 's1' }))).SnapshotDetails!;
 
     const err = await refusal(flink.send(new DeleteApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 's1', SnapshotCreationTimestamp: new Date(0) })));
+    const missing = await refusal(flink.send(new DeleteApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 's1' } as never)));
     await flink.send(new DeleteApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 's1', SnapshotCreationTimestamp: s.SnapshotCreationTimestamp }));
 
     expect(err.name).toBe('InvalidArgumentException');
+    expect(missing).toMatchObject({
+      name: 'ValidationException',
+      message: "1 validation error detected: Value null at 'snapshotCreationTimestamp' failed to satisfy constraint: Member must not be null",
+    });
     expect((await flink.send(new ListApplicationSnapshotsCommand({ ApplicationName: APP }))).SnapshotSummaries).toEqual([]);
   });
 
@@ -652,6 +746,24 @@ describe('start, stop, operations, snapshots, tags, delete', () => {
     const tags = (await flink.send(new ListTagsForResourceCommand({ ResourceARN: appArn }))).Tags;
 
     expect(tags).toEqual([{ Key: 'b', Value: '2' }]);
+  });
+
+  it('deletes an application and a snapshot with their timestamps in whole seconds, as the AWS CLI (botocore) sends them', async () => {
+    sb.sandbox.clock.advance(1500 - (sb.sandbox.clock.now() % 1000));
+    sb.sandbox.clock.freeze();
+    const created = await createApp();
+    await startApp();
+    sb.sandbox.clock.advance(250);
+    await flink.send(new CreateApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 's1' }));
+    const snapshot = (await flink.send(new DescribeApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 's1' }))).SnapshotDetails!;
+    const seconds = (d: Date) => new Date(Math.floor(d.getTime() / 1000) * 1000);
+
+    await flink.send(new DeleteApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 's1', SnapshotCreationTimestamp: seconds(snapshot.SnapshotCreationTimestamp!) }));
+    await flink.send(new StopApplicationCommand({ ApplicationName: APP, Force: true }));
+    await flink.send(new DeleteApplicationCommand({ ApplicationName: APP, CreateTimestamp: seconds(created.CreateTimestamp!) }));
+
+    expect(created.CreateTimestamp!.getTime() % 1000).toBe(500);
+    expect((await flink.send(new ListApplicationsCommand({}))).ApplicationSummaries).toEqual([]);
   });
 
   it('deletes an application only with its CreateTimestamp', async () => {

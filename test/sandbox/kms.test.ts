@@ -86,7 +86,8 @@ describe('sandbox KMS', () => {
   });
 
   beforeAll(async () => {
-    sb = await testSandbox();
+    // These specify behaviour, not request rates (quotas.test.ts), and create resources faster than AWS allows.
+    sb = await testSandbox({ rates: false });
     kms = clients(sb).kms;
   });
   afterAll(() => sb.close());
@@ -377,7 +378,7 @@ describe('sandbox KMS', () => {
       const rotations = await kms.send(new ListKeyRotationsCommand({ KeyId: meta.KeyId }));
       const dec = await kms.send(new DecryptCommand({ CiphertextBlob: old.CiphertextBlob }));
 
-      expect(onDemand.KeyId).toBe(meta.KeyId);
+      expect(onDemand.KeyId).toBe(meta.Arn);
       expect(rotations.Rotations!.map((r) => r.RotationType)).toEqual(['ON_DEMAND', 'AUTOMATIC']);
       expect(rotations.Rotations!.map((r) => r.KeyMaterialId)).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/), expect.stringMatching(/^[0-9a-f]{64}$/)]);
       expect(text(dec.Plaintext)).toBe('old');
@@ -394,6 +395,27 @@ describe('sandbox KMS', () => {
 
       expect(out).toMatchObject({ Tags: [{ TagKey: 'team', TagValue: 'b' }], Truncated: false });
       expect(reserved).toMatchObject({ name: 'TagException', message: 'Tags beginning with aws: are reserved' });
+    });
+
+    it('refuses more than 50 tags, a key given twice and the aws: prefix in any case with TagException, on CreateKey and TagResource', async () => {
+      const tags = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ TagKey: `k${from + i}`, TagValue: 'v' }));
+      const meta = await createKey({ Tags: tags(40) });
+      const keys = Object.keys(sb.sandbox.state.kms.keys).length;
+
+      const tooMany = await failure(kms.send(new CreateKeyCommand({ Tags: tags(51) })));
+      const twice = await failure(kms.send(new CreateKeyCommand({ Tags: [{ TagKey: 'a', TagValue: '1' }, { TagKey: 'a', TagValue: '2' }] })));
+      const upper = await failure(kms.send(new CreateKeyCommand({ Tags: [{ TagKey: 'AWS:x', TagValue: '1' }] })));
+      const pastFifty = await failure(kms.send(new TagResourceCommand({ KeyId: meta.KeyId, Tags: tags(11, 100) })));
+      const twiceOnTag = await failure(kms.send(new TagResourceCommand({ KeyId: meta.KeyId, Tags: [{ TagKey: 'b', TagValue: '1' }, { TagKey: 'b', TagValue: '2' }] })));
+      const replacing = await failure(kms.send(new TagResourceCommand({ KeyId: meta.KeyId, Tags: tags(10, 35) })));
+
+      expect(tooMany).toMatchObject({ name: 'TagException', message: 'Too many tags', $metadata: expect.objectContaining({ httpStatusCode: 400 }) });
+      expect(twice).toMatchObject({ name: 'TagException', message: 'Duplicate tag keys' });
+      expect(upper).toMatchObject({ name: 'TagException', message: 'Tags beginning with aws: are reserved' });
+      expect(pastFifty).toMatchObject({ name: 'TagException', message: 'Too many tags' });
+      expect(twiceOnTag).toMatchObject({ name: 'TagException', message: 'Duplicate tag keys' });
+      expect(replacing).toBeUndefined();
+      expect(Object.keys(sb.sandbox.state.kms.keys)).toHaveLength(keys);
     });
   });
 

@@ -42,7 +42,8 @@ describe('sandbox STS', () => {
   });
 
   beforeAll(async () => {
-    sb = await testSandbox();
+    // These specify behaviour, not request rates (quotas.test.ts), and create roles faster than AWS allows.
+    sb = await testSandbox({ rates: false });
     iam = clients(sb).iam;
   });
   afterAll(() => sb.close());
@@ -150,6 +151,13 @@ describe('sandbox STS', () => {
       const c = await caller();
       sts = c.sts;
       target = await createRole(unique('Long'), trusting(c.role.Arn!), undefined, 43200);
+    });
+
+    it('refuses a RoleArn that is not an ARN with ValidationError "<arn> is invalid", before authorization', async () => {
+      for (const arn of ['nothing-valid-in-here', 'arn:aws:iam::000000000000:', 'arn::iam::000000000000:role/x']) {
+        await expect(assume(sts, arn)).rejects.toMatchObject({ name: 'ValidationError', message: `${arn} is invalid`, $metadata: expect.objectContaining({ httpStatusCode: 400 }) });
+      }
+      await expect(clients(sb).sts.send(new AssumeRoleCommand({ RoleArn: 'nothing-valid-in-here', RoleSessionName: 'root' }))).rejects.toMatchObject({ name: 'ValidationError' });
     });
 
     it('refuses DurationSeconds below 900 and above 43200 in AWS\'s validation wording', async () => {

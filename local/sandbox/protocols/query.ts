@@ -40,10 +40,19 @@ function listify(node: any): any {
 const escapeXml = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 
-/** Serializes a result: arrays become `<member>` lists, objects nest, scalars are escaped text. */
+/** A map member (e.g. GetAccountSummary's SummaryMap): serialized as `<entry><key/><value/></entry>`. */
+export class QueryMap {
+  constructor(readonly entries: Record<string, unknown>) {}
+}
+
+/** Serializes a result: arrays become `<member>` lists, maps `<entry>` lists, objects nest, scalars are escaped text. */
 export function toXml(name: string, value: unknown): string {
   if (value === undefined || value === null) return '';
   if (Array.isArray(value)) return `<${name}>${value.map((v) => toXml('member', v)).join('')}</${name}>`;
+  if (value instanceof QueryMap) {
+    const entries = Object.entries(value.entries).map(([k, v]) => `<entry>${toXml('key', k)}${toXml('value', v)}</entry>`);
+    return `<${name}>${entries.join('')}</${name}>`;
+  }
   if (typeof value === 'object') {
     const inner = Object.entries(value as object).map(([k, v]) => toXml(k, v)).join('');
     return `<${name}>${inner}</${name}>`;

@@ -207,7 +207,7 @@ export function emitEvent(
   return full;
 }
 
-const camelCase = (v: unknown): unknown =>
+export const camelCase = (v: unknown): unknown =>
   Array.isArray(v) ? v.map(camelCase) : isObject(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k[0].toLowerCase() + k.slice(1), camelCase(x)])) : v;
 
 /**

@@ -11,16 +11,17 @@
  *
  * IAM itself sees a new role at once; STS and KMS see it only after `iamPropagationDelayMs`
  * (`Role.VisibleAt`), as in AWS. Documents are stored parsed and returned URL-encoded (RFC 3986).
+ * Managed policies keep up to five versions; authorization reads the default one. Account quotas
+ * (roles, policies, sizes, versions) come from `sandbox.quotas` and are reported by GetAccountSummary.
  */
 import { AwsError } from '../errors';
 import { validatePolicy, type PolicyKind } from '../authz';
 import { findRole } from '../lookup';
-import { isoTime } from '../protocols/query';
+import { isoTime, QueryMap } from '../protocols/query';
 import type { RequestContext, Sandbox, Service } from '../sandbox';
-import type { ManagedPolicy, PolicyDocument, Role, Tag } from '../state';
+import type { ManagedPolicy, PolicyDocument, PolicyVersion, Role, Tag } from '../state';
 
-/** IAM quotas that answer LimitExceeded. */
-const MAX_ATTACHED_POLICIES_PER_ROLE = 10;
+/** The most tags one request may carry (a model constraint; the per-role quota is TagsPerRole). */
 const MAX_TAGS = 50;
 
 // ---------------------------------------------------------------------------------------------
@@ -114,6 +115,7 @@ function assertNoDuplicateTagKeys(tags: Tag[]): void {
 const noSuchRole = (name: string) => new AwsError('NoSuchEntity', `The role with name ${name} cannot be found.`, 404);
 const noSuchRolePolicy = (name: string) => new AwsError('NoSuchEntity', `The role policy with name ${name} cannot be found.`, 404);
 const policyNotFound = (arn: string) => new AwsError('NoSuchEntity', `Policy ${arn} was not found.`, 404);
+const noSuchVersion = (arn: string, version: string) => new AwsError('NoSuchEntity', `Policy ${arn} version ${version} does not exist or is not attachable.`, 404);
 const notAttachable = (arn: string) => new AwsError('NoSuchEntity', `Policy ${arn} does not exist or is not attachable.`, 404);
 const boundaryNotAttachable = (arn: string) => new AwsError('NoSuchEntity', `Scope ARN: ${arn} does not exist or is not attachable.`, 404);
 const malformed = (message: string) => new AwsError('MalformedPolicyDocument', message, 400);
@@ -167,6 +169,9 @@ function assertPrincipalsExist(sandbox: Sandbox, document: PolicyDocument): void
 /** IAM returns documents URL-encoded (RFC 3986). */
 const encodeDocument = (document: PolicyDocument) => encodeURIComponent(JSON.stringify(document));
 
+/** A document's size as IAM counts it against its quotas: characters, whitespace not counted. */
+const sizeOf = (document: PolicyDocument) => JSON.stringify(document).replace(/\s/g, '').length;
+
 // ---------------------------------------------------------------------------------------------
 // State access, ARNs, authorization
 
@@ -211,8 +216,9 @@ const boundaryContext = (arn: string | undefined): Record<string, string> => (ar
  */
 const CURRENT_BOUNDARY_KEY = new Set(['PutRolePolicy', 'DeleteRolePolicy', 'AttachRolePolicy', 'DetachRolePolicy', 'DeleteRolePermissionsBoundary']);
 
-function authorize(ctx: RequestContext, action: string, resource: string, context: Record<string, string | string[]> = {}): void {
-  ctx.sandbox.authorize('iam', ctx.caller, `iam:${action}`, resource, { context });
+/** `shownAs`: the resource as IAM's AccessDenied names it (`role <name>`, `policy <arn>`), when not the ARN. */
+function authorize(ctx: RequestContext, action: string, resource: string, context: Record<string, string | string[]> = {}, shownAs?: string): void {
+  ctx.sandbox.authorize('iam', ctx.caller, `iam:${action}`, resource, { context, shownAs });
 }
 
 /**
@@ -223,22 +229,54 @@ function authorizeOnRole(ctx: RequestContext, action: string, name: string, cont
   const role = roleNamed(ctx.sandbox, name);
   const arn = role?.Arn ?? iamArn(ctx.sandbox, 'role', '/', name);
   const boundary = CURRENT_BOUNDARY_KEY.has(action) ? boundaryContext(role?.PermissionsBoundaryArn) : {};
-  authorize(ctx, action, arn, { ...resourceTagContext(role?.Tags ?? [], true), ...boundary, ...context });
+  authorize(ctx, action, arn, { ...resourceTagContext(role?.Tags ?? [], true), ...boundary, ...context }, `role ${name}`);
   if (!role) throw noSuchRole(name);
   return role;
 }
 
-/** Validates a policy ARN's shape; IAM refuses anything that is not an IAM policy ARN. */
+/**
+ * Validates a policy ARN's shape: what does not parse as an ARN at all is a ValidationError (as IAM
+ * answers a bare policy name); an ARN of something other than an IAM policy is InvalidInput.
+ */
 function checkPolicyArn(arn: string | undefined, member: 'policyArn' | 'permissionsBoundary' = 'policyArn'): string {
   validate([[member, arn, { ...C[member], required: true }]]);
+  if (!/^arn:[^:]+:[^:]+:[^:]*:[^:]*:.+$/.test(arn!)) throw new AwsError('ValidationError', 'Invalid ARN:  Could not be parsed!', 400);
   if (!/^arn:aws:iam::(\d{12}|aws):policy\/./.test(arn!)) throw new AwsError('InvalidInput', `ARN ${arn} is not valid.`, 400);
   return arn!;
 }
 
 function authorizeOnPolicy(ctx: RequestContext, action: string, arn: string): ManagedPolicy | undefined {
   const policy = policyAt(ctx.sandbox, arn);
-  authorize(ctx, action, arn, resourceTagContext(policy?.Tags ?? [], false));
+  authorize(ctx, action, arn, resourceTagContext(policy?.Tags ?? [], false), `policy ${arn}`);
   return policy;
+}
+
+/** Authorizes an action on an existing policy: a missing one is NoSuchEntity. */
+function existingPolicy(ctx: RequestContext, action: string, input: any): ManagedPolicy {
+  const arn = checkPolicyArn(str(input.PolicyArn));
+  const policy = authorizeOnPolicy(ctx, action, arn);
+  if (!policy) throw policyNotFound(arn);
+  return policy;
+}
+
+function versionOf(policy: ManagedPolicy, versionId: string): PolicyVersion {
+  const version = policy.Versions.find((v) => v.VersionId === versionId);
+  if (!version) throw noSuchVersion(policy.Arn, versionId);
+  return version;
+}
+
+/** A managed policy document, parsed and within the PolicySize quota. */
+function managedDocument(sandbox: Sandbox, text: string): PolicyDocument {
+  const document = parseDocument(sandbox, text, 'identity');
+  sandbox.quotas.assertWithin('iam', 'PolicySize', 0, sizeOf(document));
+  return document;
+}
+
+/** A role trust policy, parsed and within the AssumeRolePolicySize quota (ACLSizePerRole). */
+function trustDocument(sandbox: Sandbox, text: string): PolicyDocument {
+  const document = parseDocument(sandbox, text, 'trust');
+  sandbox.quotas.assertWithin('iam', 'AssumeRolePolicySize', 0, sizeOf(document));
+  return document;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -272,12 +310,33 @@ function roleView(role: Role, full: boolean) {
     AssumeRolePolicyDocument: encodeDocument(role.AssumeRolePolicyDocument),
     Description: role.Description,
     MaxSessionDuration: role.MaxSessionDuration,
+    // The SDK's constant is named `Policy`; its value, which is what the wire carries, is this.
     PermissionsBoundary: full && role.PermissionsBoundaryArn
-      ? { PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: role.PermissionsBoundaryArn }
+      ? { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: role.PermissionsBoundaryArn }
       : undefined,
     Tags: full && role.Tags.length ? role.Tags : undefined,
   };
 }
+
+/** `withDocument`: GetPolicyVersion only; CreatePolicyVersion and ListPolicyVersions leave it out. */
+function versionView(p: ManagedPolicy, v: PolicyVersion, withDocument: boolean) {
+  return {
+    Document: withDocument ? encodeDocument(v.Document) : undefined,
+    VersionId: v.VersionId,
+    IsDefaultVersion: v.VersionId === p.DefaultVersionId,
+    CreateDate: isoTime(v.CreateDate),
+  };
+}
+
+/** GetAccountSummary's figures for what the sandbox does not emulate: AWS's defaults for an account without them. */
+const UNEMULATED_SUMMARY = {
+  Users: 0, UsersQuota: 5000, Groups: 0, GroupsQuota: 300, GroupsPerUserQuota: 10, InstanceProfiles: 0, InstanceProfilesQuota: 1000,
+  AttachedPoliciesPerUserQuota: 10, AttachedPoliciesPerGroupQuota: 10, UserPolicySizeQuota: 2048, GroupPolicySizeQuota: 5120,
+  AccessKeysPerUserQuota: 2, SigningCertificatesPerUserQuota: 2, ServerCertificates: 0, ServerCertificatesQuota: 20,
+  MFADevices: 0, MFADevicesInUse: 0, Providers: 0, AccountMFAEnabled: 0, AccountSigningCertificatesPresent: 0,
+  // The account root signs with an access key here (`test`).
+  AccountAccessKeysPresent: 1, GlobalEndpointTokenVersion: 1, PolicyVersionsInUseQuota: 10000,
+};
 
 function policyView(sandbox: Sandbox, p: ManagedPolicy, full: boolean) {
   return {
@@ -305,9 +364,33 @@ export const iamService: Service = {
   xmlns: 'https://iam.amazonaws.com/doc/2010-05-08/',
   readOnly: new Set([
     'GetRole', 'ListRoles', 'ListRoleTags', 'GetRolePolicy', 'ListRolePolicies', 'ListAttachedRolePolicies',
-    'GetPolicy', 'GetPolicyVersion', 'ListPolicies',
+    'GetPolicy', 'GetPolicyVersion', 'ListPolicies', 'ListPolicyVersions', 'GetAccountSummary',
   ]),
+  cloudTrail: {},
   operations: {
+    // ---- account ----
+    GetAccountSummary: (_input, ctx) => {
+      authorize(ctx, 'GetAccountSummary', '*');
+      const { sandbox } = ctx;
+      const { quotas } = sandbox;
+      const policies = Object.values(sandbox.state.iam.policies);
+      return {
+        SummaryMap: new QueryMap({
+          ...UNEMULATED_SUMMARY,
+          Roles: Object.keys(sandbox.state.iam.roles).length,
+          RolesQuota: quotas.limit('iam', 'RolesPerAccount'),
+          Policies: policies.length,
+          PoliciesQuota: quotas.limit('iam', 'PoliciesPerAccount'),
+          PolicySizeQuota: quotas.limit('iam', 'PolicySize'),
+          RolePolicySizeQuota: quotas.limit('iam', 'RolePolicySize'),
+          AssumeRolePolicySizeQuota: quotas.limit('iam', 'AssumeRolePolicySize'),
+          AttachedPoliciesPerRoleQuota: quotas.limit('iam', 'PoliciesPerRole'),
+          VersionsPerPolicyQuota: quotas.limit('iam', 'VersionsPerPolicy'),
+          PolicyVersionsInUse: policies.reduce((n, p) => n + p.Versions.length, 0),
+        }),
+      };
+    },
+
     // ---- roles ----
     CreateRole: (input, ctx) => {
       const { sandbox } = ctx;
@@ -331,6 +414,8 @@ export const iamService: Service = {
         throw new AwsError('EntityAlreadyExists', `Role with name ${name} already exists.`, 409);
       }
       if (boundary && !policyAt(sandbox, boundary)) throw boundaryNotAttachable(boundary);
+      const trust = trustDocument(sandbox, String(input.AssumeRolePolicyDocument));
+      sandbox.quotas.assertWithin('iam', 'RolesPerAccount', Object.keys(sandbox.state.iam.roles).length);
       const now = sandbox.clock.now();
       const role: Role = {
         RoleName: name!,
@@ -340,7 +425,7 @@ export const iamService: Service = {
         CreateDate: now,
         Description: str(input.Description),
         MaxSessionDuration: input.MaxSessionDuration === undefined ? 3600 : Number(input.MaxSessionDuration),
-        AssumeRolePolicyDocument: parseDocument(sandbox, String(input.AssumeRolePolicyDocument), 'trust'),
+        AssumeRolePolicyDocument: trust,
         Tags: tags,
         InlinePolicies: {},
         AttachedPolicyArns: [],
@@ -359,7 +444,7 @@ export const iamService: Service = {
     ListRoles: (input, ctx) => {
       const prefix = str(input.PathPrefix) ?? '/';
       validate([['pathPrefix', prefix, C.pathPrefix]]);
-      authorize(ctx, 'ListRoles', '*');
+      authorize(ctx, 'ListRoles', '*', {}, iamArn(ctx.sandbox, 'role', prefix, ''));
       const roles = Object.values(ctx.sandbox.state.iam.roles).filter((r) => r.Path.startsWith(prefix)).sort(byName((r) => r.RoleName));
       const { items, ...rest } = page(roles, input);
       return { Roles: items.map((r) => roleView(r, false)), ...rest };
@@ -381,7 +466,7 @@ export const iamService: Service = {
         ['policyDocument', str(input.PolicyDocument), C.policyDocument],
       ]);
       const role = authorizeOnRole(ctx, 'UpdateAssumeRolePolicy', input.RoleName);
-      role.AssumeRolePolicyDocument = parseDocument(ctx.sandbox, String(input.PolicyDocument), 'trust');
+      role.AssumeRolePolicyDocument = trustDocument(ctx.sandbox, String(input.PolicyDocument));
       return undefined;
     },
 
@@ -411,7 +496,7 @@ export const iamService: Service = {
       const role = authorizeOnRole(ctx, 'TagRole', input.RoleName, requestTagContext(tags));
       // A key that exists in any case is overwritten (keys are case-insensitive).
       const merged = role.Tags.filter((t) => !tags.some((n) => n.Key.toLowerCase() === t.Key.toLowerCase())).concat(tags);
-      if (merged.length > MAX_TAGS) throw new AwsError('LimitExceeded', `Cannot exceed quota for TagsPerRole: ${MAX_TAGS}`, 409);
+      ctx.sandbox.quotas.assertWithin('iam', 'TagsPerRole', 0, merged.length);
       role.Tags = merged;
       return undefined;
     },
@@ -443,7 +528,11 @@ export const iamService: Service = {
         ['policyDocument', str(input.PolicyDocument), C.policyDocument],
       ]);
       const role = authorizeOnRole(ctx, 'PutRolePolicy', input.RoleName);
-      role.InlinePolicies[input.PolicyName] = parseDocument(ctx.sandbox, String(input.PolicyDocument), 'identity');
+      const document = parseDocument(ctx.sandbox, String(input.PolicyDocument), 'identity');
+      // The quota is on all of the role's inline policies together; a policy of the same name is replaced.
+      const others = Object.entries(role.InlinePolicies).filter(([n]) => n !== input.PolicyName).reduce((n, [, d]) => n + sizeOf(d), 0);
+      ctx.sandbox.quotas.assertWithin('iam', 'RolePolicySize', others, sizeOf(document), role.RoleName);
+      role.InlinePolicies[input.PolicyName] = document;
       return undefined;
     },
 
@@ -484,10 +573,12 @@ export const iamService: Service = {
       ]);
       assertNoDuplicateTagKeys(tags);
       const arn = iamArn(sandbox, 'policy', path, name!);
-      authorize(ctx, 'CreatePolicy', arn, requestTagContext(tags));
+      authorize(ctx, 'CreatePolicy', arn, requestTagContext(tags), `policy ${name}`);
       if (Object.values(sandbox.state.iam.policies).some((p) => p.PolicyName.toLowerCase() === name!.toLowerCase())) {
         throw new AwsError('EntityAlreadyExists', `A policy called ${name} already exists. Duplicate names are not allowed.`, 409);
       }
+      const document = managedDocument(sandbox, String(input.PolicyDocument));
+      sandbox.quotas.assertWithin('iam', 'PoliciesPerAccount', Object.keys(sandbox.state.iam.policies).length);
       const now = sandbox.clock.now();
       const policy: ManagedPolicy = {
         PolicyName: name!,
@@ -496,7 +587,8 @@ export const iamService: Service = {
         Path: path,
         Description: str(input.Description),
         DefaultVersionId: 'v1',
-        Document: parseDocument(sandbox, String(input.PolicyDocument), 'identity'),
+        Versions: [{ VersionId: 'v1', Document: document, CreateDate: now }],
+        LastVersion: 1,
         CreateDate: now,
         UpdateDate: now,
         Tags: tags,
@@ -505,35 +597,65 @@ export const iamService: Service = {
       return { Policy: policyView(sandbox, policy, true) };
     },
 
-    GetPolicy: (input, ctx) => {
-      const arn = checkPolicyArn(str(input.PolicyArn));
-      const policy = authorizeOnPolicy(ctx, 'GetPolicy', arn);
-      if (!policy) throw policyNotFound(arn);
-      return { Policy: policyView(ctx.sandbox, policy, true) };
+    GetPolicy: (input, ctx) => ({ Policy: policyView(ctx.sandbox, existingPolicy(ctx, 'GetPolicy', input), true) }),
+
+    DeletePolicy: (input, ctx) => {
+      const policy = existingPolicy(ctx, 'DeletePolicy', input);
+      // Assumed: a policy in use as a permissions boundary counts as attached.
+      if (attachmentCount(ctx.sandbox, policy.Arn) > 0 || boundaryUsageCount(ctx.sandbox, policy.Arn) > 0) {
+        throw new AwsError('DeleteConflict', 'Cannot delete a policy attached to entities.', 409);
+      }
+      if (policy.Versions.length > 1) {
+        throw new AwsError('DeleteConflict', "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.", 409);
+      }
+      delete ctx.sandbox.state.iam.policies[policy.Arn];
+      return undefined;
+    },
+
+    // ---- managed policy versions ----
+    CreatePolicyVersion: (input, ctx) => {
+      validate([['policyDocument', str(input.PolicyDocument), C.policyDocument]]);
+      const policy = existingPolicy(ctx, 'CreatePolicyVersion', input);
+      const document = managedDocument(ctx.sandbox, String(input.PolicyDocument));
+      ctx.sandbox.quotas.assertWithin('iam', 'VersionsPerPolicy', policy.Versions.length);
+      const now = ctx.sandbox.clock.now();
+      policy.LastVersion += 1;
+      const version: PolicyVersion = { VersionId: `v${policy.LastVersion}`, Document: document, CreateDate: now };
+      policy.Versions.push(version);
+      if (String(input.SetAsDefault) === 'true') policy.DefaultVersionId = version.VersionId;
+      // UpdateDate is when the newest version was created (IAM API reference, Policy).
+      policy.UpdateDate = now;
+      return { PolicyVersion: versionView(policy, version, false) };
     },
 
     GetPolicyVersion: (input, ctx) => {
       const arn = checkPolicyArn(str(input.PolicyArn));
       validate([['versionId', str(input.VersionId), C.versionId]]);
       const policy = authorizeOnPolicy(ctx, 'GetPolicyVersion', arn);
-      // Only the default version exists: CreatePolicyVersion is not emulated.
-      if (!policy || input.VersionId !== policy.DefaultVersionId) {
-        throw new AwsError('NoSuchEntity', `Policy ${arn} version ${input.VersionId} does not exist or is not attachable.`, 404);
-      }
-      return {
-        PolicyVersion: { Document: encodeDocument(policy.Document), VersionId: policy.DefaultVersionId, IsDefaultVersion: true, CreateDate: isoTime(policy.CreateDate) },
-      };
+      if (!policy) throw noSuchVersion(arn, input.VersionId);
+      return { PolicyVersion: versionView(policy, versionOf(policy, input.VersionId), true) };
     },
 
-    DeletePolicy: (input, ctx) => {
-      const arn = checkPolicyArn(str(input.PolicyArn));
-      const policy = authorizeOnPolicy(ctx, 'DeletePolicy', arn);
-      if (!policy) throw policyNotFound(arn);
-      // Assumed: a policy in use as a permissions boundary counts as attached.
-      if (attachmentCount(ctx.sandbox, arn) > 0 || boundaryUsageCount(ctx.sandbox, arn) > 0) {
-        throw new AwsError('DeleteConflict', 'Cannot delete a policy attached to entities.', 409);
-      }
-      delete ctx.sandbox.state.iam.policies[arn];
+    ListPolicyVersions: (input, ctx) => {
+      const policy = existingPolicy(ctx, 'ListPolicyVersions', input);
+      // Newest first, as IAM lists them (assumed).
+      const { items, ...rest } = page([...policy.Versions].reverse(), input);
+      return { Versions: items.map((v) => versionView(policy, v, false)), ...rest };
+    },
+
+    SetDefaultPolicyVersion: (input, ctx) => {
+      validate([['versionId', str(input.VersionId), C.versionId]]);
+      const policy = existingPolicy(ctx, 'SetDefaultPolicyVersion', input);
+      policy.DefaultVersionId = versionOf(policy, input.VersionId).VersionId;
+      return undefined;
+    },
+
+    DeletePolicyVersion: (input, ctx) => {
+      validate([['versionId', str(input.VersionId), C.versionId]]);
+      const policy = existingPolicy(ctx, 'DeletePolicyVersion', input);
+      const version = versionOf(policy, input.VersionId);
+      if (version.VersionId === policy.DefaultVersionId) throw new AwsError('DeleteConflict', 'Cannot delete the default version of a policy.', 409);
+      policy.Versions = policy.Versions.filter((v) => v !== version);
       return undefined;
     },
 
@@ -541,7 +663,7 @@ export const iamService: Service = {
       const scope = str(input.Scope) ?? 'All';
       const prefix = str(input.PathPrefix) ?? '/';
       validate([['scope', scope, C.scope], ['pathPrefix', prefix, C.pathPrefix]]);
-      authorize(ctx, 'ListPolicies', '*');
+      authorize(ctx, 'ListPolicies', '*', {}, `policy path ${prefix}`);
       const { sandbox } = ctx;
       // Every stored policy is customer managed: AWS managed policies are not emulated, so Scope=AWS is empty.
       const policies = Object.values(sandbox.state.iam.policies)
@@ -559,9 +681,7 @@ export const iamService: Service = {
       const role = authorizeOnRole(ctx, 'AttachRolePolicy', input.RoleName, { 'iam:PolicyARN': arn });
       if (!policyAt(ctx.sandbox, arn)) throw notAttachable(arn);
       if (role.AttachedPolicyArns.includes(arn)) return undefined; // attaching twice is a no-op, as in AWS
-      if (role.AttachedPolicyArns.length >= MAX_ATTACHED_POLICIES_PER_ROLE) {
-        throw new AwsError('LimitExceeded', `Cannot exceed quota for PoliciesPerRole: ${MAX_ATTACHED_POLICIES_PER_ROLE}`, 409);
-      }
+      ctx.sandbox.quotas.assertWithin('iam', 'PoliciesPerRole', role.AttachedPolicyArns.length);
       role.AttachedPolicyArns.push(arn);
       return undefined;
     },

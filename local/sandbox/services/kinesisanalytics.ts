@@ -5,14 +5,14 @@
  * docs/sandbox.md ("Fidelity").
  *
  * Life cycle (facts §6): work in flight is an `Application.Pending` transition that `tick` completes
- * on the sandbox clock. Whatever (re)starts the application checks its keys at completion, so a key
- * disabled after the call makes the operation FAILED and the application roll back (facts §6 [RB]).
+ * on the sandbox clock. Whatever (re)starts the application or writes a snapshot checks its keys at
+ * completion, so a key disabled after the call makes the operation FAILED and the application roll
+ * back (facts §6 [RB]), and a snapshot under it FAILED; a RUNNING application keeps running meanwhile.
  */
 import { randomBytes } from 'node:crypto';
 import { AwsError, validationError } from '../errors';
 import { findRole, isForeignKeyArn, resolveKey } from '../lookup';
 import { epochSeconds } from '../protocols/json';
-import { emitApiCallEvent } from './eventbridge';
 import type { Principal, Sandbox, Service } from '../sandbox';
 import type {
   Application,
@@ -159,8 +159,11 @@ export function cmkProblems(sandbox: Sandbox, caller: Principal, appArn: string,
   return key ? [...problems, ...callerDenials(sandbox, caller, appArn, key), ...serviceDenials(sandbox, appArn, key)] : problems;
 }
 
-/** Why MSF itself cannot use an encryption configuration right now (at a (re)start); empty for AWS owned keys. */
-function restartProblems(sandbox: Sandbox, appArn: string, encryption: EncryptionConfiguration | undefined): string[] {
+/**
+ * Why MSF itself cannot use an encryption configuration right now, to restore state at a (re)start or
+ * to write a snapshot; empty for AWS owned keys.
+ */
+function serviceKeyProblems(sandbox: Sandbox, appArn: string, encryption: EncryptionConfiguration | undefined): string[] {
   if (encryption?.KeyType !== 'CUSTOMER_MANAGED_KEY' || !encryption.KeyId) return [];
   const { key, problems } = keyDefects(sandbox, encryption.KeyId);
   return key ? [...problems, ...serviceDenials(sandbox, appArn, key)] : problems;
@@ -408,7 +411,7 @@ function snapshotsOf(sandbox: Sandbox, name: string): ApplicationSnapshot[] {
     .sort((a, b) => b.SnapshotCreationTimestamp - a.SnapshotCreationTimestamp);
 }
 
-/** The snapshot a (re)start restores from, per ApplicationRestoreConfiguration (default: latest). */
+/** The snapshot a (re)start restores from, per ApplicationRestoreConfiguration (default: the latest READY one). */
 function restoreSource(sandbox: Sandbox, app: Application, restore: any): ApplicationSnapshot | undefined {
   const type = restore?.ApplicationRestoreType ?? 'RESTORE_FROM_LATEST_SNAPSHOT';
   if (type === 'SKIP_RESTORE_FROM_SNAPSHOT') return undefined;
@@ -417,7 +420,7 @@ function restoreSource(sandbox: Sandbox, app: Application, restore: any): Applic
     if (!snapshot) throw notFound(`Snapshot ${restore.SnapshotName} of application ${app.ApplicationName} is not found.`);
     return snapshot;
   }
-  return snapshotsOf(sandbox, app.ApplicationName)[0];
+  return snapshotsOf(sandbox, app.ApplicationName).find((s) => s.SnapshotStatus === 'READY');
 }
 
 function schedule(sandbox: Sandbox, app: Application, status: string, pending: Omit<PendingTransition, 'Outcome'>): void {
@@ -442,8 +445,16 @@ function complete(sandbox: Sandbox, app: Application): void {
     for (const [k, o] of Object.entries(ka.operations)) if (o.ApplicationName === app.ApplicationName) delete ka.operations[k];
     return;
   }
+  // Assumed, after Flink's stop-with-savepoint: a snapshot that cannot be written fails the stop, and
+  // the application keeps running (a forced stop takes no snapshot).
+  const unwritable = serviceKeyProblems(sandbox, app.ApplicationARN, p.SnapshotEncryption);
+  if (unwritable.length) {
+    endOperation(sandbox, p.OperationId, 'FAILED', at, `Application ${app.ApplicationName} could not take its snapshot to stop with its KMS key: ${unwritable.join('; ')}.`);
+    app.ApplicationStatus = 'RUNNING';
+    return;
+  }
   const problems = p.Restart
-    ? [...restartProblems(sandbox, app.ApplicationARN, app.Encryption), ...restartProblems(sandbox, app.ApplicationARN, p.RestoreEncryption)]
+    ? [...serviceKeyProblems(sandbox, app.ApplicationARN, app.Encryption), ...serviceKeyProblems(sandbox, app.ApplicationARN, p.RestoreEncryption)]
     : [];
   if (!problems.length) {
     app.ApplicationStatus = p.ToStatus;
@@ -476,7 +487,8 @@ function tick(sandbox: Sandbox): void {
   const now = sandbox.clock.now();
   for (const s of Object.values(sandbox.state.kinesisanalytics.snapshots)) {
     if (s.SnapshotStatus === 'CREATING' && (s.ReadyAt ?? 0) <= now) {
-      s.SnapshotStatus = 'READY';
+      // Written under the key in force when it was taken: a key MSF can no longer use fails it.
+      s.SnapshotStatus = serviceKeyProblems(sandbox, appArnOf(sandbox, s.ApplicationName), s.Encryption).length ? 'FAILED' : 'READY';
       delete s.ReadyAt;
     }
   }
@@ -537,6 +549,12 @@ function page<T>(items: T[], input: any, maxLimit: number): { items: T[]; NextTo
   return { items: items.slice(start, end), NextToken: end < items.length ? String(end) : undefined };
 }
 
+/**
+ * A creation timestamp as callers send it back: botocore (the AWS CLI) serializes JSON timestamps as
+ * whole epoch seconds, the JS SDK with milliseconds, so they are compared to the second (assumed).
+ */
+const sameSecond = (sent: unknown, ms: number) => Math.floor(Number(sent)) === Math.floor(ms / 1000);
+
 /** Tag operations name the application by ARN. */
 function appNameFromArn(sandbox: Sandbox, arn: string): string {
   const m = /^arn:aws:kinesisanalytics:([a-z0-9-]+):(\d{12}):application\/([a-zA-Z0-9_.-]+)$/.exec(arn);
@@ -557,6 +575,8 @@ export const kinesisAnalyticsService: Service = {
     'ListApplicationSnapshots', 'DescribeApplicationSnapshot', 'ListTagsForResource',
   ]),
   tick,
+  // CloudTrail records every call and delivers it to EventBridge (facts §8): what auto-onboarding rules see.
+  cloudTrail: {},
   operations: {
     CreateApplication: (input, { sandbox, caller }) => {
       const name = appName(input);
@@ -591,8 +611,6 @@ export const kinesisAnalyticsService: Service = {
         Tags: tags,
       };
       apps(sandbox)[name] = app;
-      // CloudTrail records the call and delivers it to EventBridge (facts §8): what auto-onboarding rules see.
-      emitApiCallEvent(sandbox, caller, 'kinesisanalytics', 'CreateApplication', input);
       return { ApplicationDetail: applicationDetail(app) };
     },
 
@@ -695,10 +713,10 @@ export const kinesisAnalyticsService: Service = {
       assertCallerMayUseKey(sandbox, caller, app);
       // A forced stop abandons the work in flight and takes no snapshot (API_StopApplication).
       endOperation(sandbox, app.Pending?.OperationId, 'CANCELLED', sandbox.clock.now());
-      if (!force && snapshotsEnabled(app)) systemSnapshot(sandbox, app);
+      const snapshot = !force && snapshotsEnabled(app) ? systemSnapshot(sandbox, app) : undefined;
       const op = startOperation(sandbox, app, 'StopApplication');
       schedule(sandbox, app, force ? 'FORCE_STOPPING' : 'STOPPING', {
-        At: sandbox.clock.now() + sandbox.flinkDurations.stop, OperationId: op.OperationId, ToStatus: 'READY', Kind: force ? 'force-stop' : 'stop',
+        At: sandbox.clock.now() + sandbox.flinkDurations.stop, OperationId: op.OperationId, ToStatus: 'READY', Kind: force ? 'force-stop' : 'stop', SnapshotEncryption: snapshot?.Encryption,
       });
       return { OperationId: op.OperationId };
     },
@@ -706,7 +724,7 @@ export const kinesisAnalyticsService: Service = {
     DeleteApplication: (input, { sandbox, caller }) => {
       const app = authorizedApp(sandbox, caller, 'DeleteApplication', appName(input));
       if (input.CreateTimestamp === undefined) throw validationError("1 validation error detected: Value null at 'createTimestamp' failed to satisfy constraint: Member must not be null");
-      if (Math.round(Number(input.CreateTimestamp) * 1000) !== app.CreateTimestamp) {
+      if (!sameSecond(input.CreateTimestamp, app.CreateTimestamp)) {
         throw invalidArgument(`The CreateTimestamp does not match the creation time of application ${app.ApplicationName}.`);
       }
       assertNotBusy(app);
@@ -783,7 +801,8 @@ export const kinesisAnalyticsService: Service = {
       const key = snapshotKey(name, String(input.SnapshotName ?? ''));
       const snapshot = sandbox.state.kinesisanalytics.snapshots[key];
       if (!snapshot) throw notFound(`Snapshot ${input.SnapshotName} of application ${name} is not found.`);
-      if (Math.round(Number(input.SnapshotCreationTimestamp) * 1000) !== snapshot.SnapshotCreationTimestamp) {
+      if (input.SnapshotCreationTimestamp === undefined) throw validationError("1 validation error detected: Value null at 'snapshotCreationTimestamp' failed to satisfy constraint: Member must not be null");
+      if (!sameSecond(input.SnapshotCreationTimestamp, snapshot.SnapshotCreationTimestamp)) {
         throw invalidArgument(`The SnapshotCreationTimestamp does not match the creation time of snapshot ${snapshot.SnapshotName}.`);
       }
       delete sandbox.state.kinesisanalytics.snapshots[key];

@@ -6,12 +6,16 @@
  * policies count only where the key policy delegates to the account (the evaluator models this);
  * grants add access for their grantee. Key policies are validated as AWS does (facts §2 step 4,
  * [KMS-PKP]): every named role must exist and be visible, and the lockout safety check applies.
+ * Resource quotas (keys, aliases and grants per key, on-demand rotations) come from `sandbox.quotas`.
+ * KMS's own EventBridge events are sent as AWS documents them [KMS-EV]: `KMS CMK Rotation` on every
+ * rotation and `KMS CMK Deletion` when a key's waiting period ends.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
 import { AwsError } from '../errors';
 import { findRole, resolveKey } from '../lookup';
 import { epochSeconds } from '../protocols/json';
 import { validatePolicy } from '../authz';
+import { emitEvent } from './eventbridge';
 import type { Principal, Sandbox, Service } from '../sandbox';
 import type { Alias, Grant, Key, PolicyDocument } from '../state';
 
@@ -27,6 +31,8 @@ interface Call {
 type Op = (input: any, call: Call) => unknown;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Tags per key [KMS tagging docs]. */
+const MAX_TAGS = 50;
 const INVALID_PRINCIPALS = 'Policy contains a statement with one or more invalid principals.';
 const LOCKOUT = 'The new key policy will not allow you to update the key policy in the future.';
 const GRANT_OPERATIONS = [
@@ -85,9 +91,12 @@ function base64Input(value: unknown, field: string, max: number): Buffer {
   return buf;
 }
 
+/** The TagException checks in the order AWS answers them [recorded against AWS by LocalStack]. */
 function validateTags(tags: unknown): { TagKey: string; TagValue: string }[] {
   if (tags === undefined || tags === null) return [];
   if (!Array.isArray(tags)) throw validation('Tags must be a list');
+  if (new Set(tags.map((t: any) => t?.TagKey)).size < tags.length) throw kmsError('TagException', 'Duplicate tag keys');
+  if (tags.length > MAX_TAGS) throw kmsError('TagException', 'Too many tags');
   return tags.map((t: any, i) => {
     const TagKey = String(t?.TagKey ?? '');
     const TagValue = String(t?.TagValue ?? '');
@@ -445,6 +454,8 @@ function createKey(input: any, call: Call) {
   for (const t of tags) context[`aws:RequestTag/${t.TagKey}`] = t.TagValue;
   if (tags.length) context['aws:TagKeys'] = tags.map((t) => t.TagKey);
   authorizeIdentity(call, 'kms:CreateKey', '*', context);
+  // Every customer managed key counts, whatever its state [KMS-RQ].
+  sandbox.quotas.assertWithin('kms', 'KeysPerRegion', Object.keys(sandbox.state.kms.keys).length);
 
   const keyId = randomUUID();
   const now = sandbox.clock.now();
@@ -484,10 +495,32 @@ function keyOp(operation: string, states: { disabled?: boolean; pendingDeletion?
 
 const ANY_STATE = { disabled: true, pendingDeletion: true };
 
-function rotate(key: Key, type: 'ON_DEMAND' | 'AUTOMATIC', at: number): void {
-  materialsOf(key).push(newMaterial());
+/** New key material, and KMS's `KMS CMK Rotation` event [KMS-EV] (its `rotation-type` for automatic rotation assumed). */
+function rotate(sandbox: Sandbox, key: Key, type: 'ON_DEMAND' | 'AUTOMATIC', at: number): void {
+  const materials = materialsOf(key);
+  const previous = materials.at(-1)!;
+  materials.push(newMaterial());
   key.Rotations.push({ RotationDate: at, RotationType: type });
+  emitEvent(sandbox, {
+    source: 'aws.kms',
+    'detail-type': 'KMS CMK Rotation',
+    time: eventTime(at),
+    resources: [key.Arn],
+    detail: {
+      'key-id': key.KeyId,
+      'key-origin': key.Origin,
+      'rotation-type': type,
+      'previous-key-material-id': materialId(previous),
+      'current-key-material-id': materialId(materials.at(-1)!),
+    },
+  });
 }
+
+/** EventBridge event times: ISO 8601 without milliseconds. */
+const eventTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** Aliases customers made for a key (all of them here: AWS managed aliases are not emulated). */
+const aliasCount = (sandbox: Sandbox, key: Key) => Object.values(sandbox.state.kms.aliases).filter((a) => a.TargetKeyId === key.KeyId).length;
 
 function checkAliasName(name: string): void {
   if (!name.startsWith('alias/')) {
@@ -616,13 +649,13 @@ const operations: Record<string, Op> = {
   }),
 
   RotateKeyOnDemand: keyOp('RotateKeyOnDemand', {}, (key, _input, call) => {
-    requireSymmetric(key);
-    // AWS allows 25 on-demand rotations per key [RotateKeyOnDemand].
-    if (key.Rotations.filter((r) => r.RotationType === 'ON_DEMAND').length >= 25) {
-      throw kmsError('LimitExceededException', `${key.Arn} has reached the maximum number of on-demand rotations.`);
-    }
-    rotate(key, 'ON_DEMAND', call.sandbox.clock.now());
-    return { KeyId: key.KeyId };
+    // AWS answers a key that cannot rotate on demand with an empty message.
+    if (!isSymmetric(key)) throw kmsError('UnsupportedOperationException', '');
+    const done = key.Rotations.filter((r) => r.RotationType === 'ON_DEMAND').length;
+    call.sandbox.quotas.assertWithin('kms', 'OnDemandRotationsPerKey', done, 1, key.Arn);
+    rotate(call.sandbox, key, 'ON_DEMAND', call.sandbox.clock.now());
+    // The key ARN, as the API reference's example shows and AWS answers.
+    return { KeyId: key.Arn };
   }),
 
   ListKeyRotations: keyOp('ListKeyRotations', ANY_STATE, (key, input) => {
@@ -640,6 +673,9 @@ const operations: Record<string, Op> = {
 
   TagResource: keyOp('TagResource', { disabled: true }, (key, input) => {
     const tags = validateTags(input.Tags ?? []);
+    const merged = [...key.Tags.filter((x) => !tags.some((t) => t.TagKey === x.TagKey)), ...tags];
+    // Assumed: more than 50 in all is refused as a request with more than 50 is.
+    if (merged.length > MAX_TAGS) throw kmsError('TagException', 'Too many tags');
     for (const t of tags) {
       const existing = key.Tags.find((x) => x.TagKey === t.TagKey);
       if (existing) existing.TagValue = t.TagValue;
@@ -662,6 +698,7 @@ const operations: Record<string, Op> = {
     const aliases = call.sandbox.state.kms.aliases;
     if (aliases[name]) throw kmsError('AlreadyExistsException', `An alias with the name ${aliasArnOf(call.sandbox, name)} already exists`);
     requireState(key, { disabled: true });
+    call.sandbox.quotas.assertWithin('kms', 'AliasesPerKey', aliasCount(call.sandbox, key));
     const now = call.sandbox.clock.now();
     aliases[name] = { AliasName: name, AliasArn: aliasArnOf(call.sandbox, name), TargetKeyId: key.KeyId, CreationDate: now, LastUpdatedDate: now };
     return {};
@@ -676,6 +713,7 @@ const operations: Record<string, Op> = {
     const current = call.sandbox.state.kms.keys[alias.TargetKeyId];
     authorizeAlias(call, 'UpdateAlias', name, current ? [current, target] : [target]);
     requireState(target, { disabled: true });
+    if (target.KeyId !== alias.TargetKeyId) call.sandbox.quotas.assertWithin('kms', 'AliasesPerKey', aliasCount(call.sandbox, target));
     alias.TargetKeyId = target.KeyId;
     alias.LastUpdatedDate = call.sandbox.clock.now();
     return {};
@@ -739,6 +777,7 @@ const operations: Record<string, Op> = {
     const shape = (g: Pick<Grant, 'KeyId' | 'Name' | 'GranteePrincipal' | 'RetiringPrincipal' | 'Operations' | 'Constraints'>) => JSON.stringify([g.KeyId, g.Name, g.GranteePrincipal, g.RetiringPrincipal, g.Operations, g.Constraints]);
     const same = name === undefined ? undefined : Object.values(sandbox.state.kms.grants).find((g) => shape(g) === shape(fields));
     if (same) return { GrantId: same.GrantId, GrantToken: token };
+    sandbox.quotas.assertWithin('kms', 'GrantsPerKey', Object.values(sandbox.state.kms.grants).filter((g) => g.KeyId === key.KeyId).length);
     const grant: Grant = {
       GrantId: randomBytes(32).toString('hex'),
       GrantToken: token,
@@ -842,18 +881,51 @@ function tick(sandbox: Sandbox): void {
   const { keys, aliases, grants } = sandbox.state.kms;
   for (const key of Object.values(keys)) {
     if (key.KeyState === 'PendingDeletion' && key.DeletionDate !== undefined && key.DeletionDate <= now) {
-      // Deleting a key deletes its aliases and grants with it [KMS-DEL].
+      // Deleting a key deletes its aliases and grants with it [KMS-DEL], and KMS says so [KMS-EV].
       delete keys[key.KeyId];
       for (const a of Object.values(aliases)) if (a.TargetKeyId === key.KeyId) delete aliases[a.AliasName];
       for (const g of Object.values(grants)) if (g.KeyId === key.KeyId) delete grants[g.GrantId];
+      emitEvent(sandbox, { source: 'aws.kms', 'detail-type': 'KMS CMK Deletion', time: eventTime(key.DeletionDate), resources: [key.Arn], detail: { 'key-id': key.KeyId } });
       continue;
     }
     // Disabled keys do not rotate until enabled again.
     while (key.KeyState === 'Enabled' && key.RotationEnabled && key.NextRotationDate !== undefined && key.NextRotationDate <= now) {
-      rotate(key, 'AUTOMATIC', key.NextRotationDate);
+      rotate(sandbox, key, 'AUTOMATIC', key.NextRotationDate);
       key.NextRotationDate += (key.RotationPeriodInDays ?? 365) * DAY_MS;
     }
   }
+}
+
+/** CloudTrail's KMS dates: "Jun 30, 2020 2:34:07 AM" (UTC) [KMS CloudTrail examples]. */
+function trailDate(seconds: number): string {
+  const d = new Date(seconds * 1000);
+  const month = d.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
+  const hour = d.getUTCHours() % 12 || 12;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${month} ${d.getUTCDate()}, ${d.getUTCFullYear()} ${hour}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${d.getUTCHours() < 12 ? 'AM' : 'PM'}`;
+}
+
+/** A response with its `…Date` members as CloudTrail writes them. */
+function withTrailDates(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withTrailDates);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, /Date$/.test(k) && typeof v === 'number' ? trailDate(v) : withTrailDates(v)]));
+}
+
+/**
+ * The keys (and alias) a call names, as CloudTrail lists them in `resources`: resolved before the call,
+ * since DeleteAlias removes the alias; CreateKey's key comes from its result.
+ */
+function trailResources(sandbox: Sandbox, input: any) {
+  const refs = [input.KeyId, input.TargetKeyId].filter((r): r is string => typeof r === 'string');
+  const alias = typeof input.AliasName === 'string' && Object.hasOwn(sandbox.state.kms.aliases, input.AliasName) ? sandbox.state.kms.aliases[input.AliasName] : undefined;
+  const keys = refs.map((r) => resolveKey(sandbox.state, r)?.Arn);
+  if (alias && !input.TargetKeyId) keys.push(keyArnOf(sandbox, alias.TargetKeyId));
+  const aliasArn = typeof input.AliasName === 'string' && input.AliasName.startsWith('alias/') ? aliasArnOf(sandbox, input.AliasName) : undefined;
+  return (result: any) =>
+    [...new Set([...keys, result?.KeyMetadata?.Arn, aliasArn])]
+      .filter((arn): arn is string => !!arn)
+      .map((ARN) => ({ accountId: sandbox.account, type: 'AWS::KMS::Key', ARN }));
 }
 
 export const kmsService: Service = {
@@ -864,6 +936,7 @@ export const kmsService: Service = {
     'DescribeKey', 'ListKeys', 'GetKeyPolicy', 'ListKeyPolicies', 'GetKeyRotationStatus', 'ListKeyRotations', 'ListResourceTags',
     'ListAliases', 'ListGrants', 'Encrypt', 'Decrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext',
   ]),
+  cloudTrail: { resources: trailResources, response: withTrailDates },
   operations: Object.fromEntries(
     Object.entries(operations).map(([name, op]) => [name, (input: any, ctx) => op(input, { sandbox: ctx.sandbox, caller: ctx.caller, extra: {} })]),
   ),

@@ -81,6 +81,8 @@ export const stsService: Service = {
   protocol: 'query',
   xmlns: 'https://sts.amazonaws.com/doc/2011-06-15/',
   readOnly: new Set(['GetCallerIdentity']),
+  // CloudTrail flags AssumeRole read-only, though it issues credentials, and records them (less the secret).
+  cloudTrail: { readOnly: new Set(['GetCallerIdentity', 'AssumeRole']), responseOf: new Set(['AssumeRole']) },
   operations: {
     GetCallerIdentity: (_input, { caller }) => callerIdentity(caller),
 
@@ -93,6 +95,8 @@ export const stsService: Service = {
         ['roleSessionName', sessionName, { min: 2, max: 64, pattern: '[\\w+=,.@-]*' }],
         ['durationSeconds', input.DurationSeconds, { minValue: 900, maxValue: 43200 }],
       ]);
+      // Six colon-separated parts with a partition, service and resource, or STS refuses it as AWS does.
+      if (!/^arn:[^:]+:[^:]+:[^:]*:[^:]*:[^:]+$/.test(roleArn!)) throw validation(`${roleArn} is invalid`);
       if (caller.kind === 'root') throw new AwsError('AccessDenied', 'Roles may not be assumed by root accounts.', 403);
       // Every caller that gets here is a role session, so this is role chaining: one hour at most,
       // whatever the role's MaxSessionDuration (AssumeRole API reference, DurationSeconds). As that
