@@ -1,5 +1,5 @@
 /**
- * House rules asl-validator does not check (toolchain notes §1–§2): JSONPath only (the local engine
+ * House rules asl-validator does not check (toolchain §1–§2): JSONPath only (the local engine
  * silently ignores JSONata), plain Lambda ARN placeholders, every Task retries throttling and has a
  * timeout, every Choice has a Default, retry numbers that Step Functions accepts.
  */

@@ -9,6 +9,12 @@ import { startSandbox } from './sandbox/server';
 import { ROOT_ACCESS_KEY, ROOT_SECRET_KEY } from './sandbox/sandbox';
 import { demo, runOnboardings, type Target } from './demo';
 import { startExecution } from './start';
+import { unlock } from './unlock';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { applicationArn } from '../lambdas/lib/names';
+import { validateSettings } from '../lambdas/lib/settings';
 
 const program = new Command()
   .name('msf-cmk')
@@ -83,6 +89,25 @@ Ctrl-C to stop.`);
     const stop = () => void sb.close().then(() => process.exit(0));
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+  });
+
+program
+  .command('unlock')
+  .description("free an application's lock whose holder execution no longer runs (stopped, timed out, or unknown to Step Functions); recorded in the lock item")
+  .argument('<application>', 'the application name')
+  .requiredOption('--reason <text>', 'why (kept in the lock item with who and when)')
+  .option('--lock-table <name>', 'the deployment\'s lock table', validateSettings({}).lockTableName)
+  .option('--endpoint <url>', 'e.g. the sandbox: http://127.0.0.1:4566')
+  .action(async (application: string, opts) => {
+    const config = { region: process.env.AWS_REGION ?? 'us-east-1', ...(opts.endpoint && { endpoint: opts.endpoint }) };
+    const sts = new STSClient(config);
+    const [, partition, , , account] = (await sts.send(new GetCallerIdentityCommand({}))).Arn!.split(':');
+    const result = await unlock(
+      { dynamodb: new DynamoDBClient(config), sfn: new SFNClient(config), sts },
+      { lockTableName: opts.lockTable, applicationArn: applicationArn({ partition, account, region: config.region }, application), reason: opts.reason },
+    );
+    console.log(result.message);
+    process.exitCode = result.unlocked ? 0 : 1;
   });
 
 program.parseAsync().catch((e) => {

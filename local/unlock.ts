@@ -16,7 +16,9 @@ export async function unlock(
   p: { lockTableName: string; applicationArn: string; reason: string },
 ): Promise<UnlockResult> {
   const key = { lockId: { S: p.applicationArn } };
-  const item = (await clients.dynamodb.send(new GetItemCommand({ TableName: p.lockTableName, Key: key, ConsistentRead: true }))).Item;
+  const read = await unlessMissing(clients.dynamodb.send(new GetItemCommand({ TableName: p.lockTableName, Key: key, ConsistentRead: true })), 'ResourceNotFoundException');
+  if (!read) return { unlocked: false, message: `The lock table ${p.lockTableName} does not exist here: is the orchestrator deployed in this account and Region (--lock-table)?` };
+  const item = read.Item;
   const holder = item?.owner?.S;
   if (!holder) return { unlocked: false, message: `${p.applicationArn} is not locked.` };
   const described = await unlessMissing(clients.sfn.send(new DescribeExecutionCommand({ executionArn: holder })), 'ExecutionDoesNotExist', 'InvalidArn');

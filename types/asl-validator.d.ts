@@ -1,4 +1,4 @@
-// asl-validator 4 ships no type declarations; this is the part we call (toolchain notes §2).
+// asl-validator 4 ships no type declarations; this is the part we call (toolchain §2).
 declare module 'asl-validator' {
   interface Result {
     isValid: boolean;

@@ -4,7 +4,7 @@
  *
  * We call `runUnsafeSimulation` with policies validated here, because the validating `runSimulation`
  * drops colon-suffixed context keys such as `kms:EncryptionContext:aws:kinesisanalytics:arn`
- * (toolchain notes §3). The evaluator models KMS's rule that identity policies count only where the
+ * (toolchain §3). The evaluator models KMS's rule that identity policies count only where the
  * key policy delegates to the account, resource-policy semantics for role trust policies, and permissions
  * boundaries (including the same-account resource-policy grants to a session that a boundary does not limit).
  */

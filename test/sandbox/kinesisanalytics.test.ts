@@ -569,7 +569,7 @@ describe('a key that becomes unusable before the restart (facts §6 [RB], §7)',
   });
 });
 
-describe('a key that goes away while the application runs (next-capabilities §1.4)', () => {
+describe('a key that goes away while the application runs (next §1.4)', () => {
   const onKey = async (): Promise<Key> => {
     const key = msfKey();
     await createApp({ ApplicationConfiguration: { ApplicationEncryptionConfiguration: { KeyType: 'CUSTOMER_MANAGED_KEY', KeyId: key.Arn } } });
