@@ -4,13 +4,12 @@
  * The flow itself lives in the ASL file only (DESIGN conventions 1).
  */
 import * as path from 'node:path';
-import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, Stage, Validations, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { LogLevel as BundlingLogLevel, NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Architecture, Code, Function as LambdaFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
@@ -18,6 +17,7 @@ import type { Construct } from 'constructs';
 import { steps } from '../lambdas/steps';
 import { BOUNDARY_POLICY_NAME, boundaryPolicyArn, keyAdminPolicy, managedRolesBoundary, orchestratorPolicy, roleTrustPolicy } from '../lambdas/lib/policies';
 import { deploymentEnvironment } from '../lambdas/lib/settings';
+import { bundleFunctions, handlerOf } from './functions-bundle';
 import { autoOnboardingInput, autoOnboardingPattern, onboardingRequestPattern, REQUEST_INPUT_PATH, type InputTransformer } from './event-patterns';
 import type { Settings } from './settings';
 
@@ -43,7 +43,7 @@ export interface OnboardingStackProps extends StackProps {
 
 export class OnboardingStack extends Stack {
   /** By step name (the keys of the `steps` table). */
-  readonly functions: Record<string, NodejsFunction> = {};
+  readonly functions: Record<string, LambdaFunction> = {};
   readonly orchestratorRole: iam.Role;
   readonly keyAdminRole: iam.CfnRole;
   readonly lockTable: Table;
@@ -131,15 +131,15 @@ export class OnboardingStack extends Stack {
     });
 
     const logGroups: LogGroup[] = [];
+    // One asset for every function (infra/functions-bundle.ts); skipped when this synth bundles nothing.
+    const code = Code.fromAsset(bundleFunctions(path.join(Stage.of(this)!.outdir, `${this.stackName}-functions`), { bundle: this.bundlingRequired }));
     for (const [name, step] of Object.entries(steps)) {
       const logGroup = new LogGroup(this, `${name}Logs`, { retention: RetentionDays.ONE_MONTH });
       logGroups.push(logGroup);
-      this.functions[name] = new NodejsFunction(this, `${name}Function`, {
+      this.functions[name] = new LambdaFunction(this, `${name}Function`, {
         description: `MSF CMK onboarding step ${name} (acts as ${step.persona})`,
-        entry: path.join(ROOT, 'lambdas', `${step.entry}.ts`),
-        handler: 'handler',
-        projectRoot: ROOT,
-        depsLockFilePath: path.join(ROOT, 'package-lock.json'),
+        code,
+        handler: handlerOf(step.entry),
         runtime: Runtime.NODEJS_22_X,
         architecture: Architecture.ARM_64,
         memorySize: 256,
@@ -155,8 +155,6 @@ export class OnboardingStack extends Stack {
           NODE_OPTIONS: '--enable-source-maps',
           ...deploymentEnvironment({ ...settings, orchestratorRoleArn: this.orchestratorRole.roleArn, keyAdminRoleArn: this.keyAdminRole.attrArn, permissionsBoundaryArn }),
         },
-        // Local esbuild, no Docker; the runtime's AWS SDK v3 stays external (the default for Node 22).
-        bundling: { minify: true, sourceMap: true, sourcesContent: false, target: 'node22', logLevel: BundlingLogLevel.WARNING, forceDockerBundling: false },
       });
       // No step may run before its role has the orchestrator policy.
       this.functions[name].node.addDependency(orchestratorPolicyResource);

@@ -11,6 +11,7 @@ import { Quotas, type LimitsConfig, type RatesConfig } from './quotas';
 import { evaluate, type AuthzResult } from './authz';
 import { emptyState, snapshotState, diffState, type PolicyDocument, type SandboxState, type StateChange } from './state';
 import { defaultPolicyDocument, findRole } from './lookup';
+import type { RestRoute } from './protocols/rest-json';
 
 export interface Principal {
   /** The caller as AWS reports it: `arn:aws:iam::<acct>:root` or `arn:aws:sts::<acct>:assumed-role/<role>/<session>`. */
@@ -29,16 +30,12 @@ export interface FlinkDurations { start: number; stop: number; update: number; s
 
 /** How Step Functions runs executions here (services/stepfunctions.ts). */
 export interface StepFunctionsOptions {
-  /** Every Wait state lasts this long, in ms (default 0). */
-  waitMs: number;
-  /** Retry intervals become IntervalSeconds × this (default 0: retries at once). */
-  retryScale: number;
-  /** The role Lambda runs the functions with, name or ARN (default: the role named `MsfCmkOrchestrator`). */
-  functionRole?: string;
-  /** The functions `msf-cmk-<Name>` by `<Name>` (default: the steps table of lambdas/steps). */
-  handlers?: Record<string, (event: any) => Promise<unknown>>;
-  /** The functions' own environment variables (a deployment's settings), besides what Lambda sets. */
-  environment?: Record<string, string>;
+  /**
+   * Wait states and retry intervals last this fraction of what the definition says (default 1, as in
+   * AWS; 0 runs them at once). Below 1 a retrier's interval is fixed at IntervalSeconds × timeScale,
+   * without backoff.
+   */
+  timeScale: number;
 }
 
 export interface SandboxOptions {
@@ -69,7 +66,9 @@ export type Handler = (input: any, ctx: RequestContext) => unknown | Promise<unk
 export interface Service {
   /** SigV4 signing name: `iam`, `sts`, `kms`, `kinesisanalytics`. */
   name: string;
-  protocol: 'json' | 'query';
+  protocol: 'json' | 'query' | 'rest-json';
+  /** REST-JSON: the method and path of each operation. */
+  routes?: RestRoute[];
   /** JSON 1.1 `X-Amz-Target` prefix, e.g. `TrentService`. */
   targetPrefix?: string;
   /** Query protocol XML namespace. */
@@ -111,6 +110,8 @@ export class Sandbox {
   iamPropagationDelayMs: number;
   flinkDurations: FlinkDurations;
   stepFunctions: StepFunctionsOptions;
+  /** Each line a function prints (its log), as it prints it: e.g. `npm start -- --verbose`. */
+  lambdaOutput?: (functionName: string, line: string) => void;
   /** The HTTP endpoint once listening (set by startSandbox): where Step Functions points the functions' SDK clients. */
   endpoint?: string;
   state: SandboxState;
@@ -123,7 +124,7 @@ export class Sandbox {
     this.iamPropagationDelayMs = options.iamPropagationDelayMs ?? 0;
     this.flinkDurations = { start: 0, stop: 0, update: 0, snapshot: 0, delete: 0, ...options.flinkDurations };
     this.stateFile = options.stateFile;
-    this.stepFunctions = { waitMs: 0, retryScale: 0, ...options.stepFunctions };
+    this.stepFunctions = { timeScale: 1, ...options.stepFunctions };
     this.quotas = new Quotas(this.clock, options.limits, options.rates);
     this.state = this.stateFile && existsSync(this.stateFile)
       ? (JSON.parse(readFileSync(this.stateFile, 'utf8')) as SandboxState)

@@ -5,9 +5,9 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AwsError } from './errors';
 import { jsonError, jsonResponse, parseJsonInput, type WireResponse } from './protocols/json';
+import { matchRoute, restJsonError, restJsonResponse, type RestRoute } from './protocols/rest-json';
 import { parseQueryInput, queryError, queryResponse } from './protocols/query';
 import { parseAuthorization, signatureMatches, type IncomingSignedRequest } from './sigv4';
 import { Sandbox, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, type Principal, type SandboxOptions, type Service } from './sandbox';
@@ -19,7 +19,10 @@ import { dynamoDbService } from './services/dynamodb';
 import { stepFunctionsService } from './services/stepfunctions';
 import { eventBridgeService } from './services/eventbridge';
 import { taggingService } from './services/tagging';
-import { withCloudTrail } from './cloudtrail';
+import { lambdaService } from './services/lambda';
+import { logsService } from './services/logs';
+import { sqsService } from './services/sqs';
+import { call } from './dispatch';
 import { isThrottlingCode } from './quotas';
 
 /** JSON 1.1 services name the authentication errors differently from the Query ones. */
@@ -42,17 +45,22 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     .register(stepFunctionsService)
     .register(eventBridgeService)
     .register(dynamoDbService)
-    .register(taggingService);
+    .register(taggingService)
+    .register(lambdaService)
+    .register(logsService)
+    .register(sqsService);
 }
 
-interface Route { service: Service; operation: string; input: Record<string, unknown> }
+interface Route { service: Service; operation: string; input: Record<string, unknown>; rest?: RestRoute }
 
 /** Handles one signed AWS request end to end and returns the wire response. */
 export async function handleAwsRequest(sandbox: Sandbox, req: IncomingSignedRequest): Promise<WireResponse> {
   const started = Date.now();
   const requestId = sandbox.requestId();
   const target = req.headers['x-amz-target'];
-  const family: 'json' | 'query' = target ? 'json' : 'query';
+  // REST-JSON services (Lambda) are known by the path; the rest by X-Amz-Target or the Query protocol.
+  let family: 'json' | 'query' | 'rest-json' = target ? 'json' : req.path.startsWith('/2015-03-31/') ? 'rest-json' : 'query';
+  let rest: RestRoute | undefined;
   let service: Service | undefined;
   let operation = target?.split('.')[1] ?? 'Unknown';
   let caller = 'anonymous';
@@ -63,17 +71,19 @@ export async function handleAwsRequest(sandbox: Sandbox, req: IncomingSignedRequ
     const route = routeRequest(sandbox, req, info.service);
     service = route.service;
     operation = route.operation;
+    rest = route.rest;
     const { secret, principal } = sandbox.resolveAccessKey(info.accessKeyId, info.sessionToken);
     caller = principal.arn;
     if (Math.abs(Date.now() - info.date.getTime()) > MAX_SKEW_MS) {
       throw new AwsError('SignatureDoesNotMatch', 'Signature expired: the request time is too far from the server time.', 403);
     }
     if (!(await signatureMatches(req, info, secret))) throw new AwsError('SignatureDoesNotMatch', SIGNATURE_MISMATCH, 403);
-    response = await invoke(sandbox, route, principal, requestId);
+    const result = await call(sandbox, route.service.name, route.operation, route.input, principal, requestId);
+    response = rest ? restJsonResponse(rest, result, requestId) : route.service.protocol === 'json' ? jsonResponse(result, requestId) : queryResponse(route.operation, route.service.xmlns!, result, requestId);
   } catch (e) {
     const err = toAwsError(e, family);
     const xmlns = service?.xmlns ?? 'https://iam.amazonaws.com/doc/2010-05-08/';
-    response = family === 'json' ? jsonError(err, requestId) : queryError(err, xmlns, requestId);
+    response = family === 'rest-json' ? restJsonError(err, requestId) : family === 'json' ? jsonError(err, requestId) : queryError(err, xmlns, requestId);
   }
   // AWS JSON 1.0 services (Step Functions) answer in the content type they were asked in.
   if (family === 'json' && req.headers['content-type'] === 'application/x-amz-json-1.0') response.headers['content-type'] = 'application/x-amz-json-1.0';
@@ -82,7 +92,7 @@ export async function handleAwsRequest(sandbox: Sandbox, req: IncomingSignedRequ
     caller,
     service: service?.name ?? 'unknown',
     operation,
-    outcome: response.status === 200 ? 'OK' : errorCodeOf(response),
+    outcome: response.status < 300 ? 'OK' : errorCodeOf(response),
     status: response.status,
     durationMs: Date.now() - started,
   });
@@ -98,6 +108,11 @@ function routeRequest(sandbox: Sandbox, req: IncomingSignedRequest, signingName:
     return { service, operation, input: parseJsonInput(req.body) };
   }
   const service = sandbox.services.get(signingName);
+  if (service?.protocol === 'rest-json') {
+    const matched = matchRoute(service.routes ?? [], req.method, req.path, req.query, req.headers, req.body);
+    if (!matched) throw new AwsError('UnknownOperationException', `Unknown operation ${req.method} ${req.path}`, 404);
+    return { service, operation: matched.route.operation, input: matched.input, rest: matched.route };
+  }
   if (!service || service.protocol !== 'query') throw new AwsError('InvalidAction', `Service ${signingName} is not emulated by this sandbox`, 400);
   const params = new URLSearchParams(req.body);
   for (const [k, v] of Object.entries(req.query)) params.append(k, v);
@@ -105,31 +120,9 @@ function routeRequest(sandbox: Sandbox, req: IncomingSignedRequest, signingName:
   return { service, operation: action, input };
 }
 
-async function invoke(sandbox: Sandbox, route: Route, caller: Principal, requestId: string): Promise<WireResponse> {
-  const { service, operation, input } = route;
-  // Authentication comes first, as in AWS; only then is the operation looked up.
-  if (!Object.hasOwn(service.operations, operation)) {
-    throw service.protocol === 'json'
-      ? new AwsError('UnknownOperationException', `Unknown operation ${operation}`, 400)
-      : new AwsError('InvalidAction', `Could not find operation ${operation}`, 400);
-  }
-  sandbox.tick();
-  const latency = sandbox.faults.latencyFor(service.name, operation);
-  if (latency > 0) await sleep(latency);
-  const ctx = { sandbox, caller, requestId, service: service.name, operation };
-  const result = await withCloudTrail(service, ctx, input, async () => {
-    sandbox.quotas.admit(service.name, operation, service.readOnly?.has(operation) ?? false);
-    sandbox.faults.check(service.name, operation, caller.arn, input);
-    return service.operations[operation](input, ctx);
-  });
-  if (!service.readOnly?.has(operation)) sandbox.persist();
-  sandbox.faults.check(service.name, operation, caller.arn, input, 'after');
-  return service.protocol === 'json' ? jsonResponse(result, requestId) : queryResponse(operation, service.xmlns!, result, requestId);
-}
-
-function toAwsError(e: unknown, family: 'json' | 'query'): AwsError {
+function toAwsError(e: unknown, family: 'json' | 'query' | 'rest-json'): AwsError {
   if (e instanceof AwsError) {
-    const jsonCode = family === 'json' ? JSON_AUTH_CODES[e.code] : undefined;
+    const jsonCode = family !== 'query' ? JSON_AUTH_CODES[e.code] : undefined;
     return jsonCode ? new AwsError(jsonCode, e.message, e.code === 'ExpiredToken' ? 400 : e.status === 403 ? 400 : e.status) : e;
   }
   console.error('[sandbox] internal error:', e);

@@ -248,6 +248,58 @@ export interface FailedInvocation {
   ErrorCode: string;
   ErrorMessage: string;
   DeadLetterArn?: string;
+  /** Why the event could not be put on the dead-letter queue, if it could not. */
+  DeadLetterError?: string;
+}
+
+/** Lambda (services/lambda.ts): a function's configuration; its code stays where CodeLocation says. */
+export interface LambdaFunction {
+  FunctionName: string;
+  FunctionArn: string;
+  Runtime: string;
+  Role: string;
+  Handler: string;
+  Description: string;
+  Timeout: number;
+  MemorySize: number;
+  Environment: Record<string, string>;
+  TracingMode: 'Active' | 'PassThrough';
+  LoggingConfig?: { LogGroup?: string; LogFormat?: string; ApplicationLogLevel?: string; SystemLogLevel?: string };
+  Architectures: string[];
+  LastModified: number;
+  RevisionId: string;
+  Tags: Record<string, string>;
+  /** The folder the handler is loaded from (a .zip package is unpacked to one). */
+  CodeLocation: string;
+  CodeSha256: string;
+  CodeSize: number;
+}
+
+/** CloudWatch Logs (services/logs.ts): a log group; its events are output, kept outside the state. */
+export interface LogGroup { logGroupName: string; arn: string; creationTime: number; retentionInDays?: number; kmsKeyId?: string; tags: Record<string, string> }
+
+/** SQS (services/sqs.ts): a standard queue and its messages. */
+export interface Queue {
+  QueueName: string;
+  QueueArn: string;
+  Attributes: Record<string, string>;
+  Tags: Record<string, string>;
+  CreatedTimestamp: number;
+  LastModifiedTimestamp: number;
+  Messages: { MessageId: string; Body: string; MD5OfBody: string; SentAt: number; VisibleAt: number; ReceiptHandle?: string; MessageAttributes: Record<string, unknown> }[];
+}
+
+/** A CloudFormation stack the template deployer made (deploy.ts): what it made, for updates and deletes. */
+export interface Stack {
+  StackName: string;
+  StackId: string;
+  /** Logical id → the resource as deployed (its type, physical id, attributes and resolved properties). */
+  Resources: Record<string, { Type: string; PhysicalResourceId: string; Attributes: Record<string, string>; Properties: Record<string, unknown> }>;
+  Outputs: Record<string, string>;
+  Parameters: Record<string, string>;
+  /** Logical id → DeletionPolicy, for the resources that have one (Retain keeps a removed resource). */
+  DeletionPolicies: Record<string, string>;
+  LastUpdatedTime: number;
 }
 
 export interface SandboxState {
@@ -264,6 +316,12 @@ export interface SandboxState {
   /** Optional so state files written before these services load; the services create them on first use. */
   stepfunctions?: { stateMachines: Record<string, StateMachine>; executions: Record<string, Execution> };
   events?: { rules: Record<string, EventRule>; failedInvocations: FailedInvocation[] };
+  lambda?: { functions: Record<string, LambdaFunction> };
+  logs?: { groups: Record<string, LogGroup> };
+  sqs?: { queues: Record<string, Queue> };
+  cloudformation?: { stacks: Record<string, Stack> };
+  /** DynamoDB's tables and items as the backend holds them, mirrored after each write (services/dynamodb.ts). */
+  dynamodb?: { tables: Record<string, { definition: Record<string, unknown>; items: Record<string, Record<string, unknown>> }> };
 }
 
 export function emptyState(account: string, region: string): SandboxState {
@@ -276,6 +334,11 @@ export function emptyState(account: string, region: string): SandboxState {
     kinesisanalytics: { applications: {}, operations: {}, snapshots: {} },
     stepfunctions: { stateMachines: {}, executions: {} },
     events: { rules: {}, failedInvocations: [] },
+    lambda: { functions: {} },
+    logs: { groups: {} },
+    sqs: { queues: {} },
+    cloudformation: { stacks: {} },
+    dynamodb: { tables: {} },
   };
 }
 

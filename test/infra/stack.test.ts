@@ -147,7 +147,7 @@ describe('state machine', () => {
 });
 
 describe('step functions and the orchestrator role', () => {
-  it('runs every step on Node.js 22, arm64, one SDK attempt, traced, logging to its own log group, as the orchestrator', () => {
+  it('runs every step on Node.js 22, arm64, one SDK attempt, traced, logging to its own log group, as the orchestrator, from one shared code asset', () => {
     // Prepare
     const roleId = plain.stack.getLogicalId(plain.stack.orchestratorRole.node.defaultChild as CfnRole);
     // Act
@@ -159,16 +159,19 @@ describe('step functions and the orchestrator role', () => {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
-        Handler: 'index.handler',
         Environment: { Variables: { AWS_MAX_ATTEMPTS: '1' } },
         TracingConfig: { Mode: 'Active' },
         Role: { 'Fn::GetAtt': [roleId, 'Arn'] },
       });
+      const step = Object.values(steps).find((st) => fn.Properties.Description.startsWith(`MSF CMK onboarding step `) && fn.Properties.Handler === `${st.entry}.handler`);
+      expect(step).toBeDefined();
       const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref;
       expect(plain.json.Resources[logGroupId].Properties.RetentionInDays).toBeGreaterThan(0);
       logGroups.add(logGroupId);
     }
     expect(logGroups.size).toBe(functions.length);
+    // One esbuild run, one asset: every function has the same code.
+    expect(new Set(functions.map(([, fn]) => JSON.stringify(fn.Properties.Code))).size).toBe(1);
   });
 
   it.each([

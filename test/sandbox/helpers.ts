@@ -9,20 +9,10 @@ import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { startSandbox, type RunningSandbox } from '../../local/sandbox/server';
 import { assumeRoleAsService } from '../../local/sandbox/services/sts';
 import type { SandboxOptions } from '../../local/sandbox/sandbox';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { deployLocally } from '../../local/deployment';
-import { deploymentEnvironment, type Deployment } from '../../lambdas/lib/settings';
-
-/**
- * What the stack deploys besides functions and state machines (local/deployment.ts), with the sandbox's
- * Step Functions giving its functions that deployment's environment.
- */
-export async function deployOrchestrator(sb: RunningSandbox): Promise<Deployment> {
-  const cfg = sb.clientConfig();
-  const deployment = await deployLocally({ iam: new IAMClient(cfg), dynamodb: new DynamoDBClient(cfg) }, { partition: 'aws', account: sb.sandbox.account, region: sb.sandbox.region });
-  sb.sandbox.stepFunctions.environment = deploymentEnvironment(deployment);
-  return deployment;
-}
+import { LambdaClient, CreateFunctionCommand } from '@aws-sdk/client-lambda';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface Credentials { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
 
@@ -40,6 +30,7 @@ export function clients(sb: RunningSandbox, credentials: Credentials = sb.client
     flink: new KinesisAnalyticsV2Client(config),
     sfn: new SFNClient(config),
     events: new EventBridgeClient(config),
+    lambda: new LambdaClient(config),
   };
 }
 
@@ -52,16 +43,35 @@ export function roleCredentials(sb: RunningSandbox, roleArn: string, service = '
   return { accessKeyId: s.AccessKeyId, secretAccessKey: s.SecretAccessKey, sessionToken: s.SessionToken };
 }
 
+const lambdaTrust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
+
+/**
+ * A Node.js function from its source (`exports.handler = …` in index.js), in a folder of its own, with an
+ * execution role that may do nothing unless `policy` says otherwise. Returns its ARN.
+ */
+export async function deployFunction(sb: RunningSandbox, name: string, source: string, options: { environment?: Record<string, string>; policy?: object; timeout?: number } = {}): Promise<string> {
+  const { iam, lambda } = clients(sb);
+  const dir = mkdtempSync(join(tmpdir(), `fn-${name}-`));
+  writeFileSync(join(dir, 'index.js'), source);
+  const role = await iam.send(new CreateRoleCommand({ RoleName: `${name}-fn`, AssumeRolePolicyDocument: JSON.stringify(lambdaTrust) }));
+  if (options.policy) await iam.send(new PutRolePolicyCommand({ RoleName: `${name}-fn`, PolicyName: 'fn', PolicyDocument: JSON.stringify(options.policy) }));
+  const out = await lambda.send(new CreateFunctionCommand({
+    FunctionName: name, Runtime: 'nodejs22.x', Handler: 'index.handler', Role: role.Role!.Arn!, Timeout: options.timeout ?? 30,
+    Code: { S3Bucket: 'hot-reload', S3Key: dir }, Environment: { Variables: options.environment ?? {} },
+  }));
+  return out.FunctionArn!;
+}
+
 /**
  * A state machine as CDK deploys it: `definition` with function ARNs already substituted, and a role that
- * trusts Step Functions and may invoke the msf-cmk functions. Returns its ARN.
+ * trusts Step Functions and may invoke every function of the account. Returns its ARN.
  */
 export async function deployStateMachine(sb: RunningSandbox, name: string, definition: unknown): Promise<string> {
   const { iam, sfn } = clients(sb);
   const { account, region } = sb.sandbox;
   const roleName = `${name}-StateMachineRole`;
   const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
-  const invoke = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: `arn:aws:lambda:${region}:${account}:function:msf-cmk-*` }] };
+  const invoke = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: `arn:aws:lambda:${region}:${account}:function:*` }] };
   const role = await iam.send(new CreateRoleCommand({ RoleName: roleName, AssumeRolePolicyDocument: JSON.stringify(trust) }));
   await iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: 'invoke-functions', PolicyDocument: JSON.stringify(invoke) }));
   const out = await sfn.send(new CreateStateMachineCommand({ name, definition: JSON.stringify(definition), roleArn: role.Role!.Arn! }));

@@ -749,8 +749,9 @@ describe('start, stop, operations, snapshots, tags, delete', () => {
   });
 
   it('deletes an application and a snapshot with their timestamps in whole seconds, as the AWS CLI (botocore) sends them', async () => {
-    sb.sandbox.clock.advance(1500 - (sb.sandbox.clock.now() % 1000));
+    // Frozen first: real time passing between the two calls would move the half second.
     sb.sandbox.clock.freeze();
+    sb.sandbox.clock.advance(1500 - (sb.sandbox.clock.now() % 1000));
     const created = await createApp();
     await startApp();
     sb.sandbox.clock.advance(250);

@@ -1,9 +1,11 @@
 /**
- * Step Functions in the sandbox, through the real SFN client: state machines, executions on the local
- * engine with Lambda ARNs bound to handlers, AWS-shaped history, idempotent StartExecution, and the
- * CLI's `startExecution` following a full onboarding.
+ * Step Functions in the sandbox, through the real SFN client: state machines whose Tasks invoke the
+ * sandbox's Lambda functions as the state machine's role, AWS-shaped history, idempotent StartExecution,
+ * StopExecution, and the time scale.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   CreateStateMachineCommand,
   DeleteStateMachineCommand,
@@ -17,35 +19,26 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { CreateRoleCommand } from '@aws-sdk/client-iam';
-import { clients, deployOrchestrator, deployStateMachine, roleCredentials, testSandbox, ended } from './helpers';
-import { LocalStateMachine } from '../../local/runner';
-import { startExecution } from '../../local/start';
+import { clients, deployFunction, deployStateMachine, roleCredentials, testSandbox, ended } from './helpers';
 import type { RunningSandbox } from '../../local/sandbox/server';
 
 const ACCOUNT = '000000000000';
-const fn = (name: string) => `arn:aws:lambda:us-east-1:${ACCOUNT}:function:msf-cmk-${name}`;
-const named = (name: string, message: string) => Object.assign(new Error(message), { name });
+const fn = (name: string) => `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${name}`;
 
-/** A gate a handler waits on, so an execution stays RUNNING until the test opens it. */
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((r) => (open = r));
-  return { open, opened };
-}
+/** Each function appends its name to CALLS (they run in their own execution environments); Gate waits for GATE. */
+const SOURCES: Record<string, string> = {
+  Echo: `const fs = require('fs'); exports.handler = async (e) => { fs.appendFileSync(process.env.CALLS, 'Echo\\n'); return { ...e, echoed: true }; };`,
+  Boom: `const fs = require('fs'); exports.handler = async () => { fs.appendFileSync(process.env.CALLS, 'Boom\\n'); const e = new Error('the function failed'); e.name = 'Kaboom'; throw e; };`,
+  Gate: `const fs = require('fs'); exports.handler = async (e) => { fs.appendFileSync(process.env.CALLS, 'Gate\\n'); while (!fs.existsSync(process.env.GATE)) await new Promise((r) => setTimeout(r, 5)); return e; };`,
+};
 
-describe('Step Functions on a stub handler table (engine level)', () => {
+describe('Step Functions invoking Lambda functions', () => {
   let sb: RunningSandbox;
   let sfn: SFNClient;
-  let g = gate();
-  const calls: string[] = [];
-  const handlers = {
-    Echo: async (e: any) => (calls.push('Echo'), { ...e, echoed: true }),
-    Boom: async () => {
-      calls.push('Boom');
-      throw named('Kaboom', 'the function failed');
-    },
-    Gate: async (e: any) => (calls.push('Gate'), await g.opened, e),
-  };
+  const dir = mkdtempSync(join(tmpdir(), 'sfn-test-'));
+  const environment = { CALLS: join(dir, 'calls'), GATE: join(dir, 'gate') };
+  const calls = () => (existsSync(environment.CALLS) ? readFileSync(environment.CALLS, 'utf8').split('\n').filter(Boolean) : []);
+  const g = { open: () => writeFileSync(environment.GATE, '') };
   const echoMachine = {
     StartAt: 'Prepare',
     States: {
@@ -58,18 +51,18 @@ describe('Step Functions on a stub handler table (engine level)', () => {
   let echoArn: string;
 
   beforeAll(async () => {
-    sb = await testSandbox({ stepFunctions: { handlers } });
+    sb = await testSandbox({ stepFunctions: { timeScale: 0 } });
     sfn = clients(sb).sfn;
-    await deployOrchestrator(sb);
+    for (const [name, source] of Object.entries(SOURCES)) await deployFunction(sb, name, source, { environment });
     echoArn = await deployStateMachine(sb, 'Echo', echoMachine);
   });
   afterAll(() => sb.close());
   beforeEach(() => {
-    calls.length = 0;
-    g = gate();
+    rmSync(environment.CALLS, { force: true });
+    rmSync(environment.GATE, { force: true });
   });
 
-  it('creates a state machine from ASL with msf-cmk function ARNs, and describes and lists it', async () => {
+  it('creates a state machine from ASL with function ARNs, and describes and lists it', async () => {
     const described = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: echoArn }));
     expect(described).toMatchObject({ stateMachineArn: `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:Echo`, name: 'Echo', status: 'ACTIVE', type: 'STANDARD', roleArn: `arn:aws:iam::${ACCOUNT}:role/Echo-StateMachineRole` });
     expect(JSON.parse(described.definition!)).toEqual(echoMachine);
@@ -90,12 +83,41 @@ describe('Step Functions on a stub handler table (engine level)', () => {
     expect(contentType).toBe('application/x-amz-json-1.0');
   });
 
-  it('refuses a Task whose function the sandbox does not run, at CreateStateMachine, naming it', async () => {
-    const definition = { StartAt: 'X', States: { X: { Type: 'Task', Resource: fn('Unknown'), End: true } } };
+  it('refuses a Task resource the sandbox does not serve, at CreateStateMachine, naming it', async () => {
+    const resource = 'arn:aws:states:::sqs:sendMessage';
+    const definition = { StartAt: 'X', States: { X: { Type: 'Task', Resource: resource, End: true } } };
     const err = await deployStateMachine(sb, 'Unknown', definition).catch((e) => e);
     expect(err.name).toBe('InvalidDefinition');
-    expect(err.message).toContain(`Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: /States/X/Resource: ${fn('Unknown')} is not a function this sandbox runs`);
-    expect(err.message).toContain('Echo, Boom, Gate');
+    expect(err.message).toBe(`Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: /States/X/Resource: ${resource} is not served by this sandbox (it serves Lambda function ARNs and arn:aws:states:::lambda:invoke)'`);
+  });
+
+  it('fails a Task whose function does not exist with Lambda.ResourceNotFoundException', async () => {
+    const arn = await deployStateMachine(sb, 'Missing', { StartAt: 'X', States: { X: { Type: 'Task', Resource: fn('Nope'), End: true } } });
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn }));
+    const done = await ended(sfn, executionArn!);
+    expect(done).toMatchObject({ status: 'FAILED', error: 'Lambda.ResourceNotFoundException' });
+    expect(done.cause).toMatch(/^Function not found: arn:aws:lambda:us-east-1:000000000000:function:Nope /);
+  });
+
+  it('invokes through arn:aws:states:::lambda:invoke, with Payload in and the Lambda response out', async () => {
+    const arn = await deployStateMachine(sb, 'Integration', {
+      StartAt: 'Call',
+      States: { Call: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', Parameters: { FunctionName: fn('Echo'), 'Payload.$': '$' }, ResultSelector: { 'out.$': '$.Payload', 'status.$': '$.StatusCode' }, End: true } },
+    });
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, input: '{"a":2}' }));
+    const done = await ended(sfn, executionArn!);
+    expect(JSON.parse(done.output!)).toEqual({ out: { a: 2, echoed: true }, status: 200 });
+  });
+
+  it('takes Wait states and retry intervals at the time scale (1 is as the definition says)', async () => {
+    const arn = await deployStateMachine(sb, 'Slow', { StartAt: 'Pause', States: { Pause: { Type: 'Wait', Seconds: 1, End: true } } });
+    sb.sandbox.stepFunctions.timeScale = 0.2;
+    const started = Date.now();
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn }));
+    await ended(sfn, executionArn!);
+    sb.sandbox.stepFunctions.timeScale = 0;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    expect(Date.now() - started).toBeLessThan(900);
   });
 
   it('refuses a role that does not trust Step Functions', async () => {
@@ -152,14 +174,13 @@ describe('Step Functions on a stub handler table (engine level)', () => {
     });
     const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn }));
     const done = await ended(sfn, executionArn!);
-    expect(done).toMatchObject({ status: 'FAILED', error: 'Kaboom', cause: 'the function failed' });
-    expect(calls).toEqual(['Boom', 'Boom']);
+    // As in AWS: the error is the function's errorType, the cause Lambda's error payload.
+    expect(done).toMatchObject({ status: 'FAILED', error: 'Kaboom' });
+    expect(JSON.parse(done.cause!)).toMatchObject({ errorType: 'Kaboom', errorMessage: 'the function failed', trace: expect.arrayContaining([expect.stringMatching(/^Kaboom: the function failed/)]) });
+    expect(calls()).toEqual(['Boom', 'Boom']);
     const { events } = await sfn.send(new GetExecutionHistoryCommand({ executionArn }));
-    expect(events!.filter((e) => e.type === 'LambdaFunctionFailed').map((e) => e.lambdaFunctionFailedEventDetails)).toEqual([
-      { error: 'Kaboom', cause: 'the function failed' },
-      { error: 'Kaboom', cause: 'the function failed' },
-    ]);
-    expect(events!.at(-1)).toMatchObject({ type: 'ExecutionFailed', executionFailedEventDetails: { error: 'Kaboom', cause: 'the function failed' } });
+    expect(events!.filter((e) => e.type === 'LambdaFunctionFailed').map((e) => e.lambdaFunctionFailedEventDetails!.error)).toEqual(['Kaboom', 'Kaboom']);
+    expect(events!.at(-1)).toMatchObject({ type: 'ExecutionFailed', executionFailedEventDetails: { error: 'Kaboom', cause: done.cause } });
   });
 
   describe('StartExecution with a name (idempotency, as AWS documents it for STANDARD)', () => {
@@ -174,7 +195,7 @@ describe('Step Functions on a stub handler table (engine level)', () => {
       expect({ arn: b.executionArn, start: b.startDate }).toEqual({ arn: a.executionArn, start: a.startDate });
       g.open();
       await ended(sfn, a.executionArn!);
-      expect(calls).toEqual(['Gate', 'Echo']);
+      expect(calls()).toEqual(['Gate', 'Echo']);
     });
 
     it('refuses the same name with a different input as ExecutionAlreadyExists', async () => {
@@ -195,13 +216,13 @@ describe('Step Functions on a stub handler table (engine level)', () => {
 
     it('stops a running execution: ABORTED with ExecutionAborted, and no function runs after it', async () => {
       const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: gateArn, name: 'stopped' }));
-      while (!calls.includes('Gate')) await new Promise((r) => setTimeout(r, 10)); // the engine reaches the gate
+      while (!calls().includes('Gate')) await new Promise((r) => setTimeout(r, 10)); // the engine reaches the gate
       const stop = await sfn.send(new StopExecutionCommand({ executionArn, error: 'Operator', cause: 'changed my mind' }));
       g.open();
       await new Promise((r) => setTimeout(r, 100));
       const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
       expect(d).toMatchObject({ status: 'ABORTED', error: 'Operator', cause: 'changed my mind', stopDate: stop.stopDate });
-      expect(calls).toEqual(['Gate']);
+      expect(calls()).toEqual(['Gate']);
       const { events } = await sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 1 }));
       expect(events![0]).toMatchObject({ type: 'ExecutionAborted', executionAbortedEventDetails: { error: 'Operator', cause: 'changed my mind' } });
     });
@@ -243,75 +264,13 @@ describe('Step Functions on a stub handler table (engine level)', () => {
     const done = await ended(sfn, executionArn!);
     expect(done.status).toBe('FAILED');
     expect(done.error).toBe('Lambda.AWSLambdaException');
-    expect(done.cause).toMatch(/^User: arn:aws:sts::000000000000:assumed-role\/NoInvoke-StateMachineRole\/\w+ is not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:us-east-1:000000000000:function:msf-cmk-Echo/);
-    expect(calls).toEqual([]);
+    expect(done.cause).toMatch(/^User: arn:aws:sts::000000000000:assumed-role\/NoInvoke-StateMachineRole\/\w+ is not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:us-east-1:000000000000:function:Echo/);
+    expect(calls()).toEqual([]);
   });
 
   it('deletes a state machine: StartExecution then finds none', async () => {
     const arn = await deployStateMachine(sb, 'Doomed', echoMachine);
     await sfn.send(new DeleteStateMachineCommand({ stateMachineArn: arn }));
     await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: arn }))).rejects.toMatchObject({ name: 'StateMachineDoesNotExist' });
-  });
-});
-
-describe('Step Functions running the onboarding (runner-substituted ASL, real handlers)', () => {
-  let sb: RunningSandbox;
-  let smArn: string;
-  const execRoleArn = (app: string) => `arn:aws:iam::${ACCOUNT}:role/${app}-flink-execution`;
-  const flinkTrust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
-
-  beforeAll(async () => {
-    sb = await testSandbox();
-    const { iam } = clients(sb);
-    await deployOrchestrator(sb);
-    for (const app of ['orders', 'ledger']) await iam.send(new CreateRoleCommand({ RoleName: `${app}-flink-execution`, AssumeRolePolicyDocument: flinkTrust }));
-    const definition = new LocalStateMachine({ account: ACCOUNT, region: sb.sandbox.region }).definition;
-    smArn = await deployStateMachine(sb, 'OnboardApplication', definition);
-  });
-  afterAll(() => sb.close());
-
-  it('onboards a new application once for two StartExecution calls with the same name and input', async () => {
-    const { sfn, flink } = clients(sb);
-    const input = JSON.stringify({ applicationName: 'orders', createApplication: { serviceExecutionRoleArn: execRoleArn('orders') } });
-    const a = await sfn.send(new StartExecutionCommand({ stateMachineArn: smArn, name: 'onboard-orders', input }));
-    const b = await sfn.send(new StartExecutionCommand({ stateMachineArn: smArn, name: 'onboard-orders', input }));
-    expect(b.executionArn).toBe(a.executionArn);
-    const done = await ended(sfn, a.executionArn!);
-    expect(done.status).toBe('SUCCEEDED');
-    const output = JSON.parse(done.output!);
-    const { DescribeApplicationCommand } = await import('@aws-sdk/client-kinesis-analytics-v2');
-    const app = (await flink.send(new DescribeApplicationCommand({ ApplicationName: 'orders' }))).ApplicationDetail!;
-    expect(app.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription).toEqual({ KeyType: 'CUSTOMER_MANAGED_KEY', KeyId: output.key.keyArn });
-    expect(Object.keys(sb.sandbox.state.kms.keys)).toHaveLength(1);
-    const listed = await sfn.send(new ListExecutionsCommand({ stateMachineArn: smArn }));
-    expect(listed.executions).toHaveLength(1);
-    const { events } = await sfn.send(new GetExecutionHistoryCommand({ executionArn: a.executionArn, maxResults: 1000 }));
-    const exited = events!.filter((e) => e.type === 'TaskStateExited').map((e) => e.stateExitedEventDetails!.name);
-    expect(exited).toEqual(expect.arrayContaining(['ValidateInput', 'EnsureOperatorRole', 'EnsureApplication', 'CreateKey', 'SwitchApplicationToCmk', 'VerifyEncryption']));
-  });
-
-  it('startExecution (CLI) prints one line per state and returns SUCCEEDED', async () => {
-    const { flink } = clients(sb);
-    const { CreateApplicationCommand } = await import('@aws-sdk/client-kinesis-analytics-v2');
-    await flink.send(new CreateApplicationCommand({ ApplicationName: 'ledger', RuntimeEnvironment: 'FLINK-1_20', ServiceExecutionRole: execRoleArn('ledger') }));
-    // Standard environment config, as the CLI runs: root's credentials, region from the environment.
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_SESSION_TOKEN: '', AWS_REGION: 'us-east-1' });
-    const lines: string[] = [];
-    const status = await startExecution({ endpoint: sb.endpoint, stateMachineArn: smArn, input: { applicationName: 'ledger' }, name: 'cli-ledger', pollMs: 20 }, (l) => lines.push(l));
-    expect(status).toBe('SUCCEEDED');
-    expect(lines[0]).toBe(`▶ arn:aws:states:us-east-1:${ACCOUNT}:execution:OnboardApplication:cli-ledger`);
-    expect(lines.filter((l) => /^ {2}✓ ValidateInput +\d+ ms$/.test(l))).toHaveLength(1);
-    expect(lines.some((l) => l.startsWith('  ✓ VerifyEncryption'))).toBe(true);
-    expect(lines.at(-1)).toMatch(/^SUCCEEDED in \d+\.\d s$/);
-  });
-
-  it('startExecution (CLI) ends on the failing state with its error and returns FAILED', async () => {
-    const lines: string[] = [];
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_SESSION_TOKEN: '', AWS_REGION: 'us-east-1' });
-    const status = await startExecution({ endpoint: sb.endpoint, stateMachineArn: smArn, input: { applicationName: 'ghost' }, pollMs: 20 }, (l) => lines.push(l));
-    expect(status).toBe('FAILED');
-    // DecideEnsureApplication refused before any write; the execution ends with the original error and state.
-    expect(lines.find((l) => l.startsWith('  ✗'))).toMatch(/^ {2}✗ RolledBack +Failed: ApplicationNotFound: DecideEnsureApplication failed with ApplicationNotFound: .*ghost.*Nothing was changed\.$/);
-    expect(lines.at(-1)).toMatch(/^FAILED in \d+\.\d s: ApplicationNotFound: /);
   });
 });

@@ -46,7 +46,6 @@ describe('one run per application', () => {
     async function holder(status: 'SUCCEEDED' | 'FAILED' | 'ABORTED'): Promise<string> {
       const { sfn } = clients(w.sb);
       const States = status === 'ABORTED' ? { Hold: { Type: 'Wait', Seconds: 3600, End: true } } : { End: status === 'FAILED' ? { Type: 'Fail', Error: 'X' } : { Type: 'Succeed' } };
-      w.sb.sandbox.stepFunctions.waitMs = 60_000;
       const machine = await deployStateMachine(w.sb, `Holder${status}`, { StartAt: Object.keys(States)[0], States });
       const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: machine }));
       if (status === 'ABORTED') await sfn.send(new StopExecutionCommand({ executionArn }));
@@ -84,7 +83,6 @@ describe('one run per application', () => {
     it('unlock refuses while the holder is RUNNING, and says there is nothing to unlock when nobody holds it', async () => {
       w = await world();
       const { sfn } = clients(w.sb);
-      w.sb.sandbox.stepFunctions.waitMs = 60_000;
       const machine = await deployStateMachine(w.sb, 'Running', { StartAt: 'Hold', States: { Hold: { Type: 'Wait', Seconds: 3600, End: true } } });
       const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: machine }));
       expect(await w.unlock('orders')).toMatchObject({ unlocked: false, message: expect.stringContaining('is not locked') });

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { AwsError } from '../errors';
 import { matchesPattern, validatePattern } from '../eventbridge-pattern';
 import { assumeRoleAsService } from './sts';
+import { sendAsService } from './sqs';
 import type { Principal, Sandbox, Service } from '../sandbox';
 import type { EventRule, EventTarget, SandboxState } from '../state';
 
@@ -149,6 +150,14 @@ function invokeTarget(sandbox: Sandbox, rule: EventRule, target: EventTarget, ev
       ErrorCode: code, ErrorMessage: message, DeadLetterArn: target.DeadLetterConfig?.Arn,
     });
     failures.splice(0, Math.max(0, failures.length - KEPT_FAILURES));
+    // The event goes to the target's dead-letter queue, if its policy lets EventBridge send for this rule.
+    if (target.DeadLetterConfig?.Arn) {
+      try {
+        sendAsService(sandbox, 'events.amazonaws.com', target.DeadLetterConfig.Arn, JSON.stringify(event), rule.Arn);
+      } catch (e) {
+        failures.at(-1)!.DeadLetterError = `${(e as AwsError).code ?? 'Error'}: ${(e as Error).message}`;
+      }
+    }
   };
   const states = sandbox.services.get('states');
   if (!states || !/^arn:aws:states:[^:]+:\d{12}:stateMachine:/.test(target.Arn)) {
@@ -157,7 +166,7 @@ function invokeTarget(sandbox: Sandbox, rule: EventRule, target: EventTarget, ev
   const attempts = 1 + Math.min(target.RetryPolicy?.MaximumRetryAttempts ?? 185, 185);
   for (let attempt = 1; ; attempt++) {
     try {
-      const s = assumeRoleAsService(sandbox, 'events.amazonaws.com', target.RoleArn!, randomUUID().replace(/-/g, ''));
+      const s = assumeRoleAsService(sandbox, 'events.amazonaws.com', target.RoleArn!, randomUUID().replace(/-/g, ''), rule.Arn);
       const caller = sandbox.resolveAccessKey(s.AccessKeyId, s.SessionToken).principal;
       sandbox.faults.check('states', 'StartExecution', caller.arn);
       const ctx = { sandbox, caller, requestId: sandbox.requestId(), service: 'states', operation: 'StartExecution' };

@@ -1,33 +1,30 @@
 /**
  * Step Functions (`AWSStepFunctions.*`, AWS JSON 1.0): STANDARD state machines whose executions run in
- * the background on the local engine (local/runner.ts), with the real handlers as the Lambda functions.
+ * the background on aws-local-stepfunctions (MIT), with every Task served through the sandbox's own
+ * services as Step Functions would call them:
+ * - a Lambda function ARN, or `arn:aws:states:::lambda:invoke` with `Parameters.FunctionName/Payload`:
+ *   Lambda's Invoke, as the state machine's role (assumed as states.amazonaws.com), so the role needs
+ *   lambda:InvokeFunction; a function error becomes the state's error (its `errorType`, the payload as
+ *   the cause), a Lambda service error `Lambda.<code>` — the names Retry and Catch see in AWS.
+ * Any other Task resource is refused at CreateStateMachine, naming it, so nothing fails later.
  *
- * Function binding: a Task's Resource `arn:aws:lambda:<region>:<account>:function:msf-cmk-<Name>` (the
- * runner's own naming, and the ARN CDK substitutes for `${<Name>FunctionArn}`) runs the handler `<Name>`
- * of the sandbox's handler table (the steps table by default, `stepFunctions.handlers` to replace it).
- * Any other Task resource is refused at CreateStateMachine, so nothing fails later for want of a handler.
- *
- * Identities, as in AWS: Step Functions assumes the state machine's role (trusting states.amazonaws.com)
- * and needs `lambda:InvokeFunction` on each function; Lambda runs every function with the functions'
- * execution role, which the sandbox has no Lambda configuration to read it from: it is the sandbox option
- * `stepFunctions.functionRole` (name or ARN), by default the role named `MsfCmkOrchestrator` (the one
- * local/demo.ts `ensureOrchestratorRole` creates). Lambda assumes it as lambda.amazonaws.com, and the
- * handlers get its session and the sandbox's endpoint in the standard environment (`sandboxEnv`).
+ * Time: Wait states and retry intervals take what the definition says × `stepFunctions.timeScale`
+ * (1 by default, as in AWS). Executions, their history and the status-change events
+ * ("Step Functions Execution Status Change" on the default bus) are as AWS records them.
  */
 import { randomUUID } from 'node:crypto';
+import { StateMachine as Engine } from 'aws-local-stepfunctions';
 import { AwsError } from '../errors';
 import { epochSeconds } from '../protocols/json';
 import { findRole } from '../lookup';
+import { callAs } from '../dispatch';
 import { assumeRoleAsService } from './sts';
-import { LocalStateMachine, taskBindings, type EventLog, type ExecutionResult } from '../../runner';
-import { steps } from '../../../lambdas/steps';
+import { emitEvent } from './eventbridge';
 import type { Principal, Sandbox, Service } from '../sandbox';
 import type { Execution, HistoryEvent, SandboxState, StateMachine } from '../state';
 
-/** The role the functions run with when `stepFunctions.functionRole` is not set (local/demo.ts). */
-export const DEFAULT_FUNCTION_ROLE = 'MsfCmkOrchestrator';
-
-const FUNCTION_ARN = /^arn:aws:lambda:([a-z0-9-]+):(\d{12}):function:msf-cmk-([A-Za-z0-9_]+)(?::[A-Za-z0-9$_-]+)?$/;
+const FUNCTION_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(?::[A-Za-z0-9$_-]+)?$/;
+const LAMBDA_INVOKE = /^arn:aws[a-z-]*:states:::lambda:invoke$/;
 /** Characters AWS refuses in state machine and execution names (StartExecution `name`). */
 const BAD_NAME = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]/;
 const TERMINAL_TYPES: Record<string, Execution['status']> = { ExecutionSucceeded: 'SUCCEEDED', ExecutionFailed: 'FAILED', ExecutionTimedOut: 'TIMED_OUT', ExecutionAborted: 'ABORTED' };
@@ -75,61 +72,56 @@ function executionOf(sandbox: Sandbox, arn: string): Execution {
   return ex;
 }
 
-function handlerTable(sandbox: Sandbox): Record<string, (event: any) => Promise<unknown>> {
-  return sandbox.stepFunctions.handlers ?? Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, v.handler]));
+/** Every state of a definition, nested ones included, with its path for messages. */
+function eachState(definition: any, visit: (name: string, state: any, path: string) => void): void {
+  const walk = (states: Record<string, any>, path: string) => {
+    for (const [name, st] of Object.entries(states ?? {})) {
+      visit(name, st, `${path}/${name}`);
+      for (const [i, br] of (st?.Branches ?? []).entries()) walk(br.States, `${path}/${name}/Branches[${i}]/States`);
+      if (st?.ItemProcessor) walk(st.ItemProcessor.States, `${path}/${name}/ItemProcessor/States`);
+      if (st?.Iterator) walk(st.Iterator.States, `${path}/${name}/Iterator/States`);
+    }
+  };
+  walk(definition?.States, '/States');
 }
 
-/**
- * The definition with each Task's function ARN turned back into the runner's `${<Name>FunctionArn}`
- * placeholder (the runner binds handlers through it), and the ARN of each function.
- */
-function bindFunctions(sandbox: Sandbox, definitionText: string): { placeholders: string; functionArns: Record<string, string> } {
+/** The definition parsed and validated as CreateStateMachine validates it, or InvalidDefinition. */
+function parseDefinition(text: string): any {
   let definition: any;
   try {
-    definition = JSON.parse(definitionText);
+    definition = JSON.parse(text);
   } catch (e) {
     throw invalidDefinition(`INVALID_JSON_DESCRIPTION: ${(e as Error).message}`);
   }
   if (typeof definition !== 'object' || definition === null || typeof definition.States !== 'object') {
     throw invalidDefinition('SCHEMA_VALIDATION_FAILED: The field "States" is required at /');
   }
-  const handlers = handlerTable(sandbox);
-  const functionArns: Record<string, string> = {};
   const problems: string[] = [];
-  const visit = (states: Record<string, any>, path: string) => {
-    for (const [name, s] of Object.entries(states ?? {})) {
-      if (s?.Type === 'Task') {
-        const m = FUNCTION_ARN.exec(String(s.Resource));
-        const known = m && m[1] === sandbox.region && m[2] === sandbox.account && handlers[m[3]];
-        if (!known) {
-          problems.push(
-            `${path}/${name}/Resource: ${s.Resource} is not a function this sandbox runs; it runs arn:aws:lambda:${sandbox.region}:${sandbox.account}:function:msf-cmk-<Name> for <Name> in ${Object.keys(handlers).join(', ')}`,
-          );
-          continue;
-        }
-        functionArns[m![3]] = String(s.Resource);
-        s.Resource = `\${${m![3]}FunctionArn}`;
-      }
-      for (const [i, b] of (s?.Branches ?? []).entries()) visit(b.States, `${path}/${name}/Branches[${i}]/States`);
-      if (s?.ItemProcessor) visit(s.ItemProcessor.States, `${path}/${name}/ItemProcessor/States`);
-      if (s?.Iterator) visit(s.Iterator.States, `${path}/${name}/Iterator/States`);
+  eachState(definition, (_name, st, path) => {
+    if (st?.Type === 'Task' && !FUNCTION_ARN.test(String(st.Resource)) && !LAMBDA_INVOKE.test(String(st.Resource))) {
+      problems.push(`${path}/Resource: ${st.Resource} is not served by this sandbox (it serves Lambda function ARNs and arn:aws:states:::lambda:invoke)`);
     }
-  };
-  visit(definition.States, '/States');
+  });
   if (problems.length) throw invalidDefinition(`SCHEMA_VALIDATION_FAILED: ${problems.join('; ')}`);
-  return { placeholders: JSON.stringify(definition), functionArns };
+  try {
+    engineFor(text);
+  } catch (e) {
+    throw invalidDefinition(`SCHEMA_VALIDATION_FAILED: ${(e as Error).message}`);
+  }
+  return definition;
 }
 
-/** The local engine for a definition, with the same waits and retry scaling for every execution. */
-function localMachine(
-  sandbox: Sandbox,
-  placeholders: string,
-  handlers: Record<string, (event: any) => Promise<unknown>>,
-  env: Record<string, string>,
-  stateMachineName: string,
-): LocalStateMachine {
-  const { waitMs, retryScale } = sandbox.stepFunctions;
-  return new LocalStateMachine({ definitionText: placeholders, handlers, env, region: sandbox.region, account: sandbox.account, waitMs, retryScale, stateMachineName });
+/** One validated engine per definition text: validation costs ~150 ms, runs cost well under 1 ms. */
+const engines = new Map<string, Engine>();
+function engineFor(text: string): Engine {
+  let engine = engines.get(text);
+  if (!engine) {
+    // The engine's validator annotates the definition it is given: give it its own copy.
+    engine = new Engine(JSON.parse(text), { validationOptions: { checkPaths: true } });
+    if (engines.size > 100) engines.clear();
+    engines.set(text, engine);
+  }
+  return engine;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -152,14 +144,41 @@ function close(sandbox: Sandbox, ex: Execution, status: Execution['status'], res
   const details = status === 'SUCCEEDED' ? { output: result.output, outputDetails: { truncated: false } } : { error: result.error, cause: result.cause };
   append(ex, { type, timestamp: now, [detailsKey]: details });
   Object.assign(ex, { status, stopDate: now }, result);
+  statusChanged(sandbox, ex);
+}
+
+/** "Step Functions Execution Status Change" on the default bus, as AWS sends it for STANDARD workflows. */
+function statusChanged(sandbox: Sandbox, ex: Execution): void {
+  emitEvent(sandbox, {
+    source: 'aws.states',
+    'detail-type': 'Step Functions Execution Status Change',
+    resources: [ex.executionArn],
+    detail: {
+      executionArn: ex.executionArn,
+      stateMachineArn: ex.stateMachineArn,
+      name: ex.name,
+      status: ex.status,
+      startDate: ex.startDate,
+      stopDate: ex.stopDate ?? null,
+      input: ex.input,
+      output: ex.output ?? null,
+      inputDetails: { included: true },
+      outputDetails: ex.output === undefined ? null : { included: true },
+      error: ex.error ?? null,
+      cause: ex.cause ?? null,
+    },
+  });
 }
 
 const json = (v: unknown) => JSON.stringify(v ?? null);
 
+/** The library's event log entry (not exported by name): ExecutionStarted, StateEntered, StateRetried… */
+type EventLog = ReturnType<Engine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+
 /**
  * Writes the engine's event log into the execution's history in AWS's names and shapes. The Lambda
- * events come from the function wrappers; they are held per function until the engine reports the
- * state's outcome, so they land between its StateEntered and StateExited as in AWS.
+ * events come from the Task handlers; they are held per state until the engine reports the state's
+ * outcome, so they land between its StateEntered and StateExited as in AWS.
  */
 class HistoryWriter {
   private readonly held = new Map<string, Draft[]>();
@@ -167,9 +186,6 @@ class HistoryWriter {
     private readonly sandbox: Sandbox,
     private readonly executionArn: string,
   ) {}
-
-  /** State name → function name, for the Task states. */
-  functionOfState: Record<string, string> = {};
 
   /** The execution while it is RUNNING (not stopped, not removed by a state restore). */
   get open(): Execution | undefined {
@@ -182,14 +198,13 @@ class HistoryWriter {
     if (ex) append(ex, { type, timestamp, ...details });
   }
 
-  hold(fn: string, type: string, details?: Record<string, unknown>): void {
-    this.held.set(fn, [...(this.held.get(fn) ?? []), { type, timestamp: this.sandbox.clock.now(), ...details }]);
+  hold(stateName: string, type: string, details?: Record<string, unknown>): void {
+    this.held.set(stateName, [...(this.held.get(stateName) ?? []), { type, timestamp: this.sandbox.clock.now(), ...details }]);
   }
 
   private release(stateName: string): void {
-    const fn = this.functionOfState[stateName];
-    for (const d of (fn && this.held.get(fn)) || []) this.push(d.type, d, d.timestamp);
-    if (fn) this.held.delete(fn);
+    for (const d of this.held.get(stateName) ?? []) this.push(d.type, d, d.timestamp);
+    this.held.delete(stateName);
   }
 
   onEvent(e: EventLog): void {
@@ -218,35 +233,83 @@ class HistoryWriter {
     }
   }
 
-  finish(result: ExecutionResult): void {
+  finish(status: Execution['status'], result: Pick<Execution, 'output' | 'error' | 'cause'>): void {
     const ex = this.open;
-    if (!ex) return;
-    if (result.status === 'SUCCEEDED') return close(this.sandbox, ex, 'SUCCEEDED', { output: json(result.output) });
-    const timedOut = result.events.some((e) => e.type === 'ExecutionTimeout');
-    if (timedOut) return close(this.sandbox, ex, 'TIMED_OUT', { error: 'States.Timeout', cause: 'The execution timed out (TimeoutSeconds).' });
-    close(this.sandbox, ex, 'FAILED', { error: result.error, cause: result.cause });
-  }
-
-  fail(error: string, cause: string): void {
-    const ex = this.open;
-    if (ex) close(this.sandbox, ex, 'FAILED', { error, cause });
+    if (ex) close(this.sandbox, ex, status, result);
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Running an execution
 
-const lambdaError = (cause: string) => Object.assign(new Error(cause), { name: 'Lambda.AWSLambdaException' });
+const named = (name: string, message: string) => Object.assign(new Error(message), { name });
+/** Engine runs by execution ARN, so that StopExecution can end one. */
+const running = new Map<string, { abort(): void }>();
 
-/** A role session as the principal a service acts as (Step Functions with the state machine's role). */
-function serviceSession(sandbox: Sandbox, service: string, roleArn: string, sessionName: string): Principal {
-  const s = assumeRoleAsService(sandbox, service, roleArn, sessionName);
-  return sandbox.resolveAccessKey(s.AccessKeyId, s.SessionToken).principal;
+/** Step Functions' session with the state machine's role, renewed when it expires. */
+class ServiceSession {
+  private principal?: Principal;
+  private expiresAt = 0;
+  constructor(
+    private readonly sandbox: Sandbox,
+    private readonly roleArn: string,
+    private readonly stateMachineArn: string,
+  ) {}
+
+  get(): Principal {
+    if (!this.principal || this.sandbox.clock.now() >= this.expiresAt - 60_000) {
+      let s;
+      try {
+        s = assumeRoleAsService(this.sandbox, 'states.amazonaws.com', this.roleArn, randomUUID().replace(/-/g, ''), this.stateMachineArn);
+      } catch {
+        throw named('States.Runtime', 'Neither the global service principal states.amazonaws.com, nor the regional one is authorized to assume the provided role.');
+      }
+      this.principal = this.sandbox.resolveAccessKey(s.AccessKeyId, s.SessionToken).principal;
+      this.expiresAt = s.Expiration;
+    }
+    return this.principal;
+  }
 }
 
-function functionRoleArn(sandbox: Sandbox): string {
-  const ref = sandbox.stepFunctions.functionRole ?? DEFAULT_FUNCTION_ROLE;
-  return ref.startsWith('arn:') ? ref : sandbox.state.iam.roles[ref]?.Arn ?? `arn:aws:iam::${sandbox.account}:role/${ref}`;
+/**
+ * Lambda's Invoke as Step Functions makes it: a function error is the state's error, named by its
+ * errorType with Lambda's payload as the cause; a refusal by Lambda itself is `Lambda.<code>`.
+ */
+async function invokeFunction(sandbox: Sandbox, session: ServiceSession, functionName: string, payload: unknown): Promise<{ result: unknown; raw: string }> {
+  let out: any;
+  try {
+    out = await callAs(sandbox, session.get(), 'lambda', 'Invoke', { FunctionName: functionName, Payload: JSON.stringify(payload ?? {}) });
+  } catch (e) {
+    if (!(e instanceof AwsError)) throw e;
+    const code = e.code === 'AccessDeniedException' ? 'AWSLambdaException' : e.code;
+    throw named(`Lambda.${code}`, `${e.message} (Service: AWSLambda; Status Code: ${e.status}; Error Code: ${e.code}; Request ID: ${randomUUID()}; Proxy: null)`);
+  }
+  const raw = String(out.Payload ?? '');
+  if (out.FunctionError) {
+    let errorType = 'Lambda.Unknown';
+    try {
+      errorType = JSON.parse(raw).errorType ?? errorType;
+    } catch {
+      // Not JSON: the name stays Lambda.Unknown, the payload is the cause.
+    }
+    throw named(errorType, raw);
+  }
+  return { result: raw === '' ? null : JSON.parse(raw), raw };
+}
+
+/** Wait and retry overrides (ms, by state name) for a time scale other than 1. */
+function timeOverrides(definition: any, scale: number) {
+  if (scale === 1) return {};
+  const waitTimeOverrides: Record<string, number> = {};
+  const retryIntervalOverrides: Record<string, number[]> = {};
+  eachState(definition, (name, st) => {
+    if (st?.Type === 'Wait') {
+      if (typeof st.Seconds === 'number') waitTimeOverrides[name] = Math.round(st.Seconds * 1000 * scale);
+      else if (scale === 0) waitTimeOverrides[name] = 0;
+    }
+    if (Array.isArray(st?.Retry)) retryIntervalOverrides[name] = st.Retry.map((r: any) => Math.round((r.IntervalSeconds ?? 1) * 1000 * scale));
+  });
+  return { waitTimeOverrides, retryIntervalOverrides };
 }
 
 async function runExecution(sandbox: Sandbox, sm: StateMachine, executionArn: string): Promise<void> {
@@ -254,79 +317,61 @@ async function runExecution(sandbox: Sandbox, sm: StateMachine, executionArn: st
   const ex = writer.open;
   if (!ex) return;
   try {
-    const { placeholders, functionArns } = bindFunctions(sandbox, sm.definition);
-    writer.functionOfState = Object.fromEntries(taskBindings(JSON.parse(placeholders)).map((b) => [b.stateName, b.handlerName]));
-    // Step Functions acts with the state machine's role; Lambda runs the functions with theirs. A role that
-    // cannot be assumed fails each invocation, as a Lambda error the ASL may retry.
-    let sfnPrincipal: Principal | undefined;
-    let sfnRefused: string | undefined;
+    const definition = JSON.parse(sm.definition);
+    const session = new ServiceSession(sandbox, sm.roleArn, sm.stateMachineArn);
+    const handlers: Record<string, (event: any) => Promise<unknown>> = {};
+    eachState(definition, (stateName, st) => {
+      if (st?.Type !== 'Task') return;
+      const viaIntegration = LAMBDA_INVOKE.test(String(st.Resource));
+      handlers[stateName] = async (event: any) => {
+        // After StopExecution the engine may still be winding down, but no function runs.
+        if (!writer.open) throw named('States.Aborted', 'The execution was stopped.');
+        const target = viaIntegration ? String(event?.FunctionName ?? '') : String(st.Resource);
+        const payload = viaIntegration ? event?.Payload : event;
+        writer.hold(stateName, 'LambdaFunctionScheduled', { lambdaFunctionScheduledEventDetails: { resource: target, input: json(payload), inputDetails: { truncated: false } } });
+        try {
+          writer.hold(stateName, 'LambdaFunctionStarted');
+          const { result, raw } = await invokeFunction(sandbox, session, target, payload);
+          writer.hold(stateName, 'LambdaFunctionSucceeded', { lambdaFunctionSucceededEventDetails: { output: raw, outputDetails: { truncated: false } } });
+          return viaIntegration ? { ExecutedVersion: '$LATEST', Payload: result, SdkHttpMetadata: { HttpStatusCode: 200 }, StatusCode: 200 } : result;
+        } catch (e) {
+          const err = e as Error;
+          writer.hold(stateName, 'LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: { error: err.name, cause: err.message } });
+          throw e;
+        }
+      };
+    });
+    const run = engineFor(sm.definition).run(JSON.parse(ex.input), {
+      overrides: { taskResourceLocalHandlers: handlers as any, ...timeOverrides(definition, sandbox.stepFunctions.timeScale) },
+      context: { Execution: { Id: executionArn, Name: ex.name, StartTime: new Date(ex.startDate).toISOString(), RoleArn: sm.roleArn }, StateMachine: { Id: sm.stateMachineArn, Name: sm.name } } as any,
+      noThrowOnAbort: true,
+    });
+    running.set(executionArn, run);
+    const log: EventLog[] = [];
+    const drain = (async () => {
+      for await (const e of run.eventLogs) {
+        log.push(e);
+        writer.onEvent(e);
+      }
+    })();
     try {
-      sfnPrincipal = serviceSession(sandbox, 'states.amazonaws.com', sm.roleArn, randomUUID().replace(/-/g, ''));
+      const output = await run.result;
+      await drain;
+      writer.finish('SUCCEEDED', { output: json(output) });
     } catch {
-      sfnRefused = 'Neither the global service principal states.amazonaws.com, nor the regional one is authorized to assume the provided role.';
+      await drain;
+      if (log.some((e) => e.type === 'ExecutionTimeout')) writer.finish('TIMED_OUT', { error: 'States.Timeout', cause: 'The execution timed out (TimeoutSeconds).' });
+      else {
+        const failed = log.find((e) => e.type === 'ExecutionFailed') as { Error?: string; Cause?: unknown } | undefined;
+        writer.finish('FAILED', { error: failed?.Error ?? 'States.Runtime', cause: String(failed?.Cause ?? '') });
+      }
     }
-    let creds = { accessKeyId: '', secretAccessKey: '', sessionToken: '' };
-    let lambdaRefused: string | undefined;
-    const roleArn = functionRoleArn(sandbox);
-    try {
-      const s = assumeRoleAsService(sandbox, 'lambda.amazonaws.com', roleArn, 'msf-cmk-functions');
-      creds = { accessKeyId: s.AccessKeyId, secretAccessKey: s.SecretAccessKey, sessionToken: s.SessionToken };
-    } catch {
-      lambdaRefused = `The role defined for the function cannot be assumed by Lambda. (${roleArn}; set the sandbox option stepFunctions.functionRole)`;
-    }
-    if (!sandbox.endpoint) throw new Error('the sandbox has no HTTP endpoint for the functions to call (start it with startSandbox)');
-    // The standard environment Lambda gives a function, plus the functions' own (stepFunctions.environment).
-    const env = {
-      AWS_REGION: sandbox.region,
-      AWS_ENDPOINT_URL: sandbox.endpoint,
-      AWS_ACCESS_KEY_ID: creds.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
-      AWS_SESSION_TOKEN: creds.sessionToken,
-      AWS_MAX_ATTEMPTS: '1',
-      ...sandbox.stepFunctions.environment,
-    };
-    const table = handlerTable(sandbox);
-    const handlers = Object.fromEntries(
-      Object.entries(functionArns).map(([fn, arn]) => [
-        fn,
-        async (event: unknown) => {
-          // After StopExecution the engine runs on (it cannot be cancelled from here), but no function does.
-          if (!writer.open) throw Object.assign(new Error('The execution was stopped.'), { name: 'States.Aborted' });
-          writer.hold(fn, 'LambdaFunctionScheduled', { lambdaFunctionScheduledEventDetails: { resource: arn, input: json(event), inputDetails: { truncated: false } } });
-          // In AWS order: Step Functions may invoke the function, then Lambda assumes its role.
-          const denied = sfnRefused ?? invokeDenied(sandbox, sfnPrincipal!, arn) ?? lambdaRefused;
-          if (denied) {
-            writer.hold(fn, 'LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: { error: 'Lambda.AWSLambdaException', cause: denied } });
-            throw lambdaError(denied);
-          }
-          writer.hold(fn, 'LambdaFunctionStarted');
-          try {
-            const out = await table[fn](event);
-            writer.hold(fn, 'LambdaFunctionSucceeded', { lambdaFunctionSucceededEventDetails: { output: json(out), outputDetails: { truncated: false } } });
-            return out;
-          } catch (e) {
-            const err = e as Error;
-            writer.hold(fn, 'LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: { error: err.name, cause: err.message } });
-            throw e;
-          }
-        },
-      ]),
-    );
-    const machine = localMachine(sandbox, placeholders, handlers, env, ex.stateMachineArn.split(':').pop()!);
-    const result = await machine.run(JSON.parse(ex.input), { executionName: ex.name, onEvent: (e) => writer.onEvent(e) });
-    writer.finish(result);
   } catch (e) {
-    writer.fail('States.Runtime', (e as Error).message);
+    writer.finish('FAILED', { error: 'States.Runtime', cause: (e as Error).message });
+  } finally {
+    running.delete(executionArn);
   }
   sandbox.persist();
-}
-
-/** Why Step Functions may not invoke the function with the state machine's role, if it may not. */
-function invokeDenied(sandbox: Sandbox, principal: Principal, functionArn: string): string | undefined {
-  const result = sandbox.evaluate(principal, 'lambda:InvokeFunction', functionArn);
-  if (result.decision === 'Allowed') return undefined;
-  const err = sandbox.accessDenied('lambda', principal.arn, 'lambda:InvokeFunction', functionArn, result);
-  return `${err.message} (Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException)`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -377,6 +422,14 @@ function withoutData(event: HistoryEvent): HistoryEvent {
  * (as the target's role). Idempotent as AWS documents for STANDARD workflows: the same name and input as
  * a RUNNING execution returns it; a closed one, or other input, is ExecutionAlreadyExists.
  */
+/** The role trusts Step Functions (CreateStateMachine and UpdateStateMachine refuse one that does not). */
+function checkTrust(sandbox: Sandbox, roleArn: string, stateMachineArn: string): void {
+  const role = findRole(sandbox.state, roleArn);
+  const context = { 'aws:SourceAccount': sandbox.account, 'aws:SourceArn': stateMachineArn };
+  const trusted = role && sandbox.isRoleVisible(roleArn) && sandbox.evaluate('states.amazonaws.com', 'sts:AssumeRole', role.Arn, { resourcePolicy: role.AssumeRolePolicyDocument, context }).decision === 'Allowed';
+  if (!trusted) throw new AwsError('AccessDeniedException', 'Neither the global service principal states.amazonaws.com, nor the regional one is authorized to assume the provided role.', 400);
+}
+
 function startExecution(sandbox: Sandbox, caller: Principal, input: any) {
   const smArn = required(input, 'stateMachineArn');
   sandbox.authorize('states', caller, 'states:StartExecution', smArn);
@@ -400,7 +453,7 @@ function startExecution(sandbox: Sandbox, caller: Principal, input: any) {
   const ex: Execution = { executionArn, stateMachineArn: smArn, name, status: 'RUNNING', startDate: now, input: text, events: [] };
   append(ex, { type: 'ExecutionStarted', timestamp: now, executionStartedEventDetails: { input: text, inputDetails: { truncated: false }, roleArn: sm.roleArn } });
   executions[executionArn] = ex;
-  // After the response: building the engine validates the definition (~150 ms).
+  statusChanged(sandbox, ex);
   setImmediate(() => void runExecution(sandbox, sm, executionArn));
   return { executionArn, startDate: epochSeconds(now) };
 }
@@ -427,20 +480,33 @@ export const stepFunctionsService: Service = {
         if (existing.definition === definition && existing.roleArn === roleArn) return { stateMachineArn: arn, creationDate: epochSeconds(existing.creationDate) };
         throw new AwsError('StateMachineAlreadyExists', `State Machine Already Exists: '${arn}'`, 400);
       }
-      const { placeholders } = bindFunctions(sandbox, definition);
-      try {
-        // The engine validates the ASL (asl-validator) and checks every Task has its handler.
-        localMachine(sandbox, placeholders, handlerTable(sandbox), {}, name);
-      } catch (e) {
-        throw invalidDefinition(`SCHEMA_VALIDATION_FAILED: ${(e as Error).message}`);
-      }
-      const role = findRole(sandbox.state, roleArn);
-      const trusted = role && sandbox.isRoleVisible(roleArn) && sandbox.evaluate('states.amazonaws.com', 'sts:AssumeRole', role.Arn, { resourcePolicy: role.AssumeRolePolicyDocument }).decision === 'Allowed';
-      if (!trusted) throw new AwsError('AccessDeniedException', 'Neither the global service principal states.amazonaws.com, nor the regional one is authorized to assume the provided role.', 400);
+      parseDefinition(definition);
+      checkTrust(sandbox, roleArn, arn);
       const now = sandbox.clock.now();
       const tags = ((input.tags ?? []) as { key: string; value: string }[]).map((t) => ({ key: t.key, value: t.value }));
       sfnState(sandbox).stateMachines[arn] = { stateMachineArn: arn, name, definition, roleArn, type: 'STANDARD', creationDate: now, tags };
       return { stateMachineArn: arn, creationDate: epochSeconds(now) };
+    },
+
+    UpdateStateMachine: (input, { sandbox, caller }) => {
+      const arn = required(input, 'stateMachineArn');
+      sandbox.authorize('states', caller, 'states:UpdateStateMachine', arn);
+      const sm = stateMachineOf(sandbox, arn);
+      if (input.definition === undefined && input.roleArn === undefined && input.loggingConfiguration === undefined && input.tracingConfiguration === undefined) {
+        throw new AwsError('MissingRequiredParameter', 'Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified', 400);
+      }
+      if (input.definition !== undefined) parseDefinition(String(input.definition));
+      if (input.roleArn !== undefined) {
+        sandbox.authorize('states', caller, 'iam:PassRole', String(input.roleArn), { context: { 'iam:PassedToService': 'states.amazonaws.com' } });
+        checkTrust(sandbox, String(input.roleArn), arn);
+      }
+      // Running executions keep the definition they started with, as in AWS.
+      Object.assign(sm, {
+        ...(input.definition !== undefined && { definition: String(input.definition) }),
+        ...(input.roleArn !== undefined && { roleArn: String(input.roleArn) }),
+      });
+      const now = sandbox.clock.now();
+      return { updateDate: epochSeconds(now), revisionId: randomUUID() };
     },
 
     DescribeStateMachine: (input, { sandbox, caller }) => {
@@ -492,7 +558,10 @@ export const stepFunctionsService: Service = {
       const arn = required(input, 'executionArn');
       sandbox.authorize('states', caller, 'states:StopExecution', arn);
       const ex = executionOf(sandbox, arn);
-      if (ex.status === 'RUNNING') close(sandbox, ex, 'ABORTED', { error: input.error, cause: input.cause });
+      if (ex.status === 'RUNNING') {
+        close(sandbox, ex, 'ABORTED', { error: input.error, cause: input.cause });
+        running.get(arn)?.abort();
+      }
       return { stopDate: epochSeconds(ex.stopDate) };
     },
 
@@ -501,6 +570,9 @@ export const stepFunctionsService: Service = {
       sandbox.authorize('states', caller, 'states:ListExecutions', smArn);
       stateMachineOf(sandbox, smArn);
       const filter = input.statusFilter as string | undefined;
+      if (filter !== undefined && !['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'].includes(filter)) {
+        throw validation(`1 validation error detected: Value '${filter}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING]`);
+      }
       const all = Object.values(sfnState(sandbox).executions)
         .filter((e) => e.stateMachineArn === smArn && (!filter || e.status === filter))
         .sort((a, b) => b.startDate - a.startDate);

@@ -57,12 +57,13 @@ export function issueSession(sandbox: Sandbox, roleArn: string, sessionName: str
  * A service principal (e.g. `lambda.amazonaws.com`) assumes a role for a workload: allowed only when
  * the role's trust policy names that service, as in AWS.
  */
-export function assumeRoleAsService(sandbox: Sandbox, servicePrincipal: string, roleArn: string, sessionName: string): Session {
+export function assumeRoleAsService(sandbox: Sandbox, servicePrincipal: string, roleArn: string, sessionName: string, sourceArn?: string): Session {
   const role = findRole(sandbox.state, roleArn);
   // As with AssumeRole, a missing, a propagating and an untrusting role give the same answer.
   const trusted = role && sandbox.isRoleVisible(roleArn) && sandbox.evaluate(servicePrincipal, 'sts:AssumeRole', role.Arn, {
     resourcePolicy: role.AssumeRolePolicyDocument,
-    context: { 'aws:SourceAccount': sandbox.account },
+    // What the service says it acts for (the confused-deputy keys trust policies condition on).
+    context: { 'aws:SourceAccount': sandbox.account, ...(sourceArn && { 'aws:SourceArn': sourceArn }) },
   }).decision === 'Allowed';
   if (!trusted) throw new AwsError('AccessDenied', `User: ${servicePrincipal} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, 403);
   return issueSession(sandbox, roleArn, sessionName);
