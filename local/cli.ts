@@ -8,6 +8,10 @@ import { Command, Option } from 'commander';
 import { startSandbox } from './sandbox/server';
 import { ROOT_ACCESS_KEY, ROOT_SECRET_KEY } from './sandbox/sandbox';
 import { demo, runOnboardings, type Target } from './demo';
+import { cachedAssembly, deployStack, formatOutputs, STACK_NAME, synthesize } from './stack';
+import { SEEDS, seedAccount, type Seed } from './seed';
+import type { DeployResult } from './sandbox/deploy';
+import * as path from 'node:path';
 import { startExecution } from './start';
 import { unlock } from './unlock';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -31,11 +35,12 @@ targetOptions(
     .command('demo', { isDefault: true })
     .description('seed a realistic account on the sandbox and onboard two applications (npm start)')
     .option('--input <file>', 'onboard with this execution input instead (JSON file)')
-    .option('--application <name>', 'onboard just this application name with default settings'),
+    .option('--application <name>', 'onboard just this application name with default settings')
+    .option('--verbose', "print each function's log lines as it runs"),
 ).action(async (opts) => {
   const inputs = opts.input ? [JSON.parse(readFileSync(opts.input, 'utf8'))] : opts.application ? [{ applicationName: opts.application }] : undefined;
   const target: Target = opts.aws ? { kind: 'aws' } : opts.endpoint ? { kind: 'endpoint', endpoint: opts.endpoint } : { kind: 'embedded' };
-  process.exitCode = target.kind === 'embedded' ? await demo({ inputs, fast: !!opts.fast }) : await runOnboardings(target, inputs ?? [], { fast: !!opts.fast });
+  process.exitCode = target.kind === 'embedded' ? await demo({ inputs, fast: !!opts.fast, verbose: !!opts.verbose }) : await runOnboardings(target, inputs ?? [], { fast: !!opts.fast });
 });
 
 program
@@ -49,7 +54,7 @@ program
   .action(async (opts) => {
     const input = opts.input ? readFileSync(opts.input, 'utf8') : { applicationName: opts.application };
     if (!opts.input && !opts.application) throw new Error('give --input <file> or --application <name>');
-    const status = await startExecution({ endpoint: opts.endpoint, stateMachineArn: opts.stateMachineArn, input, name: opts.name }, console.log);
+    const { status } = await startExecution({ endpoint: opts.endpoint, stateMachineArn: opts.stateMachineArn, input, name: opts.name }, console.log);
     process.exitCode = status === 'SUCCEEDED' ? 0 : 1;
   });
 
@@ -62,6 +67,9 @@ program
   .option('--iam-propagation-ms <ms>', 'hide new roles from KMS and STS for this long', '0')
   .option('--account <id>', 'account id', '000000000000')
   .option('--region <region>', 'region', 'us-east-1')
+  .option('--deploy', 'synthesize the CDK app and deploy it into the sandbox (as npm run deploy:local)')
+  .addOption(new Option('--seed <name>', 'seed the account (applications new, READY, RUNNING, old runtime)').choices([...SEEDS]))
+  .option('--time-scale <n>', "Wait states and retry intervals last this fraction of the ASL's (1 = as in AWS)", '1')
   .action(async (opts) => {
     const sb = await startSandbox({
       port: Number(opts.port),
@@ -69,15 +77,28 @@ program
       iamPropagationDelayMs: Number(opts.iamPropagationMs),
       account: opts.account,
       region: opts.region,
+      stepFunctions: { timeScale: Number(opts.timeScale) },
     });
     const e = sb.endpoint;
-    console.log(`AWS sandbox (IAM, STS, KMS, Managed Flink) listening on ${e} — account ${sb.sandbox.account}, region ${sb.sandbox.region}
-${opts.stateFile ? `state file: ${opts.stateFile}` : 'state: in memory'}
-
+    console.log(`AWS sandbox listening on ${e} — account ${sb.sandbox.account}, region ${sb.sandbox.region}
+services: ${[...sb.sandbox.services.keys()].sort().join(', ')} (health: GET ${e}/_sandbox/health)
+${opts.stateFile ? `state file: ${opts.stateFile}` : 'state: in memory'}`);
+    let stateMachineArn = '<StateMachineArn of npm run deploy:local>';
+    if (opts.deploy) {
+      const result = await deployStack(sb.sandbox, { assemblyDir: await cachedAssembly() });
+      console.log(`\n${formatOutputs(result).join('\n')}`);
+      stateMachineArn = result.outputs.StateMachineArn;
+    }
+    if (opts.seed) console.log(`\nseeded ${opts.seed}: ${(await seedAccount(sb.clientConfig(), sb.sandbox.account, opts.seed as Seed)).join(', ') || 'already there'}`);
+    console.log(`
 Credentials of the account root (as in LocalStack):
   export AWS_ACCESS_KEY_ID=${ROOT_ACCESS_KEY} AWS_SECRET_ACCESS_KEY=${ROOT_SECRET_KEY} AWS_REGION=${sb.sandbox.region} AWS_DEFAULT_REGION=${sb.sandbox.region} AWS_ENDPOINT_URL=${e}
 
 Try:
+  aws stepfunctions start-execution --state-machine-arn ${stateMachineArn} --input '{"applicationName":"orders"}'
+  aws stepfunctions describe-execution --execution-arn <executionArn from above>
+  aws events put-events --entries '[{"Source":"msf-cmk.onboarding","DetailType":"Onboard Application Requested","Detail":"{\\"applicationName\\":\\"clickstream\\"}"}]'
+  aws stepfunctions list-executions --state-machine-arn ${stateMachineArn}
   aws --endpoint-url ${e} sts get-caller-identity
   aws --endpoint-url ${e} iam create-role --role-name demo --assume-role-policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
   aws --endpoint-url ${e} kms create-key --description demo
@@ -89,6 +110,22 @@ Ctrl-C to stop.`);
     const stop = () => void sb.close().then(() => process.exit(0));
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+  });
+
+program
+  .command('deploy-local')
+  .description('synthesize the CDK app into cdk.out and deploy it into a running sandbox (npm run deploy:local), as cdklocal deploy does')
+  .option('--endpoint <url>', 'the sandbox', process.env.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4566')
+  .action(async (opts) => {
+    const assemblyDir = path.resolve('cdk.out');
+    console.log(`synthesizing into ${assemblyDir} …`);
+    await synthesize({ outdir: assemblyDir });
+    const res = await fetch(`${opts.endpoint}/_sandbox/deploy`, { method: 'POST', body: JSON.stringify({ stackName: STACK_NAME, assemblyDir }) }).catch((err) => {
+      throw new Error(`no sandbox at ${opts.endpoint} (start one with npm run sandbox): ${err.cause?.message ?? err.message}`);
+    });
+    const body = (await res.json()) as DeployResult & { error?: string };
+    if (!res.ok) throw new Error(`deploy failed: ${body.error}`);
+    console.log(formatOutputs(body).join('\n'));
   });
 
 program

@@ -1,18 +1,21 @@
 /**
- * The main job (`npm start`): a realistic account on the sandbox — no operator or key-admin role yet, one
- * application to create with the AWS owned key, one RUNNING on FLINK-1_20 — onboarded by the real state
- * machine and handlers, with live progress and a report read back through the SDK.
+ * The main job (`npm start`): the CDK app deployed into the embedded sandbox — the synthesized roles,
+ * functions, state machine and rules — and a realistic account (seed `demo`), onboarded by starting
+ * executions through the Step Functions API, with live progress and a report read back through the SDK.
+ * `--endpoint` and `--aws` run the handlers on the in-process runner instead (runOnboardings).
  */
-import { IAMClient, CreateRoleCommand, GetRoleCommand } from '@aws-sdk/client-iam';
-import { KinesisAnalyticsV2Client, CreateApplicationCommand, StartApplicationCommand, DescribeApplicationCommand, ListApplicationSnapshotsCommand } from '@aws-sdk/client-kinesis-analytics-v2';
+import { IAMClient, GetRoleCommand } from '@aws-sdk/client-iam';
+import { KinesisAnalyticsV2Client, DescribeApplicationCommand, ListApplicationSnapshotsCommand } from '@aws-sdk/client-kinesis-analytics-v2';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { startSandbox, type RunningSandbox } from './sandbox/server';
-import { assumeRoleAsService } from './sandbox/services/sts';
 import { LocalStateMachine, type EventLog, type ExecutionResult } from './runner';
 import { deployLocally, functionEnvironment } from './deployment';
+import { cachedAssembly, deployStack, formatOutputs } from './stack';
+import { executionRoleArn, seedAccount } from './seed';
+import { startExecution } from './start';
 import { steps } from '../lambdas/steps';
-import type { Deployment } from '../lambdas/lib/settings';
 
 export type Target = { kind: 'embedded' } | { kind: 'endpoint'; endpoint: string } | { kind: 'aws' };
 
@@ -20,38 +23,16 @@ const tty = process.stdout.isTTY;
 const c = (code: number) => (s: string) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
 const green = c(32), red = c(31), dim = c(2), bold = c(1), yellow = c(33);
 
-const flinkTrust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
-
-/** Seeds the account as a platform team would have it before onboarding, and deploys the orchestrator. */
-async function seed(sb: RunningSandbox) {
-  const cfg = sb.clientConfig();
-  const iam = new IAMClient(cfg);
-  const flink = new KinesisAnalyticsV2Client(cfg);
-  const account = sb.sandbox.account;
-  for (const app of ['orders', 'clickstream']) {
-    await iam.send(new CreateRoleCommand({ RoleName: `${app}-flink-execution`, AssumeRolePolicyDocument: JSON.stringify(flinkTrust) }));
-  }
-  await flink.send(
-    new CreateApplicationCommand({
-      ApplicationName: 'clickstream',
-      RuntimeEnvironment: 'FLINK-1_20',
-      ServiceExecutionRole: `arn:aws:iam::${account}:role/clickstream-flink-execution`,
-      ApplicationDescription: 'Clickstream sessionization (already running)',
-    }),
-  );
-  await flink.send(new StartApplicationCommand({ ApplicationName: 'clickstream', RunConfiguration: {} }));
-  const deployment = await deployLocally({ iam, dynamodb: new DynamoDBClient(cfg) }, { partition: 'aws', account, region: sb.sandbox.region });
-  return {
-    deployment,
-    inputs: [
-      {
-        applicationName: 'orders',
-        createApplication: { runtimeEnvironment: 'FLINK-1_20', serviceExecutionRoleArn: `arn:aws:iam::${account}:role/orders-flink-execution`, applicationDescription: 'Order enrichment' },
-        tags: { team: 'payments' },
-      },
-      { applicationName: 'clickstream', tags: { team: 'growth' } },
-    ],
-  };
+/** The demo's onboardings: a new application the workflow creates, and one that is already RUNNING. */
+function demoInputs(account: string) {
+  return [
+    {
+      applicationName: 'payments',
+      createApplication: { runtimeEnvironment: 'FLINK-1_20', serviceExecutionRoleArn: executionRoleArn(account, 'payments'), applicationDescription: 'Payment risk scoring' },
+      tags: { team: 'payments' },
+    },
+    { applicationName: 'clickstream', tags: { team: 'growth' } },
+  ];
 }
 
 /** Prints one line per state as it finishes (state, persona, duration, retries), and the state that failed. */
@@ -94,41 +75,45 @@ async function onboard(machine: LocalStateMachine, input: any): Promise<Executio
   return result;
 }
 
-export async function demo(options: { inputs?: unknown[]; fast: boolean }): Promise<number> {
+export async function demo(options: { inputs?: unknown[]; fast: boolean; verbose?: boolean }): Promise<number> {
   const sb = await startSandbox({
     port: 0,
     flinkDurations: options.fast ? {} : { start: 2000, stop: 1500, update: 3000, snapshot: 500, delete: 500 },
+    // Waits and retry intervals of the ASL, shortened (AWS takes them as written: timeScale 1).
+    stepFunctions: { timeScale: options.fast ? 0 : 0.25 },
   });
+  if (options.verbose) sb.sandbox.lambdaOutput = (fn, line) => console.log(dim(`    │ ${fn.replace(/^MsfCmkOnboarding-/, '')}: ${line}`));
   try {
-    console.log(bold('MSF CMK onboarding — on the embedded AWS sandbox'));
+    console.log(bold('MSF CMK onboarding — the CDK app deployed into the embedded AWS sandbox'));
     console.log(dim(`sandbox ${sb.endpoint} · account ${sb.sandbox.account} · ${sb.sandbox.region} · IAM propagation ${options.fast ? 0 : 1500} ms`));
-    const { deployment, inputs } = await seed(sb);
+    const started = Date.now();
+    const deployed = await deployStack(sb.sandbox, { assemblyDir: await cachedAssembly() });
+    console.log(dim(`deployed ${deployed.stackName}: ${deployed.created.length} resources in ${((Date.now() - started) / 1000).toFixed(1)} s (cdk synth, then the template into the sandbox)`));
+    for (const line of formatOutputs(deployed).slice(3)) console.log(dim(`  ${line}`));
+    const seeded = await seedAccount(sb.clientConfig(), sb.sandbox.account, 'demo');
+    console.log(dim(`seeded: ${seeded.join(', ')}`));
     // Eventual consistency on from here: roles the workflow creates are invisible to STS and KMS for a while.
     sb.sandbox.iamPropagationDelayMs = options.fast ? 0 : 1500;
-    // Lambda assumes the functions' execution role; that is where the orchestrator's credentials come from.
-    const s = assumeRoleAsService(sb.sandbox, 'lambda.amazonaws.com', deployment.orchestratorRoleArn, 'msf-cmk-orchestrator');
     sb.sandbox.faults.log.length = 0;
-    const machine = new LocalStateMachine({
-      account: sb.sandbox.account,
-      region: sb.sandbox.region,
-      env: functionEnvironment(sb.endpoint, sb.sandbox.region, { accessKeyId: s.AccessKeyId, secretAccessKey: s.SecretAccessKey, sessionToken: s.SessionToken }, deployment),
-      waitMs: options.fast ? 0 : 1000,
-      retryScale: options.fast ? 0 : 0.25,
-    });
-    const results: ExecutionResult[] = [];
-    for (const input of options.inputs ?? inputs) results.push(await onboard(machine, input));
-    await report(sb, deployment, results);
-    return results.every((r) => r.status === 'SUCCEEDED') ? 0 : 1;
+    const sfn = new SFNClient({ ...sb.clientConfig(), maxAttempts: 1 });
+    const results: any[] = [];
+    for (const input of options.inputs ?? demoInputs(sb.sandbox.account)) {
+      console.log(`\n${bold(`▶ OnboardApplication ${(input as any).applicationName}`)}`);
+      const done = await startExecution({ client: sfn, stateMachineArn: deployed.outputs.StateMachineArn, input, name: `onboard-${(input as any).applicationName}-${Date.now()}`, pollMs: 50 }, (l) => console.log(l.startsWith('▶') ? dim(l) : l));
+      results.push(done.status === 'SUCCEEDED' ? JSON.parse(done.output!) : undefined);
+    }
+    await report(sb, deployed.outputs.KeyAdminRoleArn, results.filter(Boolean));
+    return results.every(Boolean) ? 0 : 1;
   } finally {
     await sb.close();
   }
 }
 
-async function report(sb: RunningSandbox, deployment: Deployment, results: ExecutionResult[]) {
+async function report(sb: RunningSandbox, keyAdminRoleArn: string, outputs: any[]) {
   const flink = new KinesisAnalyticsV2Client(sb.clientConfig());
   console.log(`\n${bold('Report')}`);
-  console.log(`  key admin role   ${deployment.keyAdminRoleArn} (deployed)`);
-  for (const r of results.filter((x) => x.status === 'SUCCEEDED').map((x) => x.output)) {
+  console.log(`  key admin role   ${keyAdminRoleArn} (deployed)`);
+  for (const r of outputs) {
     // Read back with the SDK, not from the execution output.
     const app = (await flink.send(new DescribeApplicationCommand({ ApplicationName: r.applicationName }))).ApplicationDetail!;
     const enc = app.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription;
@@ -142,11 +127,12 @@ async function report(sb: RunningSandbox, deployment: Deployment, results: Execu
       console.log(dim(`    snapshot ${snap.SnapshotName} under ${e?.KeyType ?? 'AWS_OWNED_KEY'}${e?.KeyId ? ` ${e.KeyId}` : ''} (kept; not re-encrypted)`));
     }
   }
-  const log = sb.sandbox.faults.log;
+  // The workflow's own calls: not Step Functions invoking the functions, nor this report's reads as root.
+  const log = sb.sandbox.faults.log.filter((e) => e.service !== 'lambda' && !e.caller.endsWith(':root'));
   const byService = new Map<string, number>();
   for (const e of log) byService.set(e.service, (byService.get(e.service) ?? 0) + 1);
   const refused = log.filter((e) => e.outcome !== 'OK');
-  console.log(`  AWS calls: ${log.length} (${[...byService].map(([k, v]) => `${k} ${v}`).join(', ')}); ${refused.length} answered with an error and retried or handled: ${[...new Set(refused.map((e) => `${e.service}:${e.operation} ${e.outcome}`))].join(', ') || 'none'}`);
+  console.log(`  AWS calls by the functions: ${log.length} (${[...byService].map(([k, v]) => `${k} ${v}`).join(', ')}); ${refused.length} answered with an error and retried or handled: ${[...new Set(refused.map((e) => `${e.service}:${e.operation} ${e.outcome}`))].join(', ') || 'none'}`);
 }
 
 /** Onboard on a sandbox already listening, or on real AWS, with no seeding (the deployment is made if missing). */

@@ -9,13 +9,15 @@ import {
   StartExecutionCommand,
   GetExecutionHistoryCommand,
   DescribeExecutionCommand,
-  type ExecutionStatus,
+  type DescribeExecutionCommandOutput,
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
 
 export interface StartExecutionOptions {
   /** An endpoint such as the sandbox's; omitted, the SDK's own resolution applies. */
   endpoint?: string;
+  /** A client of one's own instead (e.g. signed as the embedded sandbox's root). */
+  client?: SFNClient;
   stateMachineArn: string;
   /** The execution input: JSON text, or a value to serialize. */
   input: unknown;
@@ -68,9 +70,9 @@ function progress(print: (line: string) => void) {
   };
 }
 
-/** Starts an execution, prints its progress until it ends, and returns its final status. */
-export async function startExecution(options: StartExecutionOptions, print: (line: string) => void = console.log): Promise<ExecutionStatus> {
-  const sfn = new SFNClient(options.endpoint ? { endpoint: options.endpoint } : {});
+/** Starts an execution, prints its progress until it ends, and returns it as DescribeExecution does. */
+export async function startExecution(options: StartExecutionOptions, print: (line: string) => void = console.log): Promise<DescribeExecutionCommandOutput> {
+  const sfn = options.client ?? new SFNClient(options.endpoint ? { endpoint: options.endpoint } : {});
   const input = typeof options.input === 'string' ? options.input : JSON.stringify(options.input ?? {});
   const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: options.stateMachineArn, input, name: options.name }));
   print(`▶ ${executionArn}`);
@@ -87,5 +89,5 @@ export async function startExecution(options: StartExecutionOptions, print: (lin
   const done = await sfn.send(new DescribeExecutionCommand({ executionArn }));
   const seconds = ((done.stopDate!.getTime() - done.startDate!.getTime()) / 1000).toFixed(1);
   print(done.status === 'SUCCEEDED' ? `SUCCEEDED in ${seconds} s` : `${done.status} in ${seconds} s: ${done.error ?? ''}${done.cause ? `: ${done.cause}` : ''}`);
-  return done.status!;
+  return done;
 }

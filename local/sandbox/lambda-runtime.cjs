@@ -14,6 +14,9 @@ let handler;
 // The Node.js runtimes provide the AWS SDK for JavaScript v3 outside the function's code, on NODE_PATH
 // (/var/runtime/node_modules); a worker inherits the sandbox's module paths, so they are read again here.
 require('node:module')._initPaths();
+// Environments start often (each function, each recycle): V8's compile cache spares them recompiling
+// the same SDK modules every time. (Node 22.1+; a sandbox speed-up, invisible to the function.)
+require('node:module').enableCompileCache?.(require('node:path').join(require('node:os').tmpdir(), 'sandbox-lambda-compile-cache'));
 
 async function load() {
   const spec = process.env._HANDLER || '';

@@ -78,6 +78,8 @@ export interface Service {
   readOnly?: ReadonlySet<string>;
   /** Completes asynchronous work that is due on the sandbox clock. */
   tick?(sandbox: Sandbox): void;
+  /** The state was replaced (a restore): drop what was derived from the old one. */
+  onRestore?(sandbox: Sandbox): void;
   /**
    * Present when CloudTrail records the service's management calls (cloudtrail.ts). `readOnly`
    * overrides the service's own set where CloudTrail's flag differs, `responseOf` lists the read-only
@@ -143,6 +145,7 @@ export class Sandbox {
   }
   restore(state: SandboxState): void {
     this.state = snapshotState(state);
+    for (const s of this.services.values()) s.onRestore?.(this);
   }
   diff(before: SandboxState): StateChange[] {
     return diffState(before, this.snapshot());

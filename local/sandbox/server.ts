@@ -23,6 +23,7 @@ import { lambdaService } from './services/lambda';
 import { logsService } from './services/logs';
 import { sqsService } from './services/sqs';
 import { call } from './dispatch';
+import { DeployError, deployTemplate, readAssembly } from './deploy';
 import { isThrottlingCode } from './quotas';
 
 /** JSON 1.1 services name the authentication errors differently from the Query ones. */
@@ -185,7 +186,7 @@ async function serve(sandbox: Sandbox, req: IncomingMessage, res: ServerResponse
   let out: WireResponse;
   try {
     if (url.pathname.startsWith('/_sandbox/')) {
-      out = control(sandbox, req.method ?? 'GET', url.pathname.slice('/_sandbox/'.length), body);
+      out = await control(sandbox, req.method ?? 'GET', url.pathname.slice('/_sandbox/'.length), body);
     } else {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
@@ -201,11 +202,18 @@ async function serve(sandbox: Sandbox, req: IncomingMessage, res: ServerResponse
 }
 
 /** The control endpoint: plain JSON, no signature (it listens on loopback only). */
-function control(sandbox: Sandbox, method: string, path: string, body: string): WireResponse {
+async function control(sandbox: Sandbox, method: string, path: string, body: string): Promise<WireResponse> {
   try {
+    if (`${method} ${path}` === 'POST deploy') {
+      // `cdklocal deploy` for this sandbox: a stack of a cloud assembly folder on this machine.
+      const input = body ? JSON.parse(body) : {};
+      const result = await deployTemplate(sandbox, String(input.stackName), readAssembly(String(input.assemblyDir), String(input.stackName)), input.parameters ?? {});
+      return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(result) };
+    }
     return controlRoute(sandbox, method, path, body ? JSON.parse(body) : {});
   } catch (e) {
     // An AWS refusal (e.g. a role that does not trust the service) keeps its status and code.
+    if (e instanceof DeployError) return { status: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: e.message, code: 'DeployError' }) };
     if (!(e instanceof AwsError)) throw e;
     return { status: e.status, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: e.message, code: e.code }) };
   }
@@ -215,7 +223,8 @@ function controlRoute(sandbox: Sandbox, method: string, path: string, input: any
   const ok = (value: unknown = { ok: true }): WireResponse => ({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
   switch (`${method} ${path}`) {
     case 'GET health':
-      return ok({ ok: true, account: sandbox.account, region: sandbox.region });
+      // As LocalStack's /_localstack/health: each service and whether it is running.
+      return ok({ ok: true, account: sandbox.account, region: sandbox.region, services: Object.fromEntries([...sandbox.services.keys()].sort().map((s) => [s, 'running'])), stacks: Object.keys(sandbox.state.cloudformation?.stacks ?? {}) });
     case 'GET state':
       return ok(sandbox.snapshot());
     case 'PUT state':

@@ -8,10 +8,9 @@ import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateApplicationCommand, DescribeApplicationCommand } from '@aws-sdk/client-kinesis-analytics-v2';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { readAssembly, deployTemplate } from '../../local/sandbox/deploy';
-import { STACK_NAME } from '../../local/stack';
+import { STACK_NAME, cachedAssembly as testAssembly } from '../../local/stack';
 import { REQUEST_DETAIL_TYPE, REQUEST_SOURCE } from '../../infra/event-patterns';
 import { clients, ended, testSandbox } from '../sandbox/helpers';
-import { testAssembly } from './assembly';
 import type { RunningSandbox } from '../../local/sandbox/server';
 
 const A = '000000000000';

@@ -15,6 +15,7 @@ import { unlock, type UnlockResult } from '../../local/unlock';
 import { steps } from '../../lambdas/steps';
 import type { Deployment } from '../../lambdas/lib/settings';
 import type { SandboxOptions } from '../../local/sandbox/sandbox';
+import type { SandboxState, StateChange } from '../../local/sandbox/state';
 
 export const ACCOUNT = '000000000000';
 export const REGION = 'us-east-1';
@@ -39,6 +40,14 @@ export interface World {
   /** `msf-cmk unlock` as the account root. */
   unlock(app: string, reason?: string): Promise<UnlockResult>;
   close(): Promise<void>;
+}
+
+/**
+ * What a run changed in the account, but for the application's lock item: the workflow's own
+ * bookkeeping, kept after release (with the unlock audit) by design.
+ */
+export function accountChanges(w: World, before: SandboxState): StateChange[] {
+  return w.sb.sandbox.diff(before).filter((c) => c.path !== `dynamodb.tables.${w.deployment.lockTableName}`);
 }
 
 export async function world(options: SandboxOptions = {}): Promise<World> {

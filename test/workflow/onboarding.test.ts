@@ -6,7 +6,7 @@ import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { keyPolicy } from '../../lambdas/lib/policies';
 import { steps } from '../../lambdas/steps';
 import type { RequestLogEntry } from '../../local/sandbox/faults';
-import { ACCOUNT, KEY_ADMIN_ARN, REGION, appArn, defaultHandlers, newAppInput, operatorArn, world, type World } from './harness';
+import { ACCOUNT, KEY_ADMIN_ARN, REGION, appArn, defaultHandlers, newAppInput, operatorArn, world, type World, accountChanges } from './harness';
 
 const KEY_ARN = expect.stringMatching(/^arn:aws:kms:us-east-1:000000000000:key\/[0-9a-f-]{36}$/);
 
@@ -102,7 +102,7 @@ describe('OnboardApplication end to end on the sandbox (real ASL, real handlers)
     expect(result).toMatchObject({ status: 'FAILED', error, cause: expect.stringContaining(words) });
     expect(result.cause).toMatch(/^DecideEnsureApplication failed with UnsupportedRuntime: .*\. Nothing was changed\.$/);
     expect(writes(w.sb.sandbox.faults.log)).toEqual(['dynamodb:UpdateItem', 'dynamodb:UpdateItem']); // the lock, taken and released
-    expect(w.sb.sandbox.diff(before)).toEqual([]);
+    expect(accountChanges(w, before)).toEqual([]);
   });
 
   it('refuses a missing application without a createApplication spec (ApplicationNotFound) before any write', async () => {
@@ -211,7 +211,7 @@ describe('OnboardApplication end to end on the sandbox (real ASL, real handlers)
     expect(result.cause).toMatch(/^DecideCreateKey failed with PreconditionFailed: Key .* cannot be adopted: its key policy does not allow: kms:DescribeKey by kinesisanalytics\.amazonaws\.com/);
     expect(result.cause).toContain('"Sid":"AllowMsfInfrastructureToCreateDecryptGrantForRunningState"');
     expect(result.cause).toContain('Nothing was changed.');
-    expect(w.sb.sandbox.diff(before)).toEqual([]);
+    expect(accountChanges(w, before)).toEqual([]);
   });
 
   it('refuses a key that names the application only in text, not in an Allow statement (a Deny that mentions it)', async () => {

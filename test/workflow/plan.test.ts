@@ -5,7 +5,7 @@
  */
 import type { PlanReport, PlannedChange } from '../../lambdas/steps/report-plan';
 import type { RequestLogEntry } from '../../local/sandbox/faults';
-import { ACCOUNT, appArn, newAppInput, operatorArn, world, type World } from './harness';
+import { ACCOUNT, appArn, newAppInput, operatorArn, world, type World, accountChanges } from './harness';
 
 const ALIAS = (name: string) => `arn:aws:kms:us-east-1:${ACCOUNT}:alias/msf-cmk/${name}`;
 
@@ -32,7 +32,7 @@ describe('plan mode: the decisions alone, read-only by construction, and exactly
     const plan = await run({ ...input, mode: 'plan' });
     expect(plan.result.status).toBe('SUCCEEDED');
     expect(writesIn(plan.log)).toEqual([]);
-    expect(w.sb.sandbox.diff(before)).toEqual([]);
+    expect(accountChanges(w, before)).toEqual([]);
     const real = await run(input);
     expect(real.result.status).toBe('SUCCEEDED');
     const changes = (plan.result.output as PlanReport).changes;
@@ -84,7 +84,7 @@ describe('plan mode: the decisions alone, read-only by construction, and exactly
     const plan = await run({ applicationName: 'legacy', mode: 'plan' });
     expect(plan.result).toMatchObject({ status: 'FAILED', error: 'UnsupportedRuntime', cause: expect.stringMatching(/^DecideEnsureApplication failed with UnsupportedRuntime: .*FLINK-1_18.*Nothing was changed\.$/) });
     expect(writesIn(plan.log)).toEqual([]);
-    expect(w.sb.sandbox.diff(before)).toEqual([]);
+    expect(accountChanges(w, before)).toEqual([]);
   });
 
   describe('on partly onboarded and drifted accounts', () => {

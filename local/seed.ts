@@ -1,0 +1,49 @@
+/**
+ * Seeded accounts: what a platform team's account holds before onboarding, made through the AWS APIs
+ * of an endpoint (the embedded sandbox or `npm run sandbox`) as the account root.
+ * `demo`: orders (READY, AWS owned key), clickstream (RUNNING), legacy (READY on FLINK-1_15, a runtime
+ * without CMK support), and the execution role of payments, a new application for the workflow to create.
+ */
+import { CreateRoleCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreateApplicationCommand, DescribeApplicationCommand, KinesisAnalyticsV2Client, StartApplicationCommand } from '@aws-sdk/client-kinesis-analytics-v2';
+
+export const SEEDS = ['demo'] as const;
+export type Seed = (typeof SEEDS)[number];
+
+interface Config { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } }
+
+const flinkTrust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+
+const DEMO = {
+  roles: ['orders', 'clickstream', 'legacy', 'payments'],
+  applications: [
+    { name: 'orders', runtime: 'FLINK-1_20', description: 'Order enrichment', running: false },
+    { name: 'clickstream', runtime: 'FLINK-1_20', description: 'Clickstream sessionization', running: true },
+    { name: 'legacy', runtime: 'FLINK-1_15', description: 'Legacy reporting (a runtime without customer managed keys)', running: false },
+  ],
+};
+
+export const executionRoleArn = (account: string, app: string) => `arn:aws:iam::${account}:role/${app}-flink-execution`;
+
+/** Seeds the account; what already exists is left as it is, so seeding twice changes nothing. */
+export async function seedAccount(config: Config, account: string, seed: Seed): Promise<string[]> {
+  if (!SEEDS.includes(seed)) throw new Error(`unknown seed ${seed} (known: ${SEEDS.join(', ')})`);
+  const iam = new IAMClient({ ...config, maxAttempts: 1 });
+  const flink = new KinesisAnalyticsV2Client({ ...config, maxAttempts: 1 });
+  const made: string[] = [];
+  for (const app of DEMO.roles) {
+    const exists = await iam.send(new GetRoleCommand({ RoleName: `${app}-flink-execution` })).then(() => true, (e) => (e.name === 'NoSuchEntityException' ? false : Promise.reject(e)));
+    if (!exists) {
+      await iam.send(new CreateRoleCommand({ RoleName: `${app}-flink-execution`, AssumeRolePolicyDocument: flinkTrust, Description: `Execution role of the ${app} Flink application` }));
+      made.push(`role ${app}-flink-execution`);
+    }
+  }
+  for (const a of DEMO.applications) {
+    const exists = await flink.send(new DescribeApplicationCommand({ ApplicationName: a.name })).then(() => true, (e) => (e.name === 'ResourceNotFoundException' ? false : Promise.reject(e)));
+    if (exists) continue;
+    await flink.send(new CreateApplicationCommand({ ApplicationName: a.name, RuntimeEnvironment: a.runtime as never, ServiceExecutionRole: executionRoleArn(account, a.name), ApplicationDescription: a.description }));
+    if (a.running) await flink.send(new StartApplicationCommand({ ApplicationName: a.name, RunConfiguration: {} }));
+    made.push(`application ${a.name} (${a.runtime}${a.running ? ', RUNNING' : ''})`);
+  }
+  return made;
+}
