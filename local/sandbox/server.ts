@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AwsError } from './errors';
 import { jsonError, jsonResponse, parseJsonInput, type WireResponse } from './protocols/json';
-import { parseQueryInput, queryError, queryResponse } from './protocols/query';
+import { ec2Error, parseQueryInput, queryError, queryResponse, restXmlError } from './protocols/query';
 import { parseAuthorization, signatureMatches, type IncomingSignedRequest } from './sigv4';
 import { Sandbox, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, type Principal, type SandboxOptions, type Service } from './sandbox';
 import { iamService } from './services/iam';
@@ -47,18 +47,47 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
 
 interface Route { service: Service; operation: string; input: Record<string, unknown> }
 
+/**
+ * The protocol family a request speaks, read from the request alone, so that a service the sandbox does
+ * not emulate still gets its error in the shape its SDK parses: JSON 1.0/1.1 by `X-Amz-Target`, Query
+ * (and EC2's variant) by a form body or an `Action` parameter, REST-XML for the services that use it, and
+ * REST-JSON (Lambda, API Gateway, …) for everything else.
+ */
+type Family = 'json' | 'query' | 'ec2' | 'rest-json' | 'rest-xml';
+/** Signing names of the REST-XML services (AWS SDK v3 `awsRestXml`): S3 and the few like it. */
+const REST_XML = new Set(['s3', 'route53', 'cloudfront']);
+
+function familyOf(req: IncomingSignedRequest, signingName: string | undefined): Family {
+  if (req.headers['x-amz-target']) return 'json';
+  const form = /^application\/x-www-form-urlencoded/.test(req.headers['content-type'] ?? '') || 'Action' in req.query || /(^|&)Action=/.test(req.body);
+  if (form) return signingName === 'ec2' ? 'ec2' : 'query';
+  return signingName && REST_XML.has(signingName) ? 'rest-xml' : 'rest-json';
+}
+
+/**
+ * A service (or a protocol of an emulated service) the sandbox does not emulate: each family's own
+ * "no such operation" code (NotImplemented 501 in REST-XML, as S3 answers an unsupported request), one message.
+ */
+function notEmulated(family: Family, signingName: string): AwsError {
+  const emulated = 'IAM, STS, KMS, Managed Flink, Step Functions, EventBridge, DynamoDB and the Tagging API (docs/sandbox.md)';
+  const message = `Service ${signingName} is not emulated by this sandbox; it emulates ${emulated}.`;
+  if (family === 'rest-xml') return new AwsError('NotImplemented', message, 501);
+  return family === 'query' || family === 'ec2' ? new AwsError('InvalidAction', message, 400) : new AwsError('UnknownOperationException', message, 400);
+}
+
 /** Handles one signed AWS request end to end and returns the wire response. */
 export async function handleAwsRequest(sandbox: Sandbox, req: IncomingSignedRequest): Promise<WireResponse> {
   const started = Date.now();
   const requestId = sandbox.requestId();
   const target = req.headers['x-amz-target'];
-  const family: 'json' | 'query' = target ? 'json' : 'query';
+  let family: Family = target ? 'json' : 'query';
   let service: Service | undefined;
   let operation = target?.split('.')[1] ?? 'Unknown';
   let caller = 'anonymous';
   let response: WireResponse;
   try {
     const info = parseAuthorization(req);
+    family = familyOf(req, info?.service);
     if (!info) throw new AwsError('MissingAuthenticationToken', 'Request is missing Authentication Token', 403);
     const route = routeRequest(sandbox, req, info.service);
     service = route.service;
@@ -73,7 +102,12 @@ export async function handleAwsRequest(sandbox: Sandbox, req: IncomingSignedRequ
   } catch (e) {
     const err = toAwsError(e, family);
     const xmlns = service?.xmlns ?? 'https://iam.amazonaws.com/doc/2010-05-08/';
-    response = family === 'json' ? jsonError(err, requestId) : queryError(err, xmlns, requestId);
+    response = family === 'json' || family === 'rest-json' ? jsonError(err, requestId)
+      : family === 'rest-xml' ? restXmlError(err, requestId)
+      : family === 'ec2' ? ec2Error(err, requestId)
+      : queryError(err, xmlns, requestId);
+    // REST-JSON answers plain JSON; the error type is in the header and the body alike.
+    if (family === 'rest-json') response.headers['content-type'] = 'application/json';
   }
   // AWS JSON 1.0 services (Step Functions) answer in the content type they were asked in.
   if (family === 'json' && req.headers['content-type'] === 'application/x-amz-json-1.0') response.headers['content-type'] = 'application/x-amz-json-1.0';
@@ -91,14 +125,15 @@ export async function handleAwsRequest(sandbox: Sandbox, req: IncomingSignedRequ
 
 function routeRequest(sandbox: Sandbox, req: IncomingSignedRequest, signingName: string): Route {
   const target = req.headers['x-amz-target'];
+  const family = familyOf(req, signingName);
   if (target) {
     const [prefix, operation] = target.split('.');
     const service = [...sandbox.services.values()].find((s) => s.targetPrefix === prefix);
-    if (!service) throw new AwsError('UnknownOperationException', `Unknown target ${target}`, 400);
+    if (!service) throw notEmulated(family, signingName);
     return { service, operation, input: parseJsonInput(req.body) };
   }
   const service = sandbox.services.get(signingName);
-  if (!service || service.protocol !== 'query') throw new AwsError('InvalidAction', `Service ${signingName} is not emulated by this sandbox`, 400);
+  if (!service || service.protocol !== 'query' || family !== 'query') throw notEmulated(family, signingName);
   const params = new URLSearchParams(req.body);
   for (const [k, v] of Object.entries(req.query)) params.append(k, v);
   const { action, input } = parseQueryInput(params);
@@ -127,13 +162,13 @@ async function invoke(sandbox: Sandbox, route: Route, caller: Principal, request
   return service.protocol === 'json' ? jsonResponse(result, requestId) : queryResponse(operation, service.xmlns!, result, requestId);
 }
 
-function toAwsError(e: unknown, family: 'json' | 'query'): AwsError {
+function toAwsError(e: unknown, family: Family): AwsError {
   if (e instanceof AwsError) {
-    const jsonCode = family === 'json' ? JSON_AUTH_CODES[e.code] : undefined;
+    const jsonCode = family === 'json' || family === 'rest-json' ? JSON_AUTH_CODES[e.code] : undefined;
     return jsonCode ? new AwsError(jsonCode, e.message, e.code === 'ExpiredToken' ? 400 : e.status === 403 ? 400 : e.status) : e;
   }
   console.error('[sandbox] internal error:', e);
-  return new AwsError(family === 'json' ? 'InternalFailure' : 'InternalFailure', 'The request processing has failed because of an unknown error.', 500);
+  return new AwsError('InternalFailure', 'The request processing has failed because of an unknown error.', 500);
 }
 
 function errorCodeOf(res: WireResponse): string {
