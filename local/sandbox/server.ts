@@ -69,8 +69,8 @@ function familyOf(req: IncomingSignedRequest, signingName: string | undefined): 
  * "no such operation" code (NotImplemented 501 in REST-XML, as S3 answers an unsupported request), one message.
  */
 function notEmulated(family: Family, signingName: string): AwsError {
-  const emulated = 'IAM, STS, KMS, Managed Flink, Step Functions, EventBridge, DynamoDB and the Tagging API (docs/sandbox.md)';
-  const message = `Service ${signingName} is not emulated by this sandbox; it emulates ${emulated}.`;
+  // No list of services here: docs/sandbox.md ("What it emulates") is the one list.
+  const message = `Service ${signingName} is not emulated by this sandbox (docs/sandbox.md lists what is).`;
   if (family === 'rest-xml') return new AwsError('NotImplemented', message, 501);
   return family === 'query' || family === 'ec2' ? new AwsError('InvalidAction', message, 400) : new AwsError('UnknownOperationException', message, 400);
 }
