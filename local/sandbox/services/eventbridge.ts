@@ -2,8 +2,9 @@
  * EventBridge (`AWSEvents.*`, JSON 1.1): the default event bus and custom buses with their resource
  * policies (PutPermission, RemovePermission), rules with event patterns on any bus, targets, PutEvents
  * authorized against the bus's policy by the sandbox's evaluator, and `emitEvent` for events AWS services
- * send themselves to the default bus (CloudTrail "AWS API Call via CloudTrail", facts §8). A matching event is delivered to each target of each enabled rule before the
- * call returns (AWS delivers asynchronously, best effort): the sandbox delivers to Step Functions state
+ * send themselves to the default bus (CloudTrail "AWS API Call via CloudTrail", facts §8). A matching
+ * event is delivered to each target of each enabled rule of its bus before the call returns (AWS
+ * delivers asynchronously, best effort): the sandbox delivers to Step Functions state
  * machines, as StartExecution called with the target's role (which EventBridge assumes as
  * events.amazonaws.com, so its trust and permissions are enforced as in AWS). Failed deliveries are
  * kept in `state.events.failedInvocations`, where AWS would send them to the dead-letter queue.
@@ -332,6 +333,7 @@ function parseBusPolicy(text: string): PolicyDocument {
  * condition such as `aws:PrincipalOrgID`) put events, replacing a statement of the same id.
  */
 function permissionStatement(bus: EventBus, input: any) {
+  // The missing-parameter and Condition wordings are ours; the unsupported-action one is moto's and LocalStack's.
   if (input.Action === undefined || input.Principal === undefined || input.StatementId === undefined) {
     throw validation('Parameters Action, Principal and StatementId are required when Policy is not given.');
   }
@@ -393,7 +395,8 @@ export const eventBridgeService: Service = {
       const arn = busArn(sandbox, name);
       sandbox.authorize('events', caller, 'events:CreateEventBus', arn);
       if (findBus(sandbox, name)) throw new AwsError('ResourceAlreadyExistsException', `Event bus ${name} already exists.`, 400);
-      // Partner event buses (aws.partner/…) need a partner event source, which the sandbox has none of.
+      // Partner event buses (aws.partner/…) need a partner event source, which the sandbox has none of
+      // (the refusal's wording is ours).
       if (name.startsWith('aws.')) throw validation('Event source aws.partner/* is not valid: partner event sources are not emulated.');
       const now = sandbox.clock.now();
       eventsState(sandbox).buses[name] = { Name: name, Arn: arn, Description: input.Description, CreationTime: now, LastModifiedTime: now };
@@ -420,7 +423,8 @@ export const eventBridgeService: Service = {
       const name = busRef(sandbox, input.Name);
       sandbox.authorize('events', caller, 'events:DeleteEventBus', busArn(sandbox, name));
       if (name === DEFAULT_BUS) throw validation('Cannot delete event bus default.');
-      // Deleting a bus that does not exist succeeds; its rules go with it.
+      // Deleting a bus that does not exist succeeds (moto, LocalStack); its rules go with it (LocalStack's
+      // choice; unconfirmed for AWS, which may refuse a bus that has rules).
       const state = eventsState(sandbox);
       delete state.buses[name];
       for (const [key, rule] of Object.entries(state.rules)) if (rule.EventBusName === name) delete state.rules[key];
@@ -432,7 +436,7 @@ export const eventBridgeService: Service = {
       sandbox.authorize('events', caller, 'events:PutPermission', bus.Arn);
       let policy: PolicyDocument;
       if (input.Policy !== undefined) {
-        // A whole policy replaces the bus's policy.
+        // A whole policy replaces the bus's policy (the invalid-policy wordings are ours).
         policy = parseBusPolicy(String(input.Policy));
       } else {
         const current: { Statement: any[] } = bus.Policy ? JSON.parse(bus.Policy) : { Version: '2012-10-17', Statement: [] };
