@@ -84,10 +84,12 @@ export async function handleAwsRequest(sandbox: Sandbox, req: IncomingSignedRequ
   let service: Service | undefined;
   let operation = target?.split('.')[1] ?? 'Unknown';
   let caller = 'anonymous';
+  let signingName: string | undefined;
   let response: WireResponse;
   try {
     const info = parseAuthorization(req);
-    family = familyOf(req, info?.service);
+    signingName = info?.service;
+    family = familyOf(req, signingName);
     if (!info) throw new AwsError('MissingAuthenticationToken', 'Request is missing Authentication Token', 403);
     const route = routeRequest(sandbox, req, info.service);
     service = route.service;
@@ -114,7 +116,7 @@ export async function handleAwsRequest(sandbox: Sandbox, req: IncomingSignedRequ
   sandbox.faults.record({
     time: new Date().toISOString(),
     caller,
-    service: service?.name ?? 'unknown',
+    service: service?.name ?? signingName ?? 'unknown',
     operation,
     outcome: response.status === 200 ? 'OK' : errorCodeOf(response),
     status: response.status,

@@ -111,6 +111,12 @@ describe('sandbox server: a service it does not emulate', () => {
     expect([res.status, xml(res.body).Error]).toEqual([501, expect.objectContaining({ Code: 'NotImplemented', Message: message('s3') })]);
   });
 
+  it('logs the refused request under the signing name of the service it was meant for', async () => {
+    sb.sandbox.faults.log.length = 0;
+    await send('sns', { method: 'POST', path: '/', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: 'Action=ListTopics&Version=2010-03-31' });
+    expect(sb.sandbox.faults.log).toEqual([expect.objectContaining({ service: 'sns', outcome: 'InvalidAction', status: 400 })]);
+  });
+
   it('answers an emulated JSON service reached over another protocol (KMS without X-Amz-Target) the same way', async () => {
     const res = await send('kms', { method: 'POST', path: '/', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect([res.status, res.headers['x-amzn-errortype']]).toEqual([400, 'UnknownOperationException']);
