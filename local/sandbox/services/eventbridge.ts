@@ -582,12 +582,9 @@ export const eventBridgeService: Service = {
       }
       const results = entries.map((e) => {
         const failed = (ErrorCode: string, ErrorMessage: string) => ({ ErrorCode, ErrorMessage });
-        let bus: string;
-        try {
-          bus = busName(sandbox, e.EventBusName);
-        } catch (err) {
-          return failed('NotFoundException', (err as Error).message);
-        }
+        // AWS accepts an entry for a bus that does not exist and drops it: FailedEntryCount 0 and an
+        // EventId (aws/aws-cli#9186, aws/aws-sdk#186). Its bus name here matches no rule.
+        const bus = busRef(sandbox, e.EventBusName);
         for (const member of ['Source', 'DetailType', 'Detail']) {
           if (!e[member]) return failed('InvalidArgument', `Parameter ${member} is not valid. Reason: ${member} is a required argument.`);
         }
