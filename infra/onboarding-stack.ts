@@ -15,7 +15,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { steps } from '../lambdas/steps';
-import { BOUNDARY_POLICY_NAME, boundaryPolicyArn, keyAdminPolicy, managedRolesBoundary, orchestratorPolicy, roleTrustPolicy } from '../lambdas/lib/policies';
+import { BOUNDARY_POLICY_NAME, boundaryPolicyArn, eventBusArn, keyAdminPolicy, managedRolesBoundary, orchestratorPolicy, requestBusPolicy, roleTrustPolicy } from '../lambdas/lib/policies';
 import { deploymentEnvironment } from '../lambdas/lib/settings';
 import { bundleFunctions, handlerOf } from './functions-bundle';
 import { autoOnboardingInput, autoOnboardingPattern, onboardingRequestPattern, REQUEST_INPUT_PATH, type InputTransformer } from './event-patterns';
@@ -50,7 +50,11 @@ export class OnboardingStack extends Stack {
   readonly rolesBoundary: iam.ManagedPolicy;
   readonly stateMachine: StateMachine;
   readonly deadLetterQueue: Queue;
+  /** Where onboarding requests go; its resource policy names who may send them. */
+  readonly requestBus: events.EventBus;
   readonly requestRule: events.Rule;
+  /** Only with `defaultBusRequests`: request events on the default bus, as before the request bus. */
+  readonly defaultBusRequestRule?: events.Rule;
   readonly autoOnboardingRule?: events.Rule;
 
   constructor(scope: Construct, id: string, props: OnboardingStackProps) {
@@ -221,11 +225,28 @@ export class OnboardingStack extends Stack {
         maxEventAge: Duration.hours(2),
       });
 
-    this.requestRule = new events.Rule(this, 'OnboardingRequestRule', {
-      description: 'Starts an onboarding for each "Onboard Application Requested" event; its detail is the execution input',
-      eventPattern: onboardingRequestPattern() as events.EventPattern,
-      targets: [startExecution(events.RuleTargetInput.fromEventPath(REQUEST_INPUT_PATH))],
+    // Who may start an onboarding (issue 13 item 7): a request event's detail is an execution's input, so
+    // requests go to their own bus, whose policy names the principals allowed to put events on it. The ARN
+    // is built from the name: the bus's own attribute in its policy would be a circular reference.
+    this.requestBus = new events.EventBus(this, 'RequestBus', {
+      eventBusName: settings.requestBusName,
+      description: 'MSF CMK onboarding requests; only the principals its policy names may put events',
     });
+    (this.requestBus.node.defaultChild as events.CfnEventBus).policy = requestBusPolicy({ scope: here, busName: settings.requestBusName, principals: settings.requestPrincipals });
+    const requestTarget = () => startExecution(events.RuleTargetInput.fromEventPath(REQUEST_INPUT_PATH));
+    this.requestRule = new events.Rule(this, 'OnboardingRequestRule', {
+      description: `Starts an onboarding for each "Onboard Application Requested" event on ${settings.requestBusName}; its detail is the execution input`,
+      eventBus: this.requestBus,
+      eventPattern: onboardingRequestPattern() as events.EventPattern,
+      targets: [requestTarget()],
+    });
+    if (settings.defaultBusRequests) {
+      this.defaultBusRequestRule = new events.Rule(this, 'DefaultBusRequestRule', {
+        description: 'Starts an onboarding for each "Onboard Application Requested" event on the default bus (defaultBusRequests): anyone allowed events:PutEvents there may',
+        eventPattern: onboardingRequestPattern() as events.EventPattern,
+        targets: [requestTarget()],
+      });
+    }
 
     if (settings.autoOnboarding) {
       this.autoOnboardingRule = new events.Rule(this, 'AutoOnboardingRule', {
@@ -239,6 +260,8 @@ export class OnboardingStack extends Stack {
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
     new CfnOutput(this, 'OrchestratorRoleArn', { value: this.orchestratorRole.roleArn, description: 'The principal the operator and key-admin roles trust' });
     new CfnOutput(this, 'KeyAdminRoleArn', { value: this.keyAdminRole.attrArn, description: "The key administrator every key's policy names (retained with the keys)" });
+    new CfnOutput(this, 'RequestEventBusName', { value: this.requestBus.eventBusName, description: 'Send onboarding request events here (EventBusName of each PutEvents entry)' });
+    new CfnOutput(this, 'RequestEventBusArn', { value: eventBusArn(here, settings.requestBusName) });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: 'Events EventBridge could not deliver to the state machine' });
   }
 }

@@ -15,6 +15,15 @@ function fromContext(name: string, value: unknown): unknown {
   if (typeof value !== 'string') return value;
   if (type === 'boolean' && (value === 'true' || value === 'false')) return value === 'true';
   if (type === 'integer' && /^-?\d+$/.test(value)) return Number(value);
+  // A list: a JSON array, or names separated by commas (`-c requestPrincipals=111122223333,444455556666`).
+  if (type === 'array') {
+    if (!value.trim().startsWith('[')) return value.split(',').map((x) => x.trim()).filter(Boolean);
+    try {
+      return JSON.parse(value);
+    } catch {
+      return value; // the schema then says it must be an array
+    }
+  }
   return value;
 }
 

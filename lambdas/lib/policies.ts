@@ -430,3 +430,47 @@ export function orchestratorPolicy(p: {
     },
   ]);
 }
+
+/** `events:PutEvents` on the request bus: the one way an onboarding request gets in. */
+export const REQUEST_ACTION = 'events:PutEvents';
+
+/** The ARN of an event bus in this scope (the stack builds it from the name, never from the bus itself). */
+export const eventBusArn = (scope: Scope, busName: string) => `arn:${partitionOf(scope)}:events:${scope.region}:${scope.account}:event-bus/${busName}`;
+
+/**
+ * The request bus's resource policy (issue 13 item 7: who may start an onboarding). The principals are
+ * account ids or IAM ARNs; none given = this account's root.
+ * - `AllowOnboardingRequests` lets them put events on the bus. Naming an account (its root) admits every
+ *   principal of that account whose own IAM policy allows events:PutEvents on the bus; a same-account
+ *   principal needs its IAM policy or this statement, another account's both (IAM's evaluation logic).
+ * - When a role or user is named, `RefuseEveryoneElse` denies everyone who is neither a named principal
+ *   nor of a named account — otherwise any principal of this account with events:PutEvents on `*` could
+ *   still choose an execution's input. A Deny in an event bus policy is standard policy grammar; that
+ *   EventBridge honours it as IAM does is not confirmed by our sources (docs/sandbox.md).
+ */
+export function requestBusPolicy(p: { scope: Scope; busName: string; principals?: string[] }): PolicyDocument {
+  const partition = partitionOf(p.scope);
+  // Each principal as an ARN, with its account when it names a whole account (the scope's may be a token).
+  const given = p.principals?.length
+    ? p.principals.map((x) => (/^\d{12}$/.test(x) ? { arn: `arn:${partition}:iam::${x}:root`, account: x } : { arn: x, account: /^arn:[^:]+:iam::(\d{12}):root$/.exec(x)?.[1] }))
+    : [{ arn: `arn:${partition}:iam::${p.scope.account}:root`, account: p.scope.account }];
+  const principals = given.map((g) => g.arn);
+  const accounts = given.flatMap((g) => (g.account ? [g.account] : []));
+  const named = given.filter((g) => !g.account).map((g) => g.arn);
+  const resource = eventBusArn(p.scope, p.busName);
+  const statements: Statement[] = [{ Sid: 'AllowOnboardingRequests', Effect: 'Allow', Principal: { AWS: values(...principals) }, Action: REQUEST_ACTION, Resource: resource }];
+  if (named.length) {
+    statements.push({
+      Sid: 'RefuseEveryoneElse',
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: REQUEST_ACTION,
+      Resource: resource,
+      Condition: {
+        ArnNotEquals: { 'aws:PrincipalArn': values(...named) },
+        ...(accounts.length && { StringNotEquals: { 'aws:PrincipalAccount': values(...accounts) } }),
+      },
+    });
+  }
+  return document(statements);
+}

@@ -17,6 +17,12 @@ export interface Settings {
   pendingWindowDays: number;
   delegateToAccount: boolean;
   autoOnboarding: boolean;
+  /** The event bus for onboarding request events (infra only). */
+  requestBusName: string;
+  /** Who may put request events on it: account ids or IAM ARNs; absent = this account's root (infra only). */
+  requestPrincipals?: string[];
+  /** Also take request events from the default bus (infra only). */
+  defaultBusRequests: boolean;
 }
 
 /** What the stack deploys that the functions act with or on. */
@@ -57,6 +63,9 @@ const ENV: Record<keyof Deployment, string> = {
   pendingWindowDays: 'MSF_CMK_PENDING_WINDOW_DAYS',
   delegateToAccount: 'MSF_CMK_DELEGATE_TO_ACCOUNT',
   autoOnboarding: 'MSF_CMK_AUTO_ONBOARDING',
+  requestBusName: 'MSF_CMK_REQUEST_BUS_NAME',
+  requestPrincipals: 'MSF_CMK_REQUEST_PRINCIPALS',
+  defaultBusRequests: 'MSF_CMK_DEFAULT_BUS_REQUESTS',
   orchestratorRoleArn: 'MSF_CMK_ORCHESTRATOR_ROLE_ARN',
   keyAdminRoleArn: 'MSF_CMK_KEY_ADMIN_ROLE_ARN',
   permissionsBoundaryArn: 'MSF_CMK_PERMISSIONS_BOUNDARY_ARN',
@@ -64,7 +73,26 @@ const ENV: Record<keyof Deployment, string> = {
 
 /** The functions' environment for a deployment (CDK sets exactly this; local tools too). */
 export function deploymentEnvironment(d: Deployment): Record<string, string> {
-  return Object.fromEntries(Object.entries(ENV).map(([k, name]) => [name, String(d[k as keyof Deployment])]));
+  return Object.fromEntries(Object.entries(ENV).flatMap(([k, name]) => {
+    const v = d[k as keyof Deployment];
+    // Lists travel as JSON (an IAM name may contain a comma); an absent optional setting is left out.
+    return v === undefined ? [] : [[name, Array.isArray(v) ? JSON.stringify(v) : String(v)]];
+  }));
+}
+
+/** A setting's value from its environment variable text, by the schema's type. */
+function fromEnvironment(k: keyof Settings, v: string): unknown {
+  const type = (schema.properties as Record<string, { type: string }>)[k].type;
+  if (type === 'integer') return Number(v);
+  if (type === 'boolean') return v === 'true';
+  if (type === 'array') {
+    try {
+      return JSON.parse(v);
+    } catch {
+      return v; // the schema then names it
+    }
+  }
+  return v;
 }
 
 let cached: { key: string; value: Deployment } | undefined;
@@ -79,7 +107,7 @@ export function deployment(env: NodeJS.ProcessEnv = process.env): Deployment {
   for (const k of Object.keys(schema.properties) as (keyof Settings)[]) {
     const v = env[ENV[k]];
     if (v === undefined || v === '') continue;
-    raw[k] = k === 'pendingWindowDays' ? Number(v) : k === 'delegateToAccount' || k === 'autoOnboarding' ? v === 'true' : v;
+    raw[k] = fromEnvironment(k, v);
   }
   const value: Deployment = {
     ...validateSettings(raw),

@@ -97,7 +97,9 @@ export function evaluate(req: AuthzRequest): AuthzResult {
     const unbounded = simulate(req, true, false);
     if (unbounded === 'Allowed' || (decision === 'ExplicitlyDenied' && unbounded !== 'ExplicitlyDenied')) return { decision, deniedBy: 'boundary' };
   }
-  if (!req.resourcePolicy) return { decision, deniedBy: 'identity' };
+  // Another account's caller needs a resource policy too: without one, that is what is missing.
+  const callerAccount = /^arn:[^:]+:(?:iam|sts)::(\d{12}):/.exec(req.principal)?.[1];
+  if (!req.resourcePolicy) return { decision, deniedBy: callerAccount && callerAccount !== req.resourceAccount ? 'resource' : 'identity' };
   // KMS decides by the key policy first, so it names the resource-based policy unless an identity
   // policy denies explicitly.
   const identityOnly = simulate(req, false, false);

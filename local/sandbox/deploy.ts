@@ -318,6 +318,24 @@ const rule: ResourceHandler = {
   },
 };
 
+/** AWS::Events::EventBus: the bus, and its `Policy` set with PutPermission as CloudFormation does. */
+const eventBus: ResourceHandler = {
+  async create(p, ctx) {
+    const out = await call(ctx, 'events', 'CreateEventBus', { Name: p.Name, Description: p.Description, Tags: tagList(p.Tags) });
+    if (p.Policy) await call(ctx, 'events', 'PutPermission', { EventBusName: p.Name, Policy: json(p.Policy) });
+    return { PhysicalResourceId: p.Name, Attributes: { Arn: out.EventBusArn, Name: p.Name, ...(p.Policy && { Policy: json(p.Policy) }) } };
+  },
+  async update(p, old, ctx, id) {
+    if (p.Name !== old.PhysicalResourceId) throw new DeployError(`${id}: changing the Name of an event bus needs a replacement, which this deployer does not do`);
+    if (p.Policy) await call(ctx, 'events', 'PutPermission', { EventBusName: p.Name, Policy: json(p.Policy) });
+    else if (old.Properties.Policy) await call(ctx, 'events', 'RemovePermission', { EventBusName: p.Name, RemoveAllPermissions: true });
+    return { PhysicalResourceId: old.PhysicalResourceId, Attributes: { ...old.Attributes, ...(p.Policy && { Policy: json(p.Policy) }) } };
+  },
+  async delete(old, ctx) {
+    await call(ctx, 'events', 'DeleteEventBus', { Name: old.PhysicalResourceId });
+  },
+};
+
 /** CDK's own bookkeeping: nothing to make in the account. */
 const metadata: ResourceHandler = {
   async create(_p, ctx, id) {
@@ -340,6 +358,7 @@ export const HANDLERS: Record<string, ResourceHandler> = {
   'AWS::SQS::Queue': queue,
   'AWS::SQS::QueuePolicy': queuePolicy,
   'AWS::Events::Rule': rule,
+  'AWS::Events::EventBus': eventBus,
   'AWS::CDK::Metadata': metadata,
 };
 

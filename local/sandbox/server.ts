@@ -1,6 +1,6 @@
 /**
- * One HTTP port for every service. Dispatch by protocol: JSON 1.1 by `X-Amz-Target`, the Query
- * protocol by the SigV4 signing name (`iam`, `sts`). `/_sandbox/…` is the control endpoint for
+ * One HTTP port for every service. Dispatch by protocol: JSON 1.0/1.1 by `X-Amz-Target`, REST-JSON
+ * (Lambda) by the signing name and the method and path, the Query protocol by the signing name (`iam`, `sts`). `/_sandbox/…` is the control endpoint for
  * faults, latency, the clock, the request log and the state.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { AwsError } from './errors';
 import { jsonError, jsonResponse, parseJsonInput, type WireResponse } from './protocols/json';
 import { matchRoute, restJsonError, restJsonResponse, type RestRoute } from './protocols/rest-json';
-import { parseQueryInput, queryError, queryResponse } from './protocols/query';
+import { ec2Error, parseQueryInput, queryError, queryResponse, restXmlError } from './protocols/query';
 import { parseAuthorization, signatureMatches, type IncomingSignedRequest } from './sigv4';
 import { Sandbox, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, type Principal, type SandboxOptions, type Service } from './sandbox';
 import { iamService } from './services/iam';
@@ -54,20 +54,50 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
 
 interface Route { service: Service; operation: string; input: Record<string, unknown>; rest?: RestRoute }
 
+/**
+ * The protocol family a request speaks, read from the request alone, so that a service the sandbox does
+ * not emulate still gets its error in the shape its SDK parses: JSON 1.0/1.1 by `X-Amz-Target`, Query
+ * (and EC2's variant) by a form body or an `Action` parameter, REST-XML for the services that use it, and
+ * REST-JSON (Lambda, API Gateway, …) for everything else.
+ */
+type Family = 'json' | 'query' | 'ec2' | 'rest-json' | 'rest-xml';
+/** Signing names of the REST-XML services (AWS SDK v3 `awsRestXml`): S3 and the few like it. */
+const REST_XML = new Set(['s3', 'route53', 'cloudfront']);
+
+function familyOf(req: IncomingSignedRequest, signingName: string | undefined): Family {
+  if (req.headers['x-amz-target']) return 'json';
+  const form = /^application\/x-www-form-urlencoded/.test(req.headers['content-type'] ?? '') || 'Action' in req.query || /(^|&)Action=/.test(req.body);
+  if (form) return signingName === 'ec2' ? 'ec2' : 'query';
+  return signingName && REST_XML.has(signingName) ? 'rest-xml' : 'rest-json';
+}
+
+/**
+ * A service (or a protocol of an emulated service) the sandbox does not emulate: each family's own
+ * "no such operation" code (NotImplemented 501 in REST-XML, as S3 answers an unsupported request), one message.
+ */
+function notEmulated(family: Family, signingName: string): AwsError {
+  // No list of services here: docs/sandbox.md ("What it emulates") is the one list.
+  const message = `Service ${signingName} is not emulated by this sandbox (docs/sandbox.md lists what is).`;
+  if (family === 'rest-xml') return new AwsError('NotImplemented', message, 501);
+  return family === 'query' || family === 'ec2' ? new AwsError('InvalidAction', message, 400) : new AwsError('UnknownOperationException', message, 400);
+}
+
 /** Handles one signed AWS request end to end and returns the wire response. */
 export async function handleAwsRequest(sandbox: Sandbox, req: IncomingSignedRequest): Promise<WireResponse> {
   const started = Date.now();
   const requestId = sandbox.requestId();
   const target = req.headers['x-amz-target'];
-  // REST-JSON services (Lambda) are known by the path; the rest by X-Amz-Target or the Query protocol.
-  let family: 'json' | 'query' | 'rest-json' = target ? 'json' : req.path.startsWith('/2015-03-31/') ? 'rest-json' : 'query';
+  let family: Family = target ? 'json' : 'query';
   let rest: RestRoute | undefined;
   let service: Service | undefined;
   let operation = target?.split('.')[1] ?? 'Unknown';
   let caller = 'anonymous';
+  let signingName: string | undefined;
   let response: WireResponse;
   try {
     const info = parseAuthorization(req);
+    signingName = info?.service;
+    family = familyOf(req, signingName);
     if (!info) throw new AwsError('MissingAuthenticationToken', 'Request is missing Authentication Token', 403);
     const route = routeRequest(sandbox, req, info.service);
     service = route.service;
@@ -84,14 +114,18 @@ export async function handleAwsRequest(sandbox: Sandbox, req: IncomingSignedRequ
   } catch (e) {
     const err = toAwsError(e, family);
     const xmlns = service?.xmlns ?? 'https://iam.amazonaws.com/doc/2010-05-08/';
-    response = family === 'rest-json' ? restJsonError(err, requestId) : family === 'json' ? jsonError(err, requestId) : queryError(err, xmlns, requestId);
+    response = family === 'rest-json' ? restJsonError(err, requestId)
+      : family === 'json' ? jsonError(err, requestId)
+      : family === 'rest-xml' ? restXmlError(err, requestId)
+      : family === 'ec2' ? ec2Error(err, requestId)
+      : queryError(err, xmlns, requestId);
   }
   // AWS JSON 1.0 services (Step Functions) answer in the content type they were asked in.
   if (family === 'json' && req.headers['content-type'] === 'application/x-amz-json-1.0') response.headers['content-type'] = 'application/x-amz-json-1.0';
   sandbox.faults.record({
     time: new Date().toISOString(),
     caller,
-    service: service?.name ?? 'unknown',
+    service: service?.name ?? signingName ?? 'unknown',
     operation,
     outcome: response.status < 300 ? 'OK' : errorCodeOf(response),
     status: response.status,
@@ -102,10 +136,11 @@ export async function handleAwsRequest(sandbox: Sandbox, req: IncomingSignedRequ
 
 function routeRequest(sandbox: Sandbox, req: IncomingSignedRequest, signingName: string): Route {
   const target = req.headers['x-amz-target'];
+  const family = familyOf(req, signingName);
   if (target) {
     const [prefix, operation] = target.split('.');
     const service = [...sandbox.services.values()].find((s) => s.targetPrefix === prefix);
-    if (!service) throw new AwsError('UnknownOperationException', `Unknown target ${target}`, 400);
+    if (!service) throw notEmulated(family, signingName);
     return { service, operation, input: parseJsonInput(req.body) };
   }
   const service = sandbox.services.get(signingName);
@@ -114,20 +149,20 @@ function routeRequest(sandbox: Sandbox, req: IncomingSignedRequest, signingName:
     if (!matched) throw new AwsError('UnknownOperationException', `Unknown operation ${req.method} ${req.path}`, 404);
     return { service, operation: matched.route.operation, input: matched.input, rest: matched.route };
   }
-  if (!service || service.protocol !== 'query') throw new AwsError('InvalidAction', `Service ${signingName} is not emulated by this sandbox`, 400);
+  if (!service || service.protocol !== 'query' || family !== 'query') throw notEmulated(family, signingName);
   const params = new URLSearchParams(req.body);
   for (const [k, v] of Object.entries(req.query)) params.append(k, v);
   const { action, input } = parseQueryInput(params);
   return { service, operation: action, input };
 }
 
-function toAwsError(e: unknown, family: 'json' | 'query' | 'rest-json'): AwsError {
+function toAwsError(e: unknown, family: Family): AwsError {
   if (e instanceof AwsError) {
-    const jsonCode = family !== 'query' ? JSON_AUTH_CODES[e.code] : undefined;
+    const jsonCode = family === 'json' || family === 'rest-json' ? JSON_AUTH_CODES[e.code] : undefined;
     return jsonCode ? new AwsError(jsonCode, e.message, e.code === 'ExpiredToken' ? 400 : e.status === 403 ? 400 : e.status) : e;
   }
   console.error('[sandbox] internal error:', e);
-  return new AwsError(family === 'json' ? 'InternalFailure' : 'InternalFailure', 'The request processing has failed because of an unknown error.', 500);
+  return new AwsError('InternalFailure', 'The request processing has failed because of an unknown error.', 500);
 }
 
 function errorCodeOf(res: WireResponse): string {

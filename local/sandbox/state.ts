@@ -238,6 +238,17 @@ export interface EventRule {
   Targets: EventTarget[];
 }
 
+/** A custom event bus (the default bus is implicit until it gets a policy). */
+export interface EventBus {
+  Name: string;
+  Arn: string;
+  Description?: string;
+  /** The resource policy as JSON text, as DescribeEventBus returns it. */
+  Policy?: string;
+  CreationTime?: number;
+  LastModifiedTime?: number;
+}
+
 /** A delivery that failed for good (what AWS sends to the target's dead-letter queue). */
 export interface FailedInvocation {
   Time: number;
@@ -315,7 +326,7 @@ export interface SandboxState {
   };
   /** Optional so state files written before these services load; the services create them on first use. */
   stepfunctions?: { stateMachines: Record<string, StateMachine>; executions: Record<string, Execution> };
-  events?: { rules: Record<string, EventRule>; failedInvocations: FailedInvocation[] };
+  events?: { rules: Record<string, EventRule>; failedInvocations: FailedInvocation[]; buses?: Record<string, EventBus> };
   lambda?: { functions: Record<string, LambdaFunction> };
   logs?: { groups: Record<string, LogGroup> };
   sqs?: { queues: Record<string, Queue> };
@@ -333,7 +344,7 @@ export function emptyState(account: string, region: string): SandboxState {
     kms: { keys: {}, aliases: {}, grants: {} },
     kinesisanalytics: { applications: {}, operations: {}, snapshots: {} },
     stepfunctions: { stateMachines: {}, executions: {} },
-    events: { rules: {}, failedInvocations: [] },
+    events: { rules: {}, failedInvocations: [], buses: {} },
     lambda: { functions: {} },
     logs: { groups: {} },
     sqs: { queues: {} },

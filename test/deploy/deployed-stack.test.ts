@@ -3,17 +3,28 @@
  * policies, functions (from their bundled asset), state machine and rules, started through the Step
  * Functions API and by EventBridge events — no handler is imported by the test or the sandbox.
  */
-import { CreateRoleCommand } from '@aws-sdk/client-iam';
-import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { CreateApplicationCommand, DescribeApplicationCommand } from '@aws-sdk/client-kinesis-analytics-v2';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { readAssembly, deployTemplate } from '../../local/sandbox/deploy';
 import { STACK_NAME, cachedAssembly as testAssembly } from '../../local/stack';
 import { REQUEST_DETAIL_TYPE, REQUEST_SOURCE } from '../../infra/event-patterns';
-import { clients, ended, testSandbox } from '../sandbox/helpers';
+import { clients, ended, roleCredentials, testSandbox } from '../sandbox/helpers';
+import type { Principal } from '../../local/sandbox/sandbox';
 import type { RunningSandbox } from '../../local/sandbox/server';
 
 const A = '000000000000';
+const OUTSIDER_ACCOUNT = '111122223333';
+const lambdaTrust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+/** The one principal the request bus's policy names (deployment setting requestPrincipals). */
+const REQUESTER = `arn:aws:iam::${A}:role/OnboardingRequester`;
+/** One synth for every test here: auto-onboarding on, the requester named. */
+const CONTEXT = { autoOnboarding: true, requestPrincipals: [REQUESTER] };
+const EVENTS = path.resolve(__dirname, '../../events');
+const entriesFiles = (JSON.parse(readFileSync(path.join(EVENTS, 'index.json'), 'utf8')).entries as { file: string }[]).map((e) => e.file);
 const flinkTrust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
 const execRole = (app: string) => `arn:aws:iam::${A}:role/${app}-flink-execution`;
 
@@ -32,7 +43,8 @@ async function deployed(context: Record<string, unknown> = {}, edit?: (template:
   const assembly = readAssembly(await testAssembly(context), STACK_NAME);
   edit?.(assembly.template);
   const result = await deployTemplate(sb.sandbox, STACK_NAME, assembly);
-  for (const app of ['orders', 'clicks', 'ledger']) await clients(sb).iam.send(new CreateRoleCommand({ RoleName: `${app}-flink-execution`, AssumeRolePolicyDocument: flinkTrust }));
+  for (const app of ['orders', 'clicks', 'ledger', 'clickstream']) await clients(sb).iam.send(new CreateRoleCommand({ RoleName: `${app}-flink-execution`, AssumeRolePolicyDocument: flinkTrust }));
+  await clients(sb).iam.send(new CreateRoleCommand({ RoleName: 'OnboardingRequester', AssumeRolePolicyDocument: lambdaTrust }));
   return { sb, result, assembly };
 }
 
@@ -42,7 +54,7 @@ describe('the CDK app deployed into the sandbox', () => {
   let template: any;
 
   beforeAll(async () => {
-    const d = await deployed({ autoOnboarding: true });
+    const d = await deployed(CONTEXT);
     ({ sb, assembly: { template } } = d);
     outputs = d.result.outputs;
   }, 120_000);
@@ -61,7 +73,7 @@ describe('the CDK app deployed into the sandbox', () => {
 
   it('re-deploys in place: the same template changes nothing and keeps every ARN', async () => {
     const before = sb.sandbox.snapshot();
-    const again = await deployTemplate(sb.sandbox, STACK_NAME, readAssembly(await testAssembly({ autoOnboarding: true }), STACK_NAME));
+    const again = await deployTemplate(sb.sandbox, STACK_NAME, readAssembly(await testAssembly(CONTEXT), STACK_NAME));
     expect(again).toMatchObject({ created: [], updated: [], deleted: [], outputs });
     expect(sb.sandbox.diff(before).filter((c) => !c.path.startsWith('cloudformation'))).toEqual([]);
   });
@@ -80,10 +92,11 @@ describe('the CDK app deployed into the sandbox', () => {
   }, 60_000);
 
   it('a request event starts an onboarding of the application it names; with auto-onboarding, one created by someone else is onboarded once', async () => {
-    const { events, sfn, flink } = clients(sb);
+    const { sfn, flink } = clients(sb);
     const before = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: outputs.StateMachineArn }))).executions!.length;
     const detail = { applicationName: 'ledger', createApplication: { serviceExecutionRoleArn: execRole('ledger') } };
-    const put = await events.send(new PutEventsCommand({ Entries: [{ Source: REQUEST_SOURCE, DetailType: REQUEST_DETAIL_TYPE, Detail: JSON.stringify(detail) }] }));
+    const requester = clients(sb, roleCredentials(sb, REQUESTER)).events;
+    const put = await requester.send(new PutEventsCommand({ Entries: [request(outputs, detail)] }));
     expect(put.FailedEntryCount).toBe(0);
     await flink.send(new CreateApplicationCommand({ ApplicationName: 'clicks', RuntimeEnvironment: 'FLINK-1_20', ServiceExecutionRole: execRole('clicks') }));
     // The workflow's own CreateApplication (for ledger) starts no run of its own.
@@ -94,22 +107,69 @@ describe('the CDK app deployed into the sandbox', () => {
       expect(app.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription?.KeyType).toBe('CUSTOMER_MANAGED_KEY');
     }
   }, 60_000);
+
+  describe('who may start an onboarding: only the principals the request bus names', () => {
+    const started = async () => (await clients(sb).sfn.send(new ListExecutionsCommand({ stateMachineArn: outputs.StateMachineArn }))).executions?.length ?? 0;
+
+    it("refuses an outsider's request by the bus policy: a principal of this account it does not name, even one allowed events:PutEvents on every bus", async () => {
+      const { iam } = clients(sb);
+      const role = (await iam.send(new CreateRoleCommand({ RoleName: 'SomeoneElse', AssumeRolePolicyDocument: lambdaTrust }))).Role!.Arn!;
+      await iam.send(new PutRolePolicyCommand({ RoleName: 'SomeoneElse', PolicyName: 'events', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'events:PutEvents', Resource: '*' }] }) }));
+      const before = await started();
+      const err = await clients(sb, roleCredentials(sb, role)).events.send(new PutEventsCommand({ Entries: [request(outputs, { applicationName: 'victim' })] })).catch((e) => e);
+      expect(err).toMatchObject({ name: 'AccessDeniedException', message: expect.stringMatching(new RegExp(`is not authorized to perform: events:PutEvents on resource: ${outputs.RequestEventBusArn} with an explicit deny in a resource-based policy$`)) });
+      expect(await started()).toBe(before);
+    });
+
+    it("refuses another account's request by the bus policy", async () => {
+      // The sandbox holds one account, so the other account's call is made in process.
+      const caller: Principal = { arn: `arn:aws:iam::${OUTSIDER_ACCOUNT}:root`, account: OUTSIDER_ACCOUNT, kind: 'root', userId: OUTSIDER_ACCOUNT };
+      const ctx = { sandbox: sb.sandbox, caller, requestId: 'r', service: 'events', operation: 'PutEvents' };
+      const before = await started();
+      const put = async () => sb.sandbox.services.get('events')!.operations.PutEvents({ Entries: [{ ...request(outputs, { applicationName: 'victim' }), EventBusName: outputs.RequestEventBusArn }] }, ctx);
+      await expect(put()).rejects.toMatchObject({ name: 'AccessDeniedException', message: expect.stringContaining(`User: arn:aws:iam::${OUTSIDER_ACCOUNT}:root is not authorized to perform: events:PutEvents`) });
+      expect(await started()).toBe(before);
+    });
+
+    it('starts nothing from a request event on the default bus (no default-bus rule unless defaultBusRequests)', async () => {
+      const before = await started();
+      const out = await clients(sb).events.send(new PutEventsCommand({ Entries: [{ ...request(outputs, { applicationName: 'victim' }), EventBusName: undefined }] }));
+      expect(out.FailedEntryCount).toBe(0);
+      expect(await started()).toBe(before);
+    });
+
+    it.each(entriesFiles)('events/%s, sent as `aws events put-events --entries file://…` sends it, starts one execution with its detail', async (file) => {
+      const entries = JSON.parse(readFileSync(path.join(EVENTS, file), 'utf8')) as PutEventsRequestEntry[];
+      const { sfn } = clients(sb);
+      const list = async () => (await sfn.send(new ListExecutionsCommand({ stateMachineArn: outputs.StateMachineArn }))).executions ?? [];
+      const before = new Set((await list()).map((e) => e.executionArn));
+      const out = await clients(sb, roleCredentials(sb, REQUESTER)).events.send(new PutEventsCommand({ Entries: entries }));
+      expect(out.FailedEntryCount).toBe(0);
+      const added = (await list()).filter((e) => !before.has(e.executionArn));
+      const inputs = await Promise.all(added.map(async (e) => JSON.parse((await sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }))).input!)));
+      expect(inputs).toEqual(entries.map((e) => JSON.parse(e.Detail!)));
+      await executionsOf(sfn, outputs.StateMachineArn, before.size + 1);
+    }, 60_000);
+  });
 });
+
+/** A request event for the deployed request bus. */
+const request = (outputs: Record<string, string>, detail: object): PutEventsRequestEntry => ({ EventBusName: outputs.RequestEventBusName, Source: REQUEST_SOURCE, DetailType: REQUEST_DETAIL_TYPE, Detail: JSON.stringify(detail) });
 
 describe('the orchestrator role the sandbox runs with is the synthesized one', () => {
   // (Without AssumePersonas a run still succeeds, in AWS too: a same-account trust policy that names the
   // orchestrator role grants AssumeRole by itself.)
   it('without the statement of the CDK policy that lets it create operator roles, the execution fails with AccessDenied on iam:CreateRole', async () => {
-    const { sb, result } = await deployed({ autoOnboarding: true }, (template) => {
+    const { sb, result } = await deployed(CONTEXT, (template) => {
       const sid = 'WriteOnlyBoundedOperatorRoles';
       const policy = Object.values(template.Resources as Record<string, any>).find((r) => r.Type === 'AWS::IAM::Policy' && r.Properties.PolicyDocument.Statement.some((s: any) => s.Sid === sid));
       policy.Properties.PolicyDocument.Statement = policy.Properties.PolicyDocument.Statement.filter((s: any) => s.Sid !== sid);
     });
     try {
-      const { sfn, flink } = clients(sb);
-      await flink.send(new CreateApplicationCommand({ ApplicationName: 'orders', RuntimeEnvironment: 'FLINK-1_20', ServiceExecutionRole: execRole('orders') }));
+      const { sfn } = clients(sb);
       const before = sb.sandbox.snapshot();
-      const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: result.outputs.StateMachineArn, input: JSON.stringify({ applicationName: 'orders' }) }));
+      const input = { applicationName: 'orders', createApplication: { serviceExecutionRoleArn: execRole('orders') } };
+      const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: result.outputs.StateMachineArn, input: JSON.stringify(input) }));
       const done = await ended(sfn, executionArn!);
       expect(done.status).toBe('FAILED');
       const { events } = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));

@@ -10,15 +10,20 @@ import {
   autoOnboardingInput,
   autoOnboardingPattern,
   onboardingRequestPattern,
+  REQUEST_DETAIL_TYPE,
   REQUEST_INPUT_PATH,
+  REQUEST_SOURCE,
   type InputTransformer,
 } from '../../infra/event-patterns';
 
 const EVENTS = path.resolve(__dirname, '../../events');
 interface IndexEntry { file: string; matches: { request: boolean; autoOnboarding: boolean }; why: string }
+/** A PutEvents entries file, and the sample event it sends, if any. */
+interface EntriesFile { file: string; event?: string; why: string }
 const index = JSON.parse(readFileSync(path.join(EVENTS, 'index.json'), 'utf8')) as {
   deployment: { partition: string; account: string; operatorRolePrefix: string };
   events: IndexEntry[];
+  entries: EntriesFile[];
 };
 const load = (file: string) => JSON.parse(readFileSync(path.join(EVENTS, file), 'utf8'));
 
@@ -40,9 +45,20 @@ describe('EventBridge rules against events/', () => {
       .filter((f) => f.endsWith('.json') && f !== 'index.json')
       .sort();
     // Act
-    const indexed = index.events.map((e) => e.file).sort();
+    const indexed = [...index.events, ...index.entries].map((e) => e.file).sort();
     // Assess
     expect(indexed).toEqual(onDisk);
+  });
+
+  it.each(index.entries)('$file is a PutEvents entries array for the request bus: $why', ({ file, event }) => {
+    // Prepare
+    const entries = load(file);
+    // Act
+    const details = entries.map((e: any) => JSON.parse(e.Detail));
+    // Assess
+    expect(entries.map((e: any) => [e.EventBusName, e.Source, e.DetailType])).toEqual(entries.map(() => ['msf-cmk-onboarding-requests', REQUEST_SOURCE, REQUEST_DETAIL_TYPE]));
+    for (const d of details) expect(() => validateInput(d)).not.toThrow();
+    if (event) expect(details).toEqual([load(event).detail]);
   });
 
   it('builds patterns EventBridge accepts', () => {

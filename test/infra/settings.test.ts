@@ -15,15 +15,29 @@ describe('CDK context settings', () => {
     [{ pendingWindowDays: '6' }, /^Invalid CDK context: pendingWindowDays: must be >= 7$/],
     [{ pendingWindowDays: 31 }, /^Invalid CDK context: pendingWindowDays: must be <= 30$/],
     [{ keyAdminRoleName: 'msf-cmk-operator-admins' }, /^Invalid CDK context: keyAdminRoleName: .* starts with operatorRolePrefix/],
+    [{ requestBusName: 'default' }, /^Invalid CDK context: requestBusName: must match pattern/],
+    [{ requestPrincipals: 'arn:aws:iam::111122223333:role/a,alice' }, /^Invalid CDK context: requestPrincipals\/1: must match pattern/],
+    [{ requestPrincipals: '[]' }, /^Invalid CDK context: requestPrincipals: must NOT have fewer than 1 items$/],
+    [{ defaultBusRequests: 'maybe' }, /^Invalid CDK context: defaultBusRequests: must be boolean$/],
   ])('refuses %j', (context, message) => {
     expect(() => read(context)).toThrow(message);
   });
 
-  it('defaults to the schema defaults: auto-onboarding off, a 30-day pending window, no delegation to IAM', () => {
+  it('defaults to the schema defaults: auto-onboarding off, a 30-day pending window, no delegation to IAM, requests on their own bus from the account only', () => {
     expect(read({})).toEqual({
       rolePath: '/msf-cmk/', operatorRolePrefix: 'msf-cmk-operator-', keyAdminRoleName: 'MsfCmkKeyAdmin', aliasPrefix: 'msf-cmk/',
       lockTableName: 'msf-cmk-onboarding-locks', pendingWindowDays: 30, delegateToAccount: false, autoOnboarding: false,
+      requestBusName: 'msf-cmk-onboarding-requests', defaultBusRequests: false,
     });
+  });
+
+  it('reads requestPrincipals as a comma-separated list from `-c` and as a JSON array from cdk.json', () => {
+    // Prepare
+    const principals = ['arn:aws:iam::111122223333:role/path/requester', '444455556666'];
+    // Act
+    const read2 = [read({ requestPrincipals: principals.join(',') }), read({ requestPrincipals: JSON.stringify(principals) }), read({ requestPrincipals: principals })];
+    // Assess
+    expect(read2.map((s) => s.requestPrincipals)).toEqual([principals, principals, principals]);
   });
 
   it('takes values from `-c` (strings) and from cdk.json (JSON) alike', () => {
@@ -33,7 +47,7 @@ describe('CDK context settings', () => {
     // Act
     const settings = [read(fromCli), read(fromJson), read({ autoOnboarding: 'false' }).autoOnboarding];
     // Assess
-    const expected = { rolePath: '/a/b/', operatorRolePrefix: 'op-', keyAdminRoleName: 'MsfCmkKeyAdmin', aliasPrefix: 'x/', lockTableName: 'msf-cmk-onboarding-locks', autoOnboarding: true, pendingWindowDays: 7, delegateToAccount: true };
+    const expected = { rolePath: '/a/b/', operatorRolePrefix: 'op-', keyAdminRoleName: 'MsfCmkKeyAdmin', aliasPrefix: 'x/', lockTableName: 'msf-cmk-onboarding-locks', autoOnboarding: true, pendingWindowDays: 7, delegateToAccount: true, requestBusName: 'msf-cmk-onboarding-requests', defaultBusRequests: false };
     expect(settings).toEqual([expected, expected, false]);
   });
 });

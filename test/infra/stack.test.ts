@@ -15,7 +15,7 @@ import type { CfnRole } from 'aws-cdk-lib/aws-iam';
 import { buildApp, STACK_NAME } from '../../infra/app';
 import { autoOnboardingInput, autoOnboardingPattern, onboardingRequestPattern, REQUEST_INPUT_PATH } from '../../infra/event-patterns';
 import { ASL_FILE, type OnboardingStack } from '../../infra/onboarding-stack';
-import { boundaryPolicyArn, keyAdminPolicy, orchestratorPolicy, roleTrustPolicy } from '../../lambdas/lib/policies';
+import { boundaryPolicyArn, keyAdminPolicy, orchestratorPolicy, requestBusPolicy, roleTrustPolicy } from '../../lambdas/lib/policies';
 import { deploymentEnvironment, validateSettings } from '../../lambdas/lib/settings';
 import { steps } from '../../lambdas/steps';
 
@@ -74,7 +74,8 @@ function taskResources(definition: any): string[] {
 
 let plain: Synth;
 let auto: Synth;
-const autoSettings = { rolePath: '/teams/flink/', operatorRolePrefix: 'flink-operator-', aliasPrefix: 'flink/' };
+const requester = 'arn:aws:iam::111122223333:role/platform/onboarding-requester';
+const autoSettings = { rolePath: '/teams/flink/', operatorRolePrefix: 'flink-operator-', aliasPrefix: 'flink/', requestBusName: 'flink-onboarding', requestPrincipals: `${requester},444455556666`, defaultBusRequests: 'true' };
 
 beforeAll(() => {
   plain = synth({});
@@ -211,7 +212,7 @@ describe('step functions and the orchestrator role', () => {
 describe('deployment: settings and shared personas', () => {
   it.each([
     ['default settings', () => plain, {}],
-    ['settings from the context', () => auto, { ...autoSettings, autoOnboarding: true }],
+    ['settings from the context', () => auto, { ...autoSettings, autoOnboarding: true, requestPrincipals: [requester, '444455556666'], defaultBusRequests: true }],
   ])("gives every function the deployment's settings and personas in its environment (%s)", (_, get, context) => {
     // Prepare
     const s = get();
@@ -256,15 +257,47 @@ describe('EventBridge rules', () => {
   const rules = (s: Synth) => Object.fromEntries(resources(s, 'AWS::Events::Rule').map(([id, r]) => [id.replace(/[0-9A-F]{8}$/, ''), r.Properties]));
   const target = { Arn: { Ref: expect.any(String) }, DeadLetterConfig: { Arn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } } };
 
-  it('starts an execution from each request event with its detail as input, retrying into a dead-letter queue', () => {
+  it('starts an execution from each request event on the request bus with its detail as input, retrying into a dead-letter queue', () => {
+    // Prepare
+    const busId = plain.stack.getLogicalId(plain.stack.requestBus.node.defaultChild as CfnFunction);
     // Act
     const { OnboardingRequestRule: rule, ...others } = rules(plain);
     // Assess
-    expect(others).toEqual({}); // no auto-onboarding without the context flag
+    expect(others).toEqual({}); // no auto-onboarding and no default-bus requests without the context flags
+    expect(rule.EventBusName).toEqual({ Ref: busId });
     expect(rule.EventPattern).toEqual(onboardingRequestPattern());
     expect(rule.Targets).toEqual([
       expect.objectContaining({ ...target, InputPath: REQUEST_INPUT_PATH, RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 } }),
     ]);
+  });
+
+  it('lets only the account root put request events on the request bus by default, so only principals its IAM policies allow', () => {
+    // Act
+    const [[, bus], ...more] = resources(plain, 'AWS::Events::EventBus');
+    // Assess
+    expect(more).toEqual([]);
+    expect(bus.Properties.Name).toBe('msf-cmk-onboarding-requests');
+    expect(flat(bus.Properties.Policy)).toEqual(requestBusPolicy({ scope: pseudo, busName: 'msf-cmk-onboarding-requests' }));
+    expect(flat(bus.Properties.Policy).Statement).toEqual([
+      { Sid: 'AllowOnboardingRequests', Effect: 'Allow', Principal: { AWS: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' }, Action: 'events:PutEvents', Resource: 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/msf-cmk-onboarding-requests' },
+    ]);
+  });
+
+  it('names exactly the requestPrincipals in the bus policy and refuses everyone else; defaultBusRequests adds the default-bus rule', () => {
+    // Prepare
+    const busId = auto.stack.getLogicalId(auto.stack.requestBus.node.defaultChild as CfnFunction);
+    // Act
+    const [[, bus]] = resources(auto, 'AWS::Events::EventBus');
+    const { OnboardingRequestRule: onBus, DefaultBusRequestRule: onDefault } = rules(auto);
+    // Assess
+    expect(flat(bus.Properties.Policy)).toEqual(requestBusPolicy({ scope: pseudo, busName: 'flink-onboarding', principals: [requester, '444455556666'] }));
+    expect(flat(bus.Properties.Policy).Statement[1]).toMatchObject({
+      Effect: 'Deny',
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': requester }, StringNotEquals: { 'aws:PrincipalAccount': '444455556666' } },
+    });
+    expect(onBus.EventBusName).toEqual({ Ref: busId });
+    expect(onDefault.EventBusName).toBeUndefined();
+    expect([onDefault.EventPattern, onDefault.Targets[0].InputPath]).toEqual([onboardingRequestPattern(), REQUEST_INPUT_PATH]);
   });
 
   it('onboards created applications only with autoOnboarding, excluding the operator of the deployment', () => {

@@ -1,5 +1,5 @@
 import { validateInput } from '../../lambdas/lib/validate';
-import { validateSettings } from '../../lambdas/lib/settings';
+import { deployment, deploymentEnvironment, validateSettings } from '../../lambdas/lib/settings';
 
 const EXEC_ROLE = 'arn:aws:iam::000000000000:role/orders-flink-execution';
 
@@ -54,6 +54,9 @@ describe('deployment settings (lambdas/lib/settings.schema.json)', () => {
     ['a key administrator an operator could be, in other case', { keyAdminRoleName: 'MSF-CMK-OPERATOR-x' }, 'starts with operatorRolePrefix'],
     ['a pending window KMS refuses', { pendingWindowDays: 6 }, 'pendingWindowDays: must be >= 7'],
     ['an unknown setting', { operatorRoleName: 'Op' }, 'operatorRoleName: must NOT have additional properties'],
+    ['the default bus as the request bus', { requestBusName: 'default' }, 'requestBusName: must match pattern'],
+    ['a request principal that is a name, not an ARN', { requestPrincipals: ['alice'] }, 'requestPrincipals/0: must match pattern'],
+    ['a request principal of another service', { requestPrincipals: ['arn:aws:sts::111122223333:assumed-role/a/b'] }, 'requestPrincipals/0: must match pattern'],
   ])('refuses %s', (_what, input, message) => {
     expect(() => validateSettings(input)).toThrow(expect.objectContaining({ name: 'InvalidDeployment', message: expect.stringContaining(message) }));
   });
@@ -62,6 +65,19 @@ describe('deployment settings (lambdas/lib/settings.schema.json)', () => {
     expect(validateSettings({})).toEqual({
       rolePath: '/msf-cmk/', operatorRolePrefix: 'msf-cmk-operator-', keyAdminRoleName: 'MsfCmkKeyAdmin', aliasPrefix: 'msf-cmk/',
       lockTableName: 'msf-cmk-onboarding-locks', pendingWindowDays: 30, delegateToAccount: false, autoOnboarding: false,
+      requestBusName: 'msf-cmk-onboarding-requests', defaultBusRequests: false,
     });
+  });
+
+  it('carries a list setting through the function environment as JSON, so a role name with a comma survives', () => {
+    // Prepare
+    const principals = ['arn:aws:iam::111122223333:role/a,b', '444455556666'];
+    const resources = { orchestratorRoleArn: 'arn:aws:iam::000000000000:role/O', keyAdminRoleArn: 'arn:aws:iam::000000000000:role/K', permissionsBoundaryArn: 'arn:aws:iam::000000000000:policy/B' };
+    // Act
+    const env = deploymentEnvironment({ ...validateSettings({ requestPrincipals: principals }), ...resources });
+    // Assess
+    expect(env.MSF_CMK_REQUEST_PRINCIPALS).toBe(JSON.stringify(principals));
+    expect(deployment(env).requestPrincipals).toEqual(principals);
+    expect(deploymentEnvironment({ ...validateSettings({}), ...resources })).not.toHaveProperty('MSF_CMK_REQUEST_PRINCIPALS');
   });
 });

@@ -1,3 +1,4 @@
+import { XMLParser } from 'fast-xml-parser';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
 import { clients, testSandbox } from './helpers';
@@ -58,5 +59,66 @@ describe('sandbox server: identity and wire protocol', () => {
     const { sts } = clients(sb);
     await expect(sts.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({ name: 'Throttling' });
     await expect(sts.send(new GetCallerIdentityCommand({}))).resolves.toMatchObject({ Account: '000000000000' });
+  });
+});
+
+describe('sandbox server: a service it does not emulate', () => {
+  let sb: RunningSandbox;
+  beforeAll(async () => {
+    sb = await testSandbox();
+  });
+  afterAll(() => sb.close());
+
+  /** A request signed for `service` as its SDK sends it, and the answer as text. */
+  async function send(service: string, req: { method: string; path: string; query?: Record<string, string>; headers?: Record<string, string>; body?: string }) {
+    const { SignatureV4 } = await import('@smithy/signature-v4');
+    const { Sha256 } = await import('@aws-crypto/sha256-js');
+    const url = new URL(sb.endpoint);
+    const signer = new SignatureV4({ service, region: 'us-east-1', sha256: Sha256, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const signed = await signer.sign({
+      method: req.method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: req.path, query: req.query ?? {},
+      headers: { host: url.host, ...req.headers }, body: req.body,
+    });
+    const qs = new URLSearchParams(req.query ?? {}).toString();
+    const res = await fetch(`${sb.endpoint}${req.path}${qs ? `?${qs}` : ''}`, { method: req.method, headers: signed.headers as Record<string, string>, body: req.body });
+    return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
+  }
+  const xml = (body: string) => new XMLParser().parse(body);
+  const message = (service: string) => `Service ${service} is not emulated by this sandbox (docs/sandbox.md lists what is).`;
+
+  it('answers JSON 1.1 (Systems Manager) as its SDK parses errors: x-amzn-errortype and {__type, message}', async () => {
+    const res = await send('ssm', { method: 'POST', path: '/', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AmazonSSM.GetParameter' }, body: '{"Name":"x"}' });
+    expect([res.status, res.headers['x-amzn-errortype'], JSON.parse(res.body)]).toEqual([400, 'UnknownOperationException', { __type: 'UnknownOperationException', message: message('ssm') }]);
+  });
+
+  it('answers the Query protocol (SNS) with <ErrorResponse><Error><Code>', async () => {
+    const res = await send('sns', { method: 'POST', path: '/', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: 'Action=ListTopics&Version=2010-03-31' });
+    expect([res.status, xml(res.body).ErrorResponse.Error]).toEqual([400, { Type: 'Sender', Code: 'InvalidAction', Message: message('sns') }]);
+  });
+
+  it("answers EC2's Query variant with <Response><Errors><Error><Code>", async () => {
+    const res = await send('ec2', { method: 'POST', path: '/', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: 'Action=DescribeInstances&Version=2016-11-15' });
+    expect([res.status, xml(res.body).Response.Errors.Error]).toEqual([400, { Code: 'InvalidAction', Message: message('ec2') }]);
+  });
+
+  it('answers REST-JSON (EKS) in JSON with x-amzn-errortype, not in XML', async () => {
+    const res = await send('eks', { method: 'GET', path: '/clusters' });
+    expect([res.status, res.headers['content-type'], res.headers['x-amzn-errortype'], JSON.parse(res.body).message]).toEqual([400, 'application/json', 'UnknownOperationException', message('eks')]);
+  });
+
+  it('answers REST-XML (S3) with a root <Error><Code>, NotImplemented 501 as S3 answers what it does not implement', async () => {
+    const res = await send('s3', { method: 'GET', path: '/my-bucket', headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
+    expect([res.status, xml(res.body).Error]).toEqual([501, expect.objectContaining({ Code: 'NotImplemented', Message: message('s3') })]);
+  });
+
+  it('logs the refused request under the signing name of the service it was meant for', async () => {
+    sb.sandbox.faults.log.length = 0;
+    await send('sns', { method: 'POST', path: '/', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: 'Action=ListTopics&Version=2010-03-31' });
+    expect(sb.sandbox.faults.log).toEqual([expect.objectContaining({ service: 'sns', outcome: 'InvalidAction', status: 400 })]);
+  });
+
+  it('answers an emulated JSON service reached over another protocol (KMS without X-Amz-Target) the same way', async () => {
+    const res = await send('kms', { method: 'POST', path: '/', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect([res.status, res.headers['x-amzn-errortype']]).toEqual([400, 'UnknownOperationException']);
   });
 });

@@ -75,5 +75,17 @@ export function queryError(err: AwsError, xmlns: string, requestId: string): Wir
   return { status: err.status, headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId }, body };
 }
 
+/** REST-XML (S3): the error is the document's root, `<Error><Code/><Message/><RequestId/></Error>`. */
+export function restXmlError(err: AwsError, requestId: string): WireResponse {
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${escapeXml(err.code)}</Code><Message>${escapeXml(err.message)}</Message><RequestId>${requestId}</RequestId></Error>`;
+  return { status: err.status, headers: { 'content-type': 'application/xml', 'x-amz-request-id': requestId }, body };
+}
+
+/** EC2's Query variant: `<Response><Errors><Error><Code/><Message/></Error></Errors><RequestID/></Response>`. */
+export function ec2Error(err: AwsError, requestId: string): WireResponse {
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${escapeXml(err.code)}</Code><Message>${escapeXml(err.message)}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`;
+  return { status: err.status, headers: { 'content-type': 'text/xml;charset=UTF-8' }, body };
+}
+
 /** Query timestamps are ISO 8601. */
 export const isoTime = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());

@@ -1,8 +1,10 @@
 /**
- * EventBridge (`AWSEvents.*`, JSON 1.1) on the default event bus: rules with event patterns, targets,
- * PutEvents, and `emitEvent` for events AWS services send themselves (CloudTrail "AWS API Call via
- * CloudTrail", facts §8). A matching event is delivered to each target of each enabled rule before the
- * call returns (AWS delivers asynchronously, best effort): the sandbox delivers to Step Functions state
+ * EventBridge (`AWSEvents.*`, JSON 1.1): the default event bus and custom buses with their resource
+ * policies (PutPermission, RemovePermission), rules with event patterns on any bus, targets, PutEvents
+ * authorized against the bus's policy by the sandbox's evaluator, and `emitEvent` for events AWS services
+ * send themselves to the default bus (CloudTrail "AWS API Call via CloudTrail", facts §8). A matching
+ * event is delivered to each target of each enabled rule of its bus before the call returns (AWS
+ * delivers asynchronously, best effort): the sandbox delivers to Step Functions state
  * machines, as StartExecution called with the target's role (which EventBridge assumes as
  * events.amazonaws.com, so its trust and permissions are enforced as in AWS). Failed deliveries are
  * kept in `state.events.failedInvocations`, where AWS would send them to the dead-letter queue.
@@ -10,11 +12,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AwsError } from '../errors';
+import { validatePolicy } from '../authz';
 import { matchesPattern, validatePattern } from '../eventbridge-pattern';
+import { epochSeconds } from '../protocols/json';
 import { assumeRoleAsService } from './sts';
 import { sendAsService } from './sqs';
 import type { Principal, Sandbox, Service } from '../sandbox';
-import type { EventRule, EventTarget, SandboxState } from '../state';
+import type { EventBus, EventRule, EventTarget, PolicyDocument, SandboxState } from '../state';
 
 /** An event as rules see it and targets receive it. */
 export interface EventBridgeEvent {
@@ -31,6 +35,11 @@ export interface EventBridgeEvent {
 
 const DEFAULT_BUS = 'default';
 const NAME = /^[.\-_A-Za-z0-9]{1,64}$/;
+/** Event bus names (CreateEventBus): also `/`, up to 256 characters. */
+const BUS_NAME = /^[/.\-_A-Za-z0-9]{1,256}$/;
+const STATEMENT_ID = /^[a-zA-Z0-9-_]{1,64}$/;
+/** "The permission policy on the event bus cannot exceed 10 KB in size" (PutPermission reference). */
+const MAX_POLICY_BYTES = 10 * 1024;
 const STATES = ['ENABLED', 'DISABLED', 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS'];
 const MAX_TARGETS_PER_RULE = 5;
 const KEPT_FAILURES = 100;
@@ -40,8 +49,10 @@ const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object'
 /** EventBridge event times have no milliseconds. */
 const eventTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-function eventsState(sandbox: Sandbox): NonNullable<SandboxState['events']> {
-  return (sandbox.state.events ??= { rules: {}, failedInvocations: [] });
+function eventsState(sandbox: Sandbox): NonNullable<SandboxState['events']> & { buses: Record<string, EventBus> } {
+  const events = (sandbox.state.events ??= { rules: {}, failedInvocations: [] });
+  events.buses ??= {};
+  return events as NonNullable<SandboxState['events']> & { buses: Record<string, EventBus> };
 }
 
 function checkName(value: unknown, member: string): string {
@@ -51,13 +62,37 @@ function checkName(value: unknown, member: string): string {
   return text;
 }
 
-/** Only the default bus exists; it may be named or given by ARN. */
-function busName(sandbox: Sandbox, ref: unknown): string {
-  if (ref === undefined || ref === DEFAULT_BUS || ref === busArn(sandbox)) return DEFAULT_BUS;
-  throw new AwsError('ResourceNotFoundException', `Event bus ${String(ref)} does not exist.`, 400);
+const busArn = (sandbox: Sandbox, name = DEFAULT_BUS) => `arn:aws:events:${sandbox.region}:${sandbox.account}:event-bus/${name}`;
+/** Rules on a custom bus carry the bus in their ARN: `rule/<bus>/<name>`. */
+const ruleArn = (sandbox: Sandbox, name: string, bus = DEFAULT_BUS) =>
+  `arn:aws:events:${sandbox.region}:${sandbox.account}:rule/${bus === DEFAULT_BUS ? '' : `${bus}/`}${name}`;
+
+/** The bus a request names (by name or ARN, the default when omitted), whether or not it exists. */
+function busRef(sandbox: Sandbox, ref: unknown): string {
+  if (ref === undefined || ref === null || ref === '') return DEFAULT_BUS;
+  const text = String(ref);
+  const arn = /^arn:aws[\w-]*:events:([^:]*):(\d{12}):event-bus\/(.+)$/.exec(text);
+  if (!arn) return text;
+  // A bus of another account or Region is never here.
+  return arn[1] === sandbox.region && arn[2] === sandbox.account ? arn[3] : text;
 }
-const busArn = (sandbox: Sandbox) => `arn:aws:events:${sandbox.region}:${sandbox.account}:event-bus/${DEFAULT_BUS}`;
-const ruleArn = (sandbox: Sandbox, name: string) => `arn:aws:events:${sandbox.region}:${sandbox.account}:rule/${name}`;
+
+/** The bus, or undefined; the default bus always exists (stored once it has a policy). */
+function findBus(sandbox: Sandbox, name: string): EventBus | undefined {
+  const buses = eventsState(sandbox).buses;
+  if (Object.hasOwn(buses, name)) return buses[name];
+  return name === DEFAULT_BUS ? { Name: DEFAULT_BUS, Arn: busArn(sandbox) } : undefined;
+}
+
+function busOf(sandbox: Sandbox, ref: unknown): EventBus {
+  const name = busRef(sandbox, ref);
+  const bus = findBus(sandbox, name);
+  if (!bus) throw new AwsError('ResourceNotFoundException', `Event bus ${name} does not exist.`, 400);
+  return bus;
+}
+
+/** Only existing buses may hold rules; their name is the rules' key. */
+const busName = (sandbox: Sandbox, ref: unknown): string => busOf(sandbox, ref).Name;
 
 function ruleOf(sandbox: Sandbox, input: any, member = 'Name'): EventRule {
   const bus = busName(sandbox, input.EventBusName);
@@ -187,10 +222,10 @@ function reaches(rule: EventRule, event: EventBridgeEvent): boolean {
   return matchesPattern(JSON.parse(rule.EventPattern), event);
 }
 
-function deliver(sandbox: Sandbox, event: EventBridgeEvent): void {
+function deliver(sandbox: Sandbox, event: EventBridgeEvent, bus = DEFAULT_BUS): void {
   const ingestedAt = sandbox.clock.now();
   for (const rule of Object.values(eventsState(sandbox).rules)) {
-    if (rule.EventBusName !== DEFAULT_BUS || !reaches(rule, event)) continue;
+    if (rule.EventBusName !== bus || !reaches(rule, event)) continue;
     for (const target of rule.Targets) invokeTarget(sandbox, rule, target, event, ingestedAt);
   }
 }
@@ -202,6 +237,7 @@ function deliver(sandbox: Sandbox, event: EventBridgeEvent): void {
 export function emitEvent(
   sandbox: Sandbox,
   event: Pick<EventBridgeEvent, 'source' | 'detail-type' | 'detail'> & Partial<EventBridgeEvent>,
+  bus = DEFAULT_BUS,
 ): EventBridgeEvent {
   const full: EventBridgeEvent = {
     version: '0',
@@ -212,7 +248,7 @@ export function emitEvent(
     resources: [],
     ...event,
   };
-  deliver(sandbox, full);
+  deliver(sandbox, full, bus);
   return full;
 }
 
@@ -272,6 +308,61 @@ function ruleView(r: EventRule) {
   };
 }
 
+function busView(b: EventBus) {
+  return {
+    Name: b.Name, Arn: b.Arn, Description: b.Description, Policy: b.Policy,
+    CreationTime: epochSeconds(b.CreationTime), LastModifiedTime: epochSeconds(b.LastModifiedTime),
+  };
+}
+
+/** Writes a bus's changed fields back (the default bus is stored from its first policy on). */
+function storeBus(sandbox: Sandbox, bus: EventBus, change: Partial<EventBus>): void {
+  const updated = { ...bus, ...change, LastModifiedTime: sandbox.clock.now() };
+  if (updated.Policy === undefined) delete updated.Policy;
+  eventsState(sandbox).buses[bus.Name] = updated;
+}
+
+/** PutPermission's `Policy`: JSON, a valid resource policy (every statement names a principal). */
+function parseBusPolicy(text: string): PolicyDocument {
+  let policy: unknown;
+  try {
+    policy = JSON.parse(text);
+  } catch {
+    throw validation('Policy is not valid JSON.');
+  }
+  const problems = validatePolicy(policy, 'resource');
+  const statements = (policy as any)?.Statement;
+  if (!problems.length && [statements].flat().some((st: any) => st?.Principal === undefined && st?.NotPrincipal === undefined)) problems.push('every statement of a resource policy must name a Principal');
+  if (problems.length) throw validation(`Policy is not valid: ${problems.join('; ')}`);
+  return policy as PolicyDocument;
+}
+
+/**
+ * PutPermission without `Policy`: one statement letting an account (or everyone, `*`, with an optional
+ * condition such as `aws:PrincipalOrgID`) put events, replacing a statement of the same id.
+ */
+function permissionStatement(bus: EventBus, input: any) {
+  // The missing-parameter and Condition wordings are ours; the unsupported-action one is moto's and LocalStack's.
+  if (input.Action === undefined || input.Principal === undefined || input.StatementId === undefined) {
+    throw validation('Parameters Action, Principal and StatementId are required when Policy is not given.');
+  }
+  if (input.Action !== 'events:PutEvents') throw validation("Provided value in parameter 'action' is not supported.");
+  const principal = String(input.Principal);
+  if (principal !== '*' && !/^\d{12}$/.test(principal)) throw validation(`1 validation error detected: Value '${principal}' at 'principal' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\d{12}|\\*)`);
+  const sid = String(input.StatementId);
+  if (!STATEMENT_ID.test(sid)) throw validation(`1 validation error detected: Value '${sid}' at 'statementId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+`);
+  const c = input.Condition;
+  if (c !== undefined && principal !== '*') throw validation('Condition can only be set when Principal is "*".');
+  return {
+    Sid: sid,
+    Effect: 'Allow',
+    Principal: principal === '*' ? '*' : { AWS: `arn:aws:iam::${principal}:root` },
+    Action: 'events:PutEvents',
+    Resource: bus.Arn,
+    ...(c !== undefined && { Condition: { [String(c.Type ?? 'StringEquals')]: { [String(c.Key)]: String(c.Value) } } }),
+  };
+}
+
 function page<T>(items: T[], input: any): { items: T[]; NextToken?: string } {
   const limit = input.Limit ? Number(input.Limit) : 100;
   const start = input.NextToken ? Number(Buffer.from(String(input.NextToken), 'base64url').toString()) : 0;
@@ -304,12 +395,89 @@ export const eventBridgeService: Service = {
   name: 'events',
   protocol: 'json',
   targetPrefix: 'AWSEvents',
-  readOnly: new Set(['DescribeRule', 'ListRules', 'ListTargetsByRule', 'TestEventPattern']),
+  readOnly: new Set(['DescribeRule', 'ListRules', 'ListTargetsByRule', 'TestEventPattern', 'DescribeEventBus', 'ListEventBuses']),
   operations: {
+    CreateEventBus: (input, { sandbox, caller }) => {
+      if (input.Name === undefined || input.Name === null) throw validation("1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null");
+      const name = String(input.Name);
+      if (!BUS_NAME.test(name)) throw validation(`1 validation error detected: Value '${name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [/\\.\\-_A-Za-z0-9]+`);
+      const arn = busArn(sandbox, name);
+      sandbox.authorize('events', caller, 'events:CreateEventBus', arn);
+      if (findBus(sandbox, name)) throw new AwsError('ResourceAlreadyExistsException', `Event bus ${name} already exists.`, 400);
+      // Partner event buses (aws.partner/…) need a partner event source, which the sandbox has none of
+      // (the refusal's wording is ours).
+      if (name.startsWith('aws.')) throw validation('Event source aws.partner/* is not valid: partner event sources are not emulated.');
+      const now = sandbox.clock.now();
+      eventsState(sandbox).buses[name] = { Name: name, Arn: arn, Description: input.Description, CreationTime: now, LastModifiedTime: now };
+      return { EventBusArn: arn, ...(input.Description !== undefined && { Description: input.Description }) };
+    },
+
+    DescribeEventBus: (input, { sandbox, caller }) => {
+      const name = busRef(sandbox, input.Name);
+      sandbox.authorize('events', caller, 'events:DescribeEventBus', busArn(sandbox, name));
+      return busView(busOf(sandbox, name));
+    },
+
+    ListEventBuses: (input, { sandbox, caller }) => {
+      sandbox.authorize('events', caller, 'events:ListEventBuses', '*');
+      const buses = [findBus(sandbox, DEFAULT_BUS)!, ...Object.values(eventsState(sandbox).buses).filter((b) => b.Name !== DEFAULT_BUS)]
+        .filter((b) => !input.NamePrefix || b.Name.startsWith(String(input.NamePrefix)))
+        .sort((a, b) => a.Name.localeCompare(b.Name));
+      const { items, NextToken } = page(buses, input);
+      return { EventBuses: items.map(busView), NextToken };
+    },
+
+    DeleteEventBus: (input, { sandbox, caller }) => {
+      if (input.Name === undefined || input.Name === null) throw validation("1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null");
+      const name = busRef(sandbox, input.Name);
+      sandbox.authorize('events', caller, 'events:DeleteEventBus', busArn(sandbox, name));
+      if (name === DEFAULT_BUS) throw validation('Cannot delete event bus default.');
+      // Deleting a bus that does not exist succeeds (moto, LocalStack); its rules go with it (LocalStack's
+      // choice; unconfirmed for AWS, which may refuse a bus that has rules).
+      const state = eventsState(sandbox);
+      delete state.buses[name];
+      for (const [key, rule] of Object.entries(state.rules)) if (rule.EventBusName === name) delete state.rules[key];
+      return {};
+    },
+
+    PutPermission: (input, { sandbox, caller }) => {
+      const bus = busOf(sandbox, input.EventBusName);
+      sandbox.authorize('events', caller, 'events:PutPermission', bus.Arn);
+      let policy: PolicyDocument;
+      if (input.Policy !== undefined) {
+        // A whole policy replaces the bus's policy (the invalid-policy wordings are ours).
+        policy = parseBusPolicy(String(input.Policy));
+      } else {
+        const current: { Statement: any[] } = bus.Policy ? JSON.parse(bus.Policy) : { Version: '2012-10-17', Statement: [] };
+        const statement = permissionStatement(bus, input);
+        policy = { ...current, Statement: [...current.Statement.filter((s) => s.Sid !== statement.Sid), statement] } as PolicyDocument;
+      }
+      const text = JSON.stringify(policy);
+      if (Buffer.byteLength(text) > MAX_POLICY_BYTES) throw new AwsError('PolicyLengthExceededException', 'The event bus policy is too long.', 400);
+      storeBus(sandbox, bus, { Policy: text });
+      return {};
+    },
+
+    RemovePermission: (input, { sandbox, caller }) => {
+      const bus = busOf(sandbox, input.EventBusName);
+      sandbox.authorize('events', caller, 'events:RemovePermission', bus.Arn);
+      if (input.RemoveAllPermissions === true) {
+        storeBus(sandbox, bus, { Policy: undefined });
+        return {};
+      }
+      if (input.StatementId === undefined) throw validation('Parameter StatementId is required when RemoveAllPermissions is not true.');
+      if (!bus.Policy) throw new AwsError('ResourceNotFoundException', 'EventBus does not have a policy.', 400);
+      const policy = JSON.parse(bus.Policy);
+      const rest = policy.Statement.filter((s: any) => s.Sid !== String(input.StatementId));
+      if (rest.length === policy.Statement.length) throw new AwsError('ResourceNotFoundException', 'Statement with the provided id does not exist.', 400);
+      storeBus(sandbox, bus, { Policy: rest.length ? JSON.stringify({ ...policy, Statement: rest }) : undefined });
+      return {};
+    },
+
     PutRule: (input, { sandbox, caller }) => {
       const name = checkName(input.Name, 'name');
       const bus = busName(sandbox, input.EventBusName);
-      const arn = ruleArn(sandbox, name);
+      const arn = ruleArn(sandbox, name, bus);
       sandbox.authorize('events', caller, 'events:PutRule', arn);
       if (input.EventPattern === undefined && input.ScheduleExpression === undefined) {
         throw validation('Parameter(s) EventPattern or ScheduleExpression must be specified.');
@@ -328,7 +496,7 @@ export const eventBridgeService: Service = {
     },
 
     DescribeRule: (input, { sandbox, caller }) => {
-      sandbox.authorize('events', caller, 'events:DescribeRule', ruleArn(sandbox, checkName(input.Name, 'name')));
+      sandbox.authorize('events', caller, 'events:DescribeRule', ruleArn(sandbox, checkName(input.Name, 'name'), busRef(sandbox, input.EventBusName)));
       return ruleView(ruleOf(sandbox, input));
     },
 
@@ -344,7 +512,7 @@ export const eventBridgeService: Service = {
 
     DeleteRule: (input, { sandbox, caller }) => {
       const name = checkName(input.Name, 'name');
-      sandbox.authorize('events', caller, 'events:DeleteRule', ruleArn(sandbox, name));
+      sandbox.authorize('events', caller, 'events:DeleteRule', ruleArn(sandbox, name, busRef(sandbox, input.EventBusName)));
       const key = `${busName(sandbox, input.EventBusName)}/${name}`;
       const rule = eventsState(sandbox).rules[key];
       // Deleting a rule that does not exist succeeds.
@@ -354,19 +522,19 @@ export const eventBridgeService: Service = {
     },
 
     EnableRule: (input, { sandbox, caller }) => {
-      sandbox.authorize('events', caller, 'events:EnableRule', ruleArn(sandbox, checkName(input.Name, 'name')));
+      sandbox.authorize('events', caller, 'events:EnableRule', ruleArn(sandbox, checkName(input.Name, 'name'), busRef(sandbox, input.EventBusName)));
       ruleOf(sandbox, input).State = 'ENABLED';
       return {};
     },
 
     DisableRule: (input, { sandbox, caller }) => {
-      sandbox.authorize('events', caller, 'events:DisableRule', ruleArn(sandbox, checkName(input.Name, 'name')));
+      sandbox.authorize('events', caller, 'events:DisableRule', ruleArn(sandbox, checkName(input.Name, 'name'), busRef(sandbox, input.EventBusName)));
       ruleOf(sandbox, input).State = 'DISABLED';
       return {};
     },
 
     PutTargets: (input, { sandbox, caller }) => {
-      sandbox.authorize('events', caller, 'events:PutTargets', ruleArn(sandbox, checkName(input.Rule, 'rule')));
+      sandbox.authorize('events', caller, 'events:PutTargets', ruleArn(sandbox, checkName(input.Rule, 'rule'), busRef(sandbox, input.EventBusName)));
       const rule = ruleOf(sandbox, input, 'Rule');
       if (!Array.isArray(input.Targets) || !input.Targets.length) {
         throw validation("1 validation error detected: Value '[]' at 'targets' failed to satisfy constraint: Member must have length greater than or equal to 1");
@@ -380,13 +548,13 @@ export const eventBridgeService: Service = {
     },
 
     ListTargetsByRule: (input, { sandbox, caller }) => {
-      sandbox.authorize('events', caller, 'events:ListTargetsByRule', ruleArn(sandbox, checkName(input.Rule, 'rule')));
+      sandbox.authorize('events', caller, 'events:ListTargetsByRule', ruleArn(sandbox, checkName(input.Rule, 'rule'), busRef(sandbox, input.EventBusName)));
       const { items, NextToken } = page(ruleOf(sandbox, input, 'Rule').Targets, input);
       return { Targets: items, NextToken };
     },
 
     RemoveTargets: (input, { sandbox, caller }) => {
-      sandbox.authorize('events', caller, 'events:RemoveTargets', ruleArn(sandbox, checkName(input.Rule, 'rule')));
+      sandbox.authorize('events', caller, 'events:RemoveTargets', ruleArn(sandbox, checkName(input.Rule, 'rule'), busRef(sandbox, input.EventBusName)));
       const rule = ruleOf(sandbox, input, 'Rule');
       const ids = new Set<string>(input.Ids ?? []);
       rule.Targets = rule.Targets.filter((t) => !ids.has(t.Id));
@@ -410,19 +578,22 @@ export const eventBridgeService: Service = {
       if (entries.length < 1 || entries.length > 10) {
         throw validation(`1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length ${entries.length ? 'less than or equal to 10' : 'greater than or equal to 1'}`);
       }
-      // PutEvents is authorized on the bus, with the entry's source and detail-type as condition keys.
+      // PutEvents is authorized on each entry's bus, against the bus's resource policy (same account:
+      // the caller's IAM policy or the bus policy; another account: both), with the entry's source and
+      // detail-type as condition keys. One refusal refuses the call.
       for (const e of entries) {
-        sandbox.authorize('events', caller, 'events:PutEvents', busArn(sandbox), {
+        const name = busRef(sandbox, e.EventBusName);
+        const bus = findBus(sandbox, name);
+        sandbox.authorize('events', caller, 'events:PutEvents', bus?.Arn ?? (String(e.EventBusName ?? '').startsWith('arn:') ? String(e.EventBusName) : busArn(sandbox, name)), {
           context: { ...(e.Source && { 'events:source': String(e.Source) }), ...(e.DetailType && { 'events:detail-type': String(e.DetailType) }) },
+          resourcePolicy: bus?.Policy ? (JSON.parse(bus.Policy) as PolicyDocument) : undefined,
         });
       }
       const results = entries.map((e) => {
         const failed = (ErrorCode: string, ErrorMessage: string) => ({ ErrorCode, ErrorMessage });
-        try {
-          busName(sandbox, e.EventBusName);
-        } catch (err) {
-          return failed('NotFoundException', (err as Error).message);
-        }
+        // AWS accepts an entry for a bus that does not exist and drops it: FailedEntryCount 0 and an
+        // EventId (aws/aws-cli#9186, aws/aws-sdk#186). Its bus name here matches no rule.
+        const bus = busRef(sandbox, e.EventBusName);
         for (const member of ['Source', 'DetailType', 'Detail']) {
           if (!e[member]) return failed('InvalidArgument', `Parameter ${member} is not valid. Reason: ${member} is a required argument.`);
         }
@@ -441,7 +612,7 @@ export const eventBridgeService: Service = {
           detail,
           resources: e.Resources ?? [],
           ...(e.Time !== undefined && { time: eventTime(Number(e.Time) * 1000) }),
-        });
+        }, bus);
         return { EventId: event.id };
       });
       return { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results };
