@@ -9,6 +9,9 @@
  *
  * `read` clients refuse, before anything is sent, every operation that is not a read: the find phase of
  * every step and the whole of plan mode use them, so they cannot write by construction.
+ *
+ * Every client is handed to the Tracer, so in Lambda each SDK call is an X-Ray subsegment (elsewhere the
+ * Tracer leaves the client as it is).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
@@ -18,6 +21,7 @@ import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { STSClient } from '@aws-sdk/client-sts';
 import { WriteRefused } from './errors';
+import { tracer } from './observability';
 
 /** Temporary credentials from sts:AssumeRole, in the SDK's shape. */
 export interface Credentials { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date }
@@ -61,7 +65,7 @@ const cache = new Map<string, AwsClients>();
 function build(config: Record<string, unknown>, access: Access): AwsClients {
   const made: Partial<AwsClients> = {};
   const lazy = <K extends keyof AwsClients>(name: K, make: () => AwsClients[K]) => () => {
-    made[name] ??= access === 'read' ? readOnly(make()) : make();
+    made[name] ??= tracer.captureAWSv3Client(access === 'read' ? readOnly(make()) : make());
     return made[name]!;
   };
   const getters = {
