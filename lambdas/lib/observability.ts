@@ -1,14 +1,14 @@
 /**
  * Logs and traces, from Powertools for AWS Lambda, configured only by the standard environment the stack
  * sets: POWERTOOLS_SERVICE_NAME and POWERTOOLS_LOG_LEVEL for the Logger, and Lambda's own variables for
- * the Tracer (it traces only inside Lambda with active tracing, and is a pass-through elsewhere).
+ * the Tracer (it traces only inside Lambda with active tracing, and does not exist elsewhere).
  *
  * Every step line is written by the one task wrapper (step.ts); nothing else logs at INFO. Lines carry
  * names, ARNs, counts and error names — never credentials, and never a policy document, which stays in the
  * execution state (DEBUG lines name changes by action and resource, not by their documents).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Tracer } from '@aws-lambda-powertools/tracer';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
 
 export const SERVICE_NAME = 'msf-cmk-orchestrator';
 
@@ -23,7 +23,21 @@ export function logger(): Logger {
   return built.logger;
 }
 
-export const tracer = new Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME });
+let loaded: { tracer?: Tracer } | undefined;
+
+/**
+ * The Tracer inside Lambda, else undefined. Outside Lambda it would be disabled anyway, and loading it is
+ * not free: the X-Ray SDK installs an async hook that made every awaited promise ~15× slower (measured),
+ * which local runs and tests must not pay for.
+ */
+export function tracer(): Tracer | undefined {
+  if (!loaded) {
+    const inLambda = !!process.env.AWS_EXECUTION_ENV;
+    // Required, not imported, so that only a function running in Lambda loads the X-Ray SDK.
+    loaded = { tracer: inLambda ? new (require('@aws-lambda-powertools/tracer') as typeof import('@aws-lambda-powertools/tracer')).Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME }) : undefined };
+  }
+  return loaded.tracer;
+}
 
 /** The message without the JSON documents it quotes (a key policy, statements to add): those stay in the execution's Cause. */
 export function withoutDocuments(message: string): string {

@@ -102,13 +102,14 @@ export function task<E, R>(name: string, persona: Persona | 'none', run: (event:
     log.resetKeys();
     if (context) log.addContext(context as never);
     log.appendKeys({ ...subject, persona });
-    const segment = tracer.isTracingEnabled() ? tracer.getSegment() : undefined;
+    const trace = tracer();
+    const segment = trace?.isTracingEnabled() ? trace.getSegment() : undefined;
     const sub = segment?.addNewSubsegment(`## ${subject.state}`);
-    if (sub) {
-      tracer.setSegment(sub);
-      tracer.putAnnotation('state', subject.state);
-      if (subject.execution) tracer.putAnnotation('execution', subject.execution);
-      if (subject.application) tracer.putAnnotation('application', subject.application);
+    if (trace && sub) {
+      trace.setSegment(sub);
+      trace.putAnnotation('state', subject.state);
+      if (subject.execution) trace.putAnnotation('execution', subject.execution);
+      if (subject.application) trace.putAnnotation('application', subject.application);
     }
     const t0 = performance.now();
     const ms = () => Math.round(performance.now() - t0);
@@ -119,12 +120,12 @@ export function task<E, R>(name: string, persona: Persona | 'none', run: (event:
       return result;
     } catch (e) {
       log.warn(`${subject.state} failed`, { outcome: 'failed', durationMs: ms(), error: errorName(e), errorMessage: withoutDocuments((e as Error)?.message ?? String(e)) });
-      if (sub) tracer.addErrorAsMetadata(e as Error);
+      if (sub) trace?.addErrorAsMetadata(e as Error);
       throw e;
     } finally {
       if (sub && segment) {
         sub.close();
-        tracer.setSegment(segment);
+        trace?.setSegment(segment);
       }
     }
   };

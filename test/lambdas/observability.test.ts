@@ -2,6 +2,7 @@
  * The Tracer captures every SDK client the one factory makes (inside Lambda), and a failure's log line
  * keeps the error's words but not the documents it quotes.
  */
+import { execFileSync } from 'node:child_process';
 import { withoutDocuments } from '../../lambdas/lib/observability';
 
 const middlewareNames = (client: { middlewareStack: { identify(): string[] } }) => client.middlewareStack.identify().join(' ');
@@ -22,6 +23,13 @@ describe('tracing the SDK clients', () => {
         expect(middlewareNames(client)).toContain('XRaySDKInstrumentation');
       }
     });
+  });
+
+  it('does not load the X-Ray SDK outside Lambda, whose async hook would slow every promise of a local run', () => {
+    const script = "require('./lambdas/steps'); require('./lambdas/lib/clients').awsClients(undefined, 'read').kms; console.log(Object.keys(require.cache).some((k) => k.includes('aws-xray-sdk-core')))";
+    const env: NodeJS.ProcessEnv = { ...process.env, AWS_REGION: 'us-east-1' };
+    delete env.AWS_EXECUTION_ENV;
+    expect(execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: `${__dirname}/../..`, env, encoding: 'utf8' }).trim()).toBe('false');
   });
 
   it('leaves clients as they are outside Lambda (local runs and tests)', () => {
