@@ -300,7 +300,7 @@ describe('Step Functions running the onboarding (runner-substituted ASL, real ha
     const status = await startExecution({ endpoint: sb.endpoint, stateMachineArn: smArn, input: { applicationName: 'ledger' }, name: 'cli-ledger', pollMs: 20 }, (l) => lines.push(l));
     expect(status).toBe('SUCCEEDED');
     expect(lines[0]).toBe(`▶ arn:aws:states:us-east-1:${ACCOUNT}:execution:OnboardApplication:cli-ledger`);
-    expect(lines.filter((l) => /^ {2}✓ ValidateInput +\d+ ms$/.test(l))).toHaveLength(1);
+    expect(lines.filter((l) => /^ {2}✓ ValidateInput +none +\d+ ms$/.test(l))).toHaveLength(1);
     expect(lines.some((l) => l.startsWith('  ✓ VerifyEncryption'))).toBe(true);
     expect(lines.at(-1)).toMatch(/^SUCCEEDED in \d+\.\d s$/);
   });
@@ -310,8 +310,12 @@ describe('Step Functions running the onboarding (runner-substituted ASL, real ha
     Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_SESSION_TOKEN: '', AWS_REGION: 'us-east-1' });
     const status = await startExecution({ endpoint: sb.endpoint, stateMachineArn: smArn, input: { applicationName: 'ghost' }, pollMs: 20 }, (l) => lines.push(l));
     expect(status).toBe('FAILED');
-    // DecideEnsureApplication refused before any write; the execution ends with the original error and state.
-    expect(lines.find((l) => l.startsWith('  ✗'))).toMatch(/^ {2}✗ RolledBack +Failed: ApplicationNotFound: DecideEnsureApplication failed with ApplicationNotFound: .*ghost.*Nothing was changed\.$/);
+    // DecideEnsureApplication refused before any write: it is the state shown failed, not the Fail state it ends in.
+    const failed = lines.findIndex((l) => l.startsWith('  ✗'));
+    expect(lines[failed]).toMatch(/^ {2}✗ DecideEnsureApplication +operator +\d+ ms$/);
+    expect(lines[failed + 1]).toMatch(/^ {6}ApplicationNotFound: .*ghost/);
+    expect(lines.join('\n')).not.toMatch(/RolledBack|retr/);
+    expect(lines.at(-2)).toMatch(/^ {2}✓ ReleaseLockAfterRollback/);
     expect(lines.at(-1)).toMatch(/^FAILED in \d+\.\d s: ApplicationNotFound: /);
   });
 });
