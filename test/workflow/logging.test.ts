@@ -63,6 +63,16 @@ describe('step log lines (Powertools Logger, level from the deployment environme
     expect(lines).toContainEqual(expect.objectContaining({ level: 'WARN', state: 'DecideEnsureApplication', outcome: 'failed', error: 'ApplicationNotFound', application: 'absent' }));
   });
 
+  it('at DEBUG also names each decided change by action and resource, still without its document', async () => {
+    w = await world();
+    await w.ensureExecRole('debug');
+    const lines = await linesOf(() => w.machine({ env: { ...w.env, POWERTOOLS_LOG_LEVEL: 'DEBUG' } }).run(newAppInput('debug')));
+    const decided = lines.filter((l) => l.level === 'DEBUG' && l.state === 'DecideCreateKey');
+    expect(decided.map((l) => l.message)).toEqual(['DecideCreateKey decided kms:CreateKey', 'DecideCreateKey decided kms:CreateAlias']);
+    expect(decided[0]).toMatchObject({ resource: expect.stringContaining(':key/'), detail: expect.any(String), execution: expect.any(String), application: 'debug' });
+    expect(JSON.stringify(lines)).not.toContain('Statement');
+  });
+
   it('is silent in local runs unless asked for (the local default environment)', async () => {
     w = await world();
     await w.ensureExecRole('quiet');
