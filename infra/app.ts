@@ -12,6 +12,7 @@ export const STACK_NAME = 'MsfCmkOnboarding';
 export function buildApp(app: App): OnboardingStack {
   const stack = new OnboardingStack(app, STACK_NAME, {
     settings: readSettings(app.node),
+    logLevel: app.node.tryGetContext('logLevel'),
     description: 'Moves Amazon Managed Service for Apache Flink applications onto customer managed KMS keys',
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

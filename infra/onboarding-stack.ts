@@ -10,6 +10,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Architecture, Code, Function as LambdaFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { SERVICE_NAME } from '../lambdas/lib/observability';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
@@ -39,7 +40,11 @@ class InputTransformerInput extends events.RuleTargetInput {
 
 export interface OnboardingStackProps extends StackProps {
   settings: Settings;
+  /** The functions' Powertools log level (CDK context `logLevel`); INFO names every step without a document in it. */
+  logLevel?: string;
 }
+
+const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'];
 
 export class OnboardingStack extends Stack {
   /** By step name (the keys of the `steps` table). */
@@ -60,6 +65,8 @@ export class OnboardingStack extends Stack {
   constructor(scope: Construct, id: string, props: OnboardingStackProps) {
     super(scope, id, props);
     const { settings } = props;
+    const logLevel = (props.logLevel ?? 'INFO').toUpperCase();
+    if (!LOG_LEVELS.includes(logLevel)) throw new Error(`Invalid CDK context: logLevel must be one of ${LOG_LEVELS.join(', ')} (got ${props.logLevel})`);
 
     // One item per application: who holds its lock (DESIGN: one run per application), and the audit of
     // `msf-cmk unlock`. Items are kept after release, so no TTL.
@@ -157,6 +164,10 @@ export class OnboardingStack extends Stack {
         environment: {
           AWS_MAX_ATTEMPTS: '1',
           NODE_OPTIONS: '--enable-source-maps',
+          // One JSON line per step invocation (lambdas/lib/observability.ts); X-Ray without response bodies, which hold policies.
+          POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+          POWERTOOLS_LOG_LEVEL: logLevel,
+          POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
           ...deploymentEnvironment({ ...settings, orchestratorRoleArn: this.orchestratorRole.roleArn, keyAdminRoleArn: this.keyAdminRole.attrArn, permissionsBoundaryArn }),
         },
       });

@@ -28,19 +28,20 @@ const targetOptions = (cmd: Command) =>
   cmd
     .addOption(new Option('--endpoint <url>', 'run against a sandbox already listening there (e.g. npm run sandbox)').conflicts('aws'))
     .addOption(new Option('--aws', 'run against real AWS with the standard credential chain (AWS_PROFILE, AWS_REGION…)'))
-    .addOption(new Option('--fast', 'no simulated delays: no IAM propagation, instant Managed Flink operations (sandbox only)').conflicts('aws'));
+    .addOption(new Option('--fast', 'no simulated delays: no IAM propagation, instant Managed Flink operations (sandbox only)').conflicts('aws'))
+    .addOption(new Option('--verbose', "print the step functions' own log lines (structured JSON, as CloudWatch Logs gets them)"));
 
 targetOptions(
   program
     .command('demo', { isDefault: true })
     .description('seed a realistic account on the sandbox and onboard two applications (npm start)')
     .option('--input <file>', 'onboard with this execution input instead (JSON file)')
-    .option('--application <name>', 'onboard just this application name with default settings')
-    .option('--verbose', "print each function's log lines as it runs"),
+    .option('--application <name>', 'onboard just this application name with default settings'),
 ).action(async (opts) => {
   const inputs = opts.input ? [JSON.parse(readFileSync(opts.input, 'utf8'))] : opts.application ? [{ applicationName: opts.application }] : undefined;
   const target: Target = opts.aws ? { kind: 'aws' } : opts.endpoint ? { kind: 'endpoint', endpoint: opts.endpoint } : { kind: 'embedded' };
-  process.exitCode = target.kind === 'embedded' ? await demo({ inputs, fast: !!opts.fast, verbose: !!opts.verbose }) : await runOnboardings(target, inputs ?? [], { fast: !!opts.fast });
+  const options = { fast: !!opts.fast, verbose: !!opts.verbose };
+  process.exitCode = target.kind === 'embedded' ? await demo({ inputs, ...options }) : await runOnboardings(target, inputs ?? [], options);
 });
 
 program

@@ -9,6 +9,7 @@ import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamod
 import { BOUNDARY_POLICY_NAME, boundaryPolicyArn, keyAdminPolicy, managedRolesBoundary, orchestratorPolicy, roleTrustPolicy } from '../lambdas/lib/policies';
 import { deploymentEnvironment, validateSettings, type Deployment, type Settings } from '../lambdas/lib/settings';
 import type { Scope } from '../lambdas/lib/names';
+import { SERVICE_NAME } from '../lambdas/lib/observability';
 
 export const ORCHESTRATOR_ROLE = 'MsfCmkOrchestrator';
 const lambdaTrust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
@@ -47,9 +48,20 @@ export async function deployLocally(clients: { iam: IAMClient; dynamodb: DynamoD
   return { ...settings, orchestratorRoleArn, keyAdminRoleArn, permissionsBoundaryArn };
 }
 
-/** The standard environment a deployed function has, pointed at an endpoint (the sandbox), with its deployment. */
-export function functionEnvironment(endpoint: string | undefined, region: string, credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined, deployment: Deployment): Record<string, string> {
+/**
+ * The standard environment a deployed function has, pointed at an endpoint (the sandbox), with its
+ * deployment. Locally the step log lines are off unless asked for (`--verbose`: INFO).
+ */
+export function functionEnvironment(
+  endpoint: string | undefined,
+  region: string,
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined,
+  deployment: Deployment,
+  logLevel = 'SILENT',
+): Record<string, string> {
   return {
+    POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+    POWERTOOLS_LOG_LEVEL: logLevel,
     AWS_REGION: region,
     ...(endpoint && { AWS_ENDPOINT_URL: endpoint }),
     ...(credentials && { AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_SESSION_TOKEN: credentials.sessionToken ?? '' }),

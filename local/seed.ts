@@ -1,11 +1,16 @@
 /**
  * Seeded accounts: what a platform team's account holds before onboarding, made through the AWS APIs
  * of an endpoint (the embedded sandbox or `npm run sandbox`) as the account root.
- * `demo`: orders (READY, AWS owned key), clickstream (RUNNING), legacy (READY on FLINK-1_15, a runtime
- * without CMK support), and the execution role of payments, a new application for the workflow to create.
+ * `demo`: orders (READY, AWS owned key), clickstream (RUNNING) with the platform key that
+ * statemachine/examples/adopt-existing-key.json adopts, legacy (READY on FLINK-1_15, a runtime without CMK
+ * support), and the execution role of payments, a new application for the workflow to create.
  */
 import { CreateRoleCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { CreateApplicationCommand, DescribeApplicationCommand, KinesisAnalyticsV2Client, StartApplicationCommand } from '@aws-sdk/client-kinesis-analytics-v2';
+import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { applicationArn, operatorRoleName } from '../lambdas/lib/names';
+import { keyPolicy } from '../lambdas/lib/policies';
+import { validateSettings } from '../lambdas/lib/settings';
 
 export const SEEDS = ['demo'] as const;
 export type Seed = (typeof SEEDS)[number];
@@ -45,5 +50,32 @@ export async function seedAccount(config: Config, account: string, seed: Seed): 
     if (a.running) await flink.send(new StartApplicationCommand({ ApplicationName: a.name, RunConfiguration: {} }));
     made.push(`application ${a.name} (${a.runtime}${a.running ? ', RUNNING' : ''})`);
   }
+  // The platform key's policy names the deployment's key administrator: only once the stack is deployed.
+  const settings = validateSettings({});
+  const keyAdmin = await iam.send(new GetRoleCommand({ RoleName: settings.keyAdminRoleName })).then(() => true, (e) => (e.name === 'NoSuchEntityException' ? false : Promise.reject(e)));
+  if (keyAdmin && (await platformKey(config, account, 'clickstream'))) made.push('key alias/platform/clickstream');
   return made;
+}
+
+/**
+ * The key a platform team made for an application before its first onboarding (adopt-existing-key.json
+ * names it), for a deployment with the default settings. Its operator role does not exist yet and KMS
+ * refuses a policy naming a missing principal, so the key delegates to the account, and the operator's IAM
+ * policy — which the workflow writes — gives the operator its rights; the rest is the documented policy
+ * (facts §3). False when it is there already.
+ */
+async function platformKey(config: Config, account: string, application: string): Promise<boolean> {
+  const kms = new KMSClient({ ...config, maxAttempts: 1 });
+  const alias = `alias/platform/${application}`;
+  const exists = await kms.send(new DescribeKeyCommand({ KeyId: alias })).then(() => true, (e) => (e.name === 'NotFoundException' ? false : Promise.reject(e)));
+  if (exists) return false;
+  const settings = validateSettings({});
+  const scope = { account, region: config.region };
+  const operator = `arn:aws:iam::${account}:role${settings.rolePath}${operatorRoleName(settings, application)}`;
+  const keyAdminRoleArn = `arn:aws:iam::${account}:role/${settings.keyAdminRoleName}`;
+  const full = keyPolicy({ scope, applicationArn: applicationArn(scope, application), operatorRoleArn: operator, keyAdminRoleArn, delegateToAccount: true });
+  const policy = { ...full, Statement: full.Statement.filter((st) => (st.Principal as { AWS?: string } | undefined)?.AWS !== operator) };
+  const key = (await kms.send(new CreateKeyCommand({ Description: `Platform key for ${application}`, Policy: JSON.stringify(policy) }))).KeyMetadata!;
+  await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: key.KeyId }));
+  return true;
 }

@@ -1,7 +1,8 @@
 /**
  * The CLI `start` command's logic: StartExecution on a deployed state machine (real AWS, or the sandbox
  * with `endpoint`), then a live progress view read from GetExecutionHistory until the execution ends.
- * Region and credentials come from the standard environment, as for any SDK client.
+ * Region and credentials come from the standard environment, as for any SDK client (with the sandbox's
+ * defaults for an endpoint).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -12,12 +13,17 @@ import {
   type DescribeExecutionCommandOutput,
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
+import { causeMessage } from '../lambdas/lib/errors';
+import { ROOT_ACCESS_KEY, ROOT_SECRET_KEY } from './sandbox/sandbox';
+import { historyAdapter, isPlanReport, personas, planLines, progressRenderer } from './progress';
 
 export interface StartExecutionOptions {
   /** An endpoint such as the sandbox's; omitted, the SDK's own resolution applies. */
   endpoint?: string;
   /** A client of one's own instead (e.g. signed as the embedded sandbox's root). */
   client?: SFNClient;
+  /** ANSI colours in the progress view (a terminal). */
+  color?: boolean;
   stateMachineArn: string;
   /** The execution input: JSON text, or a value to serialize. */
   input: unknown;
@@ -43,51 +49,40 @@ async function eventsAfter(sfn: SFNClient, executionArn: string, afterId: number
   return fresh.reverse();
 }
 
-/** Turns history events into progress lines: one per state that exits, one for the state the execution ends in. */
-function progress(print: (line: string) => void) {
-  const entered = new Map<string, number>();
-  const failures = new Map<string, string[]>();
-  let current: string | undefined;
-  return (e: HistoryEvent) => {
-    const type = e.type ?? '';
-    const at = e.timestamp?.getTime() ?? 0;
-    if (type.endsWith('StateEntered')) {
-      current = e.stateEnteredEventDetails!.name!;
-      entered.set(current, at);
-    } else if (type === 'LambdaFunctionFailed' && current) {
-      failures.set(current, [...(failures.get(current) ?? []), e.lambdaFunctionFailedEventDetails?.error ?? 'Error']);
-    } else if (type.endsWith('StateExited')) {
-      const name = e.stateExitedEventDetails!.name!;
-      const retried = failures.get(name) ?? [];
-      const retries = retried.length ? `  ${retried.length} ${retried.length === 1 ? 'retry' : 'retries'} (${[...new Set(retried)].join(', ')})` : '';
-      print(`  ✓ ${name.padEnd(26)} ${String(at - (entered.get(name) ?? at)).padStart(6)} ms${retries}`);
-      failures.delete(name);
-      if (current === name) current = undefined;
-    } else if (ENDS.has(type) && type !== 'ExecutionSucceeded') {
-      const d = e.executionFailedEventDetails ?? e.executionTimedOutEventDetails ?? e.executionAbortedEventDetails;
-      print(`  ✗ ${(current ?? '(execution)').padEnd(26)} ${type.slice('Execution'.length)}: ${d?.error ?? ''}${d?.cause ? `: ${d.cause}` : ''}`);
-    }
+/**
+ * An endpoint is the sandbox (or an emulator like it): Region and credentials from the environment when it
+ * has them, else the sandbox's own (us-east-1, the account root's test/test) — the same defaults
+ * `npm start --endpoint` uses, so the two commands agree.
+ */
+export function endpointConfig(endpoint: string) {
+  return {
+    endpoint,
+    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...(process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE ? {} : { credentials: { accessKeyId: ROOT_ACCESS_KEY, secretAccessKey: ROOT_SECRET_KEY } }),
   };
 }
 
 /** Starts an execution, prints its progress until it ends, and returns it as DescribeExecution does. */
 export async function startExecution(options: StartExecutionOptions, print: (line: string) => void = console.log): Promise<DescribeExecutionCommandOutput> {
-  const sfn = options.client ?? new SFNClient(options.endpoint ? { endpoint: options.endpoint } : {});
+  const sfn = options.client ?? new SFNClient(options.endpoint ? endpointConfig(options.endpoint) : {});
   const input = typeof options.input === 'string' ? options.input : JSON.stringify(options.input ?? {});
   const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: options.stateMachineArn, input, name: options.name }));
   print(`▶ ${executionArn}`);
-  const show = progress(print);
+  const show = progressRenderer({ print, personaOf: personas(), color: options.color });
+  const adapt = historyAdapter();
   let lastId = 0;
   for (let ended = false; !ended; ) {
     for (const e of await eventsAfter(sfn, executionArn!, lastId)) {
       lastId = e.id!;
-      show(e);
+      for (const p of adapt(e)) show(p);
       ended ||= ENDS.has(e.type ?? '');
     }
     if (!ended) await sleep(options.pollMs ?? 250);
   }
   const done = await sfn.send(new DescribeExecutionCommand({ executionArn }));
   const seconds = ((done.stopDate!.getTime() - done.startDate!.getTime()) / 1000).toFixed(1);
-  print(done.status === 'SUCCEEDED' ? `SUCCEEDED in ${seconds} s` : `${done.status} in ${seconds} s: ${done.error ?? ''}${done.cause ? `: ${done.cause}` : ''}`);
+  const output = done.output ? JSON.parse(done.output) : undefined;
+  if (done.status === 'SUCCEEDED' && isPlanReport(output)) for (const l of planLines(output)) print(l);
+  print(done.status === 'SUCCEEDED' ? `SUCCEEDED in ${seconds} s` : `${done.status} in ${seconds} s: ${done.error ?? ''}${done.cause ? `: ${causeMessage(done.cause)}` : ''}`);
   return done;
 }

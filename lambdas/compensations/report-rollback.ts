@@ -13,7 +13,7 @@ import { RETAINED_KEY, aliasName } from '../lib/names';
 import { clientsAs } from '../lib/personas';
 import { keyTags, type EncryptionConfig } from '../lib/reads';
 import { deployment } from '../lib/settings';
-import { actorOf, withFreshSessions } from '../lib/step';
+import { actorOf, task } from '../lib/step';
 import { concrete, createdKeys, keyState } from '../lib/undo';
 import { CHANGING_STEPS, ledgerChanges, type WorkflowState } from '../lib/model';
 
@@ -43,8 +43,7 @@ const CREATIONS = new Set(['iam:CreateRole', 'kinesisanalytics:CreateApplication
 
 const show = (v: unknown) => (v === undefined ? 'nothing' : typeof v === 'string' ? v : JSON.stringify(v));
 
-export const handler = (state: WorkflowState): Promise<RollbackReport> =>
-  withFreshSessions(async () => {
+export const handler = task('ReportRollback', 'orchestrator', async (state: WorkflowState): Promise<RollbackReport> => {
     // Refused while deciding: no apply ran, so nothing was written and there is nothing to read back.
     if (failedStep(state).startsWith('Decide')) {
       return { complete: true, error: state.failure?.Error ?? 'States.TaskFailed', cause: `${original(state)}. Nothing was changed.`, left: [], notes: [] };

@@ -5,8 +5,8 @@
  * may not remove boundaries.
  */
 import type { UndoResult } from '../lib/changes';
-import { withFreshSessions } from '../lib/step';
+import { task } from '../lib/step';
 import { undoSteps } from '../lib/undo';
 import type { WorkflowState } from '../lib/model';
 
-export const handler = (state: WorkflowState): Promise<UndoResult[]> => withFreshSessions(() => undoSteps(state, 'EnsureOperatorRole', 'RestoreOperatorRole'));
+export const handler = task('RestoreOperatorRole', 'orchestrator', (state: WorkflowState): Promise<UndoResult[]> => undoSteps(state, 'EnsureOperatorRole', 'RestoreOperatorRole'));

@@ -12,7 +12,7 @@ import { RETAINED_KEY, aliasName, isCreatedByThisRun } from '../lib/names';
 import { clientsAs } from '../lib/personas';
 import { aliasTarget, keyTags } from '../lib/reads';
 import { deployment } from '../lib/settings';
-import { actorOf, withFreshSessions } from '../lib/step';
+import { actorOf, task } from '../lib/step';
 import { createdKeys, keyReferences, keyState, newestFirst } from '../lib/undo';
 import type { KeyRetirement, WorkflowState } from '../lib/model';
 
@@ -37,8 +37,7 @@ async function retire(state: WorkflowState, key: Pick<KeyMetadata, 'KeyId' | 'Ar
   return { keyArn: key.Arn!, result: 'scheduled-deletion', deletionDate };
 }
 
-export const handler = (state: WorkflowState): Promise<{ results: UndoResult[]; retired: KeyRetirement[] }> =>
-  withFreshSessions(async () => {
+export const handler = task('RetireKey', 'key-admin', async (state: WorkflowState): Promise<{ results: UndoResult[]; retired: KeyRetirement[] }> => {
     const actor = actorOf(state, 'RetireKey');
     const keys = await createdKeys(state, actor);
     const results: UndoResult[] = [];

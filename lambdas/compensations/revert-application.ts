@@ -13,15 +13,14 @@ import { ApplicationBusy } from '../lib/errors';
 import { clientsAs } from '../lib/personas';
 import { FIRST_POLL_SECONDS, STABLE_STATUSES } from '../lib/poll';
 import { describeApplication, encryptionOf, type EncryptionConfig } from '../lib/reads';
-import { actorOf, withFreshSessions } from '../lib/step';
+import { actorOf, task } from '../lib/step';
 import { newestFirst } from '../lib/undo';
 import type { RevertResult, WorkflowState } from '../lib/model';
 
 /** A revert and a restart at most: more passes than that means something else is moving the application. */
 const MAX_PASSES = 3;
 
-export const handler = (state: WorkflowState): Promise<RevertResult> =>
-  withFreshSessions(async () => {
+export const handler = task('RevertApplication', 'operator', async (state: WorkflowState): Promise<RevertResult> => {
     const previous = state.undo?.revert;
     const passes = previous?.passes ?? 0;
     const results = previous?.results ?? [];

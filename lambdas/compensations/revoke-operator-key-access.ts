@@ -1,7 +1,7 @@
 /** Undoes GrantOperatorKeyAccess, after the application has left the key: the operator's CMK policy goes back to its before-image. */
 import type { UndoResult } from '../lib/changes';
-import { withFreshSessions } from '../lib/step';
+import { task } from '../lib/step';
 import { undoSteps } from '../lib/undo';
 import type { WorkflowState } from '../lib/model';
 
-export const handler = (state: WorkflowState): Promise<UndoResult[]> => withFreshSessions(() => undoSteps(state, 'GrantOperatorKeyAccess', 'RevokeOperatorKeyAccess'));
+export const handler = task('RevokeOperatorKeyAccess', 'orchestrator', (state: WorkflowState): Promise<UndoResult[]> => undoSteps(state, 'GrantOperatorKeyAccess', 'RevokeOperatorKeyAccess'));

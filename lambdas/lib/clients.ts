@@ -9,6 +9,9 @@
  *
  * `read` clients refuse, before anything is sent, every operation that is not a read: the find phase of
  * every step and the whole of plan mode use them, so they cannot write by construction.
+ *
+ * Every client is handed to the Tracer, so in Lambda each SDK call is an X-Ray subsegment (elsewhere
+ * there is no Tracer).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
@@ -18,6 +21,7 @@ import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { STSClient } from '@aws-sdk/client-sts';
 import { WriteRefused } from './errors';
+import { tracer } from './observability';
 
 /** Temporary credentials from sts:AssumeRole, in the SDK's shape. */
 export interface Credentials { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date }
@@ -38,42 +42,60 @@ export interface AwsClients {
 export const isReadOperation = (operation: string) =>
   /^(Describe|Get|List|BatchGet|Query|Scan)/.test(operation) || operation === 'AssumeRole';
 
-type AnyClient = { middlewareStack: { add: (mw: any, options: any) => void } };
+type Middleware = (next: (args: unknown) => Promise<unknown>, context: { commandName?: string; clientName?: string }) => (args: unknown) => Promise<unknown>;
+type AnyCommand = { middlewareStack: { add: (mw: Middleware, options: object) => void } };
+type AnyClient = { send: (command: AnyCommand, ...rest: unknown[]) => Promise<unknown> };
 
+const refuseWrites: Middleware = (next, context) => async (args) => {
+  const operation = (context.commandName ?? '').replace(/Command$/, '');
+  if (!isReadOperation(operation)) throw new WriteRefused(`${operation} refused: this ${context.clientName ?? 'client'} only reads (find phase or plan mode)`);
+  return next(args);
+};
+
+/**
+ * A view of `client` whose every command refuses to be sent unless it reads. A view, not a second client:
+ * reads and writes as one persona share the client, its resolved configuration and its connections.
+ */
 function readOnly<C extends AnyClient>(client: C): C {
-  client.middlewareStack.add(
-    (next: (args: unknown) => Promise<unknown>, context: { commandName?: string; clientName?: string }) => async (args: unknown) => {
-      const operation = (context.commandName ?? '').replace(/Command$/, '');
-      if (!isReadOperation(operation)) throw new WriteRefused(`${operation} refused: this ${context.clientName ?? 'client'} only reads (find phase or plan mode)`);
-      return next(args);
-    },
-    { step: 'initialize', name: 'msfCmkReadOnly', priority: 'high' },
-  );
-  return client;
+  const marked = new WeakSet<AnyCommand>();
+  const send = (command: AnyCommand, ...rest: unknown[]) => {
+    if (!marked.has(command)) {
+      command.middlewareStack.add(refuseWrites, { step: 'initialize', name: 'msfCmkReadOnly', priority: 'high' });
+      marked.add(command);
+    }
+    return client.send(command, ...rest);
+  };
+  return new Proxy(client, { get: (target, prop, receiver) => (prop === 'send' ? send : Reflect.get(target, prop, receiver)) });
 }
 
 /** The environment a client is built from: a change means another account, sandbox or identity. */
 const environmentKey = () =>
   ['AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SESSION_TOKEN', 'AWS_MAX_ATTEMPTS'].map((k) => process.env[k] ?? '').join('|');
 
-const cache = new Map<string, AwsClients>();
+const cache = new Map<string, { write: AwsClients; read: AwsClients }>();
 
-function build(config: Record<string, unknown>, access: Access): AwsClients {
+/** In Lambda, every SDK call becomes an X-Ray subsegment. */
+const traced = <C>(client: C): C => tracer()?.captureAWSv3Client(client) ?? client;
+
+const SERVICES = {
+  iam: IAMClient,
+  sts: STSClient,
+  kms: KMSClient,
+  flink: KinesisAnalyticsV2Client,
+  dynamodb: DynamoDBClient,
+  tagging: ResourceGroupsTaggingAPIClient,
+  sfn: SFNClient,
+} as const;
+
+/** Clients made on first use (a step uses two or three of the seven), each with its read-only view. */
+function build(config: Record<string, unknown>): { write: AwsClients; read: AwsClients } {
   const made: Partial<AwsClients> = {};
-  const lazy = <K extends keyof AwsClients>(name: K, make: () => AwsClients[K]) => () => {
-    made[name] ??= access === 'read' ? readOnly(make()) : make();
-    return made[name]!;
-  };
-  const getters = {
-    iam: lazy('iam', () => new IAMClient(config)),
-    sts: lazy('sts', () => new STSClient(config)),
-    kms: lazy('kms', () => new KMSClient(config)),
-    flink: lazy('flink', () => new KinesisAnalyticsV2Client(config)),
-    dynamodb: lazy('dynamodb', () => new DynamoDBClient(config)),
-    tagging: lazy('tagging', () => new ResourceGroupsTaggingAPIClient(config)),
-    sfn: lazy('sfn', () => new SFNClient(config)),
-  };
-  return Object.defineProperties({} as AwsClients, Object.fromEntries(Object.entries(getters).map(([k, get]) => [k, { get, enumerable: true }])));
+  const views: Partial<AwsClients> = {};
+  const write = (name: keyof AwsClients) => (made[name] ??= traced(new SERVICES[name](config) as never));
+  const read = (name: keyof AwsClients) => (views[name] ??= readOnly(write(name) as unknown as AnyClient) as never);
+  const object = (get: (name: keyof AwsClients) => unknown) =>
+    Object.defineProperties({} as AwsClients, Object.fromEntries(Object.keys(SERVICES).map((k) => [k, { get: () => get(k as keyof AwsClients), enumerable: true }])));
+  return { write: object(write), read: object(read) };
 }
 
 /**
@@ -81,13 +103,13 @@ function build(config: Record<string, unknown>, access: Access): AwsClients {
  * environment's AWS_MAX_ATTEMPTS for the one call that must not fail after a non-idempotent one.
  */
 export function awsClients(credentials?: Credentials, access: Access = 'write', maxAttempts?: number): AwsClients {
-  const key = [environmentKey(), credentials?.accessKeyId ?? 'env', credentials?.sessionToken ?? '', access, maxAttempts ?? ''].join('\u0000');
+  const key = [environmentKey(), credentials?.accessKeyId ?? 'env', credentials?.sessionToken ?? '', maxAttempts ?? ''].join('\u0000');
   let clients = cache.get(key);
   if (!clients) {
     // Sessions come and go; a container that lives long must not keep every client it ever made.
     if (cache.size >= 64) cache.delete(cache.keys().next().value!);
-    clients = build({ ...(credentials ? { credentials } : {}), ...(maxAttempts ? { maxAttempts } : {}) }, access);
+    clients = build({ ...(credentials ? { credentials } : {}), ...(maxAttempts ? { maxAttempts } : {}) });
     cache.set(key, clients);
   }
-  return clients;
+  return clients[access];
 }

@@ -3,10 +3,10 @@
  * operator and key-admin steps act with credentials from sts:AssumeRole of those roles, so the key policy
  * and the operator policy are exercised by exactly the principals they name.
  *
- * Sessions are kept at module scope per role and execution (the session name carries the execution, so
+ * Sessions are kept at module scope per role and execution (the session name is the execution's, so
  * CloudTrail ties every call to one run) and reused until five minutes before they expire, so a warm
- * container that decides, applies and polls assumes each persona once. They never enter the execution
- * state, which is logged and kept in the history.
+ * container that decides, applies and polls assumes each persona once per run, whichever step asks. They
+ * never enter the execution state, which is logged and kept in the history.
  */
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { awsClients, type Access, type AwsClients, type Credentials } from './clients';
@@ -26,18 +26,20 @@ export interface Actor {
 const REFRESH_MS = 5 * 60 * 1000;
 const sessions = new Map<string, Credentials>();
 
-/** STS role session names: at most 64 of [\w+=,.@-]. */
-export const sessionName = (actor: Pick<Actor, 'step' | 'context'>) =>
-  `${actor.step}.${actor.context.executionName}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
+/** STS role session names: at most 64 of [\w+=,.@-]. One per execution: the step is in the function's log line. */
+export const sessionName = (actor: Pick<Actor, 'context'>) =>
+  `msf-cmk.${actor.context.executionName}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
 
 export const personaRoleArn = (persona: Exclude<Persona, 'orchestrator'>, actor: Actor) =>
   persona === 'key-admin' ? deployment().keyAdminRoleArn : operatorRoleArn(actor.context, deployment(), actor.applicationName);
 
 async function assume(roleArn: string, actor: Actor): Promise<Credentials> {
   const name = sessionName(actor);
-  const key = `${roleArn}\u0000${name}\u0000${process.env.AWS_ENDPOINT_URL ?? ''}\u0000${process.env.AWS_ACCESS_KEY_ID ?? ''}`;
+  const key = `${roleArn}\u0000${actor.context.executionArn}\u0000${process.env.AWS_ENDPOINT_URL ?? ''}\u0000${process.env.AWS_ACCESS_KEY_ID ?? ''}`;
   const held = sessions.get(key);
   if (held?.expiration && held.expiration.getTime() - Date.now() > REFRESH_MS) return held;
+  // A container serves many runs: sessions of runs gone by are dropped once they would be refreshed anyway.
+  for (const [k, c] of sessions) if (!c.expiration || c.expiration.getTime() - Date.now() <= REFRESH_MS) sessions.delete(k);
   try {
     const out = await awsClients().sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: name, DurationSeconds: 900 }));
     const c = out.Credentials!;

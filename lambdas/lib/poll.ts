@@ -13,8 +13,11 @@ export const FIRST_POLL_SECONDS = 5;
 /** Polls wait at most this long, so a finished restart is noticed within half a minute. */
 export const MAX_POLL_SECONDS = 30;
 
+/** The wait before the next look: doubling from the last one, never more than MAX_POLL_SECONDS. */
+export const nextWaitSeconds = (previous: number) => Math.min(Math.max(previous, 1) * 2, MAX_POLL_SECONDS);
+
 export async function pollOperation(flink: KinesisAnalyticsV2Client, applicationName: string, operationId: string | undefined, previous: PollResult): Promise<PollResult> {
-  const next = { attempt: previous.attempt + 1, waitSeconds: Math.min(Math.max(previous.waitSeconds, 1) * 2, MAX_POLL_SECONDS) };
+  const next = { attempt: previous.attempt + 1, waitSeconds: nextWaitSeconds(previous.waitSeconds) };
   if (!operationId) {
     const status = (await describeApplication(flink, applicationName))?.ApplicationStatus;
     return { ...next, done: STABLE_STATUSES.includes(status ?? ''), applicationStatus: status };

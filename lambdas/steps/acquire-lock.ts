@@ -11,7 +11,7 @@ import { AlreadyInProgress, unlessMissing } from '../lib/errors';
 import { appArn } from '../lib/names';
 import { clientsAs } from '../lib/personas';
 import { deployment } from '../lib/settings';
-import { actorOf, isPlan, withFreshSessions } from '../lib/step';
+import { actorOf, isPlan, task } from '../lib/step';
 import type { LockResult, WorkflowState } from '../lib/model';
 
 /** Longer than the state machine's TimeoutSeconds, so a live execution never loses its lock. */
@@ -21,8 +21,7 @@ const ENDED_CLEANLY = ['SUCCEEDED', 'FAILED'];
 
 type Item = Record<string, AttributeValue> | undefined;
 
-export const handler = (state: WorkflowState): Promise<LockResult | undefined> =>
-  withFreshSessions(async () => {
+export const handler = task('AcquireLock', 'orchestrator', async (state: WorkflowState): Promise<LockResult | undefined> => {
     const { dynamodb, sfn } = await clientsAs('orchestrator', actorOf(state, 'AcquireLock'), isPlan(state) ? 'read' : 'write');
     const table = deployment().lockTableName;
     const lockId = appArn(state.context, state.config.applicationName);

@@ -2,11 +2,10 @@
 import { PreconditionFailed } from '../lib/errors';
 import { clientsAs } from '../lib/personas';
 import { pollOperation } from '../lib/poll';
-import { actorOf, withFreshSessions } from '../lib/step';
+import { actorOf, task } from '../lib/step';
 import type { PollResult, WorkflowState } from '../lib/model';
 
-export const handler = (state: WorkflowState): Promise<PollResult> =>
-  withFreshSessions(async () => {
+export const handler = task('CheckUpdate', 'orchestrator', async (state: WorkflowState): Promise<PollResult> => {
     const sw = state.switch;
     if (!sw) throw new PreconditionFailed('CheckUpdate runs only after SwitchApplicationToCmk.');
     const { flink } = await clientsAs('orchestrator', actorOf(state, 'CheckUpdate'), 'read');

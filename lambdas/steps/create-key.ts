@@ -70,6 +70,7 @@ export function adoptionProblems(state: WorkflowState, key: KeyMetadata, policy:
 
 export const definition: StepDefinition<Found, KeyResult> = {
   name: 'CreateKey',
+  persona: 'key-admin',
   // Its policy names the operator role and the application, which KMS requires to exist (facts §2 step 4).
   requires: ['lock', 'operator', 'application'],
 

@@ -31,6 +31,7 @@ export const resultOf = (app: ApplicationDetail, created: boolean): ApplicationR
 
 export const definition: StepDefinition<{ app?: ApplicationDetail }, ApplicationResult> = {
   name: 'EnsureApplication',
+  persona: 'operator',
   requires: ['lock', 'operator'],
 
   async find(state, read) {

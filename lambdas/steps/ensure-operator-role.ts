@@ -32,6 +32,7 @@ export const basePolicyOf = (state: WorkflowState): PolicyDocument =>
 
 export const definition: StepDefinition<Found, OperatorResult> = {
   name: 'EnsureOperatorRole',
+  persona: 'orchestrator',
   requires: ['lock'],
 
   async find(state, read) {

@@ -20,6 +20,7 @@ function decidedBefore(state: WorkflowState) {
 
 export const definition: StepDefinition<{ current?: unknown }, OperatorKeyAccessResult> = {
   name: 'GrantOperatorKeyAccess',
+  persona: 'orchestrator',
   requires: ['lock', 'key', 'application'],
 
   async find(state, read) {

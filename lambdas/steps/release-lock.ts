@@ -6,11 +6,10 @@
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { clientsAs } from '../lib/personas';
 import { deployment } from '../lib/settings';
-import { actorOf, withFreshSessions } from '../lib/step';
+import { actorOf, task } from '../lib/step';
 import type { WorkflowState } from '../lib/model';
 
-export const handler = (state: WorkflowState): Promise<{ released: boolean }> =>
-  withFreshSessions(async () => {
+export const handler = task('ReleaseLock', 'orchestrator', async (state: WorkflowState): Promise<{ released: boolean }> => {
     if (!state.lock) return { released: false };
     const { dynamodb } = await clientsAs('orchestrator', actorOf(state, 'ReleaseLock'), 'write');
     try {

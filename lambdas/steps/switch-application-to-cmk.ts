@@ -18,6 +18,7 @@ const restartNote = (status: string) =>
 
 export const definition: StepDefinition<Record<string, never>, SwitchResult> = {
   name: 'SwitchApplicationToCmk',
+  persona: 'operator',
   // The operator's CMK policy must be in place first (facts §2 step 5).
   requires: ['lock', 'operatorKeyAccess'],
 

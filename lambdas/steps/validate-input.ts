@@ -7,6 +7,7 @@
 import { InvalidInput } from '../lib/errors';
 import { contextOf } from '../lib/names';
 import { deployment } from '../lib/settings';
+import { task } from '../lib/step';
 import { validateInput } from '../lib/validate';
 import type { WorkflowState } from '../lib/model';
 
@@ -18,7 +19,7 @@ export interface ValidateInputEvent {
 /** IAM, KMS and Managed Flink tag values: the execution ARN is one on everything the run creates. */
 const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 
-export async function handler(event: ValidateInputEvent): Promise<Pick<WorkflowState, 'config' | 'context' | 'ledger'>> {
+export const handler = task('ValidateInput', 'none', async (event: ValidateInputEvent): Promise<Pick<WorkflowState, 'config' | 'context' | 'ledger'>> => {
   const config = validateInput(event.input);
   deployment();
   const context = contextOf(event.execution.Id);
@@ -36,4 +37,4 @@ export async function handler(event: ValidateInputEvent): Promise<Pick<WorkflowS
   }
   if (problems.length) throw new InvalidInput(problems.join('; '));
   return { config, context, ledger: {} };
-}
+});

@@ -9,7 +9,7 @@ import { clientsAs } from '../lib/personas';
 import { STABLE_STATUSES } from '../lib/poll';
 import { describeApplication, encryptionOf, type EncryptionConfig } from '../lib/reads';
 import { deployment } from '../lib/settings';
-import { actorOf, withFreshSessions } from '../lib/step';
+import { actorOf, task } from '../lib/step';
 import { ledgerChanges, type WorkflowState } from '../lib/model';
 
 export interface OnboardingReport {
@@ -29,8 +29,7 @@ export interface OnboardingReport {
   changes: number;
 }
 
-export const handler = (state: WorkflowState): Promise<OnboardingReport> =>
-  withFreshSessions(async () => {
+export const handler = task('VerifyEncryption', 'orchestrator', async (state: WorkflowState): Promise<OnboardingReport> => {
     const { config, key, switch: sw, operator, operatorKeyAccess } = state;
     if (!key || !sw || !operator || !operatorKeyAccess) throw new PreconditionFailed('VerifyEncryption runs only after the switch.');
     const { flink } = await clientsAs('orchestrator', actorOf(state, 'VerifyEncryption'), 'read');

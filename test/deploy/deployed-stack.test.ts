@@ -13,6 +13,7 @@ import { readAssembly, deployTemplate } from '../../local/sandbox/deploy';
 import { STACK_NAME, cachedAssembly as testAssembly } from '../../local/stack';
 import { REQUEST_DETAIL_TYPE, REQUEST_SOURCE } from '../../infra/event-patterns';
 import { clients, ended, roleCredentials, testSandbox } from '../sandbox/helpers';
+import { startExecution } from '../../local/start';
 import type { Principal } from '../../local/sandbox/sandbox';
 import type { RunningSandbox } from '../../local/sandbox/server';
 
@@ -107,6 +108,33 @@ describe('the CDK app deployed into the sandbox', () => {
       expect(app.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription?.KeyType).toBe('CUSTOMER_MANAGED_KEY');
     }
   }, 60_000);
+
+  describe('cli start on the deployed state machine: the one progress view', () => {
+    it('prints one line per Task state with its persona, and returns SUCCEEDED', async () => {
+      // Created by the workflow, so that auto-onboarding (on here) starts no run of its own.
+      const input = { applicationName: 'clickstream', createApplication: { serviceExecutionRoleArn: execRole('clickstream') } };
+      const lines: string[] = [];
+      const done = await startExecution({ client: clients(sb).sfn, stateMachineArn: outputs.StateMachineArn, input, name: 'cli-clickstream', pollMs: 20 }, (l) => lines.push(l));
+      expect(done.status).toBe('SUCCEEDED');
+      expect(lines[0]).toBe(`▶ ${outputs.StateMachineArn.replace(':stateMachine:', ':execution:')}:cli-clickstream`);
+      expect(lines.filter((l) => /^ {2}✓ ValidateInput +none +\d+ ms$/.test(l))).toHaveLength(1);
+      expect(lines.some((l) => /^ {2}✓ SwitchApplicationToCmk +operator/.test(l))).toBe(true);
+      expect(lines.at(-1)).toMatch(/^SUCCEEDED in \d+\.\d s$/);
+    }, 60_000);
+
+    it('ends on the failing state with its error, not the Fail state it ends in, and returns FAILED', async () => {
+      const lines: string[] = [];
+      const done = await startExecution({ client: clients(sb).sfn, stateMachineArn: outputs.StateMachineArn, input: { applicationName: 'ghost' }, pollMs: 20 }, (l) => lines.push(l));
+      expect(done.status).toBe('FAILED');
+      // DecideEnsureApplication refused before any write.
+      const failed = lines.findIndex((l) => l.startsWith('  ✗'));
+      expect(lines[failed]).toMatch(/^ {2}✗ DecideEnsureApplication +operator +\d+ ms$/);
+      expect(lines[failed + 1]).toMatch(/^ {6}ApplicationNotFound: .*ghost/);
+      expect(lines.join('\n')).not.toMatch(/RolledBack|retr/);
+      expect(lines.at(-2)).toMatch(/^ {2}✓ ReleaseLockAfterRollback/);
+      expect(lines.at(-1)).toMatch(/^FAILED in \d+\.\d s: ApplicationNotFound: /);
+    }, 60_000);
+  });
 
   describe('who may start an onboarding: only the principals the request bus names', () => {
     const started = async () => (await clients(sb).sfn.send(new ListExecutionsCommand({ stateMachineArn: outputs.StateMachineArn }))).executions?.length ?? 0;

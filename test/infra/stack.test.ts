@@ -79,7 +79,7 @@ const autoSettings = { rolePath: '/teams/flink/', operatorRolePrefix: 'flink-ope
 
 beforeAll(() => {
   plain = synth({});
-  auto = synth({ autoOnboarding: 'true', ...autoSettings });
+  auto = synth({ autoOnboarding: 'true', logLevel: 'DEBUG', ...autoSettings });
 });
 afterAll(() => {
   for (const s of [plain, auto]) if (s) rmSync(s.outdir, { recursive: true, force: true });
@@ -227,6 +227,17 @@ describe('deployment: settings and shared personas', () => {
     const environments = resources(s, 'AWS::Lambda::Function').map(([, fn]) => flat(fn.Properties.Environment.Variables));
     // Assess
     for (const env of environments) expect(env).toMatchObject(expected);
+  });
+
+  it.each([
+    ['INFO by default', () => plain, 'INFO'],
+    ['the context\'s logLevel', () => auto, 'DEBUG'],
+  ])('gives every function its Powertools service name and log level, and traces without response bodies (%s)', (_, get, level) => {
+    // Act
+    const environments = resources(get(), 'AWS::Lambda::Function').map(([, fn]) => fn.Properties.Environment.Variables);
+    // Assess
+    expect(environments.length).toBe(Object.keys(steps).length);
+    for (const env of environments) expect(env).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'msf-cmk-orchestrator', POWERTOOLS_LOG_LEVEL: level, POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false' });
   });
 
   it('deploys the key administrator, trusted by the orchestrator only, with keyAdminPolicy, outside rolePath, retained with the keys that name it', () => {

@@ -1,0 +1,69 @@
+/**
+ * What a new user runs: `npm start` with an input file (a plan, the adopt-existing-key example), with
+ * `--verbose`, and `cli start --endpoint` with no AWS environment at all.
+ */
+import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { demo } from '../../local/demo';
+import { startExecution } from '../../local/start';
+import { startSandbox } from '../../local/sandbox/server';
+
+const example = (name: string) => JSON.parse(readFileSync(join(__dirname, '..', '..', 'statemachine', 'examples', name), 'utf8'));
+
+/** What `run` prints through console.log and to stdout, and its result. */
+async function printed<T>(run: () => Promise<T>): Promise<{ result: T; out: string }> {
+  const chunks: string[] = [];
+  const log = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void chunks.push(`${args.join(' ')}\n`));
+  const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: any) => (chunks.push(String(chunk)), true));
+  try {
+    return { result: await run(), out: chunks.join('') };
+  } finally {
+    log.mockRestore();
+    write.mockRestore();
+  }
+}
+
+describe('npm start with an input (on the CDK app deployed into the embedded sandbox)', () => {
+  it('prints the change list of a "mode": "plan" input, adopts the key the adopt-existing-key example names, and with --verbose prints the step log lines', async () => {
+    const inputs = [{ ...example('existing-application.json'), mode: 'plan' }, example('adopt-existing-key.json')];
+    const { result, out } = await printed(() => demo({ fast: true, verbose: true, inputs }));
+    expect(out).not.toContain('Cannot read properties');
+    expect(out).not.toMatch(/Failed|FAILED/);
+    expect(result).toBe(0);
+    expect(out).toMatch(/Plan for clickstream: 6 changes, nothing written/);
+    expect(out).toMatch(/ 1\. iam:CreateRole arn:aws:iam::000000000000:role\/msf-cmk\/msf-cmk-operator-clickstream/);
+    expect(out).toMatch(/ 6\. kinesisanalytics:UpdateApplication .*application\/clickstream/);
+    expect(out).toMatch(/key arn:aws:kms:\S+ \(adopted, Enabled\)/);
+    const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.state)).toEqual(expect.arrayContaining(['ValidateInput', 'DecideCreateKey', 'SwitchApplicationToCmk', 'CheckUpdate', 'VerifyEncryption']));
+    for (const l of lines) expect(l).toMatchObject({ execution: expect.stringContaining(':execution:'), application: 'clickstream', persona: expect.any(String), outcome: 'succeeded', durationMs: expect.any(Number) });
+  }, 120_000);
+
+  it('prints no log line without --verbose', async () => {
+    const { out } = await printed(() => demo({ fast: true, inputs: [example('existing-application.json')] }));
+    expect(out.split('\n').filter((l) => l.startsWith('{'))).toEqual([]);
+  }, 120_000);
+});
+
+describe('cli start --endpoint', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  it('reaches the sandbox with no AWS_REGION and no credentials in the environment, as npm start --endpoint does', async () => {
+    const sb = await startSandbox({ port: 0 });
+    try {
+      // No Region, no credentials, no shared config: what a fresh shell has.
+      const home = mkdtempSync(join(tmpdir(), 'msf-cmk-home-'));
+      writeFileSync(join(home, 'config'), '');
+      for (const k of Object.keys(process.env)) if (k.startsWith('AWS_')) delete process.env[k];
+      Object.assign(process.env, { AWS_CONFIG_FILE: join(home, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'), AWS_EC2_METADATA_DISABLED: 'true' });
+      const arn = 'arn:aws:states:us-east-1:000000000000:stateMachine:Missing';
+      await expect(startExecution({ endpoint: sb.endpoint, stateMachineArn: arn, input: { applicationName: 'orders' } }, () => undefined)).rejects.toMatchObject({ name: 'StateMachineDoesNotExist' });
+    } finally {
+      await sb.close();
+    }
+  });
+});
