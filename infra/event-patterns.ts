@@ -30,6 +30,18 @@ export function onboardingRequestPattern(): EventPattern {
   };
 }
 
+/**
+ * The day-two operations' request events: same source, one detail-type each, the detail their execution
+ * input (checked by ValidateInput, as for onboarding).
+ */
+export const OPERATION_REQUEST_DETAIL_TYPES = {
+  'revert-to-aws-owned-key': 'Revert Application To AWS Owned Key Requested',
+} as const;
+
+export function operationRequestPattern(operation: keyof typeof OPERATION_REQUEST_DETAIL_TYPES): EventPattern {
+  return { ...onboardingRequestPattern(), 'detail-type': [OPERATION_REQUEST_DETAIL_TYPES[operation]] };
+}
+
 /** facts §8: the CloudTrail-backed events Managed Flink API calls produce. */
 export const CLOUDTRAIL_SOURCE = 'aws.kinesisanalytics';
 export const CLOUDTRAIL_DETAIL_TYPE = 'AWS API Call via CloudTrail';

@@ -10,6 +10,7 @@ import { ROOT_ACCESS_KEY, ROOT_SECRET_KEY } from './sandbox/sandbox';
 import { demo, runOnboardings, type Target } from './demo';
 import { startExecution } from './start';
 import { unlock } from './unlock';
+import { runOperation, type RemoteTarget } from './operations';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -52,6 +53,24 @@ program
     const status = await startExecution({ endpoint: opts.endpoint, stateMachineArn: opts.stateMachineArn, input, name: opts.name }, console.log);
     process.exitCode = status === 'SUCCEEDED' ? 0 : 1;
   });
+
+/** `--endpoint` or `--aws`: a day-two operation works on an account that has onboarded applications. */
+const remoteTarget = (opts: { endpoint?: string; aws?: boolean }): RemoteTarget => {
+  if (opts.aws) return { kind: 'aws' };
+  if (opts.endpoint) return { kind: 'endpoint', endpoint: opts.endpoint };
+  throw new Error('give --endpoint <url> (a sandbox, e.g. npm run sandbox) or --aws');
+};
+
+targetOptions(
+  program
+    .command('revert')
+    .description('move an application from its customer managed key back to the AWS owned key (revert-to-aws-owned-key); the key is retained')
+    .argument('<application>', 'the application name')
+    .option('--plan', 'only list the changes a real run would make; nothing is written'),
+).action(async (application: string, opts) => {
+  const result = await runOperation(remoteTarget(opts), 'revert-to-aws-owned-key', { applicationName: application, mode: opts.plan ? 'plan' : 'apply' }, { fast: !!opts.fast });
+  process.exitCode = result.status === 'SUCCEEDED' ? 0 : 1;
+});
 
 program
   .command('sandbox')

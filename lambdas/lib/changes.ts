@@ -21,7 +21,7 @@ import {
 import { CreateApplicationCommand, DeleteApplicationCommand, UpdateApplicationCommand } from '@aws-sdk/client-kinesis-analytics-v2';
 import { CreateAliasCommand, CreateKeyCommand, PutKeyPolicyCommand, UpdateAliasCommand, type KeyMetadata } from '@aws-sdk/client-kms';
 import { isDeepStrictEqual } from 'node:util';
-import { ApplicationBusy, ApplyInterrupted, PrincipalNotYetVisible, ResourceConflict, isAwsError } from './errors';
+import { ApplicationBusy, ApplyInterrupted, PrincipalNotYetVisible, ResourceConflict, isAwsError, unlessMissing } from './errors';
 import { isCreatedByThisRun } from './names';
 import { clientsAs, type Actor, type Persona } from './personas';
 import { aliasTarget, applicationTags, decodePolicy, describeApplication, describeKey, encryptionOf, getRole, getRolePolicy, keyPolicyOf } from './reads';
@@ -30,6 +30,7 @@ import { aliasTarget, applicationTags, decodePolicy, describeApplication, descri
 export type Action =
   | 'iam:CreateRole'
   | 'iam:PutRolePolicy'
+  | 'iam:DeleteRolePolicy'
   | 'iam:UpdateAssumeRolePolicy'
   | 'iam:PutRolePermissionsBoundary'
   | 'kinesisanalytics:CreateApplication'
@@ -124,6 +125,9 @@ async function apply(change: Change, actor: Actor): Promise<unknown> {
       }
     case 'iam:PutRolePolicy':
       return iam.send(new PutRolePolicyCommand(r as never));
+    case 'iam:DeleteRolePolicy':
+      // A retry after a lost answer finds it gone already.
+      return (await unlessMissing(iam.send(new DeleteRolePolicyCommand(r as never)), 'NoSuchEntity')) ?? {};
     case 'iam:UpdateAssumeRolePolicy':
       return iam.send(new UpdateAssumeRolePolicyCommand(r as never));
     case 'iam:PutRolePermissionsBoundary':
@@ -186,6 +190,7 @@ export async function observe(change: Change, actor: Actor): Promise<unknown> {
     case 'iam:CreateRole':
       return (await getRole(orchestrator.iam, r.RoleName)) ? EXISTS : undefined;
     case 'iam:PutRolePolicy':
+    case 'iam:DeleteRolePolicy':
       return getRolePolicy(orchestrator.iam, r.RoleName, r.PolicyName);
     case 'iam:UpdateAssumeRolePolicy':
       return decodePolicy((await getRole(orchestrator.iam, r.RoleName))?.AssumeRolePolicyDocument);
@@ -254,6 +259,9 @@ export async function undoChange(change: Change, actor: Actor): Promise<UndoResu
     case 'iam:PutRolePolicy':
       if (change.before === undefined) await iam.send(new DeleteRolePolicyCommand({ RoleName: r.RoleName, PolicyName: r.PolicyName }));
       else await iam.send(new PutRolePolicyCommand({ RoleName: r.RoleName, PolicyName: r.PolicyName, PolicyDocument: JSON.stringify(change.before) }));
+      return result('undone');
+    case 'iam:DeleteRolePolicy':
+      await iam.send(new PutRolePolicyCommand({ RoleName: r.RoleName, PolicyName: r.PolicyName, PolicyDocument: JSON.stringify(change.before) }));
       return result('undone');
     case 'iam:UpdateAssumeRolePolicy':
       await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: r.RoleName, PolicyDocument: JSON.stringify(change.before) }));

@@ -68,3 +68,11 @@ export async function keyTags(kms: KMSClient, keyId: string): Promise<KeyTag[]> 
 
 /** The key an alias names (its id), or undefined when the alias does not exist. */
 export const aliasTarget = async (kms: KMSClient, alias: string): Promise<string | undefined> => (await describeKey(kms, alias))?.KeyId;
+
+/** A key's id from its key ARN or id; an alias is resolved by `describeWith`'s client. */
+export async function keyIdOf(keyRef: string, describeWith: () => Promise<KMSClient>): Promise<string> {
+  const m = /(?:^|:key\/)([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(keyRef);
+  if (m) return m[1];
+  const key = await describeKey(await describeWith(), keyRef);
+  return key?.KeyId ?? keyRef;
+}

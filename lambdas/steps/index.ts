@@ -15,6 +15,9 @@ import * as switchApplicationToCmk from './switch-application-to-cmk';
 import * as checkUpdate from './check-update';
 import * as verifyEncryption from './verify-encryption';
 import * as reportPlan from './report-plan';
+import * as switchApplicationToAwsOwnedKey from './switch-application-to-aws-owned-key';
+import * as removeOperatorKeyAccess from './remove-operator-key-access';
+import * as verifyAwsOwnedKey from './verify-aws-owned-key';
 import * as revertApplication from '../compensations/revert-application';
 import * as checkRevert from '../compensations/check-revert';
 import * as revokeOperatorKeyAccess from '../compensations/revoke-operator-key-access';
@@ -22,6 +25,7 @@ import * as retireKey from '../compensations/retire-key';
 import * as deleteCreatedApplication from '../compensations/delete-created-application';
 import * as restoreOperatorRole from '../compensations/restore-operator-role';
 import * as reportRollback from '../compensations/report-rollback';
+import * as restoreOperatorKeyAccess from '../compensations/restore-operator-key-access';
 
 export interface StepDefinition {
   /** Module path under lambdas/ (without .ts), for bundling one function per step. */
@@ -43,6 +47,10 @@ export const steps: Record<string, StepDefinition> = {
   VerifyEncryption: { entry: 'steps/verify-encryption', handler: verifyEncryption.handler, persona: 'orchestrator' },
   ReleaseLock: { entry: 'steps/release-lock', handler: releaseLock.handler, persona: 'orchestrator' },
   ReportPlan: { entry: 'steps/report-plan', handler: reportPlan.handler, persona: 'none' },
+  // revert-to-aws-owned-key (its lock, poll, plan and rollback states are the ones above and below).
+  SwitchApplicationToAwsOwnedKey: { entry: 'steps/switch-application-to-aws-owned-key', handler: switchApplicationToAwsOwnedKey.handler, persona: 'operator' },
+  RemoveOperatorKeyAccess: { entry: 'steps/remove-operator-key-access', handler: removeOperatorKeyAccess.handler, persona: 'orchestrator' },
+  VerifyAwsOwnedKey: { entry: 'steps/verify-aws-owned-key', handler: verifyAwsOwnedKey.handler, persona: 'orchestrator' },
   // Compensations, newest first (DESIGN.md §7).
   RevertApplication: { entry: 'compensations/revert-application', handler: revertApplication.handler, persona: 'operator' },
   CheckRevert: { entry: 'compensations/check-revert', handler: checkRevert.handler, persona: 'orchestrator' },
@@ -50,5 +58,6 @@ export const steps: Record<string, StepDefinition> = {
   RetireKey: { entry: 'compensations/retire-key', handler: retireKey.handler, persona: 'key-admin' },
   DeleteCreatedApplication: { entry: 'compensations/delete-created-application', handler: deleteCreatedApplication.handler, persona: 'operator' },
   RestoreOperatorRole: { entry: 'compensations/restore-operator-role', handler: restoreOperatorRole.handler, persona: 'orchestrator' },
+  RestoreOperatorKeyAccess: { entry: 'compensations/restore-operator-key-access', handler: restoreOperatorKeyAccess.handler, persona: 'orchestrator' },
   ReportRollback: { entry: 'compensations/report-rollback', handler: reportRollback.handler, persona: 'orchestrator' },
 };

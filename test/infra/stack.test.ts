@@ -13,8 +13,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { CfnRole } from 'aws-cdk-lib/aws-iam';
 import { buildApp, STACK_NAME } from '../../infra/app';
-import { autoOnboardingInput, autoOnboardingPattern, onboardingRequestPattern, REQUEST_INPUT_PATH } from '../../infra/event-patterns';
-import { ASL_FILE, type OnboardingStack } from '../../infra/onboarding-stack';
+import { OPERATION_REQUEST_DETAIL_TYPES, autoOnboardingInput, autoOnboardingPattern, onboardingRequestPattern, operationRequestPattern, REQUEST_INPUT_PATH } from '../../infra/event-patterns';
+import { ASL_FILE, DAY_TWO_MACHINES, aslFileOf, boundSteps, type OnboardingStack } from '../../infra/onboarding-stack';
 import { boundaryPolicyArn, keyAdminPolicy, orchestratorPolicy, roleTrustPolicy } from '../../lambdas/lib/policies';
 import { deploymentEnvironment, validateSettings } from '../../lambdas/lib/settings';
 import { steps } from '../../lambdas/steps';
@@ -84,11 +84,15 @@ afterAll(() => {
   for (const s of [plain, auto]) if (s) rmSync(s.outdir, { recursive: true, force: true });
 });
 
-describe('state machine', () => {
+/** Every state machine of the stack: onboarding, and one per day-two operation. */
+const MACHINES: [string, string][] = [['OnboardApplication', ASL_FILE], ...Object.entries(DAY_TWO_MACHINES).map(([op, m]) => [m.id, aslFileOf(op)] as [string, string])];
+const machineOf = (s: Synth, id: string) => s.json.Resources[s.stack.getLogicalId((id === 'OnboardApplication' ? s.stack.stateMachine : Object.values(s.stack.operationMachines).find((m) => m.node.id === id)!).node.defaultChild as CfnFunction)];
+
+describe.each(MACHINES)('state machine %s', (id, aslFile) => {
   it('deploys the ASL file unchanged, with a substitution for every placeholder', () => {
     // Prepare
-    const [[, machine]] = resources(plain, 'AWS::StepFunctions::StateMachine');
-    const asl = readFileSync(ASL_FILE, 'utf8');
+    const machine = machineOf(plain, id);
+    const asl = readFileSync(aslFile, 'utf8');
     const placeholders = [...new Set([...asl.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]))].sort();
     // Act
     const deployed = readFileSync(path.join(plain.outdir, `asset.${machine.Properties.DefinitionS3Location.Key}`), 'utf8');
@@ -99,24 +103,22 @@ describe('state machine', () => {
 
   it("binds every Task to this stack's function for that step, as the steps table says", () => {
     // Prepare
-    const [[, machine]] = resources(plain, 'AWS::StepFunctions::StateMachine');
+    const machine = machineOf(plain, id);
     const substitutions: Record<string, string> = flat(machine.Properties.DefinitionSubstitutions);
-    const definition = JSON.parse(readFileSync(ASL_FILE, 'utf8').replace(/\$\{(\w+)\}/g, (_, name) => substitutions[name]));
-    const expected = Object.keys(steps).map((name) => `\${${logicalId(plain, plain.stack.functions[name])}.Arn}`);
+    const definition = JSON.parse(readFileSync(aslFile, 'utf8').replace(/\$\{(\w+)\}/g, (_, name) => substitutions[name]));
+    const bound = boundSteps(aslFile);
+    const expected = bound.map((name) => `\${${logicalId(plain, plain.stack.functions[name])}.Arn}`);
     // Act
     const tasks = taskResources(definition);
     // Assess
-    expect(Object.keys(plain.stack.functions).sort()).toEqual(Object.keys(steps).sort());
-    expect(resources(plain, 'AWS::Lambda::Function').map(([id]) => `\${${id}.Arn}`).sort()).toEqual([...expected].sort());
+    expect(bound.filter((name) => !steps[name])).toEqual([]);
     expect([...new Set(tasks)].sort()).toEqual([...expected].sort());
-    for (const name of Object.keys(steps)) {
-      expect(substitutions[`${name}FunctionArn`]).toBe(`\${${logicalId(plain, plain.stack.functions[name])}.Arn}`);
-    }
+    for (const name of bound) expect(substitutions[`${name}FunctionArn`]).toBe(`\${${logicalId(plain, plain.stack.functions[name])}.Arn}`);
   });
 
   it('is a STANDARD machine that logs ALL events to a log group with retention, and is traced', () => {
     // Prepare
-    const [[, machine]] = resources(plain, 'AWS::StepFunctions::StateMachine');
+    const machine = machineOf(plain, id);
     // Act
     const logGroupId = machine.Properties.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
     // Assess
@@ -128,9 +130,9 @@ describe('state machine', () => {
     expect(plain.json.Resources[logGroupId].Properties.RetentionInDays).toBeGreaterThan(0);
   });
 
-  it('may invoke exactly the step functions and no other function', () => {
+  it('may invoke exactly the functions its Tasks name and no other function', () => {
     // Prepare
-    const [[, machine]] = resources(plain, 'AWS::StepFunctions::StateMachine');
+    const machine = machineOf(plain, id);
     const roleId = machine.Properties.RoleArn['Fn::GetAtt'][0];
     // Act
     const lambdaStatements = (statementsOf(plain, roleId) as any[]).filter((s) => [s.Action].flat().some((a: string) => a.startsWith('lambda:')));
@@ -140,9 +142,18 @@ describe('state machine', () => {
         Sid: 'InvokeStepFunctions',
         Effect: 'Allow',
         Action: 'lambda:InvokeFunction',
-        Resource: Object.keys(steps).map((name) => `\${${logicalId(plain, plain.stack.functions[name])}.Arn}`),
+        Resource: boundSteps(aslFile).map((name) => `\${${logicalId(plain, plain.stack.functions[name])}.Arn}`),
       },
     ]);
+  });
+});
+
+describe('step functions', () => {
+  it('deploys one function per entry of the steps table, and every one serves some state machine', () => {
+    expect(Object.keys(plain.stack.functions).sort()).toEqual(Object.keys(steps).sort());
+    const used = new Set(MACHINES.flatMap(([, file]) => boundSteps(file)));
+    expect(Object.keys(steps).filter((name) => !used.has(name))).toEqual([]);
+    expect(resources(plain, 'AWS::Lambda::Function').map(([id]) => `\${${id}.Arn}`).sort()).toEqual(Object.keys(steps).map((name) => `\${${logicalId(plain, plain.stack.functions[name])}.Arn}`).sort());
   });
 });
 
@@ -256,8 +267,13 @@ describe('EventBridge rules', () => {
   it('starts an execution from each request event with its detail as input, retrying into a dead-letter queue', () => {
     // Act
     const { OnboardingRequestRule: rule, ...others } = rules(plain);
+    const operations = Object.fromEntries(Object.entries(DAY_TWO_MACHINES).map(([op, m]) => [`${m.id}RequestRule`, op]));
     // Assess
-    expect(others).toEqual({}); // no auto-onboarding without the context flag
+    expect(Object.keys(others).sort()).toEqual(Object.keys(operations).sort()); // no auto-onboarding without the context flag
+    for (const [ruleId, op] of Object.entries(operations)) {
+      expect(others[ruleId].EventPattern).toEqual(operationRequestPattern(op as keyof typeof OPERATION_REQUEST_DETAIL_TYPES));
+      expect(others[ruleId].Targets).toEqual([expect.objectContaining({ ...target, InputPath: REQUEST_INPUT_PATH })]);
+    }
     expect(rule.EventPattern).toEqual(onboardingRequestPattern());
     expect(rule.Targets).toEqual([
       expect.objectContaining({ ...target, InputPath: REQUEST_INPUT_PATH, RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 } }),

@@ -7,7 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisAnalyticsV2Client, CreateApplicationCommand, StartApplicationCommand, DescribeApplicationCommand, type ApplicationDetail } from '@aws-sdk/client-kinesis-analytics-v2';
 import { startSandbox, type RunningSandbox } from '../../local/sandbox/server';
 import { assumeRoleAsService } from '../../local/sandbox/services/sts';
-import { LocalStateMachine, type Handler, type RunOptions } from '../../local/runner';
+import { LocalStateMachine, STATE_MACHINE_NAMES, definitionOf, type Handler, type RunOptions } from '../../local/runner';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { STSClient } from '@aws-sdk/client-sts';
 import { deployLocally, functionEnvironment } from '../../local/deployment';
@@ -31,6 +31,8 @@ export interface World {
   orchestratorArn: string;
   env: Record<string, string>;
   machine(options?: Partial<RunOptions>): LocalStateMachine;
+  /** The state machine of another operation (statemachine/<operation>.asl.json). */
+  operation(operation: string, options?: Partial<RunOptions>): LocalStateMachine;
   /** An application created by root (not by the workflow), optionally started and on another runtime. */
   existingApp(name: string, options?: { runtime?: string; running?: boolean }): Promise<void>;
   describe(name: string): Promise<ApplicationDetail>;
@@ -65,6 +67,8 @@ export async function world(options: SandboxOptions = {}): Promise<World> {
     orchestratorArn,
     env,
     machine: (o = {}) => new LocalStateMachine({ account: ACCOUNT, region: sb.sandbox.region, env, waitMs: 0, retryScale: 0, ...o }),
+    operation: (operation, o = {}) =>
+      new LocalStateMachine({ account: ACCOUNT, region: sb.sandbox.region, env, waitMs: 0, retryScale: 0, definitionPath: definitionOf(operation), stateMachineName: STATE_MACHINE_NAMES[operation], ...o }),
     existingApp: async (name, o = {}) => {
       await ensureExecRole(name);
       await root.flink.send(new CreateApplicationCommand({ ApplicationName: name, RuntimeEnvironment: (o.runtime ?? 'FLINK-1_20') as never, ServiceExecutionRole: execRoleArn(name) }));
