@@ -35,6 +35,7 @@ export function onboardingRequestPattern(): EventPattern {
  * input (checked by ValidateInput, as for onboarding).
  */
 export const OPERATION_REQUEST_DETAIL_TYPES = {
+  'move-key': 'Move Application To New Key Requested',
   'revert-to-aws-owned-key': 'Revert Application To AWS Owned Key Requested',
 } as const;
 

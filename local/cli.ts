@@ -72,6 +72,19 @@ targetOptions(
   process.exitCode = result.status === 'SUCCEEDED' ? 0 : 1;
 });
 
+targetOptions(
+  program
+    .command('move')
+    .description('move an application from its customer managed key to a new one (move-key); the old key stays enabled while anything needs it')
+    .argument('<application>', 'the application name')
+    .option('--key-id <key>', 'adopt this existing key instead of creating one')
+    .option('--plan', 'only list the changes a real run would make; nothing is written'),
+).action(async (application: string, opts) => {
+  const input = { applicationName: application, mode: opts.plan ? 'plan' : 'apply', ...(opts.keyId && { keyId: opts.keyId }) };
+  const result = await runOperation(remoteTarget(opts), 'move-key', input, { fast: !!opts.fast });
+  process.exitCode = result.status === 'SUCCEEDED' ? 0 : 1;
+});
+
 program
   .command('sandbox')
   .description('serve the offline AWS sandbox (IAM, STS, KMS, Managed Flink) on one port (npm run sandbox)')

@@ -17,6 +17,7 @@ export const DEFAULT_DEFINITION = definitionOf('onboard-application');
 export const STATE_MACHINE_NAMES: Record<string, string> = {
   'onboard-application': 'OnboardApplication',
   'revert-to-aws-owned-key': 'RevertToAwsOwnedKey',
+  'move-key': 'MoveKey',
 };
 const PLACEHOLDER = /\$\{([A-Za-z0-9_]+)\}/g;
 

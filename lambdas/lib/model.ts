@@ -42,6 +42,16 @@ export const OPERATIONS = {
     ['CheckUpdate', (s) => s.switch?.poll.done || undefined],
     ['VerifyEncryption', (s) => s.report],
   ],
+  // Facts §5 "CMK#1 → CMK#2": onboarding's steps, with CreateKey making (or adopting) a second key.
+  'move-key': [
+    ['EnsureOperatorRole', (s) => s.operator],
+    ['EnsureApplication', (s) => s.application],
+    ['CreateKey', (s) => s.key],
+    ['GrantOperatorKeyAccess', (s) => s.operatorKeyAccess],
+    ['SwitchApplicationToCmk', (s) => s.switch],
+    ['CheckUpdate', (s) => s.switch?.poll.done || undefined],
+    ['VerifyEncryption', (s) => s.report],
+  ],
   // Facts §5 "CMK → AOK": the operator keeps its CMK rights through the switch and loses them only after it.
   'revert-to-aws-owned-key': [
     ['SwitchApplicationToAwsOwnedKey', (s) => s.switch],

@@ -14,6 +14,7 @@ import { OPERATIONS, type Config, type Operation } from './model';
 const OPERATION_FIELDS: Record<Operation, readonly string[]> = {
   'onboard-application': ['createApplication', 'keyId'],
   'revert-to-aws-owned-key': [],
+  'move-key': ['keyId'],
 };
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: false, unicodeRegExp: true });

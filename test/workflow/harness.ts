@@ -6,7 +6,8 @@ import { IAMClient, CreateRoleCommand } from '@aws-sdk/client-iam';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisAnalyticsV2Client, CreateApplicationCommand, StartApplicationCommand, DescribeApplicationCommand, type ApplicationDetail } from '@aws-sdk/client-kinesis-analytics-v2';
 import { startSandbox, type RunningSandbox } from '../../local/sandbox/server';
-import { assumeRoleAsService } from '../../local/sandbox/services/sts';
+import { assumeRoleAsService, issueSession } from '../../local/sandbox/services/sts';
+import { clients } from '../sandbox/helpers';
 import { LocalStateMachine, STATE_MACHINE_NAMES, definitionOf, type Handler, type RunOptions } from '../../local/runner';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -85,3 +86,9 @@ export async function world(options: SandboxOptions = {}): Promise<World> {
 }
 
 export const newAppInput = (name: string) => ({ applicationName: name, createApplication: { serviceExecutionRoleArn: execRoleArn(name) } });
+
+/** The application's operator, as a test acts: a CMK application's snapshots need its rights on the key. */
+export function operatorOf(w: World, app: string) {
+  const s = issueSession(w.sb.sandbox, operatorArn(app), 'test');
+  return clients(w.sb, { accessKeyId: s.AccessKeyId, secretAccessKey: s.SecretAccessKey, sessionToken: s.SessionToken });
+}

@@ -3,16 +3,9 @@
  * holds its CMK rights, then loses them; the key is retained and reported with what still references it.
  */
 import { CreateApplicationSnapshotCommand } from '@aws-sdk/client-kinesis-analytics-v2';
-import { issueSession } from '../../local/sandbox/services/sts';
-import { clients } from '../sandbox/helpers';
-import { newAppInput, operatorArn, world, type World } from './harness';
+import { newAppInput, operatorOf, world, type World } from './harness';
 
 const encryption = (app: { ApplicationConfigurationDescription?: any }) => app.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription ?? { KeyType: 'AWS_OWNED_KEY' };
-/** The application's operator: a CMK application's snapshots need its rights on the key. */
-export function operatorOf(w: World, app: string) {
-  const s = issueSession(w.sb.sandbox, operatorArn(app), 'test');
-  return clients(w.sb, { accessKeyId: s.AccessKeyId, secretAccessKey: s.SecretAccessKey, sessionToken: s.SessionToken });
-}
 const cmkPolicies = (w: World, app: string) => Object.keys(w.sb.sandbox.state.iam.roles[`msf-cmk-operator-${app}`].InlinePolicies).filter((n) => n.startsWith('msf-cmk-key-'));
 
 describe('revert-to-aws-owned-key', () => {
