@@ -35,12 +35,15 @@ export function onboardingRequestPattern(): EventPattern {
  * input (checked by ValidateInput, as for onboarding).
  */
 export const OPERATION_REQUEST_DETAIL_TYPES = {
+  audit: 'Audit Applications Requested',
   'move-key': 'Move Application To New Key Requested',
   'revert-to-aws-owned-key': 'Revert Application To AWS Owned Key Requested',
 } as const;
 
 export function operationRequestPattern(operation: keyof typeof OPERATION_REQUEST_DETAIL_TYPES): EventPattern {
-  return { ...onboardingRequestPattern(), 'detail-type': [OPERATION_REQUEST_DETAIL_TYPES[operation]] };
+  const { detail, ...rest } = onboardingRequestPattern();
+  // An audit without an application name audits the whole account.
+  return { ...rest, 'detail-type': [OPERATION_REQUEST_DETAIL_TYPES[operation]], ...(operation !== 'audit' && { detail }) };
 }
 
 /** facts §8: the CloudTrail-backed events Managed Flink API calls produce. */

@@ -85,6 +85,17 @@ targetOptions(
   process.exitCode = result.status === 'SUCCEEDED' ? 0 : 1;
 });
 
+targetOptions(
+  program
+    .command('audit')
+    .description('audit one application, or every application of the account, read-only; findings in ASFF with the operation that fixes each')
+    .argument('[application]', 'the application name (default: all of them)')
+    .addOption(new Option('--rotation <expected>', 'automatic rotation as configured').choices(['off', 'automatic']).default('off')),
+).action(async (application: string | undefined, opts) => {
+  const result = await runOperation(remoteTarget(opts), 'audit', { ...(application && { applicationName: application }), rotation: opts.rotation }, { fast: !!opts.fast });
+  process.exitCode = result.status !== 'SUCCEEDED' ? 2 : result.output.findings.length ? 1 : 0;
+});
+
 program
   .command('sandbox')
   .description('serve the offline AWS sandbox (IAM, STS, KMS, Managed Flink) on one port (npm run sandbox)')

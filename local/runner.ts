@@ -18,6 +18,7 @@ export const STATE_MACHINE_NAMES: Record<string, string> = {
   'onboard-application': 'OnboardApplication',
   'revert-to-aws-owned-key': 'RevertToAwsOwnedKey',
   'move-key': 'MoveKey',
+  audit: 'Audit',
 };
 const PLACEHOLDER = /\$\{([A-Za-z0-9_]+)\}/g;
 

@@ -18,6 +18,9 @@ import * as reportPlan from './report-plan';
 import * as switchApplicationToAwsOwnedKey from './switch-application-to-aws-owned-key';
 import * as removeOperatorKeyAccess from './remove-operator-key-access';
 import * as verifyAwsOwnedKey from './verify-aws-owned-key';
+import * as listApplicationsToAudit from './list-applications-to-audit';
+import * as auditApplication from './audit-application';
+import * as reportFindings from './report-findings';
 import * as revertApplication from '../compensations/revert-application';
 import * as checkRevert from '../compensations/check-revert';
 import * as revokeOperatorKeyAccess from '../compensations/revoke-operator-key-access';
@@ -51,6 +54,10 @@ export const steps: Record<string, StepDefinition> = {
   SwitchApplicationToAwsOwnedKey: { entry: 'steps/switch-application-to-aws-owned-key', handler: switchApplicationToAwsOwnedKey.handler, persona: 'operator' },
   RemoveOperatorKeyAccess: { entry: 'steps/remove-operator-key-access', handler: removeOperatorKeyAccess.handler, persona: 'orchestrator' },
   VerifyAwsOwnedKey: { entry: 'steps/verify-aws-owned-key', handler: verifyAwsOwnedKey.handler, persona: 'orchestrator' },
+  // audit: reads only (the key administrator reads KMS).
+  ListApplicationsToAudit: { entry: 'steps/list-applications-to-audit', handler: listApplicationsToAudit.handler, persona: 'orchestrator' },
+  AuditApplication: { entry: 'steps/audit-application', handler: auditApplication.handler, persona: 'key-admin' },
+  ReportFindings: { entry: 'steps/report-findings', handler: reportFindings.handler, persona: 'none' },
   // Compensations, newest first (DESIGN.md §7).
   RevertApplication: { entry: 'compensations/revert-application', handler: revertApplication.handler, persona: 'operator' },
   CheckRevert: { entry: 'compensations/check-revert', handler: checkRevert.handler, persona: 'orchestrator' },
