@@ -37,6 +37,7 @@ export function onboardingRequestPattern(): EventPattern {
 export const OPERATION_REQUEST_DETAIL_TYPES = {
   audit: 'Audit Applications Requested',
   'move-key': 'Move Application To New Key Requested',
+  'rotate-key': 'Rotate Application Key Requested',
   'revert-to-aws-owned-key': 'Revert Application To AWS Owned Key Requested',
 } as const;
 

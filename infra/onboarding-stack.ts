@@ -29,6 +29,7 @@ export const ASL_FILE = aslFileOf('onboard-application');
 /** The day-two operations, each its own state machine from its own ASL file, built from the same step functions. */
 export const DAY_TWO_MACHINES = {
   audit: { id: 'Audit', comment: 'Audits Managed Service for Apache Flink applications and their keys, read-only; the findings (ASFF) are the execution output' },
+  'rotate-key': { id: 'RotateKey', comment: 'Rotates the key material of a Managed Service for Apache Flink application\'s customer managed key on demand' },
   'move-key': { id: 'MoveKey', comment: 'Moves one Managed Service for Apache Flink application from its customer managed key to a new one; the old key stays while anything needs it' },
   'revert-to-aws-owned-key': { id: 'RevertToAwsOwnedKey', comment: 'Moves one Managed Service for Apache Flink application from its customer managed key back to the AWS owned key; the key is retained' },
 } as const;

@@ -87,6 +87,17 @@ targetOptions(
 
 targetOptions(
   program
+    .command('rotate')
+    .description("rotate the key material of an application's customer managed key on demand (rotate-key); a RUNNING application uses it after its next restart")
+    .argument('<application>', 'the application name')
+    .option('--plan', 'only list the changes a real run would make; nothing is written'),
+).action(async (application: string, opts) => {
+  const result = await runOperation(remoteTarget(opts), 'rotate-key', { applicationName: application, mode: opts.plan ? 'plan' : 'apply' }, { fast: !!opts.fast });
+  process.exitCode = result.status === 'SUCCEEDED' ? 0 : 1;
+});
+
+targetOptions(
+  program
     .command('audit')
     .description('audit one application, or every application of the account, read-only; findings in ASFF with the operation that fixes each')
     .argument('[application]', 'the application name (default: all of them)')

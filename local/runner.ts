@@ -19,6 +19,7 @@ export const STATE_MACHINE_NAMES: Record<string, string> = {
   'revert-to-aws-owned-key': 'RevertToAwsOwnedKey',
   'move-key': 'MoveKey',
   audit: 'Audit',
+  'rotate-key': 'RotateKey',
 };
 const PLACEHOLDER = /\$\{([A-Za-z0-9_]+)\}/g;
 

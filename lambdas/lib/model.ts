@@ -23,7 +23,7 @@ export interface Config {
 }
 
 /** Every forward step that changes something, across the operations. */
-export const CHANGING_STEPS = ['EnsureOperatorRole', 'EnsureApplication', 'CreateKey', 'GrantOperatorKeyAccess', 'SwitchApplicationToCmk', 'SwitchApplicationToAwsOwnedKey', 'RemoveOperatorKeyAccess'] as const;
+export const CHANGING_STEPS = ['EnsureOperatorRole', 'EnsureApplication', 'CreateKey', 'GrantOperatorKeyAccess', 'SwitchApplicationToCmk', 'SwitchApplicationToAwsOwnedKey', 'RemoveOperatorKeyAccess', 'RotateKeyOnDemand'] as const;
 export type StepName = (typeof CHANGING_STEPS)[number];
 export type Ledger = Partial<Record<StepName, Decision>>;
 
@@ -52,6 +52,11 @@ export const OPERATIONS = {
     ['CheckUpdate', (s) => s.switch?.poll.done || undefined],
     ['VerifyEncryption', (s) => s.report],
   ],
+  // next-capabilities §1.2: new key material for the same key ARN; nothing else changes.
+  'rotate-key': [
+    ['RotateKeyOnDemand', (s) => s.rotation],
+    ['VerifyRotation', (s) => s.report],
+  ],
   // Facts §5 "CMK → AOK": the operator keeps its CMK rights through the switch and loses them only after it.
   'revert-to-aws-owned-key': [
     ['SwitchApplicationToAwsOwnedKey', (s) => s.switch],
@@ -78,6 +83,8 @@ export interface ApplicationResult {
 }
 export interface KeyResult { keyArn: string; keyId: string; aliasName?: string; keyState: string; created: boolean; adopted: boolean }
 export interface OperatorKeyAccessResult { roleName: string; policyName: string }
+/** The key an on-demand rotation rotates, and how many on-demand rotations it had before. */
+export interface RotationResult { keyArn: string; keyId: string; onDemandBefore: number; applicationStatus: string }
 /** The operator's inline CMK policies a revert removes. */
 export interface OperatorKeyRemovalResult { roleName: string; policyNames: string[] }
 export interface PollResult {
@@ -131,6 +138,7 @@ export interface WorkflowState {
   key?: KeyResult;
   operatorKeyAccess?: OperatorKeyAccessResult;
   operatorKeyRemoval?: OperatorKeyRemovalResult;
+  rotation?: RotationResult;
   switch?: SwitchResult;
   failure?: CaughtError;
   /** The run's report: the last forward state's result. */

@@ -15,6 +15,7 @@ const OPERATION_FIELDS: Record<Operation, readonly string[]> = {
   'onboard-application': ['createApplication', 'keyId'],
   'revert-to-aws-owned-key': [],
   'move-key': ['keyId'],
+  'rotate-key': [],
 };
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: false, unicodeRegExp: true });

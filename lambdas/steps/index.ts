@@ -21,6 +21,8 @@ import * as verifyAwsOwnedKey from './verify-aws-owned-key';
 import * as listApplicationsToAudit from './list-applications-to-audit';
 import * as auditApplication from './audit-application';
 import * as reportFindings from './report-findings';
+import * as rotateKeyOnDemand from './rotate-key-on-demand';
+import * as verifyRotation from './verify-rotation';
 import * as revertApplication from '../compensations/revert-application';
 import * as checkRevert from '../compensations/check-revert';
 import * as revokeOperatorKeyAccess from '../compensations/revoke-operator-key-access';
@@ -54,6 +56,9 @@ export const steps: Record<string, StepDefinition> = {
   SwitchApplicationToAwsOwnedKey: { entry: 'steps/switch-application-to-aws-owned-key', handler: switchApplicationToAwsOwnedKey.handler, persona: 'operator' },
   RemoveOperatorKeyAccess: { entry: 'steps/remove-operator-key-access', handler: removeOperatorKeyAccess.handler, persona: 'orchestrator' },
   VerifyAwsOwnedKey: { entry: 'steps/verify-aws-owned-key', handler: verifyAwsOwnedKey.handler, persona: 'orchestrator' },
+  // rotate-key.
+  RotateKeyOnDemand: { entry: 'steps/rotate-key-on-demand', handler: rotateKeyOnDemand.handler, persona: 'key-admin' },
+  VerifyRotation: { entry: 'steps/verify-rotation', handler: verifyRotation.handler, persona: 'key-admin' },
   // audit: reads only (the key administrator reads KMS).
   ListApplicationsToAudit: { entry: 'steps/list-applications-to-audit', handler: listApplicationsToAudit.handler, persona: 'orchestrator' },
   AuditApplication: { entry: 'steps/audit-application', handler: auditApplication.handler, persona: 'key-admin' },
