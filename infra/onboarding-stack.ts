@@ -14,6 +14,8 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel as BundlingLogLevel, NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
+import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { steps } from '../lambdas/steps';
@@ -67,6 +69,7 @@ export class OnboardingStack extends Stack {
   readonly deadLetterQueue: Queue;
   readonly requestRule: events.Rule;
   readonly autoOnboardingRule?: events.Rule;
+  readonly dailyAuditSchedule?: Schedule;
 
   constructor(scope: Construct, id: string, props: OnboardingStackProps) {
     super(scope, id, props);
@@ -232,6 +235,15 @@ export class OnboardingStack extends Stack {
         description: `Onboards every application created in this account and Region, except by the workflow's own operators (${settings.operatorRolePrefix}*)`,
         eventPattern: autoOnboardingPattern({ partition: Aws.PARTITION, account: Aws.ACCOUNT_ID, operatorRolePrefix: settings.operatorRolePrefix }) as events.EventPattern,
         targets: [startExecution(new InputTransformerInput(autoOnboardingInput()))],
+      });
+    }
+
+    if (settings.dailyAudit) {
+      // The whole account, rotation expected off (the blog's advice): the findings are the execution output.
+      this.dailyAuditSchedule = new Schedule(this, 'DailyAuditSchedule', {
+        description: 'Audits every Managed Flink application of this account and Region and their keys, read-only',
+        schedule: ScheduleExpression.rate(Duration.days(1)),
+        target: new StepFunctionsStartExecution(this.operationMachines.audit, { input: ScheduleTargetInput.fromObject({}), retryAttempts: 3, deadLetterQueue: this.deadLetterQueue }),
       });
     }
 

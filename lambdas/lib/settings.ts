@@ -17,6 +17,7 @@ export interface Settings {
   pendingWindowDays: number;
   delegateToAccount: boolean;
   autoOnboarding: boolean;
+  dailyAudit: boolean;
 }
 
 /** What the stack deploys that the functions act with or on. */
@@ -57,6 +58,7 @@ const ENV: Record<keyof Deployment, string> = {
   pendingWindowDays: 'MSF_CMK_PENDING_WINDOW_DAYS',
   delegateToAccount: 'MSF_CMK_DELEGATE_TO_ACCOUNT',
   autoOnboarding: 'MSF_CMK_AUTO_ONBOARDING',
+  dailyAudit: 'MSF_CMK_DAILY_AUDIT',
   orchestratorRoleArn: 'MSF_CMK_ORCHESTRATOR_ROLE_ARN',
   keyAdminRoleArn: 'MSF_CMK_KEY_ADMIN_ROLE_ARN',
   permissionsBoundaryArn: 'MSF_CMK_PERMISSIONS_BOUNDARY_ARN',
@@ -79,7 +81,7 @@ export function deployment(env: NodeJS.ProcessEnv = process.env): Deployment {
   for (const k of Object.keys(schema.properties) as (keyof Settings)[]) {
     const v = env[ENV[k]];
     if (v === undefined || v === '') continue;
-    raw[k] = k === 'pendingWindowDays' ? Number(v) : k === 'delegateToAccount' || k === 'autoOnboarding' ? v === 'true' : v;
+    raw[k] = k === 'pendingWindowDays' ? Number(v) : k === 'delegateToAccount' || k === 'autoOnboarding' || k === 'dailyAudit' ? v === 'true' : v;
   }
   const value: Deployment = {
     ...validateSettings(raw),

@@ -22,7 +22,7 @@ describe('CDK context settings', () => {
   it('defaults to the schema defaults: auto-onboarding off, a 30-day pending window, no delegation to IAM', () => {
     expect(read({})).toEqual({
       rolePath: '/msf-cmk/', operatorRolePrefix: 'msf-cmk-operator-', keyAdminRoleName: 'MsfCmkKeyAdmin', aliasPrefix: 'msf-cmk/',
-      lockTableName: 'msf-cmk-onboarding-locks', pendingWindowDays: 30, delegateToAccount: false, autoOnboarding: false,
+      lockTableName: 'msf-cmk-onboarding-locks', pendingWindowDays: 30, delegateToAccount: false, autoOnboarding: false, dailyAudit: false,
     });
   });
 
@@ -33,7 +33,7 @@ describe('CDK context settings', () => {
     // Act
     const settings = [read(fromCli), read(fromJson), read({ autoOnboarding: 'false' }).autoOnboarding];
     // Assess
-    const expected = { rolePath: '/a/b/', operatorRolePrefix: 'op-', keyAdminRoleName: 'MsfCmkKeyAdmin', aliasPrefix: 'x/', lockTableName: 'msf-cmk-onboarding-locks', autoOnboarding: true, pendingWindowDays: 7, delegateToAccount: true };
+    const expected = { rolePath: '/a/b/', operatorRolePrefix: 'op-', keyAdminRoleName: 'MsfCmkKeyAdmin', aliasPrefix: 'x/', lockTableName: 'msf-cmk-onboarding-locks', autoOnboarding: true, pendingWindowDays: 7, delegateToAccount: true, dailyAudit: false };
     expect(settings).toEqual([expected, expected, false]);
   });
 });

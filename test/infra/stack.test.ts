@@ -78,7 +78,7 @@ const autoSettings = { rolePath: '/teams/flink/', operatorRolePrefix: 'flink-ope
 
 beforeAll(() => {
   plain = synth({});
-  auto = synth({ autoOnboarding: 'true', ...autoSettings });
+  auto = synth({ autoOnboarding: 'true', dailyAudit: 'true', ...autoSettings });
 });
 afterAll(() => {
   for (const s of [plain, auto]) if (s) rmSync(s.outdir, { recursive: true, force: true });
@@ -219,7 +219,7 @@ describe('step functions and the orchestrator role', () => {
 describe('deployment: settings and shared personas', () => {
   it.each([
     ['default settings', () => plain, {}],
-    ['settings from the context', () => auto, { ...autoSettings, autoOnboarding: true }],
+    ['settings from the context', () => auto, { ...autoSettings, autoOnboarding: true, dailyAudit: true }],
   ])("gives every function the deployment's settings and personas in its environment (%s)", (_, get, context) => {
     // Prepare
     const s = get();
@@ -278,6 +278,16 @@ describe('EventBridge rules', () => {
     expect(rule.Targets).toEqual([
       expect.objectContaining({ ...target, InputPath: REQUEST_INPUT_PATH, RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 } }),
     ]);
+  });
+
+  it('audits the whole account daily only with dailyAudit, through an EventBridge Scheduler schedule on the audit machine', () => {
+    // Act
+    const schedules = (s: Synth) => resources(s, 'AWS::Scheduler::Schedule');
+    const [[, schedule]] = schedules(auto);
+    // Assess
+    expect(schedules(plain)).toEqual([]);
+    expect(schedule.Properties).toMatchObject({ ScheduleExpression: 'rate(1 day)', State: 'ENABLED', Target: { Input: '{}', RetryPolicy: { MaximumRetryAttempts: 3 } } });
+    expect(flat(schedule.Properties.Target.Arn)).toBe(`\${${auto.stack.getLogicalId(auto.stack.operationMachines.audit.node.defaultChild as CfnFunction)}}`);
   });
 
   it('onboards created applications only with autoOnboarding, excluding the operator of the deployment', () => {
