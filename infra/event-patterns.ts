@@ -100,3 +100,22 @@ export function autoOnboardingInput(): InputTransformer {
     inputTemplate: '{"applicationName":<applicationName>}',
   };
 }
+
+/** next-capabilities §1.5: the KMS calls that can hurt a key an application depends on (there is no key-state event). */
+export const KEY_GUARD_EVENT_NAMES = ['DisableKey', 'ScheduleKeyDeletion', 'PutKeyPolicy', 'CreateGrant', 'RevokeGrant', 'DeleteAlias'] as const;
+/** KMS's own events: the key's deletion when its pending window ends, and a rotation. */
+export const KMS_NATIVE_DETAIL_TYPES = ['KMS CMK Deletion', 'KMS CMK Rotation'] as const;
+
+/**
+ * The guard: a successful KMS call that can hurt a key, or KMS's own deletion or rotation event. Either
+ * starts an audit of the account, whose findings say which application it hurt and what fixes it.
+ */
+export function keyGuardPattern(): EventPattern {
+  return {
+    source: ['aws.kms'],
+    $or: [
+      { 'detail-type': [CLOUDTRAIL_DETAIL_TYPE], detail: { eventSource: ['kms.amazonaws.com'], eventName: [...KEY_GUARD_EVENT_NAMES], errorCode: [{ exists: false }] } },
+      { 'detail-type': [...KMS_NATIVE_DETAIL_TYPES] },
+    ],
+  };
+}

@@ -21,7 +21,7 @@ import type { Construct } from 'constructs';
 import { steps } from '../lambdas/steps';
 import { BOUNDARY_POLICY_NAME, boundaryPolicyArn, keyAdminPolicy, managedRolesBoundary, orchestratorPolicy, roleTrustPolicy } from '../lambdas/lib/policies';
 import { deploymentEnvironment } from '../lambdas/lib/settings';
-import { OPERATION_REQUEST_DETAIL_TYPES, autoOnboardingInput, autoOnboardingPattern, onboardingRequestPattern, operationRequestPattern, REQUEST_INPUT_PATH, type InputTransformer } from './event-patterns';
+import { OPERATION_REQUEST_DETAIL_TYPES, autoOnboardingInput, keyGuardPattern, autoOnboardingPattern, onboardingRequestPattern, operationRequestPattern, REQUEST_INPUT_PATH, type InputTransformer } from './event-patterns';
 import type { Settings } from './settings';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -70,6 +70,7 @@ export class OnboardingStack extends Stack {
   readonly requestRule: events.Rule;
   readonly autoOnboardingRule?: events.Rule;
   readonly dailyAuditSchedule?: Schedule;
+  readonly keyGuardRule: events.Rule;
 
   constructor(scope: Construct, id: string, props: OnboardingStackProps) {
     super(scope, id, props);
@@ -237,6 +238,13 @@ export class OnboardingStack extends Stack {
         targets: [startExecution(new InputTransformerInput(autoOnboardingInput()))],
       });
     }
+
+    // The guard: a KMS call or event that can hurt a key starts an audit of the account (input {}).
+    this.keyGuardRule = new events.Rule(this, 'KeyGuardRule', {
+      description: 'Audits the account when a KMS call or event can hurt a key an application depends on (DisableKey, ScheduleKeyDeletion, PutKeyPolicy, grants, DeleteAlias, KMS CMK Deletion/Rotation)',
+      eventPattern: keyGuardPattern() as events.EventPattern,
+      targets: [startExecution(events.RuleTargetInput.fromObject({}), this.operationMachines.audit)],
+    });
 
     if (settings.dailyAudit) {
       // The whole account, rotation expected off (the blog's advice): the findings are the execution output.

@@ -13,7 +13,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { CfnRole } from 'aws-cdk-lib/aws-iam';
 import { buildApp, STACK_NAME } from '../../infra/app';
-import { OPERATION_REQUEST_DETAIL_TYPES, autoOnboardingInput, autoOnboardingPattern, onboardingRequestPattern, operationRequestPattern, REQUEST_INPUT_PATH } from '../../infra/event-patterns';
+import { OPERATION_REQUEST_DETAIL_TYPES, keyGuardPattern, autoOnboardingInput, autoOnboardingPattern, onboardingRequestPattern, operationRequestPattern, REQUEST_INPUT_PATH } from '../../infra/event-patterns';
 import { ASL_FILE, DAY_TWO_MACHINES, aslFileOf, boundSteps, type OnboardingStack } from '../../infra/onboarding-stack';
 import { boundaryPolicyArn, keyAdminPolicy, orchestratorPolicy, roleTrustPolicy } from '../../lambdas/lib/policies';
 import { deploymentEnvironment, validateSettings } from '../../lambdas/lib/settings';
@@ -266,7 +266,7 @@ describe('EventBridge rules', () => {
 
   it('starts an execution from each request event with its detail as input, retrying into a dead-letter queue', () => {
     // Act
-    const { OnboardingRequestRule: rule, ...others } = rules(plain);
+    const { OnboardingRequestRule: rule, KeyGuardRule: _guard, ...others } = rules(plain);
     const operations = Object.fromEntries(Object.entries(DAY_TWO_MACHINES).map(([op, m]) => [`${m.id}RequestRule`, op]));
     // Assess
     expect(Object.keys(others).sort()).toEqual(Object.keys(operations).sort()); // no auto-onboarding without the context flag
@@ -278,6 +278,15 @@ describe('EventBridge rules', () => {
     expect(rule.Targets).toEqual([
       expect.objectContaining({ ...target, InputPath: REQUEST_INPUT_PATH, RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 } }),
     ]);
+  });
+
+  it('guards the keys: a KMS call or event that can hurt a key starts an audit of the whole account', () => {
+    // Act
+    const { KeyGuardRule: rule } = rules(plain);
+    // Assess
+    expect(rule.EventPattern).toEqual(keyGuardPattern());
+    expect(rule.Targets).toEqual([expect.objectContaining({ ...target, Input: '{}' })]);
+    expect(rule.Targets[0].Arn.Ref).toBe(plain.stack.getLogicalId(plain.stack.operationMachines.audit.node.defaultChild as CfnFunction));
   });
 
   it('audits the whole account daily only with dailyAudit, through an EventBridge Scheduler schedule on the audit machine', () => {
