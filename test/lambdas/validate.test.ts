@@ -69,7 +69,7 @@ describe('deployment settings (lambdas/lib/settings.schema.json)', () => {
   it('defaults every setting', () => {
     expect(validateSettings({})).toEqual({
       rolePath: '/msf-cmk/', operatorRolePrefix: 'msf-cmk-operator-', keyAdminRoleName: 'MsfCmkKeyAdmin', aliasPrefix: 'msf-cmk/',
-      lockTableName: 'msf-cmk-onboarding-locks', pendingWindowDays: 30, delegateToAccount: false, autoOnboarding: false,
+      lockTableName: 'msf-cmk-onboarding-locks', pendingWindowDays: 30, delegateToAccount: false, autoOnboarding: false, dailyAudit: false,
     });
   });
 });
