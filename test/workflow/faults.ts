@@ -81,6 +81,8 @@ export function faultMatrix(spec: MatrixSpec): void {
     beforeEach(async () => {
       w.sb.sandbox.faults.clear();
       w.sb.sandbox.restore(prepared);
+      // Scenarios are seconds apart, as runs are: the per-API request rates (token buckets) refill.
+      w.sb.sandbox.advance(60_000);
       // The lock table lives outside the sandbox's state: a lock the last scenario left is freed here.
       await w.unlock('orders', 'the next scenario');
     });
@@ -117,6 +119,7 @@ export function faultMatrix(spec: MatrixSpec): void {
       // From a success, the next run starts from the account as prepared, so that "done" compares alike.
       if (result.status === 'SUCCEEDED') {
         w.sb.sandbox.restore(prepared);
+        w.sb.sandbox.advance(60_000);
         await w.unlock('orders', 'the next run');
       }
       const note = await nextRunGoes();
