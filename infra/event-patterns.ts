@@ -30,6 +30,23 @@ export function onboardingRequestPattern(): EventPattern {
   };
 }
 
+/**
+ * The day-two operations' request events: same source, one detail-type each, the detail their execution
+ * input (checked by ValidateInput, as for onboarding).
+ */
+export const OPERATION_REQUEST_DETAIL_TYPES = {
+  audit: 'Audit Applications Requested',
+  'move-key': 'Move Application To New Key Requested',
+  'rotate-key': 'Rotate Application Key Requested',
+  'revert-to-aws-owned-key': 'Revert Application To AWS Owned Key Requested',
+} as const;
+
+export function operationRequestPattern(operation: keyof typeof OPERATION_REQUEST_DETAIL_TYPES): EventPattern {
+  const { detail, ...rest } = onboardingRequestPattern();
+  // An audit without an application name audits the whole account.
+  return { ...rest, 'detail-type': [OPERATION_REQUEST_DETAIL_TYPES[operation]], ...(operation !== 'audit' && { detail }) };
+}
+
 /** facts §8: the CloudTrail-backed events Managed Flink API calls produce. */
 export const CLOUDTRAIL_SOURCE = 'aws.kinesisanalytics';
 export const CLOUDTRAIL_DETAIL_TYPE = 'AWS API Call via CloudTrail';
@@ -81,5 +98,24 @@ export function autoOnboardingInput(): InputTransformer {
     inputPathsMap: { applicationName: '$.detail.requestParameters.applicationName' },
     // Unquoted, so EventBridge inserts the value as a JSON string.
     inputTemplate: '{"applicationName":<applicationName>}',
+  };
+}
+
+/** next-capabilities §1.5: the KMS calls that can hurt a key an application depends on (there is no key-state event). */
+export const KEY_GUARD_EVENT_NAMES = ['DisableKey', 'ScheduleKeyDeletion', 'PutKeyPolicy', 'CreateGrant', 'RevokeGrant', 'DeleteAlias'] as const;
+/** KMS's own events: the key's deletion when its pending window ends, and a rotation. */
+export const KMS_NATIVE_DETAIL_TYPES = ['KMS CMK Deletion', 'KMS CMK Rotation'] as const;
+
+/**
+ * The guard: a successful KMS call that can hurt a key, or KMS's own deletion or rotation event. Either
+ * starts an audit of the account, whose findings say which application it hurt and what fixes it.
+ */
+export function keyGuardPattern(): EventPattern {
+  return {
+    source: ['aws.kms'],
+    $or: [
+      { 'detail-type': [CLOUDTRAIL_DETAIL_TYPE], detail: { eventSource: ['kms.amazonaws.com'], eventName: [...KEY_GUARD_EVENT_NAMES], errorCode: [{ exists: false }] } },
+      { 'detail-type': [...KMS_NATIVE_DETAIL_TYPES] },
+    ],
   };
 }

@@ -3,6 +3,7 @@
  * from the ASL file with those functions substituted in, and the EventBridge rules that start it.
  * The flow itself lives in the ASL file only (DESIGN conventions 1).
  */
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, Stage, Validations, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
@@ -13,17 +14,31 @@ import { Architecture, Code, Function as LambdaFunction, Runtime, Tracing } from
 import { SERVICE_NAME } from '../lambdas/lib/observability';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
+import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { steps } from '../lambdas/steps';
 import { BOUNDARY_POLICY_NAME, boundaryPolicyArn, eventBusArn, keyAdminPolicy, managedRolesBoundary, orchestratorPolicy, requestBusPolicy, roleTrustPolicy } from '../lambdas/lib/policies';
 import { deploymentEnvironment } from '../lambdas/lib/settings';
 import { bundleFunctions, handlerOf } from './functions-bundle';
-import { autoOnboardingInput, autoOnboardingPattern, onboardingRequestPattern, REQUEST_INPUT_PATH, type InputTransformer } from './event-patterns';
+import { OPERATION_REQUEST_DETAIL_TYPES, autoOnboardingInput, keyGuardPattern, autoOnboardingPattern, onboardingRequestPattern, operationRequestPattern, REQUEST_INPUT_PATH, type InputTransformer } from './event-patterns';
 import type { Settings } from './settings';
 
 const ROOT = path.resolve(__dirname, '..');
-export const ASL_FILE = path.join(ROOT, 'statemachine', 'onboard-application.asl.json');
+export const aslFileOf = (operation: string) => path.join(ROOT, 'statemachine', `${operation}.asl.json`);
+export const ASL_FILE = aslFileOf('onboard-application');
+
+/** The day-two operations, each its own state machine from its own ASL file, built from the same step functions. */
+export const DAY_TWO_MACHINES = {
+  audit: { id: 'Audit', comment: 'Audits Managed Service for Apache Flink applications and their keys, read-only; the findings (ASFF) are the execution output' },
+  'rotate-key': { id: 'RotateKey', comment: 'Rotates the key material of a Managed Service for Apache Flink application\'s customer managed key on demand' },
+  'move-key': { id: 'MoveKey', comment: 'Moves one Managed Service for Apache Flink application from its customer managed key to a new one; the old key stays while anything needs it' },
+  'revert-to-aws-owned-key': { id: 'RevertToAwsOwnedKey', comment: 'Moves one Managed Service for Apache Flink application from its customer managed key back to the AWS owned key; the key is retained' },
+} as const;
+
+/** The step names an ASL file's Tasks bind to (`${<Name>FunctionArn}`). */
+export const boundSteps = (aslFile: string) => [...new Set([...readFileSync(aslFile, 'utf8').matchAll(/\$\{(\w+)FunctionArn\}/g)].map((m) => m[1]))].sort();
 
 /** The ASL placeholder a step binds to: `${<Name>FunctionArn}`. */
 export const substitutionName = (stepName: string) => `${stepName}FunctionArn`;
@@ -54,6 +69,8 @@ export class OnboardingStack extends Stack {
   readonly lockTable: Table;
   readonly rolesBoundary: iam.ManagedPolicy;
   readonly stateMachine: StateMachine;
+  /** The day-two operations' state machines, by operation. */
+  readonly operationMachines: Record<string, StateMachine> = {};
   readonly deadLetterQueue: Queue;
   /** Where onboarding requests go; its resource policy names who may send them. */
   readonly requestBus: events.EventBus;
@@ -61,6 +78,8 @@ export class OnboardingStack extends Stack {
   /** Only with `defaultBusRequests`: request events on the default bus, as before the request bus. */
   readonly defaultBusRequestRule?: events.Rule;
   readonly autoOnboardingRule?: events.Rule;
+  readonly dailyAuditSchedule?: Schedule;
+  readonly keyGuardRule: events.Rule;
 
   constructor(scope: Construct, id: string, props: OnboardingStackProps) {
     super(scope, id, props);
@@ -191,32 +210,8 @@ export class OnboardingStack extends Stack {
       reason: 'Only the X-Ray statement that active tracing adds: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource but "*"',
     });
 
-    const stateMachineLogs = new LogGroup(this, 'StateMachineLogs', {
-      // The vendedlogs prefix keeps CloudWatch Logs' resource policy from growing with every log group.
-      logGroupName: `/aws/vendedlogs/states/${this.stackName}-OnboardApplication`,
-      retention: RetentionDays.THREE_MONTHS,
-    });
-    const functions = Object.entries(this.functions);
-    this.stateMachine = new StateMachine(this, 'OnboardApplication', {
-      comment: 'Moves one Managed Service for Apache Flink application onto a customer managed KMS key',
-      definitionBody: DefinitionBody.fromFile(ASL_FILE),
-      definitionSubstitutions: Object.fromEntries(functions.map(([name, fn]) => [substitutionName(name), fn.functionArn])),
-      stateMachineType: StateMachineType.STANDARD,
-      logs: { destination: stateMachineLogs, level: LogLevel.ALL, includeExecutionData: true },
-      tracingEnabled: true,
-    });
-    // The Tasks name the unqualified function ARNs, so exactly those (no `:*` for versions or aliases).
-    this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'InvokeStepFunctions',
-        actions: ['lambda:InvokeFunction'],
-        resources: functions.map(([, fn]) => fn.functionArn),
-      }),
-    );
-    Validations.of(this.stateMachine).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-      reason: 'Only what logging and tracing add: the CloudWatch Logs log-delivery actions (logs:CreateLogDelivery, logs:DescribeResourcePolicies, …) and xray:PutTraceSegments/PutTelemetryRecords/GetSamplingRules/GetSamplingTargets support no resource but "*"',
-    });
+    this.stateMachine = this.operationMachine('OnboardApplication', ASL_FILE, 'Moves one Managed Service for Apache Flink application onto a customer managed KMS key', 'StateMachineLogs');
+    for (const [operation, m] of Object.entries(DAY_TWO_MACHINES)) this.operationMachines[operation] = this.operationMachine(m.id, aslFileOf(operation), m.comment);
 
     this.deadLetterQueue = new Queue(this, 'EventTargetDeadLetterQueue', {
       // SQS-managed SSE: EventBridge can send to it without a key policy naming events.amazonaws.com.
@@ -228,8 +223,8 @@ export class OnboardingStack extends Stack {
       id: 'AwsSolutions::AwsSolutions-SQS3',
       reason: 'This queue is itself the dead-letter queue of the EventBridge rule targets (cdk-nag only recognises SQS redrive policies); a DLQ of a DLQ would only move the same messages again',
     });
-    const startExecution = (input: events.RuleTargetInput) =>
-      new SfnStateMachine(this.stateMachine, {
+    const startExecution = (input: events.RuleTargetInput, machine = this.stateMachine) =>
+      new SfnStateMachine(machine, {
         input,
         deadLetterQueue: this.deadLetterQueue,
         retryAttempts: 8,
@@ -258,6 +253,15 @@ export class OnboardingStack extends Stack {
         targets: [requestTarget()],
       });
     }
+    // The day-two operations' requests go to the same bus: the same principals may ask for them.
+    for (const [operation, detailType] of Object.entries(OPERATION_REQUEST_DETAIL_TYPES)) {
+      new events.Rule(this, `${DAY_TWO_MACHINES[operation as keyof typeof DAY_TWO_MACHINES].id}RequestRule`, {
+        description: `Starts ${operation} for each "${detailType}" event on ${settings.requestBusName}; its detail is the execution input`,
+        eventBus: this.requestBus,
+        eventPattern: operationRequestPattern(operation as keyof typeof OPERATION_REQUEST_DETAIL_TYPES) as events.EventPattern,
+        targets: [startExecution(events.RuleTargetInput.fromEventPath(REQUEST_INPUT_PATH), this.operationMachines[operation])],
+      });
+    }
 
     if (settings.autoOnboarding) {
       this.autoOnboardingRule = new events.Rule(this, 'AutoOnboardingRule', {
@@ -267,12 +271,59 @@ export class OnboardingStack extends Stack {
       });
     }
 
+    // The guard: a KMS call or event that can hurt a key starts an audit of the account (input {}).
+    this.keyGuardRule = new events.Rule(this, 'KeyGuardRule', {
+      description: 'Audits the account when a KMS call or event can hurt a key an application depends on (DisableKey, ScheduleKeyDeletion, PutKeyPolicy, grants, DeleteAlias, KMS CMK Deletion/Rotation)',
+      eventPattern: keyGuardPattern() as events.EventPattern,
+      targets: [startExecution(events.RuleTargetInput.fromObject({}), this.operationMachines.audit)],
+    });
+
+    if (settings.dailyAudit) {
+      // The whole account, rotation expected off (the blog's advice): the findings are the execution output.
+      this.dailyAuditSchedule = new Schedule(this, 'DailyAuditSchedule', {
+        description: 'Audits every Managed Flink application of this account and Region and their keys, read-only',
+        schedule: ScheduleExpression.rate(Duration.days(1)),
+        target: new StepFunctionsStartExecution(this.operationMachines.audit, { input: ScheduleTargetInput.fromObject({}), retryAttempts: 3, deadLetterQueue: this.deadLetterQueue }),
+      });
+    }
+
     // What docs/operations.md tells operators to look up.
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
+    for (const [operation, machine] of Object.entries(this.operationMachines)) {
+      new CfnOutput(this, `${DAY_TWO_MACHINES[operation as keyof typeof DAY_TWO_MACHINES].id}StateMachineArn`, { value: machine.stateMachineArn, description: `The ${operation} state machine` });
+    }
     new CfnOutput(this, 'OrchestratorRoleArn', { value: this.orchestratorRole.roleArn, description: 'The principal the operator and key-admin roles trust' });
     new CfnOutput(this, 'KeyAdminRoleArn', { value: this.keyAdminRole.attrArn, description: "The key administrator every key's policy names (retained with the keys)" });
     new CfnOutput(this, 'RequestEventBusName', { value: this.requestBus.eventBusName, description: 'Send onboarding request events here (EventBusName of each PutEvents entry)' });
     new CfnOutput(this, 'RequestEventBusArn', { value: eventBusArn(here, settings.requestBusName) });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: 'Events EventBridge could not deliver to the state machine' });
+  }
+
+  /**
+   * One operation's state machine: its ASL file deployed unchanged, each placeholder bound to that step's
+   * function, allowed to invoke exactly those functions, logged and traced.
+   */
+  private operationMachine(id: string, aslFile: string, comment: string, logsId = `${id}Logs`): StateMachine {
+    const bound = boundSteps(aslFile).map((name) => [name, this.functions[name]] as const);
+    const logs = new LogGroup(this, logsId, {
+      // The vendedlogs prefix keeps CloudWatch Logs' resource policy from growing with every log group.
+      logGroupName: `/aws/vendedlogs/states/${this.stackName}-${id}`,
+      retention: RetentionDays.THREE_MONTHS,
+    });
+    const machine = new StateMachine(this, id, {
+      comment,
+      definitionBody: DefinitionBody.fromFile(aslFile),
+      definitionSubstitutions: Object.fromEntries(bound.map(([name, fn]) => [substitutionName(name), fn.functionArn])),
+      stateMachineType: StateMachineType.STANDARD,
+      logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+    });
+    // The Tasks name the unqualified function ARNs, so exactly those (no `:*` for versions or aliases).
+    machine.addToRolePolicy(new iam.PolicyStatement({ sid: 'InvokeStepFunctions', actions: ['lambda:InvokeFunction'], resources: bound.map(([, fn]) => fn.functionArn) }));
+    Validations.of(machine).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason: 'Only what logging and tracing add: the CloudWatch Logs log-delivery actions (logs:CreateLogDelivery, logs:DescribeResourcePolicies, …) and xray:PutTraceSegments/PutTelemetryRecords/GetSamplingRules/GetSamplingTargets support no resource but "*"',
+    });
+    return machine;
   }
 }

@@ -12,7 +12,8 @@ interface Spec {
   errors: Record<string, string[]>;
   retriers: Record<string, Record<string, unknown>>;
   catchers: Record<string, Record<string, unknown>[]>;
-  machines: Record<string, Record<string, { retry?: string[]; catch?: string }>>;
+  /** A machine's states, or the name of the machine whose states it shares (the same step shape). */
+  machines: Record<string, Record<string, { retry?: string[]; catch?: string }> | string>;
 }
 
 export const readSpec = (): Spec => JSON.parse(readFileSync(join(STATEMACHINE_DIR, 'retriers.json'), 'utf8'));
@@ -28,8 +29,9 @@ function retrier(spec: Spec, name: string): Record<string, unknown> {
 
 /** The definition with every listed state's Retry and Catch as the spec says; every Task must be listed. */
 export function synced(definition: any, machine: string, spec: Spec = readSpec()): any {
-  const states = spec.machines[machine];
-  if (!states) throw new Error(`retriers.json: no entry for ${machine}`);
+  const entry = spec.machines[machine];
+  const states = typeof entry === 'string' ? spec.machines[entry] : entry;
+  if (!states || typeof states === 'string') throw new Error(`retriers.json: no entry for ${machine}`);
   const out = structuredClone(definition);
   const seen = new Set<string>();
   const visit = (all: Record<string, any>) => {

@@ -14,6 +14,7 @@ import type { DeployResult } from './sandbox/deploy';
 import * as path from 'node:path';
 import { startExecution } from './start';
 import { unlock } from './unlock';
+import { runOperation, type RemoteTarget } from './operations';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -58,6 +59,59 @@ program
     const { status } = await startExecution({ endpoint: opts.endpoint, stateMachineArn: opts.stateMachineArn, input, name: opts.name }, console.log);
     process.exitCode = status === 'SUCCEEDED' ? 0 : 1;
   });
+
+/** `--endpoint` or `--aws`: a day-two operation works on an account that has onboarded applications. */
+const remoteTarget = (opts: { endpoint?: string; aws?: boolean }): RemoteTarget => {
+  if (opts.aws) return { kind: 'aws' };
+  if (opts.endpoint) return { kind: 'endpoint', endpoint: opts.endpoint };
+  throw new Error('give --endpoint <url> (a sandbox, e.g. npm run sandbox) or --aws');
+};
+
+targetOptions(
+  program
+    .command('revert')
+    .description('move an application from its customer managed key back to the AWS owned key (revert-to-aws-owned-key); the key is retained')
+    .argument('<application>', 'the application name')
+    .option('--plan', 'only list the changes a real run would make; nothing is written'),
+).action(async (application: string, opts) => {
+  const result = await runOperation(remoteTarget(opts), 'revert-to-aws-owned-key', { applicationName: application, mode: opts.plan ? 'plan' : 'apply' }, { fast: !!opts.fast });
+  process.exitCode = result.status === 'SUCCEEDED' ? 0 : 1;
+});
+
+targetOptions(
+  program
+    .command('move')
+    .description('move an application from its customer managed key to a new one (move-key); the old key stays enabled while anything needs it')
+    .argument('<application>', 'the application name')
+    .option('--key-id <key>', 'adopt this existing key instead of creating one')
+    .option('--plan', 'only list the changes a real run would make; nothing is written'),
+).action(async (application: string, opts) => {
+  const input = { applicationName: application, mode: opts.plan ? 'plan' : 'apply', ...(opts.keyId && { keyId: opts.keyId }) };
+  const result = await runOperation(remoteTarget(opts), 'move-key', input, { fast: !!opts.fast });
+  process.exitCode = result.status === 'SUCCEEDED' ? 0 : 1;
+});
+
+targetOptions(
+  program
+    .command('rotate')
+    .description("rotate the key material of an application's customer managed key on demand (rotate-key); a RUNNING application uses it after its next restart")
+    .argument('<application>', 'the application name')
+    .option('--plan', 'only list the changes a real run would make; nothing is written'),
+).action(async (application: string, opts) => {
+  const result = await runOperation(remoteTarget(opts), 'rotate-key', { applicationName: application, mode: opts.plan ? 'plan' : 'apply' }, { fast: !!opts.fast });
+  process.exitCode = result.status === 'SUCCEEDED' ? 0 : 1;
+});
+
+targetOptions(
+  program
+    .command('audit')
+    .description('audit one application, or every application of the account, read-only; findings in ASFF with the operation that fixes each')
+    .argument('[application]', 'the application name (default: all of them)')
+    .addOption(new Option('--rotation <expected>', 'automatic rotation as configured').choices(['off', 'automatic']).default('off')),
+).action(async (application: string | undefined, opts) => {
+  const result = await runOperation(remoteTarget(opts), 'audit', { ...(application && { applicationName: application }), rotation: opts.rotation }, { fast: !!opts.fast });
+  process.exitCode = result.status !== 'SUCCEEDED' ? 2 : result.output.findings.length ? 1 : 0;
+});
 
 program
   .command('sandbox')

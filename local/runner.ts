@@ -10,7 +10,17 @@ import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { steps } from '../lambdas/steps';
 
-export const DEFAULT_DEFINITION = join(__dirname, '..', 'statemachine', 'onboard-application.asl.json');
+/** statemachine/<operation>.asl.json: one state machine per operation. */
+export const definitionOf = (operation: string) => join(__dirname, '..', 'statemachine', `${operation}.asl.json`);
+export const DEFAULT_DEFINITION = definitionOf('onboard-application');
+/** The state machine names, as the stack deploys them (execution ARNs carry them). */
+export const STATE_MACHINE_NAMES: Record<string, string> = {
+  'onboard-application': 'OnboardApplication',
+  'revert-to-aws-owned-key': 'RevertToAwsOwnedKey',
+  'move-key': 'MoveKey',
+  audit: 'Audit',
+  'rotate-key': 'RotateKey',
+};
 const PLACEHOLDER = /\$\{([A-Za-z0-9_]+)\}/g;
 
 export type Handler = (event: any) => Promise<unknown>;

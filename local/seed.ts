@@ -33,8 +33,9 @@ export const executionRoleArn = (account: string, app: string) => `arn:aws:iam::
 /** Seeds the account; what already exists is left as it is, so seeding twice changes nothing. */
 export async function seedAccount(config: Config, account: string, seed: Seed): Promise<string[]> {
   if (!SEEDS.includes(seed)) throw new Error(`unknown seed ${seed} (known: ${SEEDS.join(', ')})`);
-  const iam = new IAMClient({ ...config, maxAttempts: 1 });
-  const flink = new KinesisAnalyticsV2Client({ ...config, maxAttempts: 1 });
+  // The SDK's standard retries: a seed right after a deploy meets IAM's request rate.
+  const iam = new IAMClient(config);
+  const flink = new KinesisAnalyticsV2Client(config);
   const made: string[] = [];
   for (const app of DEMO.roles) {
     const exists = await iam.send(new GetRoleCommand({ RoleName: `${app}-flink-execution` })).then(() => true, (e) => (e.name === 'NoSuchEntityException' ? false : Promise.reject(e)));
@@ -65,7 +66,7 @@ export async function seedAccount(config: Config, account: string, seed: Seed): 
  * (facts §3). False when it is there already.
  */
 async function platformKey(config: Config, account: string, application: string): Promise<boolean> {
-  const kms = new KMSClient({ ...config, maxAttempts: 1 });
+  const kms = new KMSClient(config);
   const alias = `alias/platform/${application}`;
   const exists = await kms.send(new DescribeKeyCommand({ KeyId: alias })).then(() => true, (e) => (e.name === 'NotFoundException' ? false : Promise.reject(e)));
   if (exists) return false;

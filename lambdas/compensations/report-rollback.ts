@@ -15,7 +15,7 @@ import { keyTags, type EncryptionConfig } from '../lib/reads';
 import { deployment } from '../lib/settings';
 import { actorOf, task } from '../lib/step';
 import { concrete, createdKeys, keyState } from '../lib/undo';
-import { CHANGING_STEPS, ledgerChanges, type WorkflowState } from '../lib/model';
+import { OPERATIONS, changingSteps, ledgerChanges, type WorkflowState } from '../lib/model';
 
 export interface RollbackReport {
   complete: boolean;
@@ -29,12 +29,10 @@ export interface RollbackReport {
 
 /** The state that failed: the first decision missing (every step decides before any applies), else the first result. */
 export function failedStep(s: WorkflowState): string {
-  const undecided = CHANGING_STEPS.find((n) => !s.ledger[n]);
+  const undecided = changingSteps(s).find((n) => !s.ledger[n]);
   if (undecided) return `Decide${undecided}`;
-  const results: Record<(typeof CHANGING_STEPS)[number], unknown> = {
-    EnsureOperatorRole: s.operator, EnsureApplication: s.application, CreateKey: s.key, GrantOperatorKeyAccess: s.operatorKeyAccess, SwitchApplicationToCmk: s.switch,
-  };
-  return CHANGING_STEPS.find((n) => !results[n]) ?? (s.switch!.poll.done ? 'VerifyEncryption' : 'CheckUpdate');
+  const states = OPERATIONS[s.config.operation ?? 'onboard-application'];
+  return (states.find(([, result]) => !result(s)) ?? states.at(-1)!)[0];
 }
 
 export const original = (s: WorkflowState) => `${failedStep(s)} failed with ${s.failure?.Error ?? 'an unknown error'}: ${causeMessage(s.failure?.Cause).replace(/\.$/, '')}`;

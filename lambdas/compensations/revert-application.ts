@@ -1,5 +1,5 @@
 /**
- * Undoes SwitchApplicationToCmk from its before-image — the application's encryption and status — while the
+ * Undoes the key switch (SwitchApplicationToCmk or SwitchApplicationToAwsOwnedKey) from its before-image — the application's encryption and status — while the
  * operator still holds its rights on the CMK, which leaving a CMK needs (facts §5, §7): an update back to
  * the previous encryption, then, if the application ran before and a failed restart left it READY, a start
  * from its latest snapshot. Decided from what the application shows, so a switch whose answer was lost is
@@ -15,7 +15,7 @@ import { FIRST_POLL_SECONDS, STABLE_STATUSES } from '../lib/poll';
 import { describeApplication, encryptionOf, type EncryptionConfig } from '../lib/reads';
 import { actorOf, task } from '../lib/step';
 import { newestFirst } from '../lib/undo';
-import type { RevertResult, WorkflowState } from '../lib/model';
+import { changingSteps, type RevertResult, type WorkflowState } from '../lib/model';
 
 /** A revert and a restart at most: more passes than that means something else is moving the application. */
 const MAX_PASSES = 3;
@@ -25,7 +25,9 @@ export const handler = task('RevertApplication', 'operator', async (state: Workf
     const passes = previous?.passes ?? 0;
     const results = previous?.results ?? [];
     const actor = actorOf(state, 'RevertApplication');
-    const change = (await newestFirst(state, 'SwitchApplicationToCmk', actor)).find((c) => c.action === 'kinesisanalytics:UpdateApplication');
+    // The one key-changing update of the run, whichever operation's switch made it.
+    const switches = await Promise.all(changingSteps(state).map((step) => newestFirst(state, step, actor)));
+    const change = switches.flat().find((c) => c.action === 'kinesisanalytics:UpdateApplication');
     const settled = (result?: UndoResult): RevertResult => ({ settled: true, passes, poll: { done: true, attempt: 0, waitSeconds: 0 }, results: result ? [...results, result] : results });
     if (!change) return settled();
     const note = (result: UndoResult['result'], detail?: string): UndoResult => ({ action: change.action, resource: change.resource, result, ...(detail && { detail }) });

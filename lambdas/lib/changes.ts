@@ -19,17 +19,18 @@ import {
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { CreateApplicationCommand, DeleteApplicationCommand, UpdateApplicationCommand } from '@aws-sdk/client-kinesis-analytics-v2';
-import { CreateAliasCommand, CreateKeyCommand, PutKeyPolicyCommand, UpdateAliasCommand, type KeyMetadata } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateKeyCommand, PutKeyPolicyCommand, RotateKeyOnDemandCommand, UpdateAliasCommand, type KeyMetadata } from '@aws-sdk/client-kms';
 import { isDeepStrictEqual } from 'node:util';
-import { ApplicationBusy, ApplyInterrupted, PrincipalNotYetVisible, ResourceConflict, isAwsError } from './errors';
+import { ApplicationBusy, ApplyInterrupted, PrincipalNotYetVisible, ResourceConflict, isAwsError, unlessMissing } from './errors';
 import { isCreatedByThisRun } from './names';
 import { clientsAs, type Actor, type Persona } from './personas';
-import { aliasTarget, applicationTags, decodePolicy, describeApplication, describeKey, encryptionOf, getRole, getRolePolicy, keyPolicyOf } from './reads';
+import { aliasTarget, applicationTags, decodePolicy, describeApplication, describeKey, encryptionOf, getRole, getRolePolicy, keyPolicyOf, onDemandRotations } from './reads';
 
 /** The calls a step's apply may make (`service:Operation`). */
 export type Action =
   | 'iam:CreateRole'
   | 'iam:PutRolePolicy'
+  | 'iam:DeleteRolePolicy'
   | 'iam:UpdateAssumeRolePolicy'
   | 'iam:PutRolePermissionsBoundary'
   | 'kinesisanalytics:CreateApplication'
@@ -37,7 +38,8 @@ export type Action =
   | 'kms:CreateKey'
   | 'kms:CreateAlias'
   | 'kms:UpdateAlias'
-  | 'kms:PutKeyPolicy';
+  | 'kms:PutKeyPolicy'
+  | 'kms:RotateKeyOnDemand';
 
 export interface Change {
   action: Action;
@@ -124,6 +126,9 @@ async function apply(change: Change, actor: Actor): Promise<unknown> {
       }
     case 'iam:PutRolePolicy':
       return iam.send(new PutRolePolicyCommand(r as never));
+    case 'iam:DeleteRolePolicy':
+      // A retry after a lost answer finds it gone already.
+      return (await unlessMissing(iam.send(new DeleteRolePolicyCommand(r as never)), 'NoSuchEntity')) ?? {};
     case 'iam:UpdateAssumeRolePolicy':
       return iam.send(new UpdateAssumeRolePolicyCommand(r as never));
     case 'iam:PutRolePermissionsBoundary':
@@ -172,6 +177,10 @@ async function apply(change: Change, actor: Actor): Promise<unknown> {
       return kms.send(new UpdateAliasCommand(r as never));
     case 'kms:PutKeyPolicy':
       return kms.send(new PutKeyPolicyCommand(r as never));
+    case 'kms:RotateKeyOnDemand':
+      // Not idempotent in KMS: a retry after a lost answer finds the rotation made and does not rotate again.
+      if ((await onDemandRotations(kms, r.KeyId)) >= (change.after as number)) return {};
+      return kms.send(new RotateKeyOnDemandCommand(r as never));
   }
 }
 
@@ -186,6 +195,7 @@ export async function observe(change: Change, actor: Actor): Promise<unknown> {
     case 'iam:CreateRole':
       return (await getRole(orchestrator.iam, r.RoleName)) ? EXISTS : undefined;
     case 'iam:PutRolePolicy':
+    case 'iam:DeleteRolePolicy':
       return getRolePolicy(orchestrator.iam, r.RoleName, r.PolicyName);
     case 'iam:UpdateAssumeRolePolicy':
       return decodePolicy((await getRole(orchestrator.iam, r.RoleName))?.AssumeRolePolicyDocument);
@@ -209,6 +219,8 @@ export async function observe(change: Change, actor: Actor): Promise<unknown> {
       return aliasTarget(kms, r.AliasName);
     case 'kms:PutKeyPolicy':
       return keyPolicyOf(kms, r.KeyId);
+    case 'kms:RotateKeyOnDemand':
+      return onDemandRotations(kms, r.KeyId);
   }
 }
 
@@ -255,6 +267,9 @@ export async function undoChange(change: Change, actor: Actor): Promise<UndoResu
       if (change.before === undefined) await iam.send(new DeleteRolePolicyCommand({ RoleName: r.RoleName, PolicyName: r.PolicyName }));
       else await iam.send(new PutRolePolicyCommand({ RoleName: r.RoleName, PolicyName: r.PolicyName, PolicyDocument: JSON.stringify(change.before) }));
       return result('undone');
+    case 'iam:DeleteRolePolicy':
+      await iam.send(new PutRolePolicyCommand({ RoleName: r.RoleName, PolicyName: r.PolicyName, PolicyDocument: JSON.stringify(change.before) }));
+      return result('undone');
     case 'iam:UpdateAssumeRolePolicy':
       await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: r.RoleName, PolicyDocument: JSON.stringify(change.before) }));
       return result('undone');
@@ -277,5 +292,7 @@ export async function undoChange(change: Change, actor: Actor): Promise<UndoResu
     case 'kms:CreateKey':
     case 'kms:CreateAlias':
       throw new Error(`${change.action} is undone by its own compensation`);
+    case 'kms:RotateKeyOnDemand':
+      throw new Error(`${change.action} cannot be undone: it is kept by design`);
   }
 }

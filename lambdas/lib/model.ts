@@ -12,6 +12,8 @@ export type { EncryptionConfig } from './reads';
 
 /** The execution input after validation and defaults (statemachine/input.schema.json): per application only. */
 export interface Config {
+  /** Which state machine runs (set by ValidateInput from the machine, never by the input). */
+  operation: Operation;
   applicationName: string;
   /** `plan`: every step finds and decides; nothing is applied, and the run ends with the change list. */
   mode: 'apply' | 'plan';
@@ -20,10 +22,54 @@ export interface Config {
   tags: Record<string, string>;
 }
 
-/** The forward steps that change something, in the documented order (facts §2). */
-export const CHANGING_STEPS = ['EnsureOperatorRole', 'EnsureApplication', 'CreateKey', 'GrantOperatorKeyAccess', 'SwitchApplicationToCmk'] as const;
+/** Every forward step that changes something, across the operations. */
+export const CHANGING_STEPS = ['EnsureOperatorRole', 'EnsureApplication', 'CreateKey', 'GrantOperatorKeyAccess', 'SwitchApplicationToCmk', 'SwitchApplicationToAwsOwnedKey', 'RemoveOperatorKeyAccess', 'RotateKeyOnDemand'] as const;
 export type StepName = (typeof CHANGING_STEPS)[number];
 export type Ledger = Partial<Record<StepName, Decision>>;
+
+/**
+ * The operations, each one state machine (statemachine/<operation>.asl.json), and the states its run passes
+ * in order with what each leaves: the changing steps (decided first, in this order, then applied) and the
+ * states after them. The first state whose result is missing is where a failed run stopped.
+ */
+export const OPERATIONS = {
+  'onboard-application': [
+    ['EnsureOperatorRole', (s) => s.operator],
+    ['EnsureApplication', (s) => s.application],
+    ['CreateKey', (s) => s.key],
+    ['GrantOperatorKeyAccess', (s) => s.operatorKeyAccess],
+    ['SwitchApplicationToCmk', (s) => s.switch],
+    ['CheckUpdate', (s) => s.switch?.poll.done || undefined],
+    ['VerifyEncryption', (s) => s.report],
+  ],
+  // Facts §5 "CMK#1 → CMK#2": onboarding's steps, with CreateKey making (or adopting) a second key.
+  'move-key': [
+    ['EnsureOperatorRole', (s) => s.operator],
+    ['EnsureApplication', (s) => s.application],
+    ['CreateKey', (s) => s.key],
+    ['GrantOperatorKeyAccess', (s) => s.operatorKeyAccess],
+    ['SwitchApplicationToCmk', (s) => s.switch],
+    ['CheckUpdate', (s) => s.switch?.poll.done || undefined],
+    ['VerifyEncryption', (s) => s.report],
+  ],
+  // next-capabilities §1.2: new key material for the same key ARN; nothing else changes.
+  'rotate-key': [
+    ['RotateKeyOnDemand', (s) => s.rotation],
+    ['VerifyRotation', (s) => s.report],
+  ],
+  // Facts §5 "CMK → AOK": the operator keeps its CMK rights through the switch and loses them only after it.
+  'revert-to-aws-owned-key': [
+    ['SwitchApplicationToAwsOwnedKey', (s) => s.switch],
+    ['CheckUpdate', (s) => s.switch?.poll.done || undefined],
+    ['RemoveOperatorKeyAccess', (s) => s.operatorKeyRemoval],
+    ['VerifyAwsOwnedKey', (s) => s.report],
+  ],
+} satisfies Record<string, readonly (readonly [string, (s: WorkflowState) => unknown])[]>;
+export type Operation = keyof typeof OPERATIONS;
+
+const isChanging = (name: string): name is StepName => (CHANGING_STEPS as readonly string[]).includes(name);
+/** The operation's changing steps, in the order they decide and apply. */
+export const changingSteps = (s: Pick<WorkflowState, 'config'>): StepName[] => OPERATIONS[s.config.operation ?? 'onboard-application'].map(([n]) => n).filter(isChanging);
 
 export interface LockResult { lockId: string; owner: string; expiresAt: number }
 export interface OperatorResult { roleArn: string; roleName: string; created: boolean }
@@ -37,6 +83,10 @@ export interface ApplicationResult {
 }
 export interface KeyResult { keyArn: string; keyId: string; aliasName?: string; keyState: string; created: boolean; adopted: boolean }
 export interface OperatorKeyAccessResult { roleName: string; policyName: string }
+/** The key an on-demand rotation rotates, and how many on-demand rotations it had before. */
+export interface RotationResult { keyArn: string; keyId: string; onDemandBefore: number; applicationStatus: string }
+/** The operator's inline CMK policies a revert removes. */
+export interface OperatorKeyRemovalResult { roleName: string; policyNames: string[] }
 export interface PollResult {
   done: boolean;
   attempt: number;
@@ -87,11 +137,15 @@ export interface WorkflowState {
   application?: ApplicationResult;
   key?: KeyResult;
   operatorKeyAccess?: OperatorKeyAccessResult;
+  operatorKeyRemoval?: OperatorKeyRemovalResult;
+  rotation?: RotationResult;
   switch?: SwitchResult;
   failure?: CaughtError;
+  /** The run's report: the last forward state's result. */
+  report?: unknown;
   undo?: UndoState;
   rollbackFailure?: CaughtError;
 }
 
 /** Every change the ledger records, in the order decided (the plan's change list). */
-export const ledgerChanges = (s: Pick<WorkflowState, 'ledger'>): Change[] => CHANGING_STEPS.flatMap((step) => s.ledger[step]?.changes ?? []);
+export const ledgerChanges = (s: Pick<WorkflowState, 'ledger' | 'config'>): Change[] => changingSteps(s).flatMap((step) => s.ledger[step]?.changes ?? []);

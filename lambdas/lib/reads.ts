@@ -12,7 +12,7 @@ import {
   type SnapshotDetails,
   type Tag as AppTag,
 } from '@aws-sdk/client-kinesis-analytics-v2';
-import { DescribeKeyCommand, GetKeyPolicyCommand, ListResourceTagsCommand, type KMSClient, type KeyMetadata, type Tag as KeyTag } from '@aws-sdk/client-kms';
+import { DescribeKeyCommand, GetKeyPolicyCommand, ListKeyRotationsCommand, ListResourceTagsCommand, type RotationsListEntry, type KMSClient, type KeyMetadata, type Tag as KeyTag } from '@aws-sdk/client-kms';
 import { unlessMissing } from './errors';
 
 /** Encryption as the workflow records it (facts §5): AWS owned, or a CMK with the KeyId MSF reports. */
@@ -68,3 +68,26 @@ export async function keyTags(kms: KMSClient, keyId: string): Promise<KeyTag[]> 
 
 /** The key an alias names (its id), or undefined when the alias does not exist. */
 export const aliasTarget = async (kms: KMSClient, alias: string): Promise<string | undefined> => (await describeKey(kms, alias))?.KeyId;
+
+/** A key's id from its key ARN or id; an alias is resolved by `describeWith`'s client. */
+export async function keyIdOf(keyRef: string, describeWith: () => Promise<KMSClient>): Promise<string> {
+  const m = /(?:^|:key\/)([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(keyRef);
+  if (m) return m[1];
+  const key = await describeKey(await describeWith(), keyRef);
+  return key?.KeyId ?? keyRef;
+}
+
+/** Every rotation of a key's material (ListKeyRotations, paged). */
+export async function keyRotations(kms: KMSClient, keyId: string): Promise<RotationsListEntry[]> {
+  const all: RotationsListEntry[] = [];
+  let Marker: string | undefined;
+  do {
+    const page = await kms.send(new ListKeyRotationsCommand({ KeyId: keyId, Marker }));
+    all.push(...(page.Rotations ?? []));
+    Marker = page.Truncated ? page.NextMarker : undefined;
+  } while (Marker);
+  return all;
+}
+
+/** How many on-demand rotations a key has had (KMS caps them per key, next-capabilities §1.2). */
+export const onDemandRotations = async (kms: KMSClient, keyId: string): Promise<number> => (await keyRotations(kms, keyId)).filter((r) => r.RotationType === 'ON_DEMAND').length;

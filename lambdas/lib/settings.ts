@@ -23,6 +23,8 @@ export interface Settings {
   requestPrincipals?: string[];
   /** Also take request events from the default bus (infra only). */
   defaultBusRequests: boolean;
+  /** Deploy a daily EventBridge Scheduler audit of the account (infra only). */
+  dailyAudit: boolean;
 }
 
 /** What the stack deploys that the functions act with or on. */
@@ -66,6 +68,7 @@ const ENV: Record<keyof Deployment, string> = {
   requestBusName: 'MSF_CMK_REQUEST_BUS_NAME',
   requestPrincipals: 'MSF_CMK_REQUEST_PRINCIPALS',
   defaultBusRequests: 'MSF_CMK_DEFAULT_BUS_REQUESTS',
+  dailyAudit: 'MSF_CMK_DAILY_AUDIT',
   orchestratorRoleArn: 'MSF_CMK_ORCHESTRATOR_ROLE_ARN',
   keyAdminRoleArn: 'MSF_CMK_KEY_ADMIN_ROLE_ARN',
   permissionsBoundaryArn: 'MSF_CMK_PERMISSIONS_BOUNDARY_ARN',

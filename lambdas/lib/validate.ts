@@ -8,7 +8,15 @@ import Ajv, { type ErrorObject } from 'ajv';
 import schema from '../../statemachine/input.schema.json';
 import { InvalidInput } from './errors';
 import { isReservedTagKey } from './names';
-import type { Config } from './model';
+import { OPERATIONS, type Config, type Operation } from './model';
+
+/** The input fields an operation takes beyond applicationName, mode and tags (one schema for all of them). */
+const OPERATION_FIELDS: Record<Operation, readonly string[]> = {
+  'onboard-application': ['createApplication', 'keyId'],
+  'revert-to-aws-owned-key': [],
+  'move-key': ['keyId'],
+  'rotate-key': [],
+};
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: false, unicodeRegExp: true });
 const check = ajv.compile<Config>(schema);
@@ -42,11 +50,13 @@ function tagProblems(tags: Record<string, string>): string[] {
 }
 
 /** Returns the input with defaults, or throws InvalidInput naming every offending field. */
-export function validateInput(input: unknown): Config {
+export function validateInput(input: unknown, operation: Operation = 'onboard-application'): Config {
+  if (!(operation in OPERATIONS)) throw new InvalidInput(`(operation): ${JSON.stringify(operation)} is not one of ${Object.keys(OPERATIONS).join(', ')}`);
   const copy = structuredClone(input ?? {});
   if (typeof copy !== 'object' || Array.isArray(copy)) throw new InvalidInput('(input): must be a JSON object');
   if (!check(copy)) throw new InvalidInput([...new Set((check.errors ?? []).map(describe))].join('; '));
-  const problems = tagProblems(copy.tags);
+  const foreign = ['createApplication', 'keyId'].filter((f) => f in copy && !OPERATION_FIELDS[operation].includes(f));
+  const problems = [...foreign.map((f) => `${f}: is not a field of ${operation}`), ...tagProblems(copy.tags)];
   if (problems.length) throw new InvalidInput(problems.join('; '));
-  return copy;
+  return { ...copy, operation };
 }

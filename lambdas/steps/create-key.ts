@@ -4,7 +4,8 @@
  * owner at creation (so a crash before its alias exists cannot hide it), then its alias. Or adopt the key
  * the input names, after checking that its policy allows what MSF will ask of it. A re-run finds the key
  * by its alias and converges the workflow's statements of its policy; it never creates a second key,
- * except to replace one that a rollback has scheduled for deletion.
+ * except to replace one that a rollback has scheduled for deletion — or, in move-key, to replace the key the
+ * application is on (facts §5 "CMK#1 → CMK#2"): a new key takes the alias, the old one is left as it is.
  */
 import type { KeyMetadata } from '@aws-sdk/client-kms';
 import { isDeepStrictEqual } from 'node:util';
@@ -15,8 +16,8 @@ import { aliasArn, aliasName, appArn, isManagedFor, operatorRoleArn, ownerTags }
 import { KEY_POLICY_SIDS, keyPolicy, type PolicyDocument, type Statement } from '../lib/policies';
 import { describeKey, keyPolicyOf, keyTags } from '../lib/reads';
 import { deployment } from '../lib/settings';
-import { stepHandler, type StepDefinition } from '../lib/step';
-import type { KeyResult, WorkflowState } from '../lib/model';
+import { decided, stepHandler, type StepDefinition } from '../lib/step';
+import type { ApplicationResult, KeyResult, WorkflowState } from '../lib/model';
 
 interface Found {
   key?: KeyMetadata;
@@ -68,6 +69,15 @@ export function adoptionProblems(state: WorkflowState, key: KeyMetadata, policy:
   ];
 }
 
+/** The CMK a move leaves (move-key starts from a CMK: onboarding is the way off the AWS owned key). */
+function movingFrom(state: WorkflowState): string {
+  const app = decided<ApplicationResult>(state, 'EnsureApplication');
+  if (app.encryption.KeyType !== 'CUSTOMER_MANAGED_KEY') {
+    throw new PreconditionFailed(`Application ${state.config.applicationName} is on the AWS owned key; move-key moves it from one customer managed key to another: onboard it instead.`);
+  }
+  return app.encryption.KeyId!;
+}
+
 export const definition: StepDefinition<Found, KeyResult> = {
   name: 'CreateKey',
   persona: 'key-admin',
@@ -91,9 +101,11 @@ export const definition: StepDefinition<Found, KeyResult> = {
   decide(state, { key, policy, tags }): Decision<KeyResult> {
     const { config, context } = state;
     const d = deployment();
+    const moving = config.operation === 'move-key' ? movingFrom(state) : undefined;
     if (config.keyId) {
       if (!key) throw new PreconditionFailed(`Key ${config.keyId} does not exist in ${context.region}.`);
       const problems = adoptionProblems(state, key, policy);
+      if (moving === key.Arn) problems.push('the application is on it already: a move needs another key');
       if (problems.length) throw new PreconditionFailed(`Key ${key.Arn} cannot be adopted: ${problems.join('; ')}.`);
       return { changes: [], outcome: { keyArn: key.Arn!, keyId: key.KeyId!, keyState: key.KeyState!, created: false, adopted: true } };
     }
@@ -135,8 +147,8 @@ export const definition: StepDefinition<Found, KeyResult> = {
     if (!isManagedFor(tags, context, config.applicationName)) {
       throw new ResourceConflict(`${alias} points to ${key.Arn}, which this workflow did not create for ${config.applicationName}; name it in keyId to adopt it.`);
     }
-    // A key a rollback retired: a new one, and the alias moves to it (the old one's deletion goes on).
-    if (key.KeyState === 'PendingDeletion') {
+    // A key a rollback retired, or the key a move leaves: a new one, and the alias moves to it (the old key is left as it is).
+    if (key.KeyState === 'PendingDeletion' || moving) {
       return newKey({
         action: 'kms:UpdateAlias',
         resource: aliasArn(context, alias),
@@ -144,7 +156,7 @@ export const definition: StepDefinition<Found, KeyResult> = {
         request: { AliasName: alias, TargetKeyId: NEW_KEY },
         before: key.KeyId,
         after: NEW_KEY,
-        detail: `moves ${alias} from ${key.Arn} (pending deletion) to the new key`,
+        detail: `moves ${alias} from ${key.Arn} (${key.KeyState === 'PendingDeletion' ? 'pending deletion' : 'kept, unchanged'}) to the new key`,
       });
     }
     const problems = keyProblems(key, state);

@@ -15,6 +15,14 @@ import * as switchApplicationToCmk from './switch-application-to-cmk';
 import * as checkUpdate from './check-update';
 import * as verifyEncryption from './verify-encryption';
 import * as reportPlan from './report-plan';
+import * as switchApplicationToAwsOwnedKey from './switch-application-to-aws-owned-key';
+import * as removeOperatorKeyAccess from './remove-operator-key-access';
+import * as verifyAwsOwnedKey from './verify-aws-owned-key';
+import * as listApplicationsToAudit from './list-applications-to-audit';
+import * as auditApplication from './audit-application';
+import * as reportFindings from './report-findings';
+import * as rotateKeyOnDemand from './rotate-key-on-demand';
+import * as verifyRotation from './verify-rotation';
 import * as revertApplication from '../compensations/revert-application';
 import * as checkRevert from '../compensations/check-revert';
 import * as revokeOperatorKeyAccess from '../compensations/revoke-operator-key-access';
@@ -22,6 +30,7 @@ import * as retireKey from '../compensations/retire-key';
 import * as deleteCreatedApplication from '../compensations/delete-created-application';
 import * as restoreOperatorRole from '../compensations/restore-operator-role';
 import * as reportRollback from '../compensations/report-rollback';
+import * as restoreOperatorKeyAccess from '../compensations/restore-operator-key-access';
 
 export interface StepDefinition {
   /** Module path under lambdas/ (without .ts), for bundling one function per step. */
@@ -43,6 +52,17 @@ export const steps: Record<string, StepDefinition> = {
   VerifyEncryption: { entry: 'steps/verify-encryption', handler: verifyEncryption.handler, persona: verifyEncryption.handler.persona },
   ReleaseLock: { entry: 'steps/release-lock', handler: releaseLock.handler, persona: releaseLock.handler.persona },
   ReportPlan: { entry: 'steps/report-plan', handler: reportPlan.handler, persona: reportPlan.handler.persona },
+  // revert-to-aws-owned-key (its lock, poll, plan and rollback states are the ones above and below).
+  SwitchApplicationToAwsOwnedKey: { entry: 'steps/switch-application-to-aws-owned-key', handler: switchApplicationToAwsOwnedKey.handler, persona: switchApplicationToAwsOwnedKey.handler.persona },
+  RemoveOperatorKeyAccess: { entry: 'steps/remove-operator-key-access', handler: removeOperatorKeyAccess.handler, persona: removeOperatorKeyAccess.handler.persona },
+  VerifyAwsOwnedKey: { entry: 'steps/verify-aws-owned-key', handler: verifyAwsOwnedKey.handler, persona: verifyAwsOwnedKey.handler.persona },
+  // rotate-key.
+  RotateKeyOnDemand: { entry: 'steps/rotate-key-on-demand', handler: rotateKeyOnDemand.handler, persona: rotateKeyOnDemand.handler.persona },
+  VerifyRotation: { entry: 'steps/verify-rotation', handler: verifyRotation.handler, persona: verifyRotation.handler.persona },
+  // audit: reads only (the key administrator reads KMS).
+  ListApplicationsToAudit: { entry: 'steps/list-applications-to-audit', handler: listApplicationsToAudit.handler, persona: listApplicationsToAudit.handler.persona },
+  AuditApplication: { entry: 'steps/audit-application', handler: auditApplication.handler, persona: auditApplication.handler.persona },
+  ReportFindings: { entry: 'steps/report-findings', handler: reportFindings.handler, persona: reportFindings.handler.persona },
   // Compensations, newest first (DESIGN.md §7).
   RevertApplication: { entry: 'compensations/revert-application', handler: revertApplication.handler, persona: revertApplication.handler.persona },
   CheckRevert: { entry: 'compensations/check-revert', handler: checkRevert.handler, persona: checkRevert.handler.persona },
@@ -50,5 +70,6 @@ export const steps: Record<string, StepDefinition> = {
   RetireKey: { entry: 'compensations/retire-key', handler: retireKey.handler, persona: retireKey.handler.persona },
   DeleteCreatedApplication: { entry: 'compensations/delete-created-application', handler: deleteCreatedApplication.handler, persona: deleteCreatedApplication.handler.persona },
   RestoreOperatorRole: { entry: 'compensations/restore-operator-role', handler: restoreOperatorRole.handler, persona: restoreOperatorRole.handler.persona },
+  RestoreOperatorKeyAccess: { entry: 'compensations/restore-operator-key-access', handler: restoreOperatorKeyAccess.handler, persona: restoreOperatorKeyAccess.handler.persona },
   ReportRollback: { entry: 'compensations/report-rollback', handler: reportRollback.handler, persona: reportRollback.handler.persona },
 };

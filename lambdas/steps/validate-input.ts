@@ -9,18 +9,20 @@ import { contextOf } from '../lib/names';
 import { deployment } from '../lib/settings';
 import { task } from '../lib/step';
 import { validateInput } from '../lib/validate';
-import type { WorkflowState } from '../lib/model';
+import type { Operation, WorkflowState } from '../lib/model';
 
 export interface ValidateInputEvent {
   input: unknown;
   execution: { Id: string; Name: string };
+  /** Which state machine asks (its ASL says); onboarding when absent. */
+  operation?: Operation;
 }
 
 /** IAM, KMS and Managed Flink tag values: the execution ARN is one on everything the run creates. */
 const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 
 export const handler = task('ValidateInput', 'none', async (event: ValidateInputEvent): Promise<Pick<WorkflowState, 'config' | 'context' | 'ledger'>> => {
-  const config = validateInput(event.input);
+  const config = validateInput(event.input, event.operation);
   deployment();
   const context = contextOf(event.execution.Id);
   const problems: string[] = [];

@@ -10,6 +10,7 @@ import { STABLE_STATUSES } from '../lib/poll';
 import { describeApplication, encryptionOf, type EncryptionConfig } from '../lib/reads';
 import { deployment } from '../lib/settings';
 import { actorOf, task } from '../lib/step';
+import { keyReferences, keyState } from '../lib/undo';
 import { ledgerChanges, type WorkflowState } from '../lib/model';
 
 export interface OnboardingReport {
@@ -27,6 +28,11 @@ export interface OnboardingReport {
   created: { operatorRole: boolean; application: boolean; key: boolean };
   /** How many changes this run made (0 for a run that found everything in place). */
   changes: number;
+  /**
+   * The CMK a move left (move-key), kept enabled with the operator's rights on it: snapshots taken under it
+   * stay under it, and restoring one needs it (facts §6, §7). Retirable once nothing references it.
+   */
+  previousKey?: { keyArn: string; keyState: string; referencedBy: string[]; retirable: boolean };
 }
 
 export const handler = task('VerifyEncryption', 'orchestrator', async (state: WorkflowState): Promise<OnboardingReport> => {
@@ -44,6 +50,14 @@ export const handler = task('VerifyEncryption', 'orchestrator', async (state: Wo
     if (sw.operationId && sw.poll.operationStatus !== 'SUCCESSFUL') problems.push(`the update operation is ${sw.poll.operationStatus ?? 'unknown'}, not SUCCESSFUL`);
     if (key.keyState !== 'Enabled') problems.push(`the key is ${key.keyState}, not Enabled`);
     if (problems.length) throw new VerificationFailed(`${config.applicationName}: ${problems.join('; ')}.`);
+    const left = sw.previousEncryption.KeyId;
+    let previousKey: OnboardingReport['previousKey'];
+    if (left && left !== key.keyArn) {
+      const actor = actorOf(state, 'VerifyEncryption');
+      const meta = await keyState(state, actor, left);
+      const referencedBy = await keyReferences(state, actor, { Arn: meta?.Arn ?? left, KeyId: meta?.KeyId ?? left });
+      previousKey = { keyArn: meta?.Arn ?? left, keyState: meta?.KeyState ?? 'unknown', referencedBy, retirable: referencedBy.length === 0 };
+    }
     return {
       applicationName: config.applicationName,
       applicationArn: app.ApplicationARN!,
@@ -58,5 +72,6 @@ export const handler = task('VerifyEncryption', 'orchestrator', async (state: Wo
       operatorPolicies: { base: BASE_POLICY_NAME, cmk: operatorKeyAccess.policyName },
       created: { operatorRole: operator.created, application: !!state.application?.created, key: key.created },
       changes: ledgerChanges(state).length,
+      ...(previousKey && { previousKey }),
     };
   });

@@ -15,7 +15,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { callAs } from './dispatch';
+import { AwsError } from './errors';
+import { isThrottlingCode } from './quotas';
 import type { Sandbox } from './sandbox';
 import type { Stack } from './state';
 
@@ -39,7 +42,20 @@ export class DeployError extends Error {
 }
 
 const root = (sandbox: Sandbox) => sandbox.rootPrincipal();
-const call = (ctx: Context, service: string, operation: string, input: Json) => callAs(ctx.sandbox, root(ctx.sandbox), service, operation, input);
+/**
+ * One API call of the deployment, as the account root. Throttled calls are retried with backoff, as
+ * CloudFormation does: a stack makes many writes to the same API in a burst.
+ */
+async function call(ctx: Context, service: string, operation: string, input: Json): Promise<any> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await callAs(ctx.sandbox, root(ctx.sandbox), service, operation, input);
+    } catch (e) {
+      if (!(e instanceof AwsError && isThrottlingCode(e.code)) || attempt >= 12) throw e;
+      await sleep(Math.min(50 * 2 ** attempt, 2000));
+    }
+  }
+}
 const ignore = (...codes: string[]) => (e: Error & { code?: string }) => {
   if (!codes.includes(e.code ?? e.name)) throw e;
 };

@@ -41,12 +41,18 @@ async function executionsOf(sfn: SFNClient, stateMachineArn: string, count: numb
 /** A sandbox with the stack deployed from the assembly (optionally edited first); returns its outputs. */
 async function deployed(context: Record<string, unknown> = {}, edit?: (template: any) => void) {
   const sb = await testSandbox({ stepFunctions: { timeScale: 0 } });
-  const assembly = readAssembly(await testAssembly(context), STACK_NAME);
-  edit?.(assembly.template);
-  const result = await deployTemplate(sb.sandbox, STACK_NAME, assembly);
-  for (const app of ['orders', 'clicks', 'ledger', 'clickstream']) await clients(sb).iam.send(new CreateRoleCommand({ RoleName: `${app}-flink-execution`, AssumeRolePolicyDocument: flinkTrust }));
-  await clients(sb).iam.send(new CreateRoleCommand({ RoleName: 'OnboardingRequester', AssumeRolePolicyDocument: lambdaTrust }));
-  return { sb, result, assembly };
+  try {
+    // The account's own roles first: the deploy's burst of IAM writes then has the request rate to itself.
+    for (const app of ['orders', 'clicks', 'ledger', 'clickstream']) await clients(sb).iam.send(new CreateRoleCommand({ RoleName: `${app}-flink-execution`, AssumeRolePolicyDocument: flinkTrust }));
+    await clients(sb).iam.send(new CreateRoleCommand({ RoleName: 'OnboardingRequester', AssumeRolePolicyDocument: lambdaTrust }));
+    const assembly = readAssembly(await testAssembly(context), STACK_NAME);
+    edit?.(assembly.template);
+    const result = await deployTemplate(sb.sandbox, STACK_NAME, assembly);
+    return { sb, result, assembly };
+  } catch (e) {
+    await sb.close();
+    throw e;
+  }
 }
 
 describe('the CDK app deployed into the sandbox', () => {

@@ -9,6 +9,7 @@ import { validateInput } from '../../lambdas/lib/validate';
 import {
   autoOnboardingInput,
   autoOnboardingPattern,
+  keyGuardPattern,
   onboardingRequestPattern,
   REQUEST_DETAIL_TYPE,
   REQUEST_INPUT_PATH,
@@ -116,5 +117,25 @@ describe('EventBridge rules against events/', () => {
     };
     // Assess
     expect(results).toEqual({ ownOperator: false, otherRole: true, otherAccountsOperator: true });
+  });
+});
+
+describe('the key guard pattern', () => {
+  const call = (eventName: string, extra: object = {}) => ({
+    source: 'aws.kms', 'detail-type': 'AWS API Call via CloudTrail', detail: { eventSource: 'kms.amazonaws.com', eventName, ...extra },
+  });
+  it.each([
+    ['a failed DisableKey (nothing happened to the key)', call('DisableKey', { errorCode: 'AccessDeniedException' }), false],
+    ['EnableKey (it helps)', call('EnableKey'), false],
+    ['a read (DescribeKey)', call('DescribeKey'), false],
+    ['a DisableKey from another source', { ...call('DisableKey'), source: 'msf-cmk.onboarding' }, false],
+    ['DisableKey', call('DisableKey'), true],
+    ['ScheduleKeyDeletion', call('ScheduleKeyDeletion'), true],
+    ['PutKeyPolicy', call('PutKeyPolicy'), true],
+    ['DeleteAlias', call('DeleteAlias'), true],
+    ["KMS's own KMS CMK Deletion", { source: 'aws.kms', 'detail-type': 'KMS CMK Deletion', detail: { 'key-id': 'k' } }, true],
+  ])('%s → matches: %s', (_what, event, matches) => {
+    expect(validatePattern(keyGuardPattern())).toBeUndefined();
+    expect(matchesPattern(keyGuardPattern(), event)).toBe(matches);
   });
 });

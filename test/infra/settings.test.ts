@@ -26,7 +26,7 @@ describe('CDK context settings', () => {
   it('defaults to the schema defaults: auto-onboarding off, a 30-day pending window, no delegation to IAM, requests on their own bus from the account only', () => {
     expect(read({})).toEqual({
       rolePath: '/msf-cmk/', operatorRolePrefix: 'msf-cmk-operator-', keyAdminRoleName: 'MsfCmkKeyAdmin', aliasPrefix: 'msf-cmk/',
-      lockTableName: 'msf-cmk-onboarding-locks', pendingWindowDays: 30, delegateToAccount: false, autoOnboarding: false,
+      lockTableName: 'msf-cmk-onboarding-locks', pendingWindowDays: 30, delegateToAccount: false, autoOnboarding: false, dailyAudit: false,
       requestBusName: 'msf-cmk-onboarding-requests', defaultBusRequests: false,
     });
   });
@@ -47,7 +47,7 @@ describe('CDK context settings', () => {
     // Act
     const settings = [read(fromCli), read(fromJson), read({ autoOnboarding: 'false' }).autoOnboarding];
     // Assess
-    const expected = { rolePath: '/a/b/', operatorRolePrefix: 'op-', keyAdminRoleName: 'MsfCmkKeyAdmin', aliasPrefix: 'x/', lockTableName: 'msf-cmk-onboarding-locks', autoOnboarding: true, pendingWindowDays: 7, delegateToAccount: true, requestBusName: 'msf-cmk-onboarding-requests', defaultBusRequests: false };
+    const expected = { rolePath: '/a/b/', operatorRolePrefix: 'op-', keyAdminRoleName: 'MsfCmkKeyAdmin', aliasPrefix: 'x/', lockTableName: 'msf-cmk-onboarding-locks', autoOnboarding: true, pendingWindowDays: 7, delegateToAccount: true, requestBusName: 'msf-cmk-onboarding-requests', defaultBusRequests: false, dailyAudit: false };
     expect(settings).toEqual([expected, expected, false]);
   });
 });

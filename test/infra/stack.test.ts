@@ -13,8 +13,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { CfnRole } from 'aws-cdk-lib/aws-iam';
 import { buildApp, STACK_NAME } from '../../infra/app';
-import { autoOnboardingInput, autoOnboardingPattern, onboardingRequestPattern, REQUEST_INPUT_PATH } from '../../infra/event-patterns';
-import { ASL_FILE, type OnboardingStack } from '../../infra/onboarding-stack';
+import { OPERATION_REQUEST_DETAIL_TYPES, keyGuardPattern, autoOnboardingInput, autoOnboardingPattern, onboardingRequestPattern, operationRequestPattern, REQUEST_INPUT_PATH } from '../../infra/event-patterns';
+import { ASL_FILE, DAY_TWO_MACHINES, aslFileOf, boundSteps, type OnboardingStack } from '../../infra/onboarding-stack';
 import { boundaryPolicyArn, keyAdminPolicy, orchestratorPolicy, requestBusPolicy, roleTrustPolicy } from '../../lambdas/lib/policies';
 import { deploymentEnvironment, validateSettings } from '../../lambdas/lib/settings';
 import { steps } from '../../lambdas/steps';
@@ -79,17 +79,21 @@ const autoSettings = { rolePath: '/teams/flink/', operatorRolePrefix: 'flink-ope
 
 beforeAll(() => {
   plain = synth({});
-  auto = synth({ autoOnboarding: 'true', logLevel: 'DEBUG', ...autoSettings });
+  auto = synth({ autoOnboarding: 'true', logLevel: 'DEBUG', dailyAudit: 'true', ...autoSettings });
 });
 afterAll(() => {
   for (const s of [plain, auto]) if (s) rmSync(s.outdir, { recursive: true, force: true });
 });
 
-describe('state machine', () => {
+/** Every state machine of the stack: onboarding, and one per day-two operation. */
+const MACHINES: [string, string][] = [['OnboardApplication', ASL_FILE], ...Object.entries(DAY_TWO_MACHINES).map(([op, m]) => [m.id, aslFileOf(op)] as [string, string])];
+const machineOf = (s: Synth, id: string) => s.json.Resources[s.stack.getLogicalId((id === 'OnboardApplication' ? s.stack.stateMachine : Object.values(s.stack.operationMachines).find((m) => m.node.id === id)!).node.defaultChild as CfnFunction)];
+
+describe.each(MACHINES)('state machine %s', (id, aslFile) => {
   it('deploys the ASL file unchanged, with a substitution for every placeholder', () => {
     // Prepare
-    const [[, machine]] = resources(plain, 'AWS::StepFunctions::StateMachine');
-    const asl = readFileSync(ASL_FILE, 'utf8');
+    const machine = machineOf(plain, id);
+    const asl = readFileSync(aslFile, 'utf8');
     const placeholders = [...new Set([...asl.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]))].sort();
     // Act
     const deployed = readFileSync(path.join(plain.outdir, `asset.${machine.Properties.DefinitionS3Location.Key}`), 'utf8');
@@ -100,24 +104,22 @@ describe('state machine', () => {
 
   it("binds every Task to this stack's function for that step, as the steps table says", () => {
     // Prepare
-    const [[, machine]] = resources(plain, 'AWS::StepFunctions::StateMachine');
+    const machine = machineOf(plain, id);
     const substitutions: Record<string, string> = flat(machine.Properties.DefinitionSubstitutions);
-    const definition = JSON.parse(readFileSync(ASL_FILE, 'utf8').replace(/\$\{(\w+)\}/g, (_, name) => substitutions[name]));
-    const expected = Object.keys(steps).map((name) => `\${${logicalId(plain, plain.stack.functions[name])}.Arn}`);
+    const definition = JSON.parse(readFileSync(aslFile, 'utf8').replace(/\$\{(\w+)\}/g, (_, name) => substitutions[name]));
+    const bound = boundSteps(aslFile);
+    const expected = bound.map((name) => `\${${logicalId(plain, plain.stack.functions[name])}.Arn}`);
     // Act
     const tasks = taskResources(definition);
     // Assess
-    expect(Object.keys(plain.stack.functions).sort()).toEqual(Object.keys(steps).sort());
-    expect(resources(plain, 'AWS::Lambda::Function').map(([id]) => `\${${id}.Arn}`).sort()).toEqual([...expected].sort());
+    expect(bound.filter((name) => !steps[name])).toEqual([]);
     expect([...new Set(tasks)].sort()).toEqual([...expected].sort());
-    for (const name of Object.keys(steps)) {
-      expect(substitutions[`${name}FunctionArn`]).toBe(`\${${logicalId(plain, plain.stack.functions[name])}.Arn}`);
-    }
+    for (const name of bound) expect(substitutions[`${name}FunctionArn`]).toBe(`\${${logicalId(plain, plain.stack.functions[name])}.Arn}`);
   });
 
   it('is a STANDARD machine that logs ALL events to a log group with retention, and is traced', () => {
     // Prepare
-    const [[, machine]] = resources(plain, 'AWS::StepFunctions::StateMachine');
+    const machine = machineOf(plain, id);
     // Act
     const logGroupId = machine.Properties.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
     // Assess
@@ -129,9 +131,9 @@ describe('state machine', () => {
     expect(plain.json.Resources[logGroupId].Properties.RetentionInDays).toBeGreaterThan(0);
   });
 
-  it('may invoke exactly the step functions and no other function', () => {
+  it('may invoke exactly the functions its Tasks name and no other function', () => {
     // Prepare
-    const [[, machine]] = resources(plain, 'AWS::StepFunctions::StateMachine');
+    const machine = machineOf(plain, id);
     const roleId = machine.Properties.RoleArn['Fn::GetAtt'][0];
     // Act
     const lambdaStatements = (statementsOf(plain, roleId) as any[]).filter((s) => [s.Action].flat().some((a: string) => a.startsWith('lambda:')));
@@ -141,9 +143,18 @@ describe('state machine', () => {
         Sid: 'InvokeStepFunctions',
         Effect: 'Allow',
         Action: 'lambda:InvokeFunction',
-        Resource: Object.keys(steps).map((name) => `\${${logicalId(plain, plain.stack.functions[name])}.Arn}`),
+        Resource: boundSteps(aslFile).map((name) => `\${${logicalId(plain, plain.stack.functions[name])}.Arn}`),
       },
     ]);
+  });
+});
+
+describe('step functions', () => {
+  it('deploys one function per entry of the steps table, and every one serves some state machine', () => {
+    expect(Object.keys(plain.stack.functions).sort()).toEqual(Object.keys(steps).sort());
+    const used = new Set(MACHINES.flatMap(([, file]) => boundSteps(file)));
+    expect(Object.keys(steps).filter((name) => !used.has(name))).toEqual([]);
+    expect(resources(plain, 'AWS::Lambda::Function').map(([id]) => `\${${id}.Arn}`).sort()).toEqual(Object.keys(steps).map((name) => `\${${logicalId(plain, plain.stack.functions[name])}.Arn}`).sort());
   });
 });
 
@@ -212,7 +223,7 @@ describe('step functions and the orchestrator role', () => {
 describe('deployment: settings and shared personas', () => {
   it.each([
     ['default settings', () => plain, {}],
-    ['settings from the context', () => auto, { ...autoSettings, autoOnboarding: true, requestPrincipals: [requester, '444455556666'], defaultBusRequests: true }],
+    ['settings from the context', () => auto, { ...autoSettings, autoOnboarding: true, requestPrincipals: [requester, '444455556666'], defaultBusRequests: true, dailyAudit: true }],
   ])("gives every function the deployment's settings and personas in its environment (%s)", (_, get, context) => {
     // Prepare
     const s = get();
@@ -272,10 +283,17 @@ describe('EventBridge rules', () => {
     // Prepare
     const busId = plain.stack.getLogicalId(plain.stack.requestBus.node.defaultChild as CfnFunction);
     // Act
-    const { OnboardingRequestRule: rule, ...others } = rules(plain);
+    const { OnboardingRequestRule: rule, KeyGuardRule: _guard, ...others } = rules(plain);
+    const operations = Object.fromEntries(Object.entries(DAY_TWO_MACHINES).map(([op, m]) => [`${m.id}RequestRule`, op]));
     // Assess
-    expect(others).toEqual({}); // no auto-onboarding and no default-bus requests without the context flags
+    // No auto-onboarding and no default-bus requests without the context flags; the day-two operations' requests are on the request bus too.
+    expect(Object.keys(others).sort()).toEqual(Object.keys(operations).sort());
     expect(rule.EventBusName).toEqual({ Ref: busId });
+    for (const [ruleId, op] of Object.entries(operations)) {
+      expect(others[ruleId].EventPattern).toEqual(operationRequestPattern(op as keyof typeof OPERATION_REQUEST_DETAIL_TYPES));
+      expect(others[ruleId].EventBusName).toEqual({ Ref: busId });
+      expect(others[ruleId].Targets).toEqual([expect.objectContaining({ ...target, InputPath: REQUEST_INPUT_PATH })]);
+    }
     expect(rule.EventPattern).toEqual(onboardingRequestPattern());
     expect(rule.Targets).toEqual([
       expect.objectContaining({ ...target, InputPath: REQUEST_INPUT_PATH, RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 } }),
@@ -309,6 +327,25 @@ describe('EventBridge rules', () => {
     expect(onBus.EventBusName).toEqual({ Ref: busId });
     expect(onDefault.EventBusName).toBeUndefined();
     expect([onDefault.EventPattern, onDefault.Targets[0].InputPath]).toEqual([onboardingRequestPattern(), REQUEST_INPUT_PATH]);
+  });
+
+  it('guards the keys: a KMS call or event that can hurt a key starts an audit of the whole account', () => {
+    // Act
+    const { KeyGuardRule: rule } = rules(plain);
+    // Assess
+    expect(rule.EventPattern).toEqual(keyGuardPattern());
+    expect(rule.Targets).toEqual([expect.objectContaining({ ...target, Input: '{}' })]);
+    expect(rule.Targets[0].Arn.Ref).toBe(plain.stack.getLogicalId(plain.stack.operationMachines.audit.node.defaultChild as CfnFunction));
+  });
+
+  it('audits the whole account daily only with dailyAudit, through an EventBridge Scheduler schedule on the audit machine', () => {
+    // Act
+    const schedules = (s: Synth) => resources(s, 'AWS::Scheduler::Schedule');
+    const [[, schedule]] = schedules(auto);
+    // Assess
+    expect(schedules(plain)).toEqual([]);
+    expect(schedule.Properties).toMatchObject({ ScheduleExpression: 'rate(1 day)', State: 'ENABLED', Target: { Input: '{}', RetryPolicy: { MaximumRetryAttempts: 3 } } });
+    expect(flat(schedule.Properties.Target.Arn)).toBe(`\${${auto.stack.getLogicalId(auto.stack.operationMachines.audit.node.defaultChild as CfnFunction)}}`);
   });
 
   it('onboards created applications only with autoOnboarding, excluding the operator of the deployment', () => {

@@ -30,7 +30,15 @@ describe('input contract (statemachine/input.schema.json)', () => {
   });
 
   it('fills the defaults so {"applicationName": "orders"} works from the console', () => {
-    expect(validateInput({ applicationName: 'orders' })).toEqual({ applicationName: 'orders', mode: 'apply', tags: {} });
+    expect(validateInput({ applicationName: 'orders' })).toEqual({ operation: 'onboard-application', applicationName: 'orders', mode: 'apply', tags: {} });
+  });
+
+  it("refuses the fields an operation does not take, naming the operation, and an operation that does not exist", () => {
+    expect(() => validateInput({ applicationName: 'orders', keyId: 'alias/x', createApplication: { serviceExecutionRoleArn: 'arn:aws:iam::000000000000:role/x' } }, 'revert-to-aws-owned-key')).toThrow(
+      'createApplication: is not a field of revert-to-aws-owned-key; keyId: is not a field of revert-to-aws-owned-key',
+    );
+    expect(() => validateInput({ applicationName: 'orders' }, 'delete-everything' as never)).toThrow('(operation): "delete-everything" is not one of');
+    expect(validateInput({ applicationName: 'orders', mode: 'plan' }, 'revert-to-aws-owned-key')).toEqual({ operation: 'revert-to-aws-owned-key', applicationName: 'orders', mode: 'plan', tags: {} });
   });
 
   it('accepts unicode letters, spaces and the tag punctuation IAM, KMS and Managed Flink all allow', () => {
@@ -64,7 +72,7 @@ describe('deployment settings (lambdas/lib/settings.schema.json)', () => {
   it('defaults every setting', () => {
     expect(validateSettings({})).toEqual({
       rolePath: '/msf-cmk/', operatorRolePrefix: 'msf-cmk-operator-', keyAdminRoleName: 'MsfCmkKeyAdmin', aliasPrefix: 'msf-cmk/',
-      lockTableName: 'msf-cmk-onboarding-locks', pendingWindowDays: 30, delegateToAccount: false, autoOnboarding: false,
+      lockTableName: 'msf-cmk-onboarding-locks', pendingWindowDays: 30, delegateToAccount: false, autoOnboarding: false, dailyAudit: false,
       requestBusName: 'msf-cmk-onboarding-requests', defaultBusRequests: false,
     });
   });

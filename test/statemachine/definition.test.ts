@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import validator from 'asl-validator';
 import { lintAsl } from '../../local/asl-lint';
 import { format, readSpec, synced } from '../../local/asl-sync';
-import { DEFAULT_DEFINITION, LocalStateMachine, substitute, taskBindings } from '../../local/runner';
+import { DEFAULT_DEFINITION, LocalStateMachine, STATE_MACHINE_NAMES, definitionOf, substitute, taskBindings } from '../../local/runner';
+import { OPERATIONS, changingSteps, type Operation } from '../../lambdas/lib/model';
 import { steps } from '../../lambdas/steps';
 
 const raw = readFileSync(DEFAULT_DEFINITION, 'utf8');
@@ -83,7 +84,7 @@ describe('statemachine/onboard-application.asl.json', () => {
     bad.States.Extra = { Type: 'Task', Resource: '${ExtraFunctionArn}', End: true };
     expect(() => synced(bad, 'onboard-application.asl.json')).toThrow('state Extra is a Task and has no entry');
     const spec = readSpec();
-    spec.machines['onboard-application.asl.json'].Gone = { retry: ['throttled'] };
+    (spec.machines['onboard-application.asl.json'] as Record<string, object>).Gone = { retry: ['throttled'] };
     expect(() => synced(definition(), 'onboard-application.asl.json', spec)).toThrow('has no state Gone');
   });
 
@@ -91,7 +92,6 @@ describe('statemachine/onboard-application.asl.json', () => {
     const bindings = taskBindings(definition());
     expect(bindings.length).toBeGreaterThan(0);
     for (const b of bindings) expect(steps[b.handlerName]).toBeDefined();
-    expect(new Set(bindings.map((b) => b.handlerName))).toEqual(new Set(Object.keys(steps)));
   });
 
   it('rolls back from every state after the first write, reports a refusal while deciding, and catches nothing before the lock', () => {
@@ -152,4 +152,33 @@ describe('statemachine/onboard-application.asl.json', () => {
     expect(substitute('{"R":"${AFunctionArn}"}', { AFunctionArn: 'arn:x' })).toBe('{"R":"arn:x"}');
     expect(() => substitute('"${Missing}"', {})).toThrow('no substitution for ${Missing}');
   });
+});
+
+describe.each(Object.keys(STATE_MACHINE_NAMES))('statemachine/%s.asl.json', (operation) => {
+  const text = readFileSync(definitionOf(operation), 'utf8');
+  const def = () => JSON.parse(text);
+
+  it('passes asl-validator 4 and the house lint, and takes every Retry and Catch from retriers.json', () => {
+    const { isValid, errorsText } = validator(def(), { checkPaths: true, checkArn: true });
+    expect(errorsText()).toBe('');
+    expect(isValid).toBe(true);
+    expect(lintAsl(def())).toEqual([]);
+    expect(format(synced(def(), `${operation}.asl.json`))).toBe(text);
+  });
+
+  it('tells ValidateInput which operation it is, and decides each changing step into the ledger before applying it with the same function', () => {
+    const d = def();
+    if (operation in OPERATIONS && operation !== 'onboard-application') expect(d.States.ValidateInput.Parameters.operation).toBe(operation);
+    // The audit changes nothing: it has no changing steps.
+    const changing = operation in OPERATIONS ? changingSteps({ config: { operation: operation as Operation } as never }) : [];
+    for (const step of changing) {
+      expect(d.States[`Decide${step}`]).toMatchObject({ Resource: `\${${step}FunctionArn}`, Parameters: { phase: 'decide', 'state.$': '$' }, ResultPath: `$.ledger.${step}` });
+      expect(d.States[step]).toMatchObject({ Resource: `\${${step}FunctionArn}`, Parameters: { phase: 'apply', 'state.$': '$' } });
+    }
+  });
+});
+
+it('every handler of lambdas/steps serves some state machine', () => {
+  const bound = new Set(Object.keys(STATE_MACHINE_NAMES).flatMap((op) => taskBindings(JSON.parse(readFileSync(definitionOf(op), 'utf8'))).map((b) => b.handlerName)));
+  expect(Object.keys(steps).filter((name) => !bound.has(name))).toEqual([]);
 });

@@ -6,8 +6,9 @@ import { IAMClient, CreateRoleCommand } from '@aws-sdk/client-iam';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisAnalyticsV2Client, CreateApplicationCommand, StartApplicationCommand, DescribeApplicationCommand, type ApplicationDetail } from '@aws-sdk/client-kinesis-analytics-v2';
 import { startSandbox, type RunningSandbox } from '../../local/sandbox/server';
-import { assumeRoleAsService } from '../../local/sandbox/services/sts';
-import { LocalStateMachine, type Handler, type RunOptions } from '../../local/runner';
+import { assumeRoleAsService, issueSession } from '../../local/sandbox/services/sts';
+import { clients } from '../sandbox/helpers';
+import { LocalStateMachine, STATE_MACHINE_NAMES, definitionOf, type Handler, type RunOptions } from '../../local/runner';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { STSClient } from '@aws-sdk/client-sts';
 import { deployLocally, functionEnvironment } from '../../local/deployment';
@@ -32,6 +33,8 @@ export interface World {
   orchestratorArn: string;
   env: Record<string, string>;
   machine(options?: Partial<RunOptions>): LocalStateMachine;
+  /** The state machine of another operation (statemachine/<operation>.asl.json). */
+  operation(operation: string, options?: Partial<RunOptions>): LocalStateMachine;
   /** An application created by root (not by the workflow), optionally started and on another runtime. */
   existingApp(name: string, options?: { runtime?: string; running?: boolean }): Promise<void>;
   describe(name: string): Promise<ApplicationDetail>;
@@ -74,6 +77,8 @@ export async function world(options: SandboxOptions = {}): Promise<World> {
     orchestratorArn,
     env,
     machine: (o = {}) => new LocalStateMachine({ account: ACCOUNT, region: sb.sandbox.region, env, waitMs: 0, retryScale: 0, ...o }),
+    operation: (operation, o = {}) =>
+      new LocalStateMachine({ account: ACCOUNT, region: sb.sandbox.region, env, waitMs: 0, retryScale: 0, definitionPath: definitionOf(operation), stateMachineName: STATE_MACHINE_NAMES[operation], ...o }),
     existingApp: async (name, o = {}) => {
       await ensureExecRole(name);
       await root.flink.send(new CreateApplicationCommand({ ApplicationName: name, RuntimeEnvironment: (o.runtime ?? 'FLINK-1_20') as never, ServiceExecutionRole: execRoleArn(name) }));
@@ -90,3 +95,9 @@ export async function world(options: SandboxOptions = {}): Promise<World> {
 }
 
 export const newAppInput = (name: string) => ({ applicationName: name, createApplication: { serviceExecutionRoleArn: execRoleArn(name) } });
+
+/** The application's operator, as a test acts: a CMK application's snapshots need its rights on the key. */
+export function operatorOf(w: World, app: string) {
+  const s = issueSession(w.sb.sandbox, operatorArn(app), 'test');
+  return clients(w.sb, { accessKeyId: s.AccessKeyId, secretAccessKey: s.SecretAccessKey, sessionToken: s.SessionToken });
+}

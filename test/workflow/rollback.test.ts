@@ -5,26 +5,17 @@
  * history, not a resource). A compensation that fails for good ends RollbackIncomplete naming exactly what
  * the account shows is left, and a later run still converges. Faults come from the sandbox, not from mocks.
  *
- * "Lost response" applies the call and answers 500 RequestTimeout; "crash" applies it and answers an error
- * no handler catches (Runtime.ExitError, what Lambda reports when its process dies), so no code of the
- * step runs after the call and Step Functions sees a function that died. (The sandbox's Lambda service will
- * kill a real worker for this; the in-process runner can only stop the handler at its call.)
+ * The faults are those of ./faults.ts. (The sandbox's Lambda service will kill a real worker for a crash;
+ * the in-process runner can only stop the handler at its call.)
  */
 import { CreateApplicationSnapshotCommand } from '@aws-sdk/client-kinesis-analytics-v2';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import type { FaultSpec } from '../../local/sandbox/faults';
 import type { SandboxState, StateChange } from '../../local/sandbox/state';
+import { FAULTS, leftovers, type Fault } from './faults';
 import { issueSession } from '../../local/sandbox/services/sts';
 import { clients } from '../sandbox/helpers';
 import { KEY_ADMIN_ARN, appArn, defaultHandlers, newAppInput, operatorArn, world, type World } from './harness';
-
-type Fault = 'throttled twice' | 'permanent' | 'lost response' | 'crash';
-const FAULTS: Record<Fault, (call: Omit<FaultSpec, 'error'>) => FaultSpec> = {
-  'throttled twice': (c) => ({ ...c, error: c.service === 'iam' ? 'Throttling' : 'ThrottlingException', status: 400, times: 2 }),
-  permanent: (c) => ({ ...c, error: 'ValidationException', message: 'injected permanent failure', status: 400 }),
-  'lost response': (c) => ({ ...c, error: 'RequestTimeout', message: 'the response never arrived', status: 500, times: 1, afterEffect: true }),
-  crash: (c) => ({ ...c, error: 'Runtime.ExitError', message: 'Runtime exited with error: signal: killed', status: 500, times: 1, afterEffect: true }),
-};
 
 /** The mutating calls of a new application's onboarding, by who makes them (input filters pick the call). */
 const FORWARD: Record<string, Omit<FaultSpec, 'error'>> = {
@@ -50,17 +41,6 @@ const COMPENSATING: Record<string, Omit<FaultSpec, 'error'>> = {
   'ReleaseLockAfterRollback: dynamodb:UpdateItem': { service: 'dynamodb', operation: 'UpdateItem', inputContains: 'REMOVE #owner' },
 };
 const FAIL_THE_SWITCH: FaultSpec = { service: 'kinesisanalytics', operation: 'DescribeApplicationOperation', error: 'ValidationException', message: 'injected: the update cannot be followed', status: 400, times: 1 };
-
-/** Changes to the account, less what a rollback may leave: keys it created pending deletion, MSF's operation history. */
-function leftovers(changes: StateChange[], after: SandboxState): StateChange[] {
-  return changes.filter((c) => {
-    if (c.path.startsWith('kinesisanalytics.operations.')) return false;
-    // The lock item: the workflow's own bookkeeping, kept after release by design.
-    if (c.path.startsWith('dynamodb.tables.')) return false;
-    const key = /^kms\.keys\.(.+)$/.exec(c.path);
-    return !(key && c.before === undefined && after.kms.keys[key[1]]?.KeyState === 'PendingDeletion');
-  });
-}
 
 /** What an onboarded account holds, ids aside: exactly one of each, the application on its key. */
 function onboarded(w: World) {
