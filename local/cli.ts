@@ -152,7 +152,7 @@ Credentials of the account root (as in LocalStack):
 Try:
   aws stepfunctions start-execution --state-machine-arn ${stateMachineArn} --input '{"applicationName":"orders"}'
   aws stepfunctions describe-execution --execution-arn <executionArn from above>
-  aws events put-events --entries '[{"Source":"msf-cmk.onboarding","DetailType":"Onboard Application Requested","Detail":"{\\"applicationName\\":\\"clickstream\\"}"}]'
+  aws events put-events --entries '[{"EventBusName":"msf-cmk-onboarding-requests","Source":"msf-cmk.onboarding","DetailType":"Onboard Application Requested","Detail":"{\\"applicationName\\":\\"clickstream\\"}"}]'
   aws stepfunctions list-executions --state-machine-arn ${stateMachineArn}
   aws --endpoint-url ${e} sts get-caller-identity
   aws --endpoint-url ${e} iam create-role --role-name demo --assume-role-policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
