@@ -32,26 +32,20 @@ export type Ledger = Partial<Record<StepName, Decision>>;
  * in order with what each leaves: the changing steps (decided first, in this order, then applied) and the
  * states after them. The first state whose result is missing is where a failed run stopped.
  */
+const ONBOARDING_STATES = [
+  ['EnsureOperatorRole', (s: WorkflowState) => s.operator],
+  ['EnsureApplication', (s: WorkflowState) => s.application],
+  ['CreateKey', (s: WorkflowState) => s.key],
+  ['GrantOperatorKeyAccess', (s: WorkflowState) => s.operatorKeyAccess],
+  ['SwitchApplicationToCmk', (s: WorkflowState) => s.switch],
+  ['CheckUpdate', (s: WorkflowState) => s.switch?.poll.done || undefined],
+  ['VerifyEncryption', (s: WorkflowState) => s.report],
+] as const;
+
 export const OPERATIONS = {
-  'onboard-application': [
-    ['EnsureOperatorRole', (s) => s.operator],
-    ['EnsureApplication', (s) => s.application],
-    ['CreateKey', (s) => s.key],
-    ['GrantOperatorKeyAccess', (s) => s.operatorKeyAccess],
-    ['SwitchApplicationToCmk', (s) => s.switch],
-    ['CheckUpdate', (s) => s.switch?.poll.done || undefined],
-    ['VerifyEncryption', (s) => s.report],
-  ],
+  'onboard-application': ONBOARDING_STATES,
   // Facts §5 "CMK#1 → CMK#2": onboarding's steps, with CreateKey making (or adopting) a second key.
-  'move-key': [
-    ['EnsureOperatorRole', (s) => s.operator],
-    ['EnsureApplication', (s) => s.application],
-    ['CreateKey', (s) => s.key],
-    ['GrantOperatorKeyAccess', (s) => s.operatorKeyAccess],
-    ['SwitchApplicationToCmk', (s) => s.switch],
-    ['CheckUpdate', (s) => s.switch?.poll.done || undefined],
-    ['VerifyEncryption', (s) => s.report],
-  ],
+  'move-key': ONBOARDING_STATES,
   // next-capabilities §1.2: new key material for the same key ARN; nothing else changes.
   'rotate-key': [
     ['RotateKeyOnDemand', (s) => s.rotation],
