@@ -67,40 +67,27 @@ const remoteTarget = (opts: { endpoint?: string; aws?: boolean }): RemoteTarget 
   throw new Error('give --endpoint <url> (a sandbox, e.g. npm run sandbox) or --aws');
 };
 
-targetOptions(
-  program
-    .command('revert')
-    .description('move an application from its customer managed key back to the AWS owned key (revert-to-aws-owned-key); the key is retained')
-    .argument('<application>', 'the application name')
-    .option('--plan', 'only list the changes a real run would make; nothing is written'),
-).action(async (application: string, opts) => {
-  const result = await runOperation(remoteTarget(opts), 'revert-to-aws-owned-key', { applicationName: application, mode: opts.plan ? 'plan' : 'apply' }, { fast: !!opts.fast });
-  process.exitCode = result.status === 'SUCCEEDED' ? 0 : 1;
-});
+/** A day-two command on one application: `--plan` for the change list, options of its own mapped into the input. */
+function operationCommand(name: string, operation: string, description: string, extra: (cmd: Command) => Command = (cmd) => cmd, inputOf: (opts: any) => object = () => ({})) {
+  targetOptions(
+    extra(program.command(name).description(description).argument('<application>', 'the application name'))
+      .option('--plan', 'only list the changes a real run would make; nothing is written'),
+  ).action(async (application: string, opts) => {
+    const input = { applicationName: application, mode: opts.plan ? 'plan' : 'apply', ...inputOf(opts) };
+    const result = await runOperation(remoteTarget(opts), operation, input, { fast: !!opts.fast });
+    process.exitCode = result.status === 'SUCCEEDED' ? 0 : 1;
+  });
+}
 
-targetOptions(
-  program
-    .command('move')
-    .description('move an application from its customer managed key to a new one (move-key); the old key stays enabled while anything needs it')
-    .argument('<application>', 'the application name')
-    .option('--key-id <key>', 'adopt this existing key instead of creating one')
-    .option('--plan', 'only list the changes a real run would make; nothing is written'),
-).action(async (application: string, opts) => {
-  const input = { applicationName: application, mode: opts.plan ? 'plan' : 'apply', ...(opts.keyId && { keyId: opts.keyId }) };
-  const result = await runOperation(remoteTarget(opts), 'move-key', input, { fast: !!opts.fast });
-  process.exitCode = result.status === 'SUCCEEDED' ? 0 : 1;
-});
-
-targetOptions(
-  program
-    .command('rotate')
-    .description("rotate the key material of an application's customer managed key on demand (rotate-key); a RUNNING application uses it after its next restart")
-    .argument('<application>', 'the application name')
-    .option('--plan', 'only list the changes a real run would make; nothing is written'),
-).action(async (application: string, opts) => {
-  const result = await runOperation(remoteTarget(opts), 'rotate-key', { applicationName: application, mode: opts.plan ? 'plan' : 'apply' }, { fast: !!opts.fast });
-  process.exitCode = result.status === 'SUCCEEDED' ? 0 : 1;
-});
+operationCommand('revert', 'revert-to-aws-owned-key', 'move an application from its customer managed key back to the AWS owned key (revert-to-aws-owned-key); the key is retained');
+operationCommand(
+  'move',
+  'move-key',
+  'move an application from its customer managed key to a new one (move-key); the old key stays enabled while anything needs it',
+  (cmd) => cmd.option('--key-id <key>', 'adopt this existing key instead of creating one'),
+  (opts) => (opts.keyId ? { keyId: opts.keyId } : {}),
+);
+operationCommand('rotate', 'rotate-key', "rotate the key material of an application's customer managed key on demand (rotate-key); a RUNNING application uses it after its next restart");
 
 targetOptions(
   program
@@ -115,7 +102,7 @@ targetOptions(
 
 program
   .command('sandbox')
-  .description('serve the offline AWS sandbox (IAM, STS, KMS, Managed Flink) on one port (npm run sandbox)')
+  .description('serve the offline AWS sandbox on one port (npm run sandbox; the services it emulates: docs/sandbox.md)')
   .option('--port <port>', 'port on 127.0.0.1', '4566')
   .option('--state-file <path>', 'keep the account in this JSON file across restarts', '.sandbox-state.json')
   .option('--no-state-file', 'keep the account in memory only')

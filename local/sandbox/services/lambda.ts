@@ -164,7 +164,7 @@ function runtimeModulesDir(): string {
   return (runtimeModules = dir);
 }
 
-interface Environment { worker: Worker; busy: boolean; codeSha: string; revision: string; expiresAt: number; stream: string; lines: string[] }
+interface Environment { worker: Worker; busy: boolean; revision: string; expiresAt: number; group: string; stream: string; lines: string[] }
 const pools = new WeakMap<Sandbox, Map<string, Environment[]>>();
 
 function poolOf(sandbox: Sandbox, name: string): Environment[] {
@@ -226,8 +226,8 @@ function startEnvironment(sandbox: Sandbox, fn: LambdaFunction): Environment {
     AWS_ENDPOINT_URL: sandbox.endpoint,
   };
   const worker = new Worker(RUNTIME_FILE, { env, stdout: true, stderr: true, workerData: { functionArn: fn.FunctionArn, esm: false } });
-  const environment: Environment = { worker, busy: false, codeSha: fn.CodeSha256, revision: revisionOf(fn), expiresAt: session.Expiration - CREDENTIAL_MARGIN_MS, stream, lines: [] };
   const group = env.AWS_LAMBDA_LOG_GROUP_NAME;
+  const environment: Environment = { worker, busy: false, revision: revisionOf(fn), expiresAt: session.Expiration - CREDENTIAL_MARGIN_MS, group, stream, lines: [] };
   for (const stdio of [worker.stdout, worker.stderr]) {
     let partial = '';
     stdio.setEncoding('utf8');
@@ -274,7 +274,7 @@ function run(sandbox: Sandbox, fn: LambdaFunction, payload: string): Promise<Out
   const firstLine = env.lines.length;
   const log = (line: string) => {
     env.lines.push(line);
-    appendLogEvents(sandbox, fn.LoggingConfig?.LogGroup ?? `/aws/lambda/${fn.FunctionName}`, env.stream, [line]);
+    appendLogEvents(sandbox, env.group, env.stream, [line]);
   };
   log(`START RequestId: ${requestId} Version: $LATEST`);
   const traceId = `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=0`;
