@@ -1,8 +1,16 @@
 /** The CDK context settings: the functions' schema, read from `-c` strings and cdk.json JSON alike, refused before anything is synthesized. */
-import { App } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
 import { readSettings } from '../../infra/settings';
 
-const read = (context: Record<string, unknown>) => readSettings(new App({ context }).node);
+/**
+ * Context set as an App sets it, on a bare construct tree: `new App()` without an outdir makes a
+ * `cdk.out*` folder in the temporary directory that nothing would remove.
+ */
+function read(context: Record<string, unknown>) {
+  const root = new Construct(undefined as never, '');
+  for (const [k, v] of Object.entries(context)) root.node.setContext(k, v);
+  return readSettings(root.node);
+}
 
 describe('CDK context settings', () => {
   it.each([
