@@ -74,7 +74,7 @@ describe('audit', () => {
       foreign: ['key-in-account', 'HIGH', 'move-key'],
       openpolicy: ['key-policy', 'HIGH', 'onboard-application'],
       nooperator: ['operator-key-policy', 'HIGH', 'onboard-application'],
-      rotating: ['rotation', 'LOW', 'rotate-key'],
+      rotating: ['rotation', 'LOW', 'manual'],
       oldsnapshots: ['snapshot-keys', 'HIGH', 'manual'],
       unreadable: ['key-readable', 'HIGH', 'manual'],
     };
