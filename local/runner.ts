@@ -88,6 +88,17 @@ export interface ExecutionResult {
   events: EventLog[];
 }
 
+/**
+ * Validation costs 150–400 ms, as much as a whole onboarding in the sandbox, so a definition is validated
+ * once per process and its machine shared: runs keep all their state in their own execution.
+ */
+const machines = new Map<string, StateMachine>();
+function validated(text: string, definition: any): StateMachine {
+  let machine = machines.get(text);
+  if (!machine) machines.set(text, (machine = new StateMachine(definition, { validationOptions: { checkPaths: true } })));
+  return machine;
+}
+
 export class LocalStateMachine {
   readonly definition: any;
   private readonly machine: StateMachine;
@@ -108,9 +119,9 @@ export class LocalStateMachine {
     const substitutions = Object.fromEntries(
       this.bindings.map((b) => [b.placeholder, `arn:aws:lambda:${this.region}:${this.account}:function:msf-cmk-${b.handlerName}`]),
     );
-    this.definition = JSON.parse(substitute(raw, substitutions));
-    // Validation costs ~150 ms, so the machine is built once and run many times.
-    this.machine = new StateMachine(this.definition, { validationOptions: { checkPaths: true } });
+    const text = substitute(raw, substitutions);
+    this.definition = JSON.parse(text);
+    this.machine = validated(text, this.definition);
   }
 
   private handlers(): Record<string, Handler> {
