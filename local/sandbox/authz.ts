@@ -49,15 +49,54 @@ export function validatePolicy(document: unknown, kind: PolicyKind): string[] {
 
 // Validated policies are immutable; cache them by content so hot paths do not re-parse.
 const cache = new Map<string, unknown>();
-function validated(document: PolicyDocument, kind: PolicyKind, name: string) {
-  const key = `${kind}\u0000${name}\u0000${JSON.stringify(document)}`;
+function cached(key: string, make: () => unknown) {
   let policy = cache.get(key);
   if (!policy) {
     if (cache.size > 5000) cache.clear();
-    policy = createValidatedPolicy(document, validators[kind], { name });
+    policy = make();
     cache.set(key, policy);
   }
   return policy;
+}
+
+const asList = (v: unknown): unknown[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
+/** IAM's action match: `*`, or service and name compared case-insensitively with `*` and `?` wildcards. */
+const actionPatterns = new Map<string, RegExp>();
+function actionMatches(pattern: string, action: string): boolean {
+  let regex = actionPatterns.get(pattern);
+  if (!regex) {
+    if (actionPatterns.size > 5000) actionPatterns.clear();
+    regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+    actionPatterns.set(pattern, regex);
+  }
+  return regex.test(action);
+}
+/** Whether a statement's Action or NotAction can match `action`; true when unsure (the evaluator decides). */
+function mayApply(statement: unknown, action: string): boolean {
+  if (typeof statement !== 'object' || statement === null) return true;
+  const { Action, NotAction } = statement as { Action?: unknown; NotAction?: unknown };
+  const patterns = asList(Action ?? NotAction);
+  if (!patterns || !patterns.every((p) => typeof p === 'string')) return true;
+  const matched = (patterns as string[]).some((p) => actionMatches(p, action));
+  return Action !== undefined ? matched : !matched;
+}
+
+/**
+ * The policy, validated, as the evaluator needs it for `action`. The evaluator analyses every condition of
+ * every statement (for its explanations), most of its cost; a statement whose Action/NotAction cannot match
+ * the action never allows or denies it, so only those that can are passed on (one is kept if none can, so a
+ * policy that is there stays there: KMS and trust decisions depend on whether a resource policy exists).
+ */
+function validated(document: PolicyDocument, kind: PolicyKind, name: string, action: string) {
+  const json = JSON.stringify(document);
+  const statements = asList(document.Statement);
+  const applying = statements?.filter((s) => mayApply(s, action));
+  if (!statements || !applying || applying.length === statements.length) {
+    return cached(`${kind}\u0000${name}\u0000${json}`, () => createValidatedPolicy(document, validators[kind], { name }));
+  }
+  return cached(`${kind}\u0000${name}\u0000${action}\u0000${json}`, () =>
+    createValidatedPolicy({ ...document, Statement: applying.length ? applying : [statements[0]] }, validators[kind], { name }),
+  );
 }
 
 /**
@@ -77,12 +116,12 @@ function simulate(req: AuthzRequest, withResourcePolicy: boolean, withBoundary =
         resource: { resource: req.resource === '*' ? NO_RESOURCE : req.resource, accountId: req.resourceAccount },
         contextVariables: req.context,
       },
-      identityPolicies: req.identityPolicies.map((p) => ({ name: p.name, policy: validated(p.document, 'identity', p.name) })),
+      identityPolicies: req.identityPolicies.map((p) => ({ name: p.name, policy: validated(p.document, 'identity', p.name, req.action) })),
       serviceControlPolicies: [],
       resourceControlPolicies: [],
-      resourcePolicy: withResourcePolicy && req.resourcePolicy ? validated(req.resourcePolicy, 'resource', 'ResourcePolicy') : undefined,
+      resourcePolicy: withResourcePolicy && req.resourcePolicy ? validated(req.resourcePolicy, 'resource', 'ResourcePolicy', req.action) : undefined,
       // A boundary is a managed policy, validated as identity policies are.
-      permissionBoundaryPolicies: boundary ? [{ name: boundary.name, policy: validated(boundary.document, 'identity', boundary.name) }] : undefined,
+      permissionBoundaryPolicies: boundary ? [{ name: boundary.name, policy: validated(boundary.document, 'identity', boundary.name, req.action) }] : undefined,
     } as any,
     {},
   ) as Decision;
