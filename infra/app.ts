@@ -2,7 +2,7 @@
  * The CDK app: the onboarding stack from the context settings, checked by cdk-nag's AwsSolutions pack
  * (cdk-nag 3: a policy-validation plugin; unacknowledged findings fail the synth).
  */
-import { App, Validations } from 'aws-cdk-lib';
+import { type App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { OnboardingStack } from './onboarding-stack';
 import { readSettings } from './settings';

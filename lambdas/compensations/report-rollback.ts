@@ -53,7 +53,7 @@ export const handler = task('ReportRollback', 'orchestrator', async (state: Work
     // Each created key: retired (pending deletion, or gone), or retained because something needs it.
     const retained = new Set<string>();
     for (const key of keys) {
-      const described = await keyState(state, actor, key.Arn!);
+      const described = await keyState(actor, key.Arn!);
       if (!described || described.KeyState === 'PendingDeletion') {
         notes.push(`key ${key.Arn} ${described ? `is scheduled for deletion on ${described.DeletionDate?.toISOString()}` : 'is deleted'}`);
         continue;

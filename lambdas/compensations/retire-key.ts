@@ -18,7 +18,7 @@ import type { KeyRetirement, WorkflowState } from '../lib/model';
 
 async function retire(state: WorkflowState, key: Pick<KeyMetadata, 'KeyId' | 'Arn'>): Promise<KeyRetirement> {
   const actor = actorOf(state, 'RetireKey');
-  const meta = await keyState(state, actor, key.Arn!);
+  const meta = await keyState(actor, key.Arn!);
   if (!meta) return { keyArn: key.Arn!, result: 'none' };
   const { kms } = await clientsAs('key-admin', actor, 'write');
   if (!isCreatedByThisRun(await keyTags(kms, meta.KeyId!), state.context, state.config.applicationName)) return { keyArn: key.Arn!, result: 'none' };

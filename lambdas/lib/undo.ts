@@ -68,7 +68,7 @@ export async function keyReferences(state: WorkflowState, actor: Actor, key: Pic
 }
 
 /** A key's state as the key administrator reads it (undefined once it is deleted). */
-export async function keyState(state: WorkflowState, actor: Actor, keyRef: string): Promise<KeyMetadata | undefined> {
+export async function keyState(actor: Actor, keyRef: string): Promise<KeyMetadata | undefined> {
   return describeKey((await clientsAs('key-admin', actor, 'read')).kms, keyRef);
 }
 

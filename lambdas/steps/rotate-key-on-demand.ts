@@ -31,7 +31,7 @@ export const definition: StepDefinition<Found, RotationResult> = {
     if (!keyId) return { app };
     const { kms } = await read('key-admin');
     const key = await describeKey(kms, keyId);
-    if (!key || key.KeySpec !== 'SYMMETRIC_DEFAULT' || key.KeyState !== 'Enabled') return { app, key };
+    if (key?.KeySpec !== 'SYMMETRIC_DEFAULT' || key.KeyState !== 'Enabled') return { app, key };
     return { app, key, onDemand: await onDemandRotations(kms, key.KeyId!), status: await kms.send(new GetKeyRotationStatusCommand({ KeyId: key.KeyId })) };
   },
 

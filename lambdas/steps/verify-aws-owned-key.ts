@@ -47,7 +47,7 @@ export const handler = task('VerifyAwsOwnedKey', 'orchestrator', async (state: W
     let retainedKey: RevertReport['retainedKey'];
     if (left) {
       const keyId = await keyIdOf(left, async () => (await clientsAs('key-admin', actor, 'read')).kms);
-      const meta = await keyState(state, actor, left);
+      const meta = await keyState(actor, left);
       retainedKey = { keyArn: meta?.Arn ?? left, keyState: meta?.KeyState ?? 'unknown', referencedBy: await keyReferences(state, actor, { Arn: meta?.Arn ?? left, KeyId: keyId }) };
     }
     return {

@@ -54,7 +54,7 @@ export const handler = task('VerifyEncryption', 'orchestrator', async (state: Wo
     let previousKey: OnboardingReport['previousKey'];
     if (left && left !== key.keyArn) {
       const actor = actorOf(state, 'VerifyEncryption');
-      const meta = await keyState(state, actor, left);
+      const meta = await keyState(actor, left);
       const referencedBy = await keyReferences(state, actor, { Arn: meta?.Arn ?? left, KeyId: meta?.KeyId ?? left });
       previousKey = { keyArn: meta?.Arn ?? left, keyState: meta?.KeyState ?? 'unknown', referencedBy, retirable: referencedBy.length === 0 };
     }

@@ -76,7 +76,7 @@ function mayApply(statement: unknown, action: string): boolean {
   if (typeof statement !== 'object' || statement === null) return true;
   const { Action, NotAction } = statement as { Action?: unknown; NotAction?: unknown };
   const patterns = asList(Action ?? NotAction);
-  if (!patterns || !patterns.every((p) => typeof p === 'string')) return true;
+  if (!patterns?.every((p) => typeof p === 'string')) return true;
   const matched = (patterns as string[]).some((p) => actionMatches(p, action));
   return Action !== undefined ? matched : !matched;
 }

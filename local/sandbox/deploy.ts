@@ -500,7 +500,7 @@ export function resolve(r: Resolver, v: unknown): any {
 
 /** The logical ids a value refers to (Ref, GetAtt, Sub), for the deployment order. */
 function references(v: unknown, into = new Set<string>()): Set<string> {
-  if (Array.isArray(v)) v.forEach((x) => references(x, into));
+  if (Array.isArray(v)) for (const x of v) references(x, into);
   else if (v && typeof v === 'object') {
     for (const [k, x] of Object.entries(v)) {
       if (k === 'Ref' && typeof x === 'string') into.add(x);

@@ -31,9 +31,9 @@ async function load() {
   try {
     mod = file.endsWith('.cjs') || (file.endsWith('.js') && !workerData.esm) ? require(file) : await import(pathToFileURL(file).href);
   } catch (e) {
-    throw named('Runtime.ImportModuleError', `${e && e.name}: ${e && e.message}`);
+    throw named('Runtime.ImportModuleError', `${e?.name}: ${e?.message}`);
   }
-  const fn = mod[exportName] ?? (mod.default && mod.default[exportName]);
+  const fn = mod[exportName] ?? (mod.default?.[exportName]);
   if (typeof fn !== 'function') throw named('Runtime.HandlerNotFound', `${modulePath}.${exportName} is undefined or not exported`);
   return fn;
 }

@@ -10,7 +10,7 @@ import { jsonError, jsonResponse, parseJsonInput, type WireResponse } from './pr
 import { matchRoute, restJsonError, restJsonResponse, type RestRoute } from './protocols/rest-json';
 import { ec2Error, parseQueryInput, queryError, queryResponse, restXmlError } from './protocols/query';
 import { parseAuthorization, signatureMatches, type IncomingSignedRequest } from './sigv4';
-import { Sandbox, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, type Principal, type SandboxOptions, type Service } from './sandbox';
+import { Sandbox, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, type SandboxOptions, type Service } from './sandbox';
 import { iamService } from './services/iam';
 import { assumeRoleAsService, stsService } from './services/sts';
 import { kmsService } from './services/kms';
@@ -149,7 +149,7 @@ function routeRequest(sandbox: Sandbox, req: IncomingSignedRequest, signingName:
     if (!matched) throw new AwsError('UnknownOperationException', `Unknown operation ${req.method} ${req.path}`, 404);
     return { service, operation: matched.route.operation, input: matched.input, rest: matched.route };
   }
-  if (!service || service.protocol !== 'query' || family !== 'query') throw notEmulated(family, signingName);
+  if (service?.protocol !== 'query' || family !== 'query') throw notEmulated(family, signingName);
   const params = new URLSearchParams(req.body);
   for (const [k, v] of Object.entries(req.query)) params.append(k, v);
   const { action, input } = parseQueryInput(params);
@@ -226,7 +226,7 @@ async function serve(sandbox: Sandbox, req: IncomingMessage, res: ServerResponse
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
       const query: Record<string, string> = {};
-      url.searchParams.forEach((v, k) => (query[k] = v));
+      for (const [k, v] of url.searchParams) query[k] = v;
       out = await handleAwsRequest(sandbox, { method: req.method ?? 'POST', path: url.pathname, query, headers, body });
     }
   } catch (e) {

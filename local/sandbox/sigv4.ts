@@ -29,7 +29,7 @@ const AUTH_RE = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)
 
 /** Reads the Authorization header; `null` when the request is not SigV4-signed at all. */
 export function parseAuthorization(req: IncomingSignedRequest): SignatureInfo | null {
-  const header = req.headers['authorization'];
+  const header = req.headers.authorization;
   if (!header) return null;
   const m = AUTH_RE.exec(header.trim());
   if (!m) throw new AwsError('IncompleteSignature', 'Authorization header requires Credential, SignedHeaders and Signature parameters.', 403);
@@ -104,9 +104,9 @@ export async function signatureMatches(req: IncomingSignedRequest, info: Signatu
   for (const name of signed) if (req.headers[name] !== undefined) headers[name] = req.headers[name];
   const signer = signerFor(info, secretAccessKey, signed.has('x-amz-security-token') ? info.sessionToken : undefined);
   const result = await signer.sign(
-    { method: req.method, protocol: 'http:', hostname: (req.headers['host'] ?? '').split(':')[0], path: req.path, query: req.query, headers, body: req.body },
+    { method: req.method, protocol: 'http:', hostname: (req.headers.host ?? '').split(':')[0], path: req.path, query: req.query, headers, body: req.body },
     { signingDate: info.date, signableHeaders: signed },
   );
-  const expected = /Signature=([0-9a-f]{64})/.exec(String(result.headers['authorization']))?.[1] ?? '';
+  const expected = /Signature=([0-9a-f]{64})/.exec(String(result.headers.authorization))?.[1] ?? '';
   return expected.length === info.signature.length && timingSafeEqual(Buffer.from(expected), Buffer.from(info.signature));
 }

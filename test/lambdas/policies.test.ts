@@ -465,7 +465,7 @@ describe('documents', () => {
     const visit = (v: unknown, path: string) => {
       if (Array.isArray(v)) {
         if (path !== '.Statement' && JSON.stringify(v) !== JSON.stringify([...new Set(v)].sort())) unsorted.push(path);
-        v.forEach((x, i) => visit(x, `${path}[${i}]`));
+        for (const [i, x] of v.entries()) visit(x, `${path}[${i}]`);
       } else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) visit(x, `${path}.${k}`);
     };
     for (const [name, doc] of allDocuments) {

@@ -15,7 +15,10 @@ const example = (name: string) => JSON.parse(readFileSync(join(__dirname, '..', 
 async function printed<T>(run: () => Promise<T>): Promise<{ result: T; out: string }> {
   const chunks: string[] = [];
   const log = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void chunks.push(`${args.join(' ')}\n`));
-  const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: any) => (chunks.push(String(chunk)), true));
+  const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: any) => {
+    chunks.push(String(chunk));
+    return true;
+  });
   try {
     return { result: await run(), out: chunks.join('') };
   } finally {

@@ -136,12 +136,12 @@ describe('the documented order, walked by hand through the SDK (facts §2)', () 
   ];
 
   it.each(refusals)('refuses the switch when %s, and the application keeps the AWS owned key', async (_what, w, message) => {
-    const { update, after, before } = await walk(sb, w);
+    const { update, after: readBack, before } = await walk(sb, w);
     const err = await update.then(() => undefined, (e) => e);
     expect(err).toBeDefined();
     expect(err.name).toMatch(/Exception$/);
     expect(err.message).toMatch(message);
-    const app = await after();
+    const app = await readBack();
     expect(app.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription?.KeyType ?? 'AWS_OWNED_KEY').toBe('AWS_OWNED_KEY');
     expect(app.ApplicationVersionId).toBe(before.ApplicationVersionId);
   });

@@ -5,7 +5,7 @@ import {
   DeleteRolePermissionsBoundaryCommand,
   GetPolicyCommand,
   GetRoleCommand,
-  IAMClient,
+  type IAMClient,
   ListRolesCommand,
   PutRolePermissionsBoundaryCommand,
   PutRolePolicyCommand,

@@ -15,7 +15,7 @@ import {
   GenerateDataKeyWithoutPlaintextCommand,
   GetKeyPolicyCommand,
   GetKeyRotationStatusCommand,
-  KMSClient,
+  type KMSClient,
   ListAliasesCommand,
   ListGrantsCommand,
   ListKeyPoliciesCommand,

@@ -37,9 +37,11 @@ describe('the public module (local/index.ts)', () => {
       const stack = await aws.deploy(userAssembly(), 'User');
       const before = aws.snapshot();
       const { executionArn } = await aws.sfn().send(new StartExecutionCommand({ stateMachineArn: stack.outputs.StateMachineArn, input: '{"who":"you"}' }));
-      let done;
-      do done = await aws.sfn().send(new DescribeExecutionCommand({ executionArn }));
-      while (done.status === 'RUNNING' && (await new Promise((r) => setTimeout(r, 20)), true));
+      let done = await aws.sfn().send(new DescribeExecutionCommand({ executionArn }));
+      while (done.status === 'RUNNING') {
+        await new Promise((r) => setTimeout(r, 20));
+        done = await aws.sfn().send(new DescribeExecutionCommand({ executionArn }));
+      }
       expect(JSON.parse(done.output!)).toEqual({ hello: 'you' });
       expect(aws.diff(before).map((c) => c.path)).toEqual([`stepfunctions.executions.${executionArn}`]);
 

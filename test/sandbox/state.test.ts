@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateRoleCommand, GetRoleCommand, ListRolesCommand } from '@aws-sdk/client-iam';
+import { CreateRoleCommand, GetRoleCommand, ListRolesCommand, type Role } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { clients, roleCredentials, testSandbox } from './helpers';
 import type { RunningSandbox } from '../../local/sandbox/server';
@@ -80,7 +80,7 @@ describe('sandbox state: persistence to a state file', () => {
   it('writes the account after a mutating call only, and a new sandbox on the same file sees it', async () => {
     const stateFile = join(dir, 'account.json');
     const first = await testSandbox({ stateFile });
-    let created;
+    let created: Role;
     try {
       await clients(first).sts.send(new GetCallerIdentityCommand({}));
       expect(existsSync(stateFile)).toBe(false);

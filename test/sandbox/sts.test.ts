@@ -1,5 +1,5 @@
-import { CreateRoleCommand, IAMClient, ListRolesCommand, PutRolePolicyCommand, type Role } from '@aws-sdk/client-iam';
-import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { CreateRoleCommand, type IAMClient, ListRolesCommand, PutRolePolicyCommand, type Role } from '@aws-sdk/client-iam';
+import { AssumeRoleCommand, GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { ListKeysCommand } from '@aws-sdk/client-kms';
 import { clients, roleCredentials, testSandbox, type Credentials } from './helpers';
 import type { RunningSandbox } from '../../local/sandbox/server';

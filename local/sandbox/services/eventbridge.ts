@@ -196,7 +196,8 @@ function invokeTarget(sandbox: Sandbox, rule: EventRule, target: EventTarget, ev
   };
   const states = sandbox.services.get('states');
   if (!states || !/^arn:aws:states:[^:]+:\d{12}:stateMachine:/.test(target.Arn)) {
-    return fail('NotSupported', `The sandbox delivers only to Step Functions state machines (target ${target.Arn}).`);
+    fail('NotSupported', `The sandbox delivers only to Step Functions state machines (target ${target.Arn}).`);
+    return;
   }
   const attempts = 1 + Math.min(target.RetryPolicy?.MaximumRetryAttempts ?? 185, 185);
   for (let attempt = 1; ; attempt++) {
@@ -209,7 +210,8 @@ function invokeTarget(sandbox: Sandbox, rule: EventRule, target: EventTarget, ev
       return;
     } catch (e) {
       if (retriable(e) && attempt < attempts) continue;
-      return fail(e instanceof AwsError ? e.code : 'InternalFailure', (e as Error).message);
+      fail(e instanceof AwsError ? e.code : 'InternalFailure', (e as Error).message);
+      return;
     }
   }
 }

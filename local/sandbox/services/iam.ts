@@ -701,7 +701,7 @@ export const iamService: Service = {
       const role = authorizeOnRole(ctx, 'ListAttachedRolePolicies', input.RoleName);
       const attached = role.AttachedPolicyArns.flatMap((arn) => {
         const p = policyAt(ctx.sandbox, arn);
-        return p && p.Path.startsWith(prefix) ? [{ PolicyName: p.PolicyName, PolicyArn: p.Arn }] : [];
+        return p?.Path.startsWith(prefix) ? [{ PolicyName: p.PolicyName, PolicyArn: p.Arn }] : [];
       });
       const { items, ...rest } = page(attached, input);
       return { AttachedPolicies: items, ...rest };

@@ -97,7 +97,7 @@ function storeCode(code: any): Pick<LambdaFunction, 'CodeLocation' | 'CodeSha256
       }
       for (const [name, data] of files) {
         const file = join(dir, name);
-        if (!file.startsWith(dir + '/')) throw invalid(`Could not unzip uploaded file: entry ${name} leaves the package.`);
+        if (!file.startsWith(`${dir}/`)) throw invalid(`Could not unzip uploaded file: entry ${name} leaves the package.`);
         mkdirSync(dirname(file), { recursive: true });
         writeFileSync(file, data);
       }
@@ -193,7 +193,7 @@ const revisionOf = (fn: LambdaFunction) => createHash('sha256').update(JSON.stri
 
 function startEnvironment(sandbox: Sandbox, fn: LambdaFunction): Environment {
   if (!sandbox.endpoint) throw new AwsError('ServiceException', 'The sandbox has no HTTP endpoint for functions to call (start it with startSandbox).', 500);
-  let session;
+  let session: ReturnType<typeof assumeRoleAsService>;
   try {
     session = assumeRoleAsService(sandbox, 'lambda.amazonaws.com', fn.Role, fn.FunctionName);
   } catch {

@@ -26,6 +26,7 @@ import type { Execution, HistoryEvent, SandboxState, StateMachine } from '../sta
 const FUNCTION_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(?::[A-Za-z0-9$_-]+)?$/;
 const LAMBDA_INVOKE = /^arn:aws[a-z-]*:states:::lambda:invoke$/;
 /** Characters AWS refuses in state machine and execution names (StartExecution `name`). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: AWS refuses control characters in names; this matches them.
 const BAD_NAME = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]/;
 const TERMINAL_TYPES: Record<string, Execution['status']> = { ExecutionSucceeded: 'SUCCEEDED', ExecutionFailed: 'FAILED', ExecutionTimedOut: 'TIMED_OUT', ExecutionAborted: 'ABORTED' };
 
@@ -210,26 +211,30 @@ class HistoryWriter {
   onEvent(e: EventLog): void {
     switch (e.type) {
       case 'StateEntered':
-        return this.push(`${e.state.type}StateEntered`, {
+        this.push(`${e.state.type}StateEntered`, {
           stateEnteredEventDetails: { name: e.state.name, input: json(e.state.input), inputDetails: { truncated: false } },
         });
+        return;
       case 'StateExited':
         this.release(e.state.name);
-        return this.push(`${e.state.type}StateExited`, {
+        this.push(`${e.state.type}StateExited`, {
           stateExitedEventDetails: { name: e.state.name, output: json(e.state.output), outputDetails: { truncated: false } },
         });
+        return;
       case 'StateFailed':
       case 'StateRetried':
       case 'StateCaught':
         // AWS records no event of its own for these; the function's failure is the LambdaFunctionFailed held.
-        return this.release(e.state.name);
+        this.release(e.state.name);
+        return;
       case 'MapIterationStarted':
       case 'MapIterationSucceeded':
       case 'MapIterationFailed':
-        return this.push(e.type, { [`m${e.type.slice(1)}EventDetails`]: { name: e.parentState.name, index: e.index } });
+        this.push(e.type, { [`m${e.type.slice(1)}EventDetails`]: { name: e.parentState.name, index: e.index } });
+        return;
       default:
         // ExecutionStarted is written by StartExecution, the end by `finish` from the run's result.
-        return undefined;
+        return;
     }
   }
 
@@ -258,7 +263,7 @@ class ServiceSession {
 
   get(): Principal {
     if (!this.principal || this.sandbox.clock.now() >= this.expiresAt - 60_000) {
-      let s;
+      let s: ReturnType<typeof assumeRoleAsService>;
       try {
         s = assumeRoleAsService(this.sandbox, 'states.amazonaws.com', this.roleArn, randomUUID().replace(/-/g, ''), this.stateMachineArn);
       } catch {
