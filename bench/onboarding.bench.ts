@@ -12,7 +12,13 @@ import { performance } from 'node:perf_hooks';
 import { IAMClient, CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { STSClient, AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { KMSClient, CreateKeyCommand, CreateAliasCommand } from '@aws-sdk/client-kms';
-import { KinesisAnalyticsV2Client, CreateApplicationCommand, UpdateApplicationCommand, DescribeApplicationCommand, DescribeApplicationOperationCommand } from '@aws-sdk/client-kinesis-analytics-v2';
+import {
+  KinesisAnalyticsV2Client,
+  CreateApplicationCommand,
+  UpdateApplicationCommand,
+  DescribeApplicationCommand,
+  DescribeApplicationOperationCommand,
+} from '@aws-sdk/client-kinesis-analytics-v2';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { startSandbox } from '../local/sandbox/server';
 import { assumeRoleAsService } from '../local/sandbox/services/sts';
@@ -25,7 +31,10 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const A = '000000000000';
 const R = 'us-east-1';
 const scope = { account: A, region: R };
-const flinkTrust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+const flinkTrust = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
 
 async function fresh() {
   const sb = await startSandbox({ port: 0 });
@@ -70,25 +79,67 @@ async function floorOnce() {
   const dynamodb = new DynamoDBClient({ ...base, credentials: creds });
   const appArn = `arn:aws:kinesisanalytics:${R}:${A}:application/bench`;
   const lockKey = { lockId: { S: appArn } };
-  await dynamodb.send(new UpdateItemCommand({ TableName: deployment.lockTableName, Key: lockKey, UpdateExpression: 'SET #o = :me', ConditionExpression: 'attribute_not_exists(#o)', ExpressionAttributeNames: { '#o': 'owner' }, ExpressionAttributeValues: { ':me': { S: 'floor' } } }));
+  await dynamodb.send(
+    new UpdateItemCommand({
+      TableName: deployment.lockTableName,
+      Key: lockKey,
+      UpdateExpression: 'SET #o = :me',
+      ConditionExpression: 'attribute_not_exists(#o)',
+      ExpressionAttributeNames: { '#o': 'owner' },
+      ExpressionAttributeValues: { ':me': { S: 'floor' } },
+    }),
+  );
   const trust = JSON.stringify(roleTrustPolicy({ trustedPrincipalArns: [orchestratorArn] }));
-  const op = (await iam.send(new CreateRoleCommand({ RoleName: 'MsfCmkOperator', Path: deployment.rolePath, AssumeRolePolicyDocument: trust, PermissionsBoundary: deployment.permissionsBoundaryArn }))).Role!;
-  await iam.send(new PutRolePolicyCommand({ RoleName: 'MsfCmkOperator', PolicyName: 'base', PolicyDocument: JSON.stringify(operatorBasePolicy({ scope, applicationArn: appArn, createWithExecutionRoleArn: `arn:aws:iam::${A}:role/app-exec` })) }));
+  const op = (
+    await iam.send(
+      new CreateRoleCommand({
+        RoleName: 'MsfCmkOperator',
+        Path: deployment.rolePath,
+        AssumeRolePolicyDocument: trust,
+        PermissionsBoundary: deployment.permissionsBoundaryArn,
+      }),
+    )
+  ).Role!;
+  await iam.send(
+    new PutRolePolicyCommand({
+      RoleName: 'MsfCmkOperator',
+      PolicyName: 'base',
+      PolicyDocument: JSON.stringify(operatorBasePolicy({ scope, applicationArn: appArn, createWithExecutionRoleArn: `arn:aws:iam::${A}:role/app-exec` })),
+    }),
+  );
   const assume = async (arn: string) => {
     const c = (await sts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: 'floor' }))).Credentials!;
     return { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken };
   };
   const flink = new KinesisAnalyticsV2Client({ ...base, credentials: await assume(op.Arn!) });
-  const app = (await flink.send(new CreateApplicationCommand({ ApplicationName: 'bench', RuntimeEnvironment: 'FLINK-1_20', ServiceExecutionRole: `arn:aws:iam::${A}:role/app-exec` }))).ApplicationDetail!;
+  const app = (
+    await flink.send(
+      new CreateApplicationCommand({ ApplicationName: 'bench', RuntimeEnvironment: 'FLINK-1_20', ServiceExecutionRole: `arn:aws:iam::${A}:role/app-exec` }),
+    )
+  ).ApplicationDetail!;
   const kms = new KMSClient({ ...base, credentials: await assume(deployment.keyAdminRoleArn) });
   const policy = keyPolicy({ scope, applicationArn: appArn, operatorRoleArn: op.Arn!, keyAdminRoleArn: deployment.keyAdminRoleArn });
   const key = (await kms.send(new CreateKeyCommand({ Policy: JSON.stringify(policy) }))).KeyMetadata!;
   await kms.send(new CreateAliasCommand({ AliasName: 'alias/msf-cmk/bench', TargetKeyId: key.KeyId! }));
-  await iam.send(new PutRolePolicyCommand({ RoleName: 'MsfCmkOperator', PolicyName: 'cmk', PolicyDocument: JSON.stringify(operatorCmkPolicy({ scope, keyArn: key.Arn!, applicationArn: appArn })) }));
-  const update = await flink.send(new UpdateApplicationCommand({ ApplicationName: 'bench', CurrentApplicationVersionId: app.ApplicationVersionId, ApplicationConfigurationUpdate: { ApplicationEncryptionConfigurationUpdate: { KeyTypeUpdate: 'CUSTOMER_MANAGED_KEY', KeyIdUpdate: key.Arn } } }));
+  await iam.send(
+    new PutRolePolicyCommand({
+      RoleName: 'MsfCmkOperator',
+      PolicyName: 'cmk',
+      PolicyDocument: JSON.stringify(operatorCmkPolicy({ scope, keyArn: key.Arn!, applicationArn: appArn })),
+    }),
+  );
+  const update = await flink.send(
+    new UpdateApplicationCommand({
+      ApplicationName: 'bench',
+      CurrentApplicationVersionId: app.ApplicationVersionId,
+      ApplicationConfigurationUpdate: { ApplicationEncryptionConfigurationUpdate: { KeyTypeUpdate: 'CUSTOMER_MANAGED_KEY', KeyIdUpdate: key.Arn } },
+    }),
+  );
   await flink.send(new DescribeApplicationOperationCommand({ ApplicationName: 'bench', OperationId: update.OperationId }));
   await flink.send(new DescribeApplicationCommand({ ApplicationName: 'bench' }));
-  await dynamodb.send(new UpdateItemCommand({ TableName: deployment.lockTableName, Key: lockKey, UpdateExpression: 'REMOVE #o', ExpressionAttributeNames: { '#o': 'owner' } }));
+  await dynamodb.send(
+    new UpdateItemCommand({ TableName: deployment.lockTableName, Key: lockKey, UpdateExpression: 'REMOVE #o', ExpressionAttributeNames: { '#o': 'owner' } }),
+  );
   const ms = performance.now() - t0;
   const calls = sb.sandbox.faults.log.length;
   await sb.close();
@@ -124,12 +175,18 @@ async function main() {
   const calls = wf[0].calls / fl[0].calls;
   const wall = wfMs / flMs;
   console.log(`onboarding benchmark — ${ROUNDS} interleaved rounds, medians, one new application, no faults, no delays`);
-  console.log(`(a) AWS calls per onboarding: workflow ${wf[0].calls}, floor ${fl[0].calls} → ratio ${calls.toFixed(2)}× (goal ≤ ${Math.floor(fl[0].calls * GOAL)} calls: ${verdict(calls)})`);
+  console.log(
+    `(a) AWS calls per onboarding: workflow ${wf[0].calls}, floor ${fl[0].calls} → ratio ${calls.toFixed(2)}× (goal ≤ ${Math.floor(fl[0].calls * GOAL)} calls: ${verdict(calls)})`,
+  );
   const best = Math.min(...wf.map((x) => x.ms)) / Math.min(...fl.map((x) => x.ms));
-  console.log(`(b) wall time: workflow on the local runner ${wfMs.toFixed(1)} ms, bare SDK script ${flMs.toFixed(1)} ms → ratio ${wall.toFixed(2)}× (goal: ${verdict(wall)}; fastest of each ${best.toFixed(2)}×)`);
+  console.log(
+    `(b) wall time: workflow on the local runner ${wfMs.toFixed(1)} ms, bare SDK script ${flMs.toFixed(1)} ms → ratio ${wall.toFixed(2)}× (goal: ${verdict(wall)}; fastest of each ${best.toFixed(2)}×)`,
+  );
   const updates = [60, 90, 120, 180, 300];
   const path = updates.map((d) => `${d} s → ${noticedAfter(d)} s (${(noticedAfter(d) / d).toFixed(2)}×)`).join(', ');
-  console.log(`(c) modelled critical path of a RUNNING application's switch on AWS (update + detection delay, polls ${FIRST_POLL_SECONDS} s doubling to ${MAX_POLL_SECONDS} s): ${path}; the delay is never more than ${MAX_POLL_SECONDS} s`);
+  console.log(
+    `(c) modelled critical path of a RUNNING application's switch on AWS (update + detection delay, polls ${FIRST_POLL_SECONDS} s doubling to ${MAX_POLL_SECONDS} s): ${path}; the delay is never more than ${MAX_POLL_SECONDS} s`,
+  );
   console.log(`(d) state transitions per onboarding: ${wf[0].transitions}`);
 }
 

@@ -28,9 +28,22 @@ const WARM_UP = 200;
 /** Per scenario, so four scenarios plus setup stay under 30 s even on a slow machine. */
 const BUDGET_MS = 6000;
 
-interface Credentials { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
-interface Scenario { name: string; call: () => Promise<unknown> }
-interface Result { name: string; requests: number; seconds: number; p50: number; p99: number }
+interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+interface Scenario {
+  name: string;
+  call: () => Promise<unknown>;
+}
+interface Result {
+  name: string;
+  requests: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+}
 
 const doc = (...Statement: object[]) => JSON.stringify({ Version: '2012-10-17', Statement });
 const trust = (service: string) => doc({ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole' });
@@ -68,10 +81,15 @@ async function scenarios(sb: RunningSandbox): Promise<{ run: Scenario[]; skipped
   } else skipped.push('(c) kms DescribeKey: KMS DescribeKey is not emulated yet');
 
   if (sb.sandbox.services.get('kinesisanalytics')?.operations.DescribeApplication) {
-    const { Role: exec } = await root.iam.send(new CreateRoleCommand({ RoleName: 'BenchAppRole', AssumeRolePolicyDocument: trust('kinesisanalytics.amazonaws.com') }));
+    const { Role: exec } = await root.iam.send(
+      new CreateRoleCommand({ RoleName: 'BenchAppRole', AssumeRolePolicyDocument: trust('kinesisanalytics.amazonaws.com') }),
+    );
     await root.flink.send(new CreateApplicationCommand({ ApplicationName: 'BenchApp', RuntimeEnvironment: 'FLINK-1_20', ServiceExecutionRole: exec!.Arn }));
     const operator = await workload(sb, 'BenchOperator', doc({ Effect: 'Allow', Action: 'kinesisanalytics:DescribeApplication', Resource: '*' }));
-    run.push({ name: '(d) kinesisanalytics DescribeApplication', call: () => operator.clients.flink.send(new DescribeApplicationCommand({ ApplicationName: 'BenchApp' })) });
+    run.push({
+      name: '(d) kinesisanalytics DescribeApplication',
+      call: () => operator.clients.flink.send(new DescribeApplicationCommand({ ApplicationName: 'BenchApp' })),
+    });
   } else skipped.push('(d) kinesisanalytics DescribeApplication: not emulated yet');
 
   return { run, skipped };
@@ -111,7 +129,9 @@ async function main(): Promise<void> {
       results.push(await measure(s, REQUESTS, BUDGET_MS));
     }
     const baseline = results[0].requests / results[0].seconds;
-    console.log(`sandbox throughput: ${REQUESTS} requests per scenario, concurrency ${CONCURRENCY}, after ${WARM_UP} warm-up requests (node ${process.version})`);
+    console.log(
+      `sandbox throughput: ${REQUESTS} requests per scenario, concurrency ${CONCURRENCY}, after ${WARM_UP} warm-up requests (node ${process.version})`,
+    );
     console.table(
       results.map((r) => ({
         scenario: r.name,
@@ -119,7 +139,7 @@ async function main(): Promise<void> {
         'req/s': Math.round(r.requests / r.seconds),
         'p50 ms': r.p50.toFixed(2),
         'p99 ms': r.p99.toFixed(2),
-        'vs (a)': ((r.requests / r.seconds) / baseline).toFixed(2),
+        'vs (a)': (r.requests / r.seconds / baseline).toFixed(2),
       })),
     );
     for (const s of skipped) console.log(`skipped ${s}`);

@@ -114,7 +114,10 @@ export function keyGuardPattern(): EventPattern {
   return {
     source: ['aws.kms'],
     $or: [
-      { 'detail-type': [CLOUDTRAIL_DETAIL_TYPE], detail: { eventSource: ['kms.amazonaws.com'], eventName: [...KEY_GUARD_EVENT_NAMES], errorCode: [{ exists: false }] } },
+      {
+        'detail-type': [CLOUDTRAIL_DETAIL_TYPE],
+        detail: { eventSource: ['kms.amazonaws.com'], eventName: [...KEY_GUARD_EVENT_NAMES], errorCode: [{ exists: false }] },
+      },
       { 'detail-type': [...KMS_NATIVE_DETAIL_TYPES] },
     ],
   };

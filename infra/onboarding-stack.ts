@@ -19,10 +19,28 @@ import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { steps } from '../lambdas/steps';
-import { BOUNDARY_POLICY_NAME, boundaryPolicyArn, eventBusArn, keyAdminPolicy, managedRolesBoundary, orchestratorPolicy, requestBusPolicy, roleTrustPolicy } from '../lambdas/lib/policies';
+import {
+  BOUNDARY_POLICY_NAME,
+  boundaryPolicyArn,
+  eventBusArn,
+  keyAdminPolicy,
+  managedRolesBoundary,
+  orchestratorPolicy,
+  requestBusPolicy,
+  roleTrustPolicy,
+} from '../lambdas/lib/policies';
 import { deploymentEnvironment } from '../lambdas/lib/settings';
 import { bundleFunctions, handlerOf } from './functions-bundle';
-import { OPERATION_REQUEST_DETAIL_TYPES, autoOnboardingInput, keyGuardPattern, autoOnboardingPattern, onboardingRequestPattern, operationRequestPattern, REQUEST_INPUT_PATH, type InputTransformer } from './event-patterns';
+import {
+  OPERATION_REQUEST_DETAIL_TYPES,
+  autoOnboardingInput,
+  keyGuardPattern,
+  autoOnboardingPattern,
+  onboardingRequestPattern,
+  operationRequestPattern,
+  REQUEST_INPUT_PATH,
+  type InputTransformer,
+} from './event-patterns';
 import type { Settings } from './settings';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -31,10 +49,19 @@ export const ASL_FILE = aslFileOf('onboard-application');
 
 /** The day-two operations, each its own state machine from its own ASL file, built from the same step functions. */
 export const DAY_TWO_MACHINES = {
-  audit: { id: 'Audit', comment: 'Audits Managed Service for Apache Flink applications and their keys, read-only; the findings (ASFF) are the execution output' },
-  'rotate-key': { id: 'RotateKey', comment: 'Rotates the key material of a Managed Service for Apache Flink application\'s customer managed key on demand' },
-  'move-key': { id: 'MoveKey', comment: 'Moves one Managed Service for Apache Flink application from its customer managed key to a new one; the old key stays while anything needs it' },
-  'revert-to-aws-owned-key': { id: 'RevertToAwsOwnedKey', comment: 'Moves one Managed Service for Apache Flink application from its customer managed key back to the AWS owned key; the key is retained' },
+  audit: {
+    id: 'Audit',
+    comment: 'Audits Managed Service for Apache Flink applications and their keys, read-only; the findings (ASFF) are the execution output',
+  },
+  'rotate-key': { id: 'RotateKey', comment: "Rotates the key material of a Managed Service for Apache Flink application's customer managed key on demand" },
+  'move-key': {
+    id: 'MoveKey',
+    comment: 'Moves one Managed Service for Apache Flink application from its customer managed key to a new one; the old key stays while anything needs it',
+  },
+  'revert-to-aws-owned-key': {
+    id: 'RevertToAwsOwnedKey',
+    comment: 'Moves one Managed Service for Apache Flink application from its customer managed key back to the AWS owned key; the key is retained',
+  },
 } as const;
 
 /** The step names an ASL file's Tasks bind to (`${<Name>FunctionArn}`). */
@@ -105,11 +132,13 @@ export class OnboardingStack extends Stack {
     });
     Validations.of(this.rolesBoundary).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Action::kinesisanalytics:*]',
-      reason: 'A permissions boundary is a ceiling, not a grant: the roles it bounds get kinesisanalytics only from their own policies, scoped to one application ARN',
+      reason:
+        'A permissions boundary is a ceiling, not a grant: the roles it bounds get kinesisanalytics only from their own policies, scoped to one application ARN',
     });
     Validations.of(this.rolesBoundary).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-      reason: 'A permissions boundary is a ceiling, not a grant: it limits the bounded roles to Managed Flink and KMS on any resource, while their own policies and key policies name the resources',
+      reason:
+        'A permissions boundary is a ceiling, not a grant: it limits the bounded roles to Managed Flink and KMS on any resource, while their own policies and key policies name the resources',
     });
     const here = { partition: Aws.PARTITION, account: Aws.ACCOUNT_ID, region: Aws.REGION };
     // The orchestrator persona (DESIGN §4), shared by every step function: the operator roles' and the key
@@ -132,15 +161,24 @@ export class OnboardingStack extends Stack {
     this.keyAdminRole.applyRemovalPolicy(RemovalPolicy.RETAIN);
     const keyAdminReasons: Record<string, string> = {
       'Resource::*': 'kms:CreateKey (conditioned to symmetric encryption keys), kms:ListKeys and kms:ListAliases authorize on "*" only',
-      'Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*': "Keys are created at run time, one per application; changes are conditioned on the workflow's managed-by tag, and no statement grants cryptographic use",
-      [`Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:alias/${settings.aliasPrefix}*`]: 'Aliases are created at run time, one per application, and only under the deployment\'s alias prefix',
+      'Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*':
+        "Keys are created at run time, one per application; changes are conditioned on the workflow's managed-by tag, and no statement grants cryptographic use",
+      [`Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:alias/${settings.aliasPrefix}*`]:
+        "Aliases are created at run time, one per application, and only under the deployment's alias prefix",
     };
-    for (const [finding, reason] of Object.entries(keyAdminReasons)) Validations.of(this.keyAdminRole).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[${finding}]`, reason });
+    for (const [finding, reason] of Object.entries(keyAdminReasons))
+      Validations.of(this.keyAdminRole).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[${finding}]`, reason });
     const permissionsBoundaryArn = boundaryPolicyArn(here);
     const orchestratorPolicyResource = new iam.Policy(this, 'OrchestratorPolicy', {
       roles: [this.orchestratorRole],
       document: iam.PolicyDocument.fromJson(
-        orchestratorPolicy({ scope: here, rolePath: settings.rolePath, keyAdminRoleArn: this.keyAdminRole.attrArn, lockTableName: settings.lockTableName, permissionsBoundaryArn }),
+        orchestratorPolicy({
+          scope: here,
+          rolePath: settings.rolePath,
+          keyAdminRoleArn: this.keyAdminRole.attrArn,
+          lockTableName: settings.lockTableName,
+          permissionsBoundaryArn,
+        }),
       ),
     });
     Validations.of(orchestratorPolicyResource).acknowledge({
@@ -187,14 +225,20 @@ export class OnboardingStack extends Stack {
           POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
           POWERTOOLS_LOG_LEVEL: logLevel,
           POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
-          ...deploymentEnvironment({ ...settings, orchestratorRoleArn: this.orchestratorRole.roleArn, keyAdminRoleArn: this.keyAdminRole.attrArn, permissionsBoundaryArn }),
+          ...deploymentEnvironment({
+            ...settings,
+            orchestratorRoleArn: this.orchestratorRole.roleArn,
+            keyAdminRoleArn: this.keyAdminRole.attrArn,
+            permissionsBoundaryArn,
+          }),
         },
       });
       // No step may run before its role has the orchestrator policy.
       this.functions[name].node.addDependency(orchestratorPolicyResource);
       Validations.of(this.functions[name]).acknowledge({
         id: 'AwsSolutions::AwsSolutions-L1',
-        reason: 'Node.js 22 is the chosen runtime: the one the local runner (aws-local-stepfunctions) and the bundling target are tested with; move to 24 together',
+        reason:
+          'Node.js 22 is the chosen runtime: the one the local runner (aws-local-stepfunctions) and the bundling target are tested with; move to 24 together',
       });
     }
     // Written out instead of AWSLambdaBasicExecutionRole: the log groups exist, so streams and events only.
@@ -210,8 +254,14 @@ export class OnboardingStack extends Stack {
       reason: 'Only the X-Ray statement that active tracing adds: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource but "*"',
     });
 
-    this.stateMachine = this.operationMachine('OnboardApplication', ASL_FILE, 'Moves one Managed Service for Apache Flink application onto a customer managed KMS key', 'StateMachineLogs');
-    for (const [operation, m] of Object.entries(DAY_TWO_MACHINES)) this.operationMachines[operation] = this.operationMachine(m.id, aslFileOf(operation), m.comment);
+    this.stateMachine = this.operationMachine(
+      'OnboardApplication',
+      ASL_FILE,
+      'Moves one Managed Service for Apache Flink application onto a customer managed KMS key',
+      'StateMachineLogs',
+    );
+    for (const [operation, m] of Object.entries(DAY_TWO_MACHINES))
+      this.operationMachines[operation] = this.operationMachine(m.id, aslFileOf(operation), m.comment);
 
     this.deadLetterQueue = new Queue(this, 'EventTargetDeadLetterQueue', {
       // SQS-managed SSE: EventBridge can send to it without a key policy naming events.amazonaws.com.
@@ -221,7 +271,8 @@ export class OnboardingStack extends Stack {
     });
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions::AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the EventBridge rule targets (cdk-nag only recognises SQS redrive policies); a DLQ of a DLQ would only move the same messages again',
+      reason:
+        'This queue is itself the dead-letter queue of the EventBridge rule targets (cdk-nag only recognises SQS redrive policies); a DLQ of a DLQ would only move the same messages again',
     });
     const startExecution = (input: events.RuleTargetInput, machine = this.stateMachine) =>
       new SfnStateMachine(machine, {
@@ -238,7 +289,11 @@ export class OnboardingStack extends Stack {
       eventBusName: settings.requestBusName,
       description: 'MSF CMK onboarding requests; only the principals its policy names may put events',
     });
-    (this.requestBus.node.defaultChild as events.CfnEventBus).policy = requestBusPolicy({ scope: here, busName: settings.requestBusName, principals: settings.requestPrincipals });
+    (this.requestBus.node.defaultChild as events.CfnEventBus).policy = requestBusPolicy({
+      scope: here,
+      busName: settings.requestBusName,
+      principals: settings.requestPrincipals,
+    });
     const requestTarget = () => startExecution(events.RuleTargetInput.fromEventPath(REQUEST_INPUT_PATH));
     this.requestRule = new events.Rule(this, 'OnboardingRequestRule', {
       description: `Starts an onboarding for each "Onboard Application Requested" event on ${settings.requestBusName}; its detail is the execution input`,
@@ -248,7 +303,8 @@ export class OnboardingStack extends Stack {
     });
     if (settings.defaultBusRequests) {
       this.defaultBusRequestRule = new events.Rule(this, 'DefaultBusRequestRule', {
-        description: 'Starts an onboarding for each "Onboard Application Requested" event on the default bus (defaultBusRequests): anyone allowed events:PutEvents there may',
+        description:
+          'Starts an onboarding for each "Onboard Application Requested" event on the default bus (defaultBusRequests): anyone allowed events:PutEvents there may',
         eventPattern: onboardingRequestPattern() as events.EventPattern,
         targets: [requestTarget()],
       });
@@ -266,14 +322,19 @@ export class OnboardingStack extends Stack {
     if (settings.autoOnboarding) {
       this.autoOnboardingRule = new events.Rule(this, 'AutoOnboardingRule', {
         description: `Onboards every application created in this account and Region, except by the workflow's own operators (${settings.operatorRolePrefix}*)`,
-        eventPattern: autoOnboardingPattern({ partition: Aws.PARTITION, account: Aws.ACCOUNT_ID, operatorRolePrefix: settings.operatorRolePrefix }) as events.EventPattern,
+        eventPattern: autoOnboardingPattern({
+          partition: Aws.PARTITION,
+          account: Aws.ACCOUNT_ID,
+          operatorRolePrefix: settings.operatorRolePrefix,
+        }) as events.EventPattern,
         targets: [startExecution(new InputTransformerInput(autoOnboardingInput()))],
       });
     }
 
     // The guard: a KMS call or event that can hurt a key starts an audit of the account (input {}).
     this.keyGuardRule = new events.Rule(this, 'KeyGuardRule', {
-      description: 'Audits the account when a KMS call or event can hurt a key an application depends on (DisableKey, ScheduleKeyDeletion, PutKeyPolicy, grants, DeleteAlias, KMS CMK Deletion/Rotation)',
+      description:
+        'Audits the account when a KMS call or event can hurt a key an application depends on (DisableKey, ScheduleKeyDeletion, PutKeyPolicy, grants, DeleteAlias, KMS CMK Deletion/Rotation)',
       eventPattern: keyGuardPattern() as events.EventPattern,
       targets: [startExecution(events.RuleTargetInput.fromObject({}), this.operationMachines.audit)],
     });
@@ -283,20 +344,36 @@ export class OnboardingStack extends Stack {
       this.dailyAuditSchedule = new Schedule(this, 'DailyAuditSchedule', {
         description: 'Audits every Managed Flink application of this account and Region and their keys, read-only',
         schedule: ScheduleExpression.rate(Duration.days(1)),
-        target: new StepFunctionsStartExecution(this.operationMachines.audit, { input: ScheduleTargetInput.fromObject({}), retryAttempts: 3, deadLetterQueue: this.deadLetterQueue }),
+        target: new StepFunctionsStartExecution(this.operationMachines.audit, {
+          input: ScheduleTargetInput.fromObject({}),
+          retryAttempts: 3,
+          deadLetterQueue: this.deadLetterQueue,
+        }),
       });
     }
 
     // What docs/operations.md tells operators to look up.
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
     for (const [operation, machine] of Object.entries(this.operationMachines)) {
-      new CfnOutput(this, `${DAY_TWO_MACHINES[operation as keyof typeof DAY_TWO_MACHINES].id}StateMachineArn`, { value: machine.stateMachineArn, description: `The ${operation} state machine` });
+      new CfnOutput(this, `${DAY_TWO_MACHINES[operation as keyof typeof DAY_TWO_MACHINES].id}StateMachineArn`, {
+        value: machine.stateMachineArn,
+        description: `The ${operation} state machine`,
+      });
     }
     new CfnOutput(this, 'OrchestratorRoleArn', { value: this.orchestratorRole.roleArn, description: 'The principal the operator and key-admin roles trust' });
-    new CfnOutput(this, 'KeyAdminRoleArn', { value: this.keyAdminRole.attrArn, description: "The key administrator every key's policy names (retained with the keys)" });
-    new CfnOutput(this, 'RequestEventBusName', { value: this.requestBus.eventBusName, description: 'Send onboarding request events here (EventBusName of each PutEvents entry)' });
+    new CfnOutput(this, 'KeyAdminRoleArn', {
+      value: this.keyAdminRole.attrArn,
+      description: "The key administrator every key's policy names (retained with the keys)",
+    });
+    new CfnOutput(this, 'RequestEventBusName', {
+      value: this.requestBus.eventBusName,
+      description: 'Send onboarding request events here (EventBusName of each PutEvents entry)',
+    });
     new CfnOutput(this, 'RequestEventBusArn', { value: eventBusArn(here, settings.requestBusName) });
-    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: 'Events EventBridge could not deliver to the state machine' });
+    new CfnOutput(this, 'DeadLetterQueueUrl', {
+      value: this.deadLetterQueue.queueUrl,
+      description: 'Events EventBridge could not deliver to the state machine',
+    });
   }
 
   /**
@@ -319,10 +396,13 @@ export class OnboardingStack extends Stack {
       tracingEnabled: true,
     });
     // The Tasks name the unqualified function ARNs, so exactly those (no `:*` for versions or aliases).
-    machine.addToRolePolicy(new iam.PolicyStatement({ sid: 'InvokeStepFunctions', actions: ['lambda:InvokeFunction'], resources: bound.map(([, fn]) => fn.functionArn) }));
+    machine.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'InvokeStepFunctions', actions: ['lambda:InvokeFunction'], resources: bound.map(([, fn]) => fn.functionArn) }),
+    );
     Validations.of(machine).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-      reason: 'Only what logging and tracing add: the CloudWatch Logs log-delivery actions (logs:CreateLogDelivery, logs:DescribeResourcePolicies, …) and xray:PutTraceSegments/PutTelemetryRecords/GetSamplingRules/GetSamplingTargets support no resource but "*"',
+      reason:
+        'Only what logging and tracing add: the CloudWatch Logs log-delivery actions (logs:CreateLogDelivery, logs:DescribeResourcePolicies, …) and xray:PutTraceSegments/PutTelemetryRecords/GetSamplingRules/GetSamplingTargets support no resource but "*"',
     });
     return machine;
   }

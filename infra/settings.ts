@@ -17,7 +17,11 @@ function fromContext(name: string, value: unknown): unknown {
   if (type === 'integer' && /^-?\d+$/.test(value)) return Number(value);
   // A list: a JSON array, or names separated by commas (`-c requestPrincipals=111122223333,444455556666`).
   if (type === 'array') {
-    if (!value.trim().startsWith('[')) return value.split(',').map((x) => x.trim()).filter(Boolean);
+    if (!value.trim().startsWith('['))
+      return value
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
     try {
       return JSON.parse(value);
     } catch {
@@ -28,10 +32,12 @@ function fromContext(name: string, value: unknown): unknown {
 }
 
 export function readSettings(node: Node): Settings {
-  const raw = Object.fromEntries(Object.keys(schema.properties).flatMap((name) => {
-    const value = node.tryGetContext(name) as unknown;
-    return value === undefined ? [] : [[name, fromContext(name, value)]];
-  }));
+  const raw = Object.fromEntries(
+    Object.keys(schema.properties).flatMap((name) => {
+      const value = node.tryGetContext(name) as unknown;
+      return value === undefined ? [] : [[name, fromContext(name, value)]];
+    }),
+  );
   try {
     return validateSettings(raw);
   } catch (e) {

@@ -13,15 +13,18 @@ export function lintAsl(definition: any): string[] {
     for (const [name, s] of Object.entries(states)) {
       for (const f of JSONATA_FIELDS) if (f in s) problems.push(`${name}: uses ${f} (JSONata/variables are ignored by the local engine)`);
       if (s.Type === 'Task') {
-        if (!/^\$\{[A-Za-z0-9_]+FunctionArn\}$/.test(String(s.Resource))) problems.push(`${name}: Resource must be a \${<Name>FunctionArn} placeholder, not ${s.Resource}`);
+        if (!/^\$\{[A-Za-z0-9_]+FunctionArn\}$/.test(String(s.Resource)))
+          problems.push(`${name}: Resource must be a \${<Name>FunctionArn} placeholder, not ${s.Resource}`);
         const retried = (s.Retry ?? []).flatMap((r: any) => r.ErrorEquals);
         for (const e of THROTTLING_ERRORS) if (!retried.includes(e)) problems.push(`${name}: does not retry ${e}`);
         if (!s.TimeoutSeconds) problems.push(`${name}: has no TimeoutSeconds`);
       }
       for (const r of s.Retry ?? []) {
-        if (r.IntervalSeconds !== undefined && (!Number.isInteger(r.IntervalSeconds) || r.IntervalSeconds < 1)) problems.push(`${name}: IntervalSeconds must be a positive integer`);
+        if (r.IntervalSeconds !== undefined && (!Number.isInteger(r.IntervalSeconds) || r.IntervalSeconds < 1))
+          problems.push(`${name}: IntervalSeconds must be a positive integer`);
         if (r.BackoffRate !== undefined && r.BackoffRate < 1) problems.push(`${name}: BackoffRate must be at least 1`);
-        if (r.ErrorEquals.includes('States.ALL') && (r.ErrorEquals.length > 1 || r !== s.Retry.at(-1))) problems.push(`${name}: States.ALL must be alone and last`);
+        if (r.ErrorEquals.includes('States.ALL') && (r.ErrorEquals.length > 1 || r !== s.Retry.at(-1)))
+          problems.push(`${name}: States.ALL must be alone and last`);
       }
       if (s.Type === 'Choice' && !s.Default) problems.push(`${name}: Choice has no Default`);
       for (const b of s.Branches ?? []) visit(b.States);

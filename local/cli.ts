@@ -68,10 +68,18 @@ const remoteTarget = (opts: { endpoint?: string; aws?: boolean }): RemoteTarget 
 };
 
 /** A day-two command on one application: `--plan` for the change list, options of its own mapped into the input. */
-function operationCommand(name: string, operation: string, description: string, extra: (cmd: Command) => Command = (cmd) => cmd, inputOf: (opts: any) => object = () => ({})) {
+function operationCommand(
+  name: string,
+  operation: string,
+  description: string,
+  extra: (cmd: Command) => Command = (cmd) => cmd,
+  inputOf: (opts: any) => object = () => ({}),
+) {
   targetOptions(
-    extra(program.command(name).description(description).argument('<application>', 'the application name'))
-      .option('--plan', 'only list the changes a real run would make; nothing is written'),
+    extra(program.command(name).description(description).argument('<application>', 'the application name')).option(
+      '--plan',
+      'only list the changes a real run would make; nothing is written',
+    ),
   ).action(async (application: string, opts) => {
     const input = { applicationName: application, mode: opts.plan ? 'plan' : 'apply', ...inputOf(opts) };
     const result = await runOperation(remoteTarget(opts), operation, input, { fast: !!opts.fast });
@@ -79,7 +87,11 @@ function operationCommand(name: string, operation: string, description: string, 
   });
 }
 
-operationCommand('revert', 'revert-to-aws-owned-key', 'move an application from its customer managed key back to the AWS owned key (revert-to-aws-owned-key); the key is retained');
+operationCommand(
+  'revert',
+  'revert-to-aws-owned-key',
+  'move an application from its customer managed key back to the AWS owned key (revert-to-aws-owned-key); the key is retained',
+);
 operationCommand(
   'move',
   'move-key',
@@ -87,7 +99,11 @@ operationCommand(
   (cmd) => cmd.option('--key-id <key>', 'adopt this existing key instead of creating one'),
   (opts) => (opts.keyId ? { keyId: opts.keyId } : {}),
 );
-operationCommand('rotate', 'rotate-key', "rotate the key material of an application's customer managed key on demand (rotate-key); a RUNNING application uses it after its next restart");
+operationCommand(
+  'rotate',
+  'rotate-key',
+  "rotate the key material of an application's customer managed key on demand (rotate-key); a RUNNING application uses it after its next restart",
+);
 
 targetOptions(
   program
@@ -96,7 +112,12 @@ targetOptions(
     .argument('[application]', 'the application name (default: all of them)')
     .addOption(new Option('--rotation <expected>', 'automatic rotation as configured').choices(['off', 'automatic']).default('off')),
 ).action(async (application: string | undefined, opts) => {
-  const result = await runOperation(remoteTarget(opts), 'audit', { ...(application && { applicationName: application }), rotation: opts.rotation }, { fast: !!opts.fast });
+  const result = await runOperation(
+    remoteTarget(opts),
+    'audit',
+    { ...(application && { applicationName: application }), rotation: opts.rotation },
+    { fast: !!opts.fast },
+  );
   process.exitCode = result.status !== 'SUCCEEDED' ? 2 : result.output.findings.length ? 1 : 0;
 });
 
@@ -131,7 +152,8 @@ ${opts.stateFile ? `state file: ${opts.stateFile}` : 'state: in memory'}`);
       console.log(`\n${formatOutputs(result).join('\n')}`);
       stateMachineArn = result.outputs.StateMachineArn;
     }
-    if (opts.seed) console.log(`\nseeded ${opts.seed}: ${(await seedAccount(sb.clientConfig(), sb.sandbox.account, opts.seed as Seed)).join(', ') || 'already there'}`);
+    if (opts.seed)
+      console.log(`\nseeded ${opts.seed}: ${(await seedAccount(sb.clientConfig(), sb.sandbox.account, opts.seed as Seed)).join(', ') || 'already there'}`);
     console.log(`
 Credentials of the account root (as in LocalStack):
   export AWS_ACCESS_KEY_ID=${ROOT_ACCESS_KEY} AWS_SECRET_ACCESS_KEY=${ROOT_SECRET_KEY} AWS_REGION=${sb.sandbox.region} AWS_DEFAULT_REGION=${sb.sandbox.region} AWS_ENDPOINT_URL=${e}
@@ -162,9 +184,11 @@ program
     const assemblyDir = path.resolve('cdk.out');
     console.log(`synthesizing into ${assemblyDir} …`);
     await synthesize({ outdir: assemblyDir });
-    const res = await fetch(`${opts.endpoint}/_sandbox/deploy`, { method: 'POST', body: JSON.stringify({ stackName: STACK_NAME, assemblyDir }) }).catch((err) => {
-      throw new Error(`no sandbox at ${opts.endpoint} (start one with npm run sandbox): ${err.cause?.message ?? err.message}`);
-    });
+    const res = await fetch(`${opts.endpoint}/_sandbox/deploy`, { method: 'POST', body: JSON.stringify({ stackName: STACK_NAME, assemblyDir }) }).catch(
+      (err) => {
+        throw new Error(`no sandbox at ${opts.endpoint} (start one with npm run sandbox): ${err.cause?.message ?? err.message}`);
+      },
+    );
     const body = (await res.json()) as DeployResult & { error?: string };
     if (!res.ok) throw new Error(`deploy failed: ${body.error}`);
     console.log(formatOutputs(body).join('\n'));
@@ -175,7 +199,7 @@ program
   .description("free an application's lock whose holder execution no longer runs (stopped, timed out, or unknown to Step Functions); recorded in the lock item")
   .argument('<application>', 'the application name')
   .requiredOption('--reason <text>', 'why (kept in the lock item with who and when)')
-  .option('--lock-table <name>', 'the deployment\'s lock table', validateSettings({}).lockTableName)
+  .option('--lock-table <name>', "the deployment's lock table", validateSettings({}).lockTableName)
   .option('--endpoint <url>', 'e.g. the sandbox: http://127.0.0.1:4566')
   .action(async (application: string, opts) => {
     const config = { region: process.env.AWS_REGION ?? 'us-east-1', ...(opts.endpoint && { endpoint: opts.endpoint }) };

@@ -23,14 +23,21 @@ export type Target = { kind: 'embedded' } | { kind: 'endpoint'; endpoint: string
 
 const tty = process.stdout.isTTY;
 const c = (code: number) => (s: string) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
-const green = c(32), red = c(31), dim = c(2), bold = c(1);
+const green = c(32),
+  red = c(31),
+  dim = c(2),
+  bold = c(1);
 
 /** The demo's onboardings: a new application the workflow creates, and one that is already RUNNING. */
 function demoInputs(account: string) {
   return [
     {
       applicationName: 'payments',
-      createApplication: { runtimeEnvironment: 'FLINK-1_20', serviceExecutionRoleArn: executionRoleArn(account, 'payments'), applicationDescription: 'Payment risk scoring' },
+      createApplication: {
+        runtimeEnvironment: 'FLINK-1_20',
+        serviceExecutionRoleArn: executionRoleArn(account, 'payments'),
+        applicationDescription: 'Payment risk scoring',
+      },
       tags: { team: 'payments' },
     },
     { applicationName: 'clickstream', tags: { team: 'growth' } },
@@ -79,7 +86,11 @@ export async function demo(options: DemoOptions): Promise<number> {
     console.log(dim(`sandbox ${sb.endpoint} · account ${sb.sandbox.account} · ${sb.sandbox.region} · IAM propagation ${options.fast ? 0 : 1500} ms`));
     const started = Date.now();
     const deployed = await deployStack(sb.sandbox, { assemblyDir: await cachedAssembly() });
-    console.log(dim(`deployed ${deployed.stackName}: ${deployed.created.length} resources in ${((Date.now() - started) / 1000).toFixed(1)} s (cdk synth, then the template into the sandbox)`));
+    console.log(
+      dim(
+        `deployed ${deployed.stackName}: ${deployed.created.length} resources in ${((Date.now() - started) / 1000).toFixed(1)} s (cdk synth, then the template into the sandbox)`,
+      ),
+    );
     for (const line of formatOutputs(deployed).slice(3)) console.log(dim(`  ${line}`));
     const seeded = await seedAccount(sb.clientConfig(), sb.sandbox.account, 'demo');
     console.log(dim(`seeded: ${seeded.join(', ')}`));
@@ -91,7 +102,17 @@ export async function demo(options: DemoOptions): Promise<number> {
     let failed = 0;
     for (const input of (options.inputs ?? demoInputs(sb.sandbox.account)) as { applicationName: string; mode?: string }[]) {
       console.log(`\n${bold(`▶ OnboardApplication ${input.applicationName}${input.mode === 'plan' ? ' (plan)' : ''}`)}`);
-      const done = await startExecution({ client: sfn, stateMachineArn: deployed.outputs.StateMachineArn, input, name: `onboard-${input.applicationName}-${Date.now()}`, pollMs: 50, color: tty }, (l) => console.log(l.startsWith('▶') ? dim(l) : l));
+      const done = await startExecution(
+        {
+          client: sfn,
+          stateMachineArn: deployed.outputs.StateMachineArn,
+          input,
+          name: `onboard-${input.applicationName}-${Date.now()}`,
+          pollMs: 50,
+          color: tty,
+        },
+        (l) => console.log(l.startsWith('▶') ? dim(l) : l),
+      );
       if (done.status === 'SUCCEEDED') outputs.push(JSON.parse(done.output!));
       else failed++;
     }
@@ -125,7 +146,9 @@ async function report(sb: RunningSandbox, keyAdminRoleArn: string, outputs: any[
   const byService = new Map<string, number>();
   for (const e of log) byService.set(e.service, (byService.get(e.service) ?? 0) + 1);
   const refused = log.filter((e) => e.outcome !== 'OK');
-  console.log(`  AWS calls by the functions: ${log.length} (${[...byService].map(([k, v]) => `${k} ${v}`).join(', ')}); ${refused.length} answered with an error and retried or handled: ${[...new Set(refused.map((e) => `${e.service}:${e.operation} ${e.outcome}`))].join(', ') || 'none'}`);
+  console.log(
+    `  AWS calls by the functions: ${log.length} (${[...byService].map(([k, v]) => `${k} ${v}`).join(', ')}); ${refused.length} answered with an error and retried or handled: ${[...new Set(refused.map((e) => `${e.service}:${e.operation} ${e.outcome}`))].join(', ') || 'none'}`,
+  );
 }
 
 /** Onboard on a sandbox already listening, or on real AWS, with no seeding (the deployment is made if missing). */
@@ -139,9 +162,18 @@ export async function runOnboardings(target: Exclude<Target, { kind: 'embedded' 
     region = root.region;
     account = ((await (await fetch(`${target.endpoint}/_sandbox/health`)).json()) as { account: string }).account;
     const deployment = await deployLocally({ iam: new IAMClient(root), dynamodb: new DynamoDBClient(root) }, { partition: 'aws', account, region });
-    const res = await fetch(`${target.endpoint}/_sandbox/credentials`, { method: 'POST', body: JSON.stringify({ roleArn: deployment.orchestratorRoleArn, sessionName: 'msf-cmk-orchestrator' }) });
+    const res = await fetch(`${target.endpoint}/_sandbox/credentials`, {
+      method: 'POST',
+      body: JSON.stringify({ roleArn: deployment.orchestratorRoleArn, sessionName: 'msf-cmk-orchestrator' }),
+    });
     if (!res.ok) throw new Error(`the sandbox would not issue orchestrator credentials: ${await res.text()}`);
-    env = functionEnvironment(target.endpoint, region, (await res.json()) as { accessKeyId: string; secretAccessKey: string; sessionToken: string }, deployment, logLevel(options));
+    env = functionEnvironment(
+      target.endpoint,
+      region,
+      (await res.json()) as { accessKeyId: string; secretAccessKey: string; sessionToken: string },
+      deployment,
+      logLevel(options),
+    );
   } else {
     // Real AWS from a laptop: the caller's role (standard credential chain) plays the orchestrator.
     const iam = new IAMClient({ region });

@@ -4,7 +4,14 @@
  * is the faithful path). The policies are the same pure builders the stack uses; the names and settings
  * come from the same schema. Idempotent: a second call converges the policies.
  */
-import { CreatePolicyCommand, CreateRoleCommand, GetRoleCommand, PutRolePolicyCommand, UpdateAssumeRolePolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
+import {
+  CreatePolicyCommand,
+  CreateRoleCommand,
+  GetRoleCommand,
+  PutRolePolicyCommand,
+  UpdateAssumeRolePolicyCommand,
+  type IAMClient,
+} from '@aws-sdk/client-iam';
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BOUNDARY_POLICY_NAME, boundaryPolicyArn, keyAdminPolicy, managedRolesBoundary, orchestratorPolicy, roleTrustPolicy } from '../lambdas/lib/policies';
 import { deploymentEnvironment, validateSettings, type Deployment, type Settings } from '../lambdas/lib/settings';
@@ -20,7 +27,9 @@ const unlessExists = (name: string) => (e: Error) => {
 
 async function ensureRole(iam: IAMClient, name: string, trust: object, policyName: string, policy: object, description: string): Promise<string> {
   const existing = await iam.send(new GetRoleCommand({ RoleName: name })).catch(unlessExists('NoSuchEntityException'));
-  const arn = existing ? existing.Role!.Arn! : (await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust), Description: description }))).Role!.Arn!;
+  const arn = existing
+    ? existing.Role!.Arn!
+    : (await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust), Description: description }))).Role!.Arn!;
   if (existing) await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: name, PolicyDocument: JSON.stringify(trust) }));
   await iam.send(new PutRolePolicyCommand({ RoleName: name, PolicyName: policyName, PolicyDocument: JSON.stringify(policy) }));
   return arn;
@@ -31,20 +40,47 @@ async function ensureRole(iam: IAMClient, name: string, trust: object, policyNam
  * deployment. `actAs` names an existing role to be the orchestrator instead (a laptop run on real AWS:
  * the caller's own role), in which case no orchestrator role is made.
  */
-export async function deployLocally(clients: { iam: IAMClient; dynamodb: DynamoDBClient }, scope: Required<Scope>, settingsInput: Partial<Settings> = {}, actAs?: string): Promise<Deployment> {
+export async function deployLocally(
+  clients: { iam: IAMClient; dynamodb: DynamoDBClient },
+  scope: Required<Scope>,
+  settingsInput: Partial<Settings> = {},
+  actAs?: string,
+): Promise<Deployment> {
   const settings = validateSettings(settingsInput);
   const { iam, dynamodb } = clients;
   await dynamodb
-    .send(new CreateTableCommand({ TableName: settings.lockTableName, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'lockId', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'lockId', KeyType: 'HASH' }] }))
+    .send(
+      new CreateTableCommand({
+        TableName: settings.lockTableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'lockId', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'lockId', KeyType: 'HASH' }],
+      }),
+    )
     .catch(unlessExists('ResourceInUseException'));
-  await iam.send(new CreatePolicyCommand({ PolicyName: BOUNDARY_POLICY_NAME, PolicyDocument: JSON.stringify(managedRolesBoundary()) })).catch(unlessExists('EntityAlreadyExistsException'));
+  await iam
+    .send(new CreatePolicyCommand({ PolicyName: BOUNDARY_POLICY_NAME, PolicyDocument: JSON.stringify(managedRolesBoundary()) }))
+    .catch(unlessExists('EntityAlreadyExistsException'));
   const permissionsBoundaryArn = boundaryPolicyArn(scope);
   const keyAdminRoleArn = `arn:${scope.partition}:iam::${scope.account}:role/${settings.keyAdminRoleName}`;
-  const orchestratorRoleArn = actAs ?? await ensureRole(iam, ORCHESTRATOR_ROLE, lambdaTrust, 'orchestrator',
-    orchestratorPolicy({ scope, rolePath: settings.rolePath, keyAdminRoleArn, lockTableName: settings.lockTableName, permissionsBoundaryArn }),
-    'MSF CMK orchestrator (the step functions)');
-  await ensureRole(iam, settings.keyAdminRoleName, roleTrustPolicy({ trustedPrincipalArns: [orchestratorRoleArn] }), 'key-administration',
-    keyAdminPolicy({ scope, aliasPrefix: settings.aliasPrefix }), 'KMS key administrator for Managed Flink CMK onboarding (no cryptographic use)');
+  const orchestratorRoleArn =
+    actAs ??
+    (await ensureRole(
+      iam,
+      ORCHESTRATOR_ROLE,
+      lambdaTrust,
+      'orchestrator',
+      orchestratorPolicy({ scope, rolePath: settings.rolePath, keyAdminRoleArn, lockTableName: settings.lockTableName, permissionsBoundaryArn }),
+      'MSF CMK orchestrator (the step functions)',
+    ));
+  await ensureRole(
+    iam,
+    settings.keyAdminRoleName,
+    roleTrustPolicy({ trustedPrincipalArns: [orchestratorRoleArn] }),
+    'key-administration',
+    keyAdminPolicy({ scope, aliasPrefix: settings.aliasPrefix }),
+    'KMS key administrator for Managed Flink CMK onboarding (no cryptographic use)',
+  );
   return { ...settings, orchestratorRoleArn, keyAdminRoleArn, permissionsBoundaryArn };
 }
 
@@ -64,7 +100,11 @@ export function functionEnvironment(
     POWERTOOLS_LOG_LEVEL: logLevel,
     AWS_REGION: region,
     ...(endpoint && { AWS_ENDPOINT_URL: endpoint }),
-    ...(credentials && { AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_SESSION_TOKEN: credentials.sessionToken ?? '' }),
+    ...(credentials && {
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_SESSION_TOKEN: credentials.sessionToken ?? '',
+    }),
     // The state machine owns retries (ASL Retry); the SDK makes one attempt.
     AWS_MAX_ATTEMPTS: '1',
     ...deploymentEnvironment(deployment),

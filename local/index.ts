@@ -46,7 +46,11 @@ export interface Account {
   /** Seeds the account (`demo`: applications new, READY, RUNNING, old runtime). */
   seed(name: Seed): Promise<string[]>;
   /** Fault injection: `inject`, `clear`, and the request log (`log`). */
-  readonly faults: { inject(spec: FaultSpec): void; clear(): void; readonly log: ReadonlyArray<{ caller: string; service: string; operation: string; outcome: string }> };
+  readonly faults: {
+    inject(spec: FaultSpec): void;
+    clear(): void;
+    readonly log: ReadonlyArray<{ caller: string; service: string; operation: string; outcome: string }>;
+  };
   /** The sandbox clock: advance it to complete asynchronous work (application updates, propagation). */
   advance(ms: number): void;
   snapshot(): SandboxState;

@@ -19,9 +19,21 @@ export async function targetEnvironment(target: RemoteTarget): Promise<{ account
     const root = { endpoint: target.endpoint, region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
     const account = ((await (await fetch(`${target.endpoint}/_sandbox/health`)).json()) as { account: string }).account;
     const deployment = await deployLocally({ iam: new IAMClient(root), dynamodb: new DynamoDBClient(root) }, { partition: 'aws', account, region });
-    const res = await fetch(`${target.endpoint}/_sandbox/credentials`, { method: 'POST', body: JSON.stringify({ roleArn: deployment.orchestratorRoleArn, sessionName: 'msf-cmk-orchestrator' }) });
+    const res = await fetch(`${target.endpoint}/_sandbox/credentials`, {
+      method: 'POST',
+      body: JSON.stringify({ roleArn: deployment.orchestratorRoleArn, sessionName: 'msf-cmk-orchestrator' }),
+    });
     if (!res.ok) throw new Error(`the sandbox would not issue orchestrator credentials: ${await res.text()}`);
-    return { account, region, env: functionEnvironment(target.endpoint, region, (await res.json()) as { accessKeyId: string; secretAccessKey: string; sessionToken: string }, deployment) };
+    return {
+      account,
+      region,
+      env: functionEnvironment(
+        target.endpoint,
+        region,
+        (await res.json()) as { accessKeyId: string; secretAccessKey: string; sessionToken: string },
+        deployment,
+      ),
+    };
   }
   // Real AWS from a laptop: the caller's role (standard credential chain) plays the orchestrator.
   const iam = new IAMClient({ region });

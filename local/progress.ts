@@ -49,7 +49,9 @@ export function progressRenderer(options: RendererOptions): (e: ProgressEvent) =
     const last = s.failures.at(-1);
     const failed = last && !last.retried ? last : undefined;
     const retries = retried.length ? yellow(`  ${retried.length} ${retried.length === 1 ? 'retry' : 'retries'} (${[...new Set(retried)].join(', ')})`) : '';
-    options.print(`  ${failed ? red('✗') : green('✓')} ${state.padEnd(32)} ${dim(personaOf(state).padEnd(12))} ${String(Math.round(ms)).padStart(6)} ms${retries}`);
+    options.print(
+      `  ${failed ? red('✗') : green('✓')} ${state.padEnd(32)} ${dim(personaOf(state).padEnd(12))} ${String(Math.round(ms)).padStart(6)} ms${retries}`,
+    );
     if (failed) options.print(red(`      ${failed.error}${failed.cause ? `: ${causeMessage(failed.cause)}` : ''}`));
   };
   return (e) => {
@@ -102,7 +104,14 @@ export function fromLocalEvent(e: EventLog): ProgressEvent | undefined {
   return undefined;
 }
 
-const ATTEMPT_FAILED = ['LambdaFunctionFailed', 'LambdaFunctionTimedOut', 'LambdaFunctionStartFailed', 'LambdaFunctionScheduleFailed', 'TaskFailed', 'TaskTimedOut'];
+const ATTEMPT_FAILED = [
+  'LambdaFunctionFailed',
+  'LambdaFunctionTimedOut',
+  'LambdaFunctionStartFailed',
+  'LambdaFunctionScheduleFailed',
+  'TaskFailed',
+  'TaskTimedOut',
+];
 
 /** Step Functions history events (oldest first) as progress events; stateful, one per execution. */
 export function historyAdapter(): (e: HistoryEvent) => ProgressEvent[] {
@@ -118,7 +127,12 @@ export function historyAdapter(): (e: HistoryEvent) => ProgressEvent[] {
     }
     if (type.endsWith('StateExited')) return [{ kind: 'exited', state: e.stateExitedEventDetails!.name!, at }];
     if (ATTEMPT_FAILED.includes(type) && current) {
-      const d = (e.lambdaFunctionFailedEventDetails ?? e.lambdaFunctionTimedOutEventDetails ?? e.lambdaFunctionStartFailedEventDetails ?? e.lambdaFunctionScheduleFailedEventDetails ?? e.taskFailedEventDetails ?? e.taskTimedOutEventDetails) as { error?: string; cause?: string } | undefined;
+      const d = (e.lambdaFunctionFailedEventDetails ??
+        e.lambdaFunctionTimedOutEventDetails ??
+        e.lambdaFunctionStartFailedEventDetails ??
+        e.lambdaFunctionScheduleFailedEventDetails ??
+        e.taskFailedEventDetails ??
+        e.taskTimedOutEventDetails) as { error?: string; cause?: string } | undefined;
       failedAttempt = true;
       return [{ kind: 'failed', state: current, error: d?.error ?? (type.endsWith('TimedOut') ? 'States.Timeout' : 'Error'), cause: d?.cause }];
     }

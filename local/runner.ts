@@ -35,7 +35,11 @@ export function substitute(text: string, substitutions: Record<string, string>):
   });
 }
 
-export interface TaskBinding { stateName: string; placeholder: string; handlerName: string }
+export interface TaskBinding {
+  stateName: string;
+  placeholder: string;
+  handlerName: string;
+}
 
 /** Every Task state (nested ones included) with its `${<Name>FunctionArn}` placeholder. */
 export function taskBindings(definition: any): TaskBinding[] {
@@ -114,7 +118,9 @@ export class LocalStateMachine {
     const handlers = this.handlers();
     const missing = this.bindings.filter((b) => !handlers[b.handlerName]);
     if (missing.length) {
-      throw new Error(`No handler for ${missing.map((b) => `${b.stateName} (\${${b.placeholder}})`).join(', ')}: every Task state needs one before anything runs`);
+      throw new Error(
+        `No handler for ${missing.map((b) => `${b.stateName} (\${${b.placeholder}})`).join(', ')}: every Task state needs one before anything runs`,
+      );
     }
     const substitutions = Object.fromEntries(
       this.bindings.map((b) => [b.placeholder, `arn:aws:lambda:${this.region}:${this.account}:function:msf-cmk-${b.handlerName}`]),

@@ -15,9 +15,16 @@ import { validateSettings } from '../lambdas/lib/settings';
 export const SEEDS = ['demo'] as const;
 export type Seed = (typeof SEEDS)[number];
 
-interface Config { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } }
+interface Config {
+  endpoint: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+}
 
-const flinkTrust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+const flinkTrust = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
 
 const DEMO = {
   roles: ['orders', 'clickstream', 'legacy', 'payments'],
@@ -38,22 +45,44 @@ export async function seedAccount(config: Config, account: string, seed: Seed): 
   const flink = new KinesisAnalyticsV2Client(config);
   const made: string[] = [];
   for (const app of DEMO.roles) {
-    const exists = await iam.send(new GetRoleCommand({ RoleName: `${app}-flink-execution` })).then(() => true, (e) => (e.name === 'NoSuchEntityException' ? false : Promise.reject(e)));
+    const exists = await iam.send(new GetRoleCommand({ RoleName: `${app}-flink-execution` })).then(
+      () => true,
+      (e) => (e.name === 'NoSuchEntityException' ? false : Promise.reject(e)),
+    );
     if (!exists) {
-      await iam.send(new CreateRoleCommand({ RoleName: `${app}-flink-execution`, AssumeRolePolicyDocument: flinkTrust, Description: `Execution role of the ${app} Flink application` }));
+      await iam.send(
+        new CreateRoleCommand({
+          RoleName: `${app}-flink-execution`,
+          AssumeRolePolicyDocument: flinkTrust,
+          Description: `Execution role of the ${app} Flink application`,
+        }),
+      );
       made.push(`role ${app}-flink-execution`);
     }
   }
   for (const a of DEMO.applications) {
-    const exists = await flink.send(new DescribeApplicationCommand({ ApplicationName: a.name })).then(() => true, (e) => (e.name === 'ResourceNotFoundException' ? false : Promise.reject(e)));
+    const exists = await flink.send(new DescribeApplicationCommand({ ApplicationName: a.name })).then(
+      () => true,
+      (e) => (e.name === 'ResourceNotFoundException' ? false : Promise.reject(e)),
+    );
     if (exists) continue;
-    await flink.send(new CreateApplicationCommand({ ApplicationName: a.name, RuntimeEnvironment: a.runtime as never, ServiceExecutionRole: executionRoleArn(account, a.name), ApplicationDescription: a.description }));
+    await flink.send(
+      new CreateApplicationCommand({
+        ApplicationName: a.name,
+        RuntimeEnvironment: a.runtime as never,
+        ServiceExecutionRole: executionRoleArn(account, a.name),
+        ApplicationDescription: a.description,
+      }),
+    );
     if (a.running) await flink.send(new StartApplicationCommand({ ApplicationName: a.name, RunConfiguration: {} }));
     made.push(`application ${a.name} (${a.runtime}${a.running ? ', RUNNING' : ''})`);
   }
   // The platform key's policy names the deployment's key administrator: only once the stack is deployed.
   const settings = validateSettings({});
-  const keyAdmin = await iam.send(new GetRoleCommand({ RoleName: settings.keyAdminRoleName })).then(() => true, (e) => (e.name === 'NoSuchEntityException' ? false : Promise.reject(e)));
+  const keyAdmin = await iam.send(new GetRoleCommand({ RoleName: settings.keyAdminRoleName })).then(
+    () => true,
+    (e) => (e.name === 'NoSuchEntityException' ? false : Promise.reject(e)),
+  );
   if (keyAdmin && (await platformKey(config, account, 'clickstream'))) made.push('key alias/platform/clickstream');
   return made;
 }
@@ -68,7 +97,10 @@ export async function seedAccount(config: Config, account: string, seed: Seed): 
 async function platformKey(config: Config, account: string, application: string): Promise<boolean> {
   const kms = new KMSClient(config);
   const alias = `alias/platform/${application}`;
-  const exists = await kms.send(new DescribeKeyCommand({ KeyId: alias })).then(() => true, (e) => (e.name === 'NotFoundException' ? false : Promise.reject(e)));
+  const exists = await kms.send(new DescribeKeyCommand({ KeyId: alias })).then(
+    () => true,
+    (e) => (e.name === 'NotFoundException' ? false : Promise.reject(e)),
+  );
   if (exists) return false;
   const settings = validateSettings({});
   const scope = { account, region: config.region };

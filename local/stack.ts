@@ -49,7 +49,11 @@ export async function cachedAssembly(context: Record<string, unknown> = {}): Pro
   mkdirSync(parent, { recursive: true });
   // Only the newest few are kept; synthesized beside and moved in one step, so that parallel users
   // (test files) never see half an assembly.
-  for (const old of readdirSync(parent).map((d) => path.join(parent, d)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs).slice(8)) rmSync(old, { recursive: true, force: true });
+  for (const old of readdirSync(parent)
+    .map((d) => path.join(parent, d))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)
+    .slice(8))
+    rmSync(old, { recursive: true, force: true });
   const staging = `${dir}.${process.pid}`;
   await synthesize({ outdir: staging, context });
   try {
@@ -61,7 +65,10 @@ export async function cachedAssembly(context: Record<string, unknown> = {}): Pro
 }
 
 /** Deploys the stack from an assembly folder (synthesizing one when none is given) into the sandbox. */
-export async function deployStack(sandbox: Sandbox, options: { assemblyDir?: string; context?: Record<string, unknown>; edit?: (template: any) => void } = {}): Promise<DeployResult> {
+export async function deployStack(
+  sandbox: Sandbox,
+  options: { assemblyDir?: string; context?: Record<string, unknown>; edit?: (template: any) => void } = {},
+): Promise<DeployResult> {
   const dir = options.assemblyDir ?? (await cachedAssembly(options.context));
   const assembly = readAssembly(dir, STACK_NAME);
   options.edit?.(assembly.template);

@@ -83,6 +83,10 @@ export async function startExecution(options: StartExecutionOptions, print: (lin
   const seconds = ((done.stopDate!.getTime() - done.startDate!.getTime()) / 1000).toFixed(1);
   const output = done.output ? JSON.parse(done.output) : undefined;
   if (done.status === 'SUCCEEDED' && isPlanReport(output)) for (const l of planLines(output)) print(l);
-  print(done.status === 'SUCCEEDED' ? `SUCCEEDED in ${seconds} s` : `${done.status} in ${seconds} s: ${done.error ?? ''}${done.cause ? `: ${causeMessage(done.cause)}` : ''}`);
+  print(
+    done.status === 'SUCCEEDED'
+      ? `SUCCEEDED in ${seconds} s`
+      : `${done.status} in ${seconds} s: ${done.error ?? ''}${done.cause ? `: ${causeMessage(done.cause)}` : ''}`,
+  );
   return done;
 }

@@ -9,23 +9,43 @@ import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { unlessMissing } from '../lambdas/lib/errors';
 
-export interface UnlockResult { unlocked: boolean; holder?: string; holderStatus?: string; message: string }
+export interface UnlockResult {
+  unlocked: boolean;
+  holder?: string;
+  holderStatus?: string;
+  message: string;
+}
 
 export async function unlock(
   clients: { dynamodb: DynamoDBClient; sfn: SFNClient; sts: STSClient },
   p: { lockTableName: string; applicationArn: string; reason: string },
 ): Promise<UnlockResult> {
   const key = { lockId: { S: p.applicationArn } };
-  const read = await unlessMissing(clients.dynamodb.send(new GetItemCommand({ TableName: p.lockTableName, Key: key, ConsistentRead: true })), 'ResourceNotFoundException');
-  if (!read) return { unlocked: false, message: `The lock table ${p.lockTableName} does not exist here: is the orchestrator deployed in this account and Region (--lock-table)?` };
+  const read = await unlessMissing(
+    clients.dynamodb.send(new GetItemCommand({ TableName: p.lockTableName, Key: key, ConsistentRead: true })),
+    'ResourceNotFoundException',
+  );
+  if (!read)
+    return {
+      unlocked: false,
+      message: `The lock table ${p.lockTableName} does not exist here: is the orchestrator deployed in this account and Region (--lock-table)?`,
+    };
   const item = read.Item;
   const holder = item?.owner?.S;
   if (!holder) return { unlocked: false, message: `${p.applicationArn} is not locked.` };
   const described = await unlessMissing(clients.sfn.send(new DescribeExecutionCommand({ executionArn: holder })), 'ExecutionDoesNotExist', 'InvalidArn');
   const holderStatus = described?.status ?? 'not known to Step Functions';
-  if (holderStatus === 'RUNNING') return { unlocked: false, holder, holderStatus, message: `${holder} is RUNNING: it holds the lock; stop it (its cleanup then releases the lock) rather than unlock.` };
+  if (holderStatus === 'RUNNING')
+    return {
+      unlocked: false,
+      holder,
+      holderStatus,
+      message: `${holder} is RUNNING: it holds the lock; stop it (its cleanup then releases the lock) rather than unlock.`,
+    };
   const by = (await clients.sts.send(new GetCallerIdentityCommand({}))).Arn!;
-  const entry = { M: { at: { S: new Date().toISOString() }, by: { S: by }, holder: { S: holder }, holderStatus: { S: holderStatus }, reason: { S: p.reason } } };
+  const entry = {
+    M: { at: { S: new Date().toISOString() }, by: { S: by }, holder: { S: holder }, holderStatus: { S: holderStatus }, reason: { S: p.reason } },
+  };
   try {
     await clients.dynamodb.send(
       new UpdateItemCommand({
@@ -41,5 +61,10 @@ export async function unlock(
     if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
     return { unlocked: false, holder, holderStatus, message: `The lock changed hands meanwhile; nothing was changed. Look again.` };
   }
-  return { unlocked: true, holder, holderStatus, message: `Unlocked ${p.applicationArn}: ${holder} (${holderStatus}) no longer holds it; recorded as unlocked by ${by}.` };
+  return {
+    unlocked: true,
+    holder,
+    holderStatus,
+    message: `Unlocked ${p.applicationArn}: ${holder} (${holderStatus}) no longer holds it; recorded as unlocked by ${by}.`,
+  };
 }

@@ -26,7 +26,11 @@ describe('the sandbox architecture', () => {
   it('has no import from local/sandbox/ that leaves it (lambdas/, infra/, local/runner, local/demo, …)', () => {
     const files = sources(SANDBOX);
     expect(files.length).toBeGreaterThan(20);
-    const leaving = files.flatMap((f) => imports(f).filter((m) => !m.startsWith(SANDBOX + path.sep)).map((m) => `${path.relative(ROOT, f)} → ${path.relative(ROOT, m)}`));
+    const leaving = files.flatMap((f) =>
+      imports(f)
+        .filter((m) => !m.startsWith(SANDBOX + path.sep))
+        .map((m) => `${path.relative(ROOT, f)} → ${path.relative(ROOT, m)}`),
+    );
     expect(leaving).toEqual([]);
   });
 

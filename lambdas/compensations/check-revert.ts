@@ -5,7 +5,7 @@ import { actorOf, task } from '../lib/step';
 import type { PollResult, WorkflowState } from '../lib/model';
 
 export const handler = task('CheckRevert', 'orchestrator', async (state: WorkflowState): Promise<PollResult> => {
-    const revert = state.undo!.revert!;
-    const { flink } = await clientsAs('orchestrator', actorOf(state, 'CheckRevert'), 'read');
-    return pollOperation(flink, state.config.applicationName, revert.operationId, revert.poll);
-  });
+  const revert = state.undo!.revert!;
+  const { flink } = await clientsAs('orchestrator', actorOf(state, 'CheckRevert'), 'read');
+  return pollOperation(flink, state.config.applicationName, revert.operationId, revert.poll);
+});

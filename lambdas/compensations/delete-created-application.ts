@@ -7,4 +7,8 @@ import { task } from '../lib/step';
 import { undoSteps } from '../lib/undo';
 import type { WorkflowState } from '../lib/model';
 
-export const handler = task('DeleteCreatedApplication', 'operator', (state: WorkflowState): Promise<UndoResult[]> => undoSteps(state, 'EnsureApplication', 'DeleteCreatedApplication'));
+export const handler = task(
+  'DeleteCreatedApplication',
+  'operator',
+  (state: WorkflowState): Promise<UndoResult[]> => undoSteps(state, 'EnsureApplication', 'DeleteCreatedApplication'),
+);

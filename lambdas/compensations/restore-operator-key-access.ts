@@ -4,4 +4,8 @@ import { task } from '../lib/step';
 import { undoSteps } from '../lib/undo';
 import type { WorkflowState } from '../lib/model';
 
-export const handler = task('RestoreOperatorKeyAccess', 'orchestrator', (state: WorkflowState): Promise<UndoResult[]> => undoSteps(state, 'RemoveOperatorKeyAccess', 'RestoreOperatorKeyAccess'));
+export const handler = task(
+  'RestoreOperatorKeyAccess',
+  'orchestrator',
+  (state: WorkflowState): Promise<UndoResult[]> => undoSteps(state, 'RemoveOperatorKeyAccess', 'RestoreOperatorKeyAccess'),
+);

@@ -9,4 +9,8 @@ import { task } from '../lib/step';
 import { undoSteps } from '../lib/undo';
 import type { WorkflowState } from '../lib/model';
 
-export const handler = task('RestoreOperatorRole', 'orchestrator', (state: WorkflowState): Promise<UndoResult[]> => undoSteps(state, 'EnsureOperatorRole', 'RestoreOperatorRole'));
+export const handler = task(
+  'RestoreOperatorRole',
+  'orchestrator',
+  (state: WorkflowState): Promise<UndoResult[]> => undoSteps(state, 'EnsureOperatorRole', 'RestoreOperatorRole'),
+);

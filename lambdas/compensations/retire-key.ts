@@ -27,10 +27,14 @@ async function retire(state: WorkflowState, key: Pick<KeyMetadata, 'KeyId' | 'Ar
   if (meta.KeyState !== 'PendingDeletion') {
     const references = await keyReferences(state, actor, key);
     if (references.length) {
-      await kms.send(new TagResourceCommand({ KeyId: meta.KeyId, Tags: [{ TagKey: RETAINED_KEY, TagValue: `referenced by ${references.join(', ')}`.slice(0, 256) }] }));
+      await kms.send(
+        new TagResourceCommand({ KeyId: meta.KeyId, Tags: [{ TagKey: RETAINED_KEY, TagValue: `referenced by ${references.join(', ')}`.slice(0, 256) }] }),
+      );
       return { keyArn: key.Arn!, result: 'retained', references };
     }
-    deletionDate = (await kms.send(new ScheduleKeyDeletionCommand({ KeyId: meta.KeyId, PendingWindowInDays: deployment().pendingWindowDays }))).DeletionDate?.toISOString();
+    deletionDate = (
+      await kms.send(new ScheduleKeyDeletionCommand({ KeyId: meta.KeyId, PendingWindowInDays: deployment().pendingWindowDays }))
+    ).DeletionDate?.toISOString();
   }
   // Only now the alias, and only if it is this key's: a re-run creates a fresh key instead of finding this one.
   if ((await aliasTarget(kms, alias)) === meta.KeyId) await kms.send(new DeleteAliasCommand({ AliasName: alias }));
@@ -38,14 +42,14 @@ async function retire(state: WorkflowState, key: Pick<KeyMetadata, 'KeyId' | 'Ar
 }
 
 export const handler = task('RetireKey', 'key-admin', async (state: WorkflowState): Promise<{ results: UndoResult[]; retired: KeyRetirement[] }> => {
-    const actor = actorOf(state, 'RetireKey');
-    const keys = await createdKeys(state, actor);
-    const results: UndoResult[] = [];
-    const retired: KeyRetirement[] = [];
-    for (const change of await newestFirst(state, 'CreateKey', actor)) {
-      if (change.action === 'kms:CreateKey') for (const key of keys) retired.push(await retire(state, key));
-      // The alias of a created key goes with the key's retirement.
-      else if (change.action !== 'kms:CreateAlias') results.push(await undoChange(change, actor));
-    }
-    return { results, retired };
-  });
+  const actor = actorOf(state, 'RetireKey');
+  const keys = await createdKeys(state, actor);
+  const results: UndoResult[] = [];
+  const retired: KeyRetirement[] = [];
+  for (const change of await newestFirst(state, 'CreateKey', actor)) {
+    if (change.action === 'kms:CreateKey') for (const key of keys) retired.push(await retire(state, key));
+    // The alias of a created key goes with the key's retirement.
+    else if (change.action !== 'kms:CreateAlias') results.push(await undoChange(change, actor));
+  }
+  return { results, retired };
+});

@@ -4,4 +4,8 @@ import { task } from '../lib/step';
 import { undoSteps } from '../lib/undo';
 import type { WorkflowState } from '../lib/model';
 
-export const handler = task('RevokeOperatorKeyAccess', 'orchestrator', (state: WorkflowState): Promise<UndoResult[]> => undoSteps(state, 'GrantOperatorKeyAccess', 'RevokeOperatorKeyAccess'));
+export const handler = task(
+  'RevokeOperatorKeyAccess',
+  'orchestrator',
+  (state: WorkflowState): Promise<UndoResult[]> => undoSteps(state, 'GrantOperatorKeyAccess', 'RevokeOperatorKeyAccess'),
+);

@@ -49,59 +49,158 @@ export interface Check {
 export function checkApplication(ctx: Context, o: Observed, expect: Expectations): Check[] {
   const app = appArn(ctx, o.applicationName);
   const onApp = (check: string, severity: Severity, title: string, description: string, operation: string, text: string): Check => ({
-    check, severity, title, description, remediation: { operation, text }, resource: { type: 'AwsKinesisAnalyticsApplication', id: app },
+    check,
+    severity,
+    title,
+    description,
+    remediation: { operation, text },
+    resource: { type: 'AwsKinesisAnalyticsApplication', id: app },
   });
   const onKey = (keyArn: string, check: string, severity: Severity, title: string, description: string, operation: string, text: string): Check => ({
-    check, severity, title, description, remediation: { operation, text }, resource: { type: 'AwsKmsKey', id: keyArn },
+    check,
+    severity,
+    title,
+    description,
+    remediation: { operation, text },
+    resource: { type: 'AwsKmsKey', id: keyArn },
   });
   const out: Check[] = [];
   if (o.encryption.KeyType === 'AWS_OWNED_KEY') {
-    out.push(onApp('on-expected-key', o.aliasKeyArn ? 'MEDIUM' : 'LOW', 'Application is on the AWS owned key',
-      `${o.applicationName} uses the AWS owned key${o.aliasKeyArn ? `, though the workflow's key ${o.aliasKeyArn} exists for it` : ''}.`,
-      'onboard-application', 'Run onboard-application for it (or leave it, if it was reverted on purpose with revert-to-aws-owned-key).'));
+    out.push(
+      onApp(
+        'on-expected-key',
+        o.aliasKeyArn ? 'MEDIUM' : 'LOW',
+        'Application is on the AWS owned key',
+        `${o.applicationName} uses the AWS owned key${o.aliasKeyArn ? `, though the workflow's key ${o.aliasKeyArn} exists for it` : ''}.`,
+        'onboard-application',
+        'Run onboard-application for it (or leave it, if it was reverted on purpose with revert-to-aws-owned-key).',
+      ),
+    );
     return [...out, ...snapshotChecks(o, onKey)];
   }
   const keyArn = o.key?.Arn ?? o.encryption.KeyId!;
   if (o.aliasKeyArn && o.aliasKeyArn !== keyArn) {
-    out.push(onApp('on-expected-key', 'MEDIUM', 'Application is not on the key the workflow set up for it',
-      `${o.applicationName} uses ${keyArn}; the workflow's alias names ${o.aliasKeyArn}.`, 'move-key', `Run move-key with keyId ${o.aliasKeyArn} to put it back on that key.`));
+    out.push(
+      onApp(
+        'on-expected-key',
+        'MEDIUM',
+        'Application is not on the key the workflow set up for it',
+        `${o.applicationName} uses ${keyArn}; the workflow's alias names ${o.aliasKeyArn}.`,
+        'move-key',
+        `Run move-key with keyId ${o.aliasKeyArn} to put it back on that key.`,
+      ),
+    );
   }
   if (!o.key) {
-    out.push(onKey(keyArn, 'key-readable', 'HIGH', 'Application key cannot be read', `The key administrator cannot describe ${keyArn}: it is gone, or its policy no longer names the key administrator.`,
-      'manual', 'Restore the key administrator statement of the key policy (the account may: AllowAccountToRecoverKeyAdministration), then run onboard-application.'));
+    out.push(
+      onKey(
+        keyArn,
+        'key-readable',
+        'HIGH',
+        'Application key cannot be read',
+        `The key administrator cannot describe ${keyArn}: it is gone, or its policy no longer names the key administrator.`,
+        'manual',
+        'Restore the key administrator statement of the key policy (the account may: AllowAccountToRecoverKeyAdministration), then run onboard-application.',
+      ),
+    );
     return [...out, ...snapshotChecks(o, onKey)];
   }
   if (o.key.KeyState === 'PendingDeletion') {
-    out.push(onKey(keyArn, 'key-not-pending-deletion', 'CRITICAL', 'Application key is scheduled for deletion',
-      `${keyArn} is pending deletion${o.key.DeletionDate ? ` on ${new Date(o.key.DeletionDate).toISOString()}` : ''}; once deleted, ${o.applicationName}'s state and snapshots under it are unrecoverable.`,
-      'manual', 'kms:CancelKeyDeletion, then kms:EnableKey, by the key administrator; retire a key only with nothing referencing it.'));
+    out.push(
+      onKey(
+        keyArn,
+        'key-not-pending-deletion',
+        'CRITICAL',
+        'Application key is scheduled for deletion',
+        `${keyArn} is pending deletion${o.key.DeletionDate ? ` on ${new Date(o.key.DeletionDate).toISOString()}` : ''}; once deleted, ${o.applicationName}'s state and snapshots under it are unrecoverable.`,
+        'manual',
+        'kms:CancelKeyDeletion, then kms:EnableKey, by the key administrator; retire a key only with nothing referencing it.',
+      ),
+    );
   } else if (o.key.KeyState !== 'Enabled') {
-    out.push(onKey(keyArn, 'key-enabled', 'HIGH', 'Application key is not enabled',
-      `${keyArn} is ${o.key.KeyState}: ${o.applicationName} fails at its next snapshot or restart and cannot restore snapshots under it.`, 'manual', 'kms:EnableKey by the key administrator.'));
+    out.push(
+      onKey(
+        keyArn,
+        'key-enabled',
+        'HIGH',
+        'Application key is not enabled',
+        `${keyArn} is ${o.key.KeyState}: ${o.applicationName} fails at its next snapshot or restart and cannot restore snapshots under it.`,
+        'manual',
+        'kms:EnableKey by the key administrator.',
+      ),
+    );
   }
   if (o.key.KeySpec !== 'SYMMETRIC_DEFAULT' || o.key.KeyUsage !== 'ENCRYPT_DECRYPT' || o.key.KeyManager !== 'CUSTOMER') {
-    out.push(onKey(keyArn, 'key-symmetric', 'HIGH', 'Application key is not a symmetric customer managed key',
-      `${keyArn} is ${o.key.KeySpec}/${o.key.KeyUsage}, managed by ${o.key.KeyManager}.`, 'move-key', 'Run move-key to a new symmetric customer managed key.'));
+    out.push(
+      onKey(
+        keyArn,
+        'key-symmetric',
+        'HIGH',
+        'Application key is not a symmetric customer managed key',
+        `${keyArn} is ${o.key.KeySpec}/${o.key.KeyUsage}, managed by ${o.key.KeyManager}.`,
+        'move-key',
+        'Run move-key to a new symmetric customer managed key.',
+      ),
+    );
   }
   if (o.key.AWSAccountId !== ctx.account || !keyArn.startsWith(`arn:${ctx.partition}:kms:${ctx.region}:`)) {
-    out.push(onKey(keyArn, 'key-in-account', 'HIGH', 'Application key is in another account or Region', `${keyArn} is not in ${ctx.account} ${ctx.region}, where ${o.applicationName} is.`, 'move-key', 'Run move-key to a key in the application\'s account and Region.'));
+    out.push(
+      onKey(
+        keyArn,
+        'key-in-account',
+        'HIGH',
+        'Application key is in another account or Region',
+        `${keyArn} is not in ${ctx.account} ${ctx.region}, where ${o.applicationName} is.`,
+        'move-key',
+        "Run move-key to a key in the application's account and Region.",
+      ),
+    );
   }
-  const refused = o.keyPolicy === undefined ? ['the key policy could not be read'] : refusedRequests(o.keyPolicy, keyArn, { scope: ctx, applicationArn: app, operatorRoleArn: o.operatorRoleArn }).map((r) => `${r.action} by ${'AWS' in r.principal ? r.principal.AWS : r.principal.Service} (${r.purpose})`);
+  const refused =
+    o.keyPolicy === undefined
+      ? ['the key policy could not be read']
+      : refusedRequests(o.keyPolicy, keyArn, { scope: ctx, applicationArn: app, operatorRoleArn: o.operatorRoleArn }).map(
+          (r) => `${r.action} by ${'AWS' in r.principal ? r.principal.AWS : r.principal.Service} (${r.purpose})`,
+        );
   if (refused.length) {
-    out.push(onKey(keyArn, 'key-policy', 'HIGH', 'Key policy no longer allows what Managed Flink needs',
-      `The policy of ${keyArn} does not allow, for ${app}: ${refused.join('; ')}.`, 'onboard-application', 'Run onboard-application: it converges the workflow\'s statements of the key policy (an adopted key\'s administrator adds them).'));
+    out.push(
+      onKey(
+        keyArn,
+        'key-policy',
+        'HIGH',
+        'Key policy no longer allows what Managed Flink needs',
+        `The policy of ${keyArn} does not allow, for ${app}: ${refused.join('; ')}.`,
+        'onboard-application',
+        "Run onboard-application: it converges the workflow's statements of the key policy (an adopted key's administrator adds them).",
+      ),
+    );
   }
   const wanted = operatorCmkPolicy({ scope: ctx, keyArn, applicationArn: app });
   if (!o.operatorRoleExists || !isDeepStrictEqual(o.operatorKeyPolicy, wanted)) {
-    out.push(onApp('operator-key-policy', 'HIGH', "Operator's key policy is missing or changed",
-      `${o.operatorRoleArn} ${!o.operatorRoleExists ? 'does not exist' : o.operatorKeyPolicy === undefined ? `holds no policy for ${keyArn}` : `holds a policy for ${keyArn} that differs from the documented one`}: Start, Stop, UpdateApplication and snapshots of ${o.applicationName} need it.`,
-      'onboard-application', 'Run onboard-application: GrantOperatorKeyAccess puts the documented policy back.'));
+    out.push(
+      onApp(
+        'operator-key-policy',
+        'HIGH',
+        "Operator's key policy is missing or changed",
+        `${o.operatorRoleArn} ${!o.operatorRoleExists ? 'does not exist' : o.operatorKeyPolicy === undefined ? `holds no policy for ${keyArn}` : `holds a policy for ${keyArn} that differs from the documented one`}: Start, Stop, UpdateApplication and snapshots of ${o.applicationName} need it.`,
+        'onboard-application',
+        'Run onboard-application: GrantOperatorKeyAccess puts the documented policy back.',
+      ),
+    );
   }
   const rotating = !!o.rotationEnabled;
   if (o.key.KeySpec === 'SYMMETRIC_DEFAULT' && rotating !== (expect.rotation === 'automatic')) {
-    out.push(onKey(keyArn, 'rotation', 'LOW', `Automatic rotation is ${rotating ? 'on' : 'off'}, configured ${expect.rotation}`,
-      `${keyArn} has automatic rotation ${rotating ? 'enabled' : 'disabled'}; the audit expects ${expect.rotation}. Managed Flink uses new key material only after a restart.`,
-      'manual', `kms:${expect.rotation === 'automatic' ? 'EnableKeyRotation' : 'DisableKeyRotation'} by the key administrator (rotate-key rotates on demand only, as the facts advise for Managed Flink).`));
+    out.push(
+      onKey(
+        keyArn,
+        'rotation',
+        'LOW',
+        `Automatic rotation is ${rotating ? 'on' : 'off'}, configured ${expect.rotation}`,
+        `${keyArn} has automatic rotation ${rotating ? 'enabled' : 'disabled'}; the audit expects ${expect.rotation}. Managed Flink uses new key material only after a restart.`,
+        'manual',
+        `kms:${expect.rotation === 'automatic' ? 'EnableKeyRotation' : 'DisableKeyRotation'} by the key administrator (rotate-key rotates on demand only, as the facts advise for Managed Flink).`,
+      ),
+    );
   }
   return [...out, ...snapshotChecks(o, onKey)];
 }
@@ -116,9 +215,16 @@ function snapshotChecks(o: Observed, onKey: (keyArn: string, ...rest: [string, S
     unusable.set(s.keyArn, entry);
   }
   return [...unusable].map(([keyArn, { state, names }]) =>
-    onKey(keyArn, 'snapshot-keys', 'HIGH', 'Snapshots are under a key that is not enabled',
+    onKey(
+      keyArn,
+      'snapshot-keys',
+      'HIGH',
+      'Snapshots are under a key that is not enabled',
       `${names.length} snapshot(s) of ${o.applicationName} (${names.join(', ')}) are under ${keyArn}, which is ${state}: they cannot be restored.`,
-      'manual', 'kms:EnableKey (or kms:CancelKeyDeletion) by the key administrator; retire the key only once no snapshot is under it.'));
+      'manual',
+      'kms:EnableKey (or kms:CancelKeyDeletion) by the key administrator; retire the key only once no snapshot is under it.',
+    ),
+  );
 }
 
 /** A finding in ASFF (next-capabilities §2.3: the required top-level fields, own product ARN). */

@@ -24,7 +24,18 @@ import { isDeepStrictEqual } from 'node:util';
 import { ApplicationBusy, ApplyInterrupted, PrincipalNotYetVisible, ResourceConflict, isAwsError, unlessMissing } from './errors';
 import { isCreatedByThisRun } from './names';
 import { clientsAs, type Actor, type Persona } from './personas';
-import { aliasTarget, applicationTags, decodePolicy, describeApplication, describeKey, encryptionOf, getRole, getRolePolicy, keyPolicyOf, onDemandRotations } from './reads';
+import {
+  aliasTarget,
+  applicationTags,
+  decodePolicy,
+  describeApplication,
+  describeKey,
+  encryptionOf,
+  getRole,
+  getRolePolicy,
+  keyPolicyOf,
+  onDemandRotations,
+} from './reads';
 
 /** The calls a step's apply may make (`service:Operation`). */
 export type Action =
@@ -104,7 +115,10 @@ export async function applyChanges(changes: Change[], actor: Actor): Promise<unk
       const made = changes.slice(0, answers.length).filter((c) => UNREPEATABLE.has(c.action));
       if (!made.length) throw e;
       const what = made.map((c) => (c.action === 'kms:CreateKey' && createdKey ? `kms:CreateKey made ${createdKey.Arn}` : c.action)).join(', ');
-      throw new ApplyInterrupted(`${change.action} on ${change.resource} failed after ${what} (${(e as Error).name}: ${(e as Error).message}); not retried, so nothing is made twice`, { cause: e });
+      throw new ApplyInterrupted(
+        `${change.action} on ${change.resource} failed after ${what} (${(e as Error).name}: ${(e as Error).message}); not retried, so nothing is made twice`,
+        { cause: e },
+      );
     }
   }
   return answers;
@@ -121,7 +135,8 @@ async function apply(change: Change, actor: Actor): Promise<unknown> {
         if (!isAwsError(e, 'EntityAlreadyExists')) throw e;
         // A retry after a lost answer: the role is ours only if this very run made it.
         const role = await getRole(iam, r.RoleName);
-        if (!isCreatedByThisRun(role?.Tags, actor.context, actor.applicationName)) throw conflict(change, 'a role of that name exists and was not made by this execution');
+        if (!isCreatedByThisRun(role?.Tags, actor.context, actor.applicationName))
+          throw conflict(change, 'a role of that name exists and was not made by this execution');
         return { Role: role };
       }
     case 'iam:PutRolePolicy':
@@ -141,7 +156,8 @@ async function apply(change: Change, actor: Actor): Promise<unknown> {
         const reader = await clientsAs('orchestrator', actor, 'read');
         const app = await describeApplication(reader.flink, r.ApplicationName);
         const tags = app && (await applicationTags(reader.flink, app.ApplicationARN!));
-        if (!isCreatedByThisRun(tags, actor.context, actor.applicationName)) throw conflict(change, 'an application of that name exists and was not made by this execution');
+        if (!isCreatedByThisRun(tags, actor.context, actor.applicationName))
+          throw conflict(change, 'an application of that name exists and was not made by this execution');
         return { ApplicationDetail: app };
       }
     case 'kinesisanalytics:UpdateApplication':
@@ -244,7 +260,12 @@ const showsAfter = (change: Change, now: unknown) =>
  * is retired only when nothing needs it): this handles every other change.
  */
 export async function undoChange(change: Change, actor: Actor): Promise<UndoResult> {
-  const result = (r: UndoResult['result'], detail?: string): UndoResult => ({ action: change.action, resource: change.resource, result: r, ...(detail && { detail }) });
+  const result = (r: UndoResult['result'], detail?: string): UndoResult => ({
+    action: change.action,
+    resource: change.resource,
+    result: r,
+    ...(detail && { detail }),
+  });
   if (change.kept) return result('kept', change.kept);
   // It names a key that was never made, so it never ran.
   if (namesNewKey(change)) return result('not-made');
@@ -259,7 +280,8 @@ export async function undoChange(change: Change, actor: Actor): Promise<UndoResu
       if (!isCreatedByThisRun(role?.Tags, actor.context, actor.applicationName)) return result('changed-since', 'not created by this execution');
       const inline = (await iam.send(new ListRolePoliciesCommand({ RoleName: r.RoleName }))).PolicyNames ?? [];
       const attached = (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: r.RoleName }))).AttachedPolicies ?? [];
-      if (inline.length || attached.length) return result('changed-since', `it holds policies this run did not leave (${[...inline, ...attached.map((p) => p.PolicyArn)].join(', ')})`);
+      if (inline.length || attached.length)
+        return result('changed-since', `it holds policies this run did not leave (${[...inline, ...attached.map((p) => p.PolicyArn)].join(', ')})`);
       await iam.send(new DeleteRoleCommand({ RoleName: r.RoleName }));
       return result('undone');
     }
@@ -276,8 +298,10 @@ export async function undoChange(change: Change, actor: Actor): Promise<UndoResu
     case 'kinesisanalytics:CreateApplication': {
       const reader = await clientsAs('orchestrator', actor, 'read');
       const app = (await describeApplication(reader.flink, r.ApplicationName))!;
-      if (!isCreatedByThisRun(await applicationTags(reader.flink, app.ApplicationARN!), actor.context, actor.applicationName)) return result('changed-since', 'not created by this execution');
-      if (!['READY', 'RUNNING'].includes(app.ApplicationStatus!)) throw new ApplicationBusy(`Application ${app.ApplicationName} is ${app.ApplicationStatus}; its deletion waits.`);
+      if (!isCreatedByThisRun(await applicationTags(reader.flink, app.ApplicationARN!), actor.context, actor.applicationName))
+        return result('changed-since', 'not created by this execution');
+      if (!['READY', 'RUNNING'].includes(app.ApplicationStatus!))
+        throw new ApplicationBusy(`Application ${app.ApplicationName} is ${app.ApplicationStatus}; its deletion waits.`);
       await flink.send(new DeleteApplicationCommand({ ApplicationName: app.ApplicationName, CreateTimestamp: app.CreateTimestamp }));
       return result('undone');
     }

@@ -24,7 +24,12 @@ import { WriteRefused } from './errors';
 import { tracer } from './observability';
 
 /** Temporary credentials from sts:AssumeRole, in the SDK's shape. */
-export interface Credentials { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date }
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
+}
 
 export type Access = 'read' | 'write';
 
@@ -39,8 +44,7 @@ export interface AwsClients {
 }
 
 /** What leaves an account as it was: reads, and taking on a role (which changes nothing in it). */
-export const isReadOperation = (operation: string) =>
-  /^(Describe|Get|List|BatchGet|Query|Scan)/.test(operation) || operation === 'AssumeRole';
+export const isReadOperation = (operation: string) => /^(Describe|Get|List|BatchGet|Query|Scan)/.test(operation) || operation === 'AssumeRole';
 
 type Middleware = (next: (args: unknown) => Promise<unknown>, context: { commandName?: string; clientName?: string }) => (args: unknown) => Promise<unknown>;
 type AnyCommand = { middlewareStack: { add: (mw: Middleware, options: object) => void } };
@@ -94,7 +98,10 @@ function build(config: Record<string, unknown>): { write: AwsClients; read: AwsC
   const write = (name: keyof AwsClients) => (made[name] ??= traced(new SERVICES[name](config) as never));
   const read = (name: keyof AwsClients) => (views[name] ??= readOnly(write(name) as unknown as AnyClient) as never);
   const object = (get: (name: keyof AwsClients) => unknown) =>
-    Object.defineProperties({} as AwsClients, Object.fromEntries(Object.keys(SERVICES).map((k) => [k, { get: () => get(k as keyof AwsClients), enumerable: true }])));
+    Object.defineProperties(
+      {} as AwsClients,
+      Object.fromEntries(Object.keys(SERVICES).map((k) => [k, { get: () => get(k as keyof AwsClients), enumerable: true }])),
+    );
   return { write: object(write), read: object(read) };
 }
 

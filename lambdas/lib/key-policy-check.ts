@@ -27,7 +27,13 @@ const list = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v)
 
 /** IAM wildcard match: `*` any run of characters, `?` one character, case-sensitive unless told. */
 function like(pattern: string, value: string, ignoreCase = false): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, ignoreCase ? 'i' : '');
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    ignoreCase ? 'i' : '',
+  );
   return re.test(value);
 }
 
@@ -65,17 +71,42 @@ function conditionsHold(condition: Record<string, Record<string, unknown>> | und
       }
       const one = (test: (w: string, a: string) => boolean) => actual.some((a) => wanted.some((w) => test(w, a)));
       switch (operator) {
-        case 'StringEquals': case 'ArnEquals': if (!one((w, a) => w === a)) return false; break;
-        case 'StringEqualsIgnoreCase': if (!one((w, a) => w.toLowerCase() === a.toLowerCase())) return false; break;
-        case 'StringLike': case 'ArnLike': if (!one((w, a) => like(w, a))) return false; break;
-        case 'StringNotEquals': case 'ArnNotEquals': if (one((w, a) => w === a)) return false; break;
-        case 'StringNotLike': case 'ArnNotLike': if (one((w, a) => like(w, a))) return false; break;
-        case 'ForAllValues:StringEquals': if (!actual.every((a) => wanted.includes(a))) return false; break;
-        case 'ForAnyValue:StringEquals': if (!actual.some((a) => wanted.includes(a))) return false; break;
-        case 'ForAllValues:StringLike': if (!actual.every((a) => wanted.some((w) => like(w, a)))) return false; break;
-        case 'ForAnyValue:StringLike': if (!actual.some((a) => wanted.some((w) => like(w, a)))) return false; break;
-        case 'Null': if (wanted[0] === 'true') return false; break;
-        default: unknown = true;
+        case 'StringEquals':
+        case 'ArnEquals':
+          if (!one((w, a) => w === a)) return false;
+          break;
+        case 'StringEqualsIgnoreCase':
+          if (!one((w, a) => w.toLowerCase() === a.toLowerCase())) return false;
+          break;
+        case 'StringLike':
+        case 'ArnLike':
+          if (!one((w, a) => like(w, a))) return false;
+          break;
+        case 'StringNotEquals':
+        case 'ArnNotEquals':
+          if (one((w, a) => w === a)) return false;
+          break;
+        case 'StringNotLike':
+        case 'ArnNotLike':
+          if (one((w, a) => like(w, a))) return false;
+          break;
+        case 'ForAllValues:StringEquals':
+          if (!actual.every((a) => wanted.includes(a))) return false;
+          break;
+        case 'ForAnyValue:StringEquals':
+          if (!actual.some((a) => wanted.includes(a))) return false;
+          break;
+        case 'ForAllValues:StringLike':
+          if (!actual.every((a) => wanted.some((w) => like(w, a)))) return false;
+          break;
+        case 'ForAnyValue:StringLike':
+          if (!actual.some((a) => wanted.some((w) => like(w, a)))) return false;
+          break;
+        case 'Null':
+          if (wanted[0] === 'true') return false;
+          break;
+        default:
+          unknown = true;
       }
     }
   }
@@ -112,7 +143,12 @@ export function msfKeyRequests(p: { scope: Required<Scope>; applicationArn: stri
     { principal: operator, action: 'kms:DescribeKey', context: via, purpose: 'the operator describes the key through Managed Flink' },
     { principal: operator, action: 'kms:GenerateDataKey', context: { ...via, ...ec }, purpose: "the operator uses it for the application's durable state" },
     { principal: operator, action: 'kms:Decrypt', context: { ...via, ...ec }, purpose: "the operator uses it for the application's state" },
-    { principal: operator, action: 'kms:GenerateDataKeyWithoutPlaintext', context: { ...via, ...ec }, purpose: "the operator uses it for the application's running state" },
+    {
+      principal: operator,
+      action: 'kms:GenerateDataKeyWithoutPlaintext',
+      context: { ...via, ...ec },
+      purpose: "the operator uses it for the application's running state",
+    },
     { principal: operator, action: 'kms:CreateGrant', context: { ...via, ...grant }, purpose: 'the operator creates the running-state Decrypt grant' },
     { principal: durable, action: 'kms:DescribeKey', context: source, purpose: `${durable.Service} validates the key` },
     { principal: durable, action: 'kms:GenerateDataKey', context: { ...source, ...ec }, purpose: `${durable.Service} writes durable state` },

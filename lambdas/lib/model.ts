@@ -23,7 +23,16 @@ export interface Config {
 }
 
 /** Every forward step that changes something, across the operations. */
-export const CHANGING_STEPS = ['EnsureOperatorRole', 'EnsureApplication', 'CreateKey', 'GrantOperatorKeyAccess', 'SwitchApplicationToCmk', 'SwitchApplicationToAwsOwnedKey', 'RemoveOperatorKeyAccess', 'RotateKeyOnDemand'] as const;
+export const CHANGING_STEPS = [
+  'EnsureOperatorRole',
+  'EnsureApplication',
+  'CreateKey',
+  'GrantOperatorKeyAccess',
+  'SwitchApplicationToCmk',
+  'SwitchApplicationToAwsOwnedKey',
+  'RemoveOperatorKeyAccess',
+  'RotateKeyOnDemand',
+] as const;
 export type StepName = (typeof CHANGING_STEPS)[number];
 export type Ledger = Partial<Record<StepName, Decision>>;
 
@@ -63,10 +72,19 @@ export type Operation = keyof typeof OPERATIONS;
 
 const isChanging = (name: string): name is StepName => (CHANGING_STEPS as readonly string[]).includes(name);
 /** The operation's changing steps, in the order they decide and apply. */
-export const changingSteps = (s: Pick<WorkflowState, 'config'>): StepName[] => OPERATIONS[s.config.operation ?? 'onboard-application'].map(([n]) => n).filter(isChanging);
+export const changingSteps = (s: Pick<WorkflowState, 'config'>): StepName[] =>
+  OPERATIONS[s.config.operation ?? 'onboard-application'].map(([n]) => n).filter(isChanging);
 
-export interface LockResult { lockId: string; owner: string; expiresAt: number }
-export interface OperatorResult { roleArn: string; roleName: string; created: boolean }
+export interface LockResult {
+  lockId: string;
+  owner: string;
+  expiresAt: number;
+}
+export interface OperatorResult {
+  roleArn: string;
+  roleName: string;
+  created: boolean;
+}
 export interface ApplicationResult {
   applicationArn: string;
   created: boolean;
@@ -75,12 +93,30 @@ export interface ApplicationResult {
   runtimeEnvironment: string;
   encryption: EncryptionConfig;
 }
-export interface KeyResult { keyArn: string; keyId: string; aliasName?: string; keyState: string; created: boolean; adopted: boolean }
-export interface OperatorKeyAccessResult { roleName: string; policyName: string }
+export interface KeyResult {
+  keyArn: string;
+  keyId: string;
+  aliasName?: string;
+  keyState: string;
+  created: boolean;
+  adopted: boolean;
+}
+export interface OperatorKeyAccessResult {
+  roleName: string;
+  policyName: string;
+}
 /** The key an on-demand rotation rotates, and how many on-demand rotations it had before. */
-export interface RotationResult { keyArn: string; keyId: string; onDemandBefore: number; applicationStatus: string }
+export interface RotationResult {
+  keyArn: string;
+  keyId: string;
+  onDemandBefore: number;
+  applicationStatus: string;
+}
 /** The operator's inline CMK policies a revert removes. */
-export interface OperatorKeyRemovalResult { roleName: string; policyNames: string[] }
+export interface OperatorKeyRemovalResult {
+  roleName: string;
+  policyNames: string[];
+}
 export interface PollResult {
   done: boolean;
   attempt: number;
@@ -97,7 +133,10 @@ export interface SwitchResult {
 }
 
 /** What Step Functions' Catch puts at ResultPath: the error name and its cause. */
-export interface CaughtError { Error: string; Cause: string }
+export interface CaughtError {
+  Error: string;
+  Cause: string;
+}
 
 /** The revert of the switch: an update back to the before-image, then a restart if it ran before. */
 export interface RevertResult {
@@ -111,7 +150,12 @@ export interface RevertResult {
 }
 
 /** What a retired key became. */
-export interface KeyRetirement { keyArn: string; result: 'scheduled-deletion' | 'retained' | 'none'; deletionDate?: string; references?: string[] }
+export interface KeyRetirement {
+  keyArn: string;
+  result: 'scheduled-deletion' | 'retained' | 'none';
+  deletionDate?: string;
+  references?: string[];
+}
 
 /** The compensations' results, one per undo, written as each completes. */
 export interface UndoState {

@@ -81,7 +81,10 @@ export const isReservedTagKey = (key: string) => {
   return k.startsWith('aws:') || k.startsWith('msf-cmk:') || RESERVED_TAG_KEYS.some((r) => r.toLowerCase() === k);
 };
 
-export interface Tag { Key: string; Value: string }
+export interface Tag {
+  Key: string;
+  Value: string;
+}
 
 /** The tags of a resource this execution creates for this application: ownership first, then the input's. */
 export function ownerTags(ctx: Context, applicationName: string, extra: Record<string, string> = {}): Tag[] {

@@ -34,7 +34,13 @@ export function tracer(): Tracer | undefined {
   if (!loaded) {
     const inLambda = !!process.env.AWS_EXECUTION_ENV;
     // Required, not imported, so that only a function running in Lambda loads the X-Ray SDK.
-    loaded = { tracer: inLambda ? new (require('@aws-lambda-powertools/tracer') as typeof import('@aws-lambda-powertools/tracer')).Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME }) : undefined };
+    loaded = {
+      tracer: inLambda
+        ? new (require('@aws-lambda-powertools/tracer') as typeof import('@aws-lambda-powertools/tracer')).Tracer({
+            serviceName: process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME,
+          })
+        : undefined,
+    };
   }
   return loaded.tracer;
 }

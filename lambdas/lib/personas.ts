@@ -27,8 +27,7 @@ const REFRESH_MS = 5 * 60 * 1000;
 const sessions = new Map<string, Credentials>();
 
 /** STS role session names: at most 64 of [\w+=,.@-]. One per execution: the step is in the function's log line. */
-export const sessionName = (actor: Pick<Actor, 'context'>) =>
-  `msf-cmk.${actor.context.executionName}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
+export const sessionName = (actor: Pick<Actor, 'context'>) => `msf-cmk.${actor.context.executionName}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
 
 export const personaRoleArn = (persona: Exclude<Persona, 'orchestrator'>, actor: Actor) =>
   persona === 'key-admin' ? deployment().keyAdminRoleArn : operatorRoleArn(actor.context, deployment(), actor.applicationName);

@@ -25,7 +25,13 @@ export type PolicyDocument = { Version: '2012-10-17'; Id?: string; Statement: St
 export const viaService = (region: string) => `kinesisanalytics.${region}.amazonaws.com`;
 
 /** What an operator does with a CMK, always through MSF (facts §3/§4 operator statements). */
-export const OPERATOR_KEY_ACTIONS = ['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'] as const;
+export const OPERATOR_KEY_ACTIONS = [
+  'kms:CreateGrant',
+  'kms:Decrypt',
+  'kms:DescribeKey',
+  'kms:GenerateDataKey',
+  'kms:GenerateDataKeyWithoutPlaintext',
+] as const;
 
 /** facts §1: both must be in the key policy, or MSF rejects the key. */
 export const MSF_SERVICE_PRINCIPALS = ['kinesisanalytics.amazonaws.com', 'infrastructure.kinesisanalytics.amazonaws.com'] as const;
@@ -206,7 +212,13 @@ export function keyPolicy(p: {
 /** Every Sid keyPolicy writes (with either delegateToAccount): the statements the workflow owns in a key policy. */
 export const KEY_POLICY_SIDS: ReadonlySet<string> = new Set(
   [true, false].flatMap((delegateToAccount) =>
-    keyPolicy({ scope: { account: '000000000000', region: 'us-east-1' }, applicationArn: '', operatorRoleArn: '', keyAdminRoleArn: '', delegateToAccount }).Statement.map((s) => s.Sid),
+    keyPolicy({
+      scope: { account: '000000000000', region: 'us-east-1' },
+      applicationArn: '',
+      operatorRoleArn: '',
+      keyAdminRoleArn: '',
+      delegateToAccount,
+    }).Statement.map((s) => s.Sid),
   ),
 );
 
@@ -228,9 +240,7 @@ export function operatorBasePolicy(p: {
   createWithExecutionRoleArn?: string;
   createRequestTag?: { Key: string; Value: string };
 }): PolicyDocument {
-  const statements: Statement[] = [
-    { Sid: 'ManageThisApplication', Effect: 'Allow', Action: 'kinesisanalytics:*', Resource: p.applicationArn },
-  ];
+  const statements: Statement[] = [{ Sid: 'ManageThisApplication', Effect: 'Allow', Action: 'kinesisanalytics:*', Resource: p.applicationArn }];
   if (p.createWithExecutionRoleArn) {
     const tag = p.createRequestTag;
     statements.push(
@@ -331,9 +341,7 @@ export function keyAdminPolicy(p: { scope: Scope; aliasPrefix: string }): Policy
  */
 export function roleTrustPolicy(p: { trustedPrincipalArns: string[] }): PolicyDocument {
   if (!p.trustedPrincipalArns.length) throw new Error('roleTrustPolicy needs at least one trusted principal ARN');
-  return document([
-    { Sid: 'TrustedCallers', Effect: 'Allow', Principal: { AWS: values(...p.trustedPrincipalArns) }, Action: 'sts:AssumeRole' },
-  ]);
+  return document([{ Sid: 'TrustedCallers', Effect: 'Allow', Principal: { AWS: values(...p.trustedPrincipalArns) }, Action: 'sts:AssumeRole' }]);
 }
 
 /**
@@ -394,7 +402,15 @@ export function orchestratorPolicy(p: {
     {
       Sid: 'ReadAndRemoveOperatorRoles',
       Effect: 'Allow',
-      Action: values('iam:DeleteRole', 'iam:GetRole', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies', 'iam:ListRolePolicies', 'iam:TagRole', 'iam:UpdateAssumeRolePolicy'),
+      Action: values(
+        'iam:DeleteRole',
+        'iam:GetRole',
+        'iam:GetRolePolicy',
+        'iam:ListAttachedRolePolicies',
+        'iam:ListRolePolicies',
+        'iam:TagRole',
+        'iam:UpdateAssumeRolePolicy',
+      ),
       Resource: roles,
     },
     {
@@ -421,7 +437,12 @@ export function orchestratorPolicy(p: {
     // These two authorize on `*` only.
     { Sid: 'FindByTags', Effect: 'Allow', Action: values('kinesisanalytics:ListApplications', 'tag:GetResources'), Resource: '*' },
     // Whether a lock's holder has ended, so its lock may be taken over (AcquireLock).
-    { Sid: 'ReadLockHolders', Effect: 'Allow', Action: 'states:DescribeExecution', Resource: `arn:${partition}:states:${p.scope.region}:${p.scope.account}:execution:*` },
+    {
+      Sid: 'ReadLockHolders',
+      Effect: 'Allow',
+      Action: 'states:DescribeExecution',
+      Resource: `arn:${partition}:states:${p.scope.region}:${p.scope.account}:execution:*`,
+    },
     {
       Sid: 'OneRunPerApplication',
       Effect: 'Allow',
@@ -452,13 +473,17 @@ export function requestBusPolicy(p: { scope: Scope; busName: string; principals?
   const partition = partitionOf(p.scope);
   // Each principal as an ARN, with its account when it names a whole account (the scope's may be a token).
   const given = p.principals?.length
-    ? p.principals.map((x) => (/^\d{12}$/.test(x) ? { arn: `arn:${partition}:iam::${x}:root`, account: x } : { arn: x, account: /^arn:[^:]+:iam::(\d{12}):root$/.exec(x)?.[1] }))
+    ? p.principals.map((x) =>
+        /^\d{12}$/.test(x) ? { arn: `arn:${partition}:iam::${x}:root`, account: x } : { arn: x, account: /^arn:[^:]+:iam::(\d{12}):root$/.exec(x)?.[1] },
+      )
     : [{ arn: `arn:${partition}:iam::${p.scope.account}:root`, account: p.scope.account }];
   const principals = given.map((g) => g.arn);
   const accounts = given.flatMap((g) => (g.account ? [g.account] : []));
   const named = given.filter((g) => !g.account).map((g) => g.arn);
   const resource = eventBusArn(p.scope, p.busName);
-  const statements: Statement[] = [{ Sid: 'AllowOnboardingRequests', Effect: 'Allow', Principal: { AWS: values(...principals) }, Action: REQUEST_ACTION, Resource: resource }];
+  const statements: Statement[] = [
+    { Sid: 'AllowOnboardingRequests', Effect: 'Allow', Principal: { AWS: values(...principals) }, Action: REQUEST_ACTION, Resource: resource },
+  ];
   if (named.length) {
     statements.push({
       Sid: 'RefuseEveryoneElse',

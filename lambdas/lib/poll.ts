@@ -16,13 +16,19 @@ export const MAX_POLL_SECONDS = 30;
 /** The wait before the next look: doubling from the last one, never more than MAX_POLL_SECONDS. */
 export const nextWaitSeconds = (previous: number) => Math.min(Math.max(previous, 1) * 2, MAX_POLL_SECONDS);
 
-export async function pollOperation(flink: KinesisAnalyticsV2Client, applicationName: string, operationId: string | undefined, previous: PollResult): Promise<PollResult> {
+export async function pollOperation(
+  flink: KinesisAnalyticsV2Client,
+  applicationName: string,
+  operationId: string | undefined,
+  previous: PollResult,
+): Promise<PollResult> {
   const next = { attempt: previous.attempt + 1, waitSeconds: nextWaitSeconds(previous.waitSeconds) };
   if (!operationId) {
     const status = (await describeApplication(flink, applicationName))?.ApplicationStatus;
     return { ...next, done: STABLE_STATUSES.includes(status ?? ''), applicationStatus: status };
   }
-  const info = (await flink.send(new DescribeApplicationOperationCommand({ ApplicationName: applicationName, OperationId: operationId }))).ApplicationOperationInfoDetails;
+  const info = (await flink.send(new DescribeApplicationOperationCommand({ ApplicationName: applicationName, OperationId: operationId })))
+    .ApplicationOperationInfoDetails;
   const operationStatus = info?.OperationStatus;
   if (operationStatus === 'FAILED' || operationStatus === 'CANCELLED') {
     const why = info?.OperationFailureDetails?.ErrorInfo?.ErrorString ?? 'no error details';

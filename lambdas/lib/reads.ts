@@ -12,11 +12,23 @@ import {
   type SnapshotDetails,
   type Tag as AppTag,
 } from '@aws-sdk/client-kinesis-analytics-v2';
-import { DescribeKeyCommand, GetKeyPolicyCommand, ListKeyRotationsCommand, ListResourceTagsCommand, type RotationsListEntry, type KMSClient, type KeyMetadata, type Tag as KeyTag } from '@aws-sdk/client-kms';
+import {
+  DescribeKeyCommand,
+  GetKeyPolicyCommand,
+  ListKeyRotationsCommand,
+  ListResourceTagsCommand,
+  type RotationsListEntry,
+  type KMSClient,
+  type KeyMetadata,
+  type Tag as KeyTag,
+} from '@aws-sdk/client-kms';
 import { unlessMissing } from './errors';
 
 /** Encryption as the workflow records it (facts §5): AWS owned, or a CMK with the KeyId MSF reports. */
-export interface EncryptionConfig { KeyType: 'AWS_OWNED_KEY' | 'CUSTOMER_MANAGED_KEY'; KeyId?: string }
+export interface EncryptionConfig {
+  KeyType: 'AWS_OWNED_KEY' | 'CUSTOMER_MANAGED_KEY';
+  KeyId?: string;
+}
 
 export function encryptionOf(app: ApplicationDetail): EncryptionConfig {
   const d = app.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription;
@@ -37,7 +49,9 @@ export const getRole = async (iam: IAMClient, roleName: string): Promise<Role | 
 
 /** An inline policy's document, or undefined (a missing role answers AccessDenied to the orchestrator, as for getRole). */
 export const getRolePolicy = async (iam: IAMClient, roleName: string, policyName: string): Promise<unknown> =>
-  decodePolicy((await unlessMissing(iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName })), 'NoSuchEntity', 'AccessDenied'))?.PolicyDocument);
+  decodePolicy(
+    (await unlessMissing(iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName })), 'NoSuchEntity', 'AccessDenied'))?.PolicyDocument,
+  );
 
 export const describeApplication = async (flink: KinesisAnalyticsV2Client, name: string): Promise<ApplicationDetail | undefined> =>
   (await unlessMissing(flink.send(new DescribeApplicationCommand({ ApplicationName: name })), 'ResourceNotFoundException'))?.ApplicationDetail;
@@ -49,7 +63,10 @@ export async function applicationSnapshots(flink: KinesisAnalyticsV2Client, name
   const all: SnapshotDetails[] = [];
   let NextToken: string | undefined;
   do {
-    const page = await unlessMissing(flink.send(new ListApplicationSnapshotsCommand({ ApplicationName: name, Limit: 50, NextToken })), 'ResourceNotFoundException');
+    const page = await unlessMissing(
+      flink.send(new ListApplicationSnapshotsCommand({ ApplicationName: name, Limit: 50, NextToken })),
+      'ResourceNotFoundException',
+    );
     all.push(...(page?.SnapshotSummaries ?? []));
     NextToken = page?.NextToken;
   } while (NextToken);
@@ -90,4 +107,5 @@ export async function keyRotations(kms: KMSClient, keyId: string): Promise<Rotat
 }
 
 /** How many on-demand rotations a key has had (KMS caps them per key, next-capabilities §1.2). */
-export const onDemandRotations = async (kms: KMSClient, keyId: string): Promise<number> => (await keyRotations(kms, keyId)).filter((r) => r.RotationType === 'ON_DEMAND').length;
+export const onDemandRotations = async (kms: KMSClient, keyId: string): Promise<number> =>
+  (await keyRotations(kms, keyId)).filter((r) => r.RotationType === 'ON_DEMAND').length;

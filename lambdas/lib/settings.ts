@@ -49,7 +49,9 @@ export function validateSettings(input: Record<string, unknown>): Settings {
   if (copy.aliasPrefix.toLowerCase().startsWith('aws/')) problems.push('aliasPrefix: alias/aws/ is reserved for AWS managed keys');
   // Role names are unique per account whatever their path: no application's operator may be the key admin.
   if (copy.keyAdminRoleName.toLowerCase().startsWith(copy.operatorRolePrefix.toLowerCase())) {
-    problems.push(`keyAdminRoleName: ${copy.keyAdminRoleName} starts with operatorRolePrefix ${copy.operatorRolePrefix}, so an application's operator role could be the key administrator`);
+    problems.push(
+      `keyAdminRoleName: ${copy.keyAdminRoleName} starts with operatorRolePrefix ${copy.operatorRolePrefix}, so an application's operator role could be the key administrator`,
+    );
   }
   if (problems.length) throw new InvalidDeployment(problems.join('; '));
   return copy;
@@ -76,11 +78,13 @@ const ENV: Record<keyof Deployment, string> = {
 
 /** The functions' environment for a deployment (CDK sets exactly this; local tools too). */
 export function deploymentEnvironment(d: Deployment): Record<string, string> {
-  return Object.fromEntries(Object.entries(ENV).flatMap(([k, name]) => {
-    const v = d[k as keyof Deployment];
-    // Lists travel as JSON (an IAM name may contain a comma); an absent optional setting is left out.
-    return v === undefined ? [] : [[name, Array.isArray(v) ? JSON.stringify(v) : String(v)]];
-  }));
+  return Object.fromEntries(
+    Object.entries(ENV).flatMap(([k, name]) => {
+      const v = d[k as keyof Deployment];
+      // Lists travel as JSON (an IAM name may contain a comma); an absent optional setting is left out.
+      return v === undefined ? [] : [[name, Array.isArray(v) ? JSON.stringify(v) : String(v)]];
+    }),
+  );
 }
 
 /** A setting's value from its environment variable text, by the schema's type. */
@@ -102,10 +106,15 @@ let cached: { key: string; value: Deployment } | undefined;
 
 /** The deployment this function runs in, from its environment (read once per environment). */
 export function deployment(env: NodeJS.ProcessEnv = process.env): Deployment {
-  const key = Object.values(ENV).map((name) => env[name] ?? '').join('\u0000');
+  const key = Object.values(ENV)
+    .map((name) => env[name] ?? '')
+    .join('\u0000');
   if (cached?.key === key) return cached.value;
   const missing = (['orchestratorRoleArn', 'keyAdminRoleArn', 'permissionsBoundaryArn'] as const).filter((k) => !env[ENV[k]]);
-  if (missing.length) throw new InvalidDeployment(`the function environment lacks ${missing.map((k) => ENV[k]).join(', ')}; deploy with the CDK stack (or local/deployment.ts) to set it`);
+  if (missing.length)
+    throw new InvalidDeployment(
+      `the function environment lacks ${missing.map((k) => ENV[k]).join(', ')}; deploy with the CDK stack (or local/deployment.ts) to set it`,
+    );
   const raw: Record<string, unknown> = {};
   for (const k of Object.keys(schema.properties) as (keyof Settings)[]) {
     const v = env[ENV[k]];

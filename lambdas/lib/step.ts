@@ -48,11 +48,19 @@ export function decided<O>(state: WorkflowState, step: StepName): O {
 }
 
 /** A decision with the new key (once CreateKey has made it) in place of NEW_KEY. */
-const withCreatedKey = <T>(value: T, state: WorkflowState): T => (state.key?.created ? withKey(value, { KeyId: state.key.keyId, Arn: state.key.keyArn }) : value);
+const withCreatedKey = <T>(value: T, state: WorkflowState): T =>
+  state.key?.created ? withKey(value, { KeyId: state.key.keyId, Arn: state.key.keyArn }) : value;
 
-export interface StepEvent { phase: 'decide' | 'apply'; state: WorkflowState }
+export interface StepEvent {
+  phase: 'decide' | 'apply';
+  state: WorkflowState;
+}
 
-export const actorOf = (state: Pick<WorkflowState, 'context' | 'config'>, step: string): Actor => ({ step, context: state.context, applicationName: state.config.applicationName });
+export const actorOf = (state: Pick<WorkflowState, 'context' | 'config'>, step: string): Actor => ({
+  step,
+  context: state.context,
+  applicationName: state.config.applicationName,
+});
 
 export const isPlan = (s: { config: { mode: string } }) => s.config.mode === 'plan';
 
@@ -67,12 +75,22 @@ async function withFreshSessions<T>(run: () => Promise<T>): Promise<T> {
 }
 
 /** Who a log line is about: read from the event, whichever of the three shapes a Task passes. */
-export interface Subject { state: string; phase?: StepEvent['phase']; execution?: string; application?: string }
+export interface Subject {
+  state: string;
+  phase?: StepEvent['phase'];
+  execution?: string;
+  application?: string;
+}
 
 export function subjectOf(name: string, event: any): Subject {
   if (event?.phase && event.state) {
     const s = event.state as WorkflowState;
-    return { state: event.phase === 'decide' ? `Decide${name}` : name, phase: event.phase, execution: s.context?.executionArn, application: s.config?.applicationName };
+    return {
+      state: event.phase === 'decide' ? `Decide${name}` : name,
+      phase: event.phase,
+      execution: s.context?.executionArn,
+      application: s.config?.applicationName,
+    };
   }
   // ValidateInput: the raw input and the execution, before any context exists.
   if (event?.execution) return { state: name, execution: event.execution.Id, application: event.input?.applicationName };
@@ -86,7 +104,10 @@ const summaryOf = (result: unknown) => {
 };
 
 /** The Lambda context, when Lambda gives one (the local runner passes the event only). */
-interface LambdaContext { awsRequestId: string; functionName: string }
+interface LambdaContext {
+  awsRequestId: string;
+  functionName: string;
+}
 
 export type Task<E, R> = ((event: E, context?: LambdaContext) => Promise<R>) & { readonly persona: Persona | 'none' };
 
@@ -116,10 +137,17 @@ export function task<E, R>(name: string, persona: Persona | 'none', run: (event:
     try {
       const result = await withFreshSessions(() => run(event));
       log.info(`${subject.state} succeeded`, { outcome: 'succeeded', durationMs: ms(), ...summaryOf(result) });
-      if (log.getLevelName() === 'DEBUG') for (const c of (result as Decision | undefined)?.changes ?? []) log.debug(`${subject.state} decided ${c.action}`, { resource: c.resource, detail: c.detail });
+      if (log.getLevelName() === 'DEBUG')
+        for (const c of (result as Decision | undefined)?.changes ?? [])
+          log.debug(`${subject.state} decided ${c.action}`, { resource: c.resource, detail: c.detail });
       return result;
     } catch (e) {
-      log.warn(`${subject.state} failed`, { outcome: 'failed', durationMs: ms(), error: errorName(e), errorMessage: withoutDocuments((e as Error)?.message ?? String(e)) });
+      log.warn(`${subject.state} failed`, {
+        outcome: 'failed',
+        durationMs: ms(),
+        error: errorName(e),
+        errorMessage: withoutDocuments((e as Error)?.message ?? String(e)),
+      });
       if (sub) trace?.addErrorAsMetadata(e as Error);
       throw e;
     } finally {

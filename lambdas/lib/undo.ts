@@ -14,7 +14,6 @@ import { deployment } from './settings';
 import { actorOf } from './step';
 import type { StepName, WorkflowState } from './model';
 
-
 /**
  * The keys this run created: CreateKey's result names it; if CreateKey's result was lost (a crash between
  * CreateKey and the end of its step), the key carries this execution's ownership tags from its creation.

@@ -31,15 +31,21 @@ function fieldOf(e: ErrorObject): string {
 function describe(e: ErrorObject): string {
   const field = fieldOf(e);
   switch (e.keyword) {
-    case 'required': return `${field}: is required`;
-    case 'additionalProperties': return `${field}: is not a known field`;
-    case 'propertyNames': return `${field}: is not a valid tag key`;
-    default: return `${field}: ${e.message}`;
+    case 'required':
+      return `${field}: is required`;
+    case 'additionalProperties':
+      return `${field}: is not a known field`;
+    case 'propertyNames':
+      return `${field}: is not a valid tag key`;
+    default:
+      return `${field}: ${e.message}`;
   }
 }
 
 function tagProblems(tags: Record<string, string>): string[] {
-  const problems = Object.keys(tags).filter(isReservedTagKey).map((k) => `tags.${k}: is reserved (aws:, msf-cmk: and managed-by belong to AWS and the workflow)`);
+  const problems = Object.keys(tags)
+    .filter(isReservedTagKey)
+    .map((k) => `tags.${k}: is reserved (aws:, msf-cmk: and managed-by belong to AWS and the workflow)`);
   const seen = new Map<string, string>();
   for (const k of Object.keys(tags)) {
     const other = seen.get(k.toLowerCase());

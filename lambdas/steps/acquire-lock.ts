@@ -22,50 +22,57 @@ const ENDED_CLEANLY = ['SUCCEEDED', 'FAILED'];
 type Item = Record<string, AttributeValue> | undefined;
 
 export const handler = task('AcquireLock', 'orchestrator', async (state: WorkflowState): Promise<LockResult | undefined> => {
-    const { dynamodb, sfn } = await clientsAs('orchestrator', actorOf(state, 'AcquireLock'), isPlan(state) ? 'read' : 'write');
-    const table = deployment().lockTableName;
-    const lockId = appArn(state.context, state.config.applicationName);
-    const me = state.context.executionArn;
-    const now = Math.floor(Date.now() / 1000);
-    const read = async (): Promise<Item> => (await dynamodb.send(new GetItemCommand({ TableName: table, Key: { lockId: { S: lockId } }, ConsistentRead: true }))).Item;
-    const holderStatus = async (owner: string) => (await unlessMissing(sfn.send(new DescribeExecutionCommand({ executionArn: owner })), 'ExecutionDoesNotExist'))?.status ?? 'GONE';
-    const refuse = (held: Item, status?: string) =>
-      new AlreadyInProgress(
-        `${state.config.applicationName} is held by ${held?.owner?.S ?? 'another execution'}${status ? ` (${status}${status === 'RUNNING' ? '' : '; its rollback did not run: run its cleanup, or msf-cmk unlock'})` : ''}, lock until ${new Date(Number(held?.expiresAt?.N ?? 0) * 1000).toISOString()}; this execution changed nothing.`,
-      );
+  const { dynamodb, sfn } = await clientsAs('orchestrator', actorOf(state, 'AcquireLock'), isPlan(state) ? 'read' : 'write');
+  const table = deployment().lockTableName;
+  const lockId = appArn(state.context, state.config.applicationName);
+  const me = state.context.executionArn;
+  const now = Math.floor(Date.now() / 1000);
+  const read = async (): Promise<Item> =>
+    (await dynamodb.send(new GetItemCommand({ TableName: table, Key: { lockId: { S: lockId } }, ConsistentRead: true }))).Item;
+  const holderStatus = async (owner: string) =>
+    (await unlessMissing(sfn.send(new DescribeExecutionCommand({ executionArn: owner })), 'ExecutionDoesNotExist'))?.status ?? 'GONE';
+  const refuse = (held: Item, status?: string) =>
+    new AlreadyInProgress(
+      `${state.config.applicationName} is held by ${held?.owner?.S ?? 'another execution'}${status ? ` (${status}${status === 'RUNNING' ? '' : '; its rollback did not run: run its cleanup, or msf-cmk unlock'})` : ''}, lock until ${new Date(Number(held?.expiresAt?.N ?? 0) * 1000).toISOString()}; this execution changed nothing.`,
+    );
 
-    if (isPlan(state)) {
-      // A plan writes nothing, not even the lock; but a plan made while another run changes things is stale.
-      const held = await read();
-      if (held?.owner?.S && held.owner.S !== me && Number(held.expiresAt?.N ?? 0) >= now) throw refuse(held);
-      return undefined;
-    }
-    // Takes the lock if the condition holds: free, ours, past its lease, or held by `from` (a takeover).
-    const take = (from?: string) =>
-      dynamodb.send(
-        new UpdateItemCommand({
-          TableName: table,
-          Key: { lockId: { S: lockId } },
-          UpdateExpression: 'SET #owner = :me, acquiredAt = :now, expiresAt = :exp',
-          ConditionExpression: from ? '#owner = :from' : 'attribute_not_exists(#owner) OR #owner = :me OR expiresAt < :now',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':me': { S: me }, ':now': { N: String(now) }, ':exp': { N: String(now + LEASE_SECONDS) }, ...(from && { ':from': { S: from } }) },
-        }),
-      );
+  if (isPlan(state)) {
+    // A plan writes nothing, not even the lock; but a plan made while another run changes things is stale.
+    const held = await read();
+    if (held?.owner?.S && held.owner.S !== me && Number(held.expiresAt?.N ?? 0) >= now) throw refuse(held);
+    return undefined;
+  }
+  // Takes the lock if the condition holds: free, ours, past its lease, or held by `from` (a takeover).
+  const take = (from?: string) =>
+    dynamodb.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { lockId: { S: lockId } },
+        UpdateExpression: 'SET #owner = :me, acquiredAt = :now, expiresAt = :exp',
+        ConditionExpression: from ? '#owner = :from' : 'attribute_not_exists(#owner) OR #owner = :me OR expiresAt < :now',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: {
+          ':me': { S: me },
+          ':now': { N: String(now) },
+          ':exp': { N: String(now + LEASE_SECONDS) },
+          ...(from && { ':from': { S: from } }),
+        },
+      }),
+    );
+  try {
+    await take();
+  } catch (e) {
+    if (!(e instanceof ConditionalCheckFailedException) && (e as Error).name !== 'ConditionalCheckFailedException') throw e;
+    const held = await read();
+    const owner = held?.owner?.S;
+    const status = owner ? await holderStatus(owner) : undefined;
+    if (!owner || !ENDED_CLEANLY.includes(status!)) throw refuse(held, status);
     try {
-      await take();
-    } catch (e) {
-      if (!(e instanceof ConditionalCheckFailedException) && (e as Error).name !== 'ConditionalCheckFailedException') throw e;
-      const held = await read();
-      const owner = held?.owner?.S;
-      const status = owner ? await holderStatus(owner) : undefined;
-      if (!owner || !ENDED_CLEANLY.includes(status!)) throw refuse(held, status);
-      try {
-        await take(owner);
-      } catch (again) {
-        if ((again as Error).name === 'ConditionalCheckFailedException') throw refuse(await read());
-        throw again;
-      }
+      await take(owner);
+    } catch (again) {
+      if ((again as Error).name === 'ConditionalCheckFailedException') throw refuse(await read());
+      throw again;
     }
-    return { lockId, owner: me, expiresAt: now + LEASE_SECONDS };
-  });
+  }
+  return { lockId, owner: me, expiresAt: now + LEASE_SECONDS };
+});

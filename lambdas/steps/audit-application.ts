@@ -12,7 +12,11 @@ import { applicationSnapshots, describeApplication, describeKey, encryptionOf, g
 import { deployment } from '../lib/settings';
 import { task } from '../lib/step';
 
-export interface AuditEvent { applicationName: string; context: Context; expectations: Expectations }
+export interface AuditEvent {
+  applicationName: string;
+  context: Context;
+  expectations: Expectations;
+}
 export interface ApplicationAudit {
   applicationName: string;
   encryption: Observed['encryption'];
@@ -48,7 +52,8 @@ async function observe(event: AuditEvent): Promise<Observed | undefined> {
   };
   const snapshots: Observed['snapshots'] = [];
   for (const s of await applicationSnapshots(flink, applicationName)) {
-    const keyArn = s.ApplicationEncryptionConfigurationDescription?.KeyType === 'CUSTOMER_MANAGED_KEY' ? s.ApplicationEncryptionConfigurationDescription.KeyId : undefined;
+    const keyArn =
+      s.ApplicationEncryptionConfigurationDescription?.KeyType === 'CUSTOMER_MANAGED_KEY' ? s.ApplicationEncryptionConfigurationDescription.KeyId : undefined;
     snapshots.push({ name: s.SnapshotName!, keyArn, keyState: keyArn && (await stateOf(keyArn)) });
   }
   return {
@@ -58,7 +63,10 @@ async function observe(event: AuditEvent): Promise<Observed | undefined> {
     key,
     keyPolicy: key && (await unlessDenied(() => keyPolicyOf(kms, key.KeyId!))),
     // Only symmetric keys rotate (KMS refuses the call for others).
-    rotationEnabled: key?.KeySpec !== 'SYMMETRIC_DEFAULT' ? undefined : (await unlessDenied(async () => (await kms.send(new GetKeyRotationStatusCommand({ KeyId: key.KeyId }))).KeyRotationEnabled)),
+    rotationEnabled:
+      key?.KeySpec !== 'SYMMETRIC_DEFAULT'
+        ? undefined
+        : await unlessDenied(async () => (await kms.send(new GetKeyRotationStatusCommand({ KeyId: key.KeyId }))).KeyRotationEnabled),
     operatorRoleArn: operatorRoleArn(context, deployment(), applicationName),
     operatorRoleExists: !!(await getRole(iam, roleName)),
     operatorKeyPolicy: key && (await getRolePolicy(iam, roleName, cmkPolicyName(key.KeyId!))),
@@ -67,15 +75,15 @@ async function observe(event: AuditEvent): Promise<Observed | undefined> {
 }
 
 export const handler = task('AuditApplication', 'key-admin', async (event: AuditEvent): Promise<ApplicationAudit> => {
-    const observed = await observe(event);
-    const at = new Date().toISOString();
-    if (!observed) return { applicationName: event.applicationName, encryption: { KeyType: 'AWS_OWNED_KEY' }, snapshotsByKey: {}, findings: [] };
-    const snapshotsByKey: Record<string, string[]> = {};
-    for (const s of observed.snapshots) (snapshotsByKey[s.keyArn ?? 'AWS_OWNED_KEY'] ??= []).push(s.name);
-    return {
-      applicationName: event.applicationName,
-      encryption: observed.encryption,
-      snapshotsByKey,
-      findings: checkApplication(event.context, observed, event.expectations).map((c) => asff(event.context, c, event.applicationName, at)),
-    };
-  });
+  const observed = await observe(event);
+  const at = new Date().toISOString();
+  if (!observed) return { applicationName: event.applicationName, encryption: { KeyType: 'AWS_OWNED_KEY' }, snapshotsByKey: {}, findings: [] };
+  const snapshotsByKey: Record<string, string[]> = {};
+  for (const s of observed.snapshots) (snapshotsByKey[s.keyArn ?? 'AWS_OWNED_KEY'] ??= []).push(s.name);
+  return {
+    applicationName: event.applicationName,
+    encryption: observed.encryption,
+    snapshotsByKey,
+    findings: checkApplication(event.context, observed, event.expectations).map((c) => asff(event.context, c, event.applicationName, at)),
+  };
+});

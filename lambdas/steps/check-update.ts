@@ -6,8 +6,8 @@ import { actorOf, task } from '../lib/step';
 import type { PollResult, WorkflowState } from '../lib/model';
 
 export const handler = task('CheckUpdate', 'orchestrator', async (state: WorkflowState): Promise<PollResult> => {
-    const sw = state.switch;
-    if (!sw) throw new PreconditionFailed('CheckUpdate runs only after SwitchApplicationToCmk.');
-    const { flink } = await clientsAs('orchestrator', actorOf(state, 'CheckUpdate'), 'read');
-    return pollOperation(flink, state.config.applicationName, sw.operationId, sw.poll);
-  });
+  const sw = state.switch;
+  if (!sw) throw new PreconditionFailed('CheckUpdate runs only after SwitchApplicationToCmk.');
+  const { flink } = await clientsAs('orchestrator', actorOf(state, 'CheckUpdate'), 'read');
+  return pollOperation(flink, state.config.applicationName, sw.operationId, sw.poll);
+});

@@ -45,7 +45,8 @@ function convergedPolicy(state: WorkflowState, current: unknown): PolicyDocument
 function keyProblems(key: KeyMetadata, state: WorkflowState): string[] {
   const problems: string[] = [];
   if (key.KeyState !== 'Enabled') problems.push(`its state is ${key.KeyState}, not Enabled`);
-  if (key.KeySpec !== 'SYMMETRIC_DEFAULT' || key.KeyUsage !== 'ENCRYPT_DECRYPT') problems.push(`it is ${key.KeySpec}/${key.KeyUsage}, not SYMMETRIC_DEFAULT/ENCRYPT_DECRYPT`);
+  if (key.KeySpec !== 'SYMMETRIC_DEFAULT' || key.KeyUsage !== 'ENCRYPT_DECRYPT')
+    problems.push(`it is ${key.KeySpec}/${key.KeyUsage}, not SYMMETRIC_DEFAULT/ENCRYPT_DECRYPT`);
   if (key.KeyManager !== 'CUSTOMER') problems.push('it is not a customer managed key');
   if (key.AWSAccountId !== state.context.account || !key.Arn?.startsWith(`arn:${state.context.partition}:kms:${state.context.region}:`)) {
     problems.push(`it is not in account ${state.context.account} and Region ${state.context.region}`);
@@ -56,13 +57,21 @@ function keyProblems(key: KeyMetadata, state: WorkflowState): string[] {
 /** Why an adopted key cannot serve the application: its state, and each request its policy refuses, with the statement to add. */
 export function adoptionProblems(state: WorkflowState, key: KeyMetadata, policy: unknown): string[] {
   const application = appArn(state.context, state.config.applicationName);
-  const refused = refusedRequests(policy, key.Arn!, { scope: state.context, applicationArn: application, operatorRoleArn: operatorRoleArn(state.context, deployment(), state.config.applicationName) });
+  const refused = refusedRequests(policy, key.Arn!, {
+    scope: state.context,
+    applicationArn: application,
+    operatorRoleArn: operatorRoleArn(state.context, deployment(), state.config.applicationName),
+  });
   if (!refused.length) return keyProblems(key, state);
   // The documented statements that allow what is refused: what the key administrator should add.
-  const documented = expectedKeyPolicy(state).Statement.filter((s) => s.Principal && refused.some((r) => {
-    const who = 'AWS' in r.principal ? r.principal.AWS : r.principal.Service;
-    return [s.Principal!.AWS, s.Principal!.Service].flat().includes(who) && [s.Action].flat().includes(r.action);
-  }));
+  const documented = expectedKeyPolicy(state).Statement.filter(
+    (s) =>
+      s.Principal &&
+      refused.some((r) => {
+        const who = 'AWS' in r.principal ? r.principal.AWS : r.principal.Service;
+        return [s.Principal!.AWS, s.Principal!.Service].flat().includes(who) && [s.Action].flat().includes(r.action);
+      }),
+  );
   return [
     ...keyProblems(key, state),
     `its key policy does not allow: ${refused.map((r) => `${r.action} by ${'AWS' in r.principal ? r.principal.AWS : r.principal.Service} (${r.purpose})`).join('; ')}. Add these statements (facts §3) to it: ${JSON.stringify(documented)}`,
@@ -73,7 +82,9 @@ export function adoptionProblems(state: WorkflowState, key: KeyMetadata, policy:
 function movingFrom(state: WorkflowState): string {
   const app = decided<ApplicationResult>(state, 'EnsureApplication');
   if (app.encryption.KeyType !== 'CUSTOMER_MANAGED_KEY') {
-    throw new PreconditionFailed(`Application ${state.config.applicationName} is on the AWS owned key; move-key moves it from one customer managed key to another: onboard it instead.`);
+    throw new PreconditionFailed(
+      `Application ${state.config.applicationName} is on the AWS owned key; move-key moves it from one customer managed key to another: onboard it instead.`,
+    );
   }
   return app.encryption.KeyId!;
 }
@@ -92,7 +103,10 @@ export const definition: StepDefinition<Found, KeyResult> = {
       key = await describeKey(kms, ref);
     } catch (e) {
       if (!isAwsError(e, 'AccessDeniedException')) throw e;
-      throw new PreconditionFailed(`The key administrator ${deployment().keyAdminRoleArn} may not read ${ref}: its key policy must name that role (or delegate to the account). ${(e as Error).message}`, { cause: e });
+      throw new PreconditionFailed(
+        `The key administrator ${deployment().keyAdminRoleArn} may not read ${ref}: its key policy must name that role (or delegate to the account). ${(e as Error).message}`,
+        { cause: e },
+      );
     }
     if (!key) return {};
     return { key, policy: await keyPolicyOf(kms, key.KeyId!), tags: state.config.keyId ? undefined : await keyTags(kms, key.KeyId!) };
@@ -145,7 +159,9 @@ export const definition: StepDefinition<Found, KeyResult> = {
       });
     }
     if (!isManagedFor(tags, context, config.applicationName)) {
-      throw new ResourceConflict(`${alias} points to ${key.Arn}, which this workflow did not create for ${config.applicationName}; name it in keyId to adopt it.`);
+      throw new ResourceConflict(
+        `${alias} points to ${key.Arn}, which this workflow did not create for ${config.applicationName}; name it in keyId to adopt it.`,
+      );
     }
     // A key a rollback retired, or the key a move leaves: a new one, and the alias moves to it (the old key is left as it is).
     if (key.KeyState === 'PendingDeletion' || moving) {
@@ -164,15 +180,17 @@ export const definition: StepDefinition<Found, KeyResult> = {
     const converged = convergedPolicy(state, policy);
     const changes: Change[] = isDeepStrictEqual(policy, converged)
       ? []
-      : [{
-          action: 'kms:PutKeyPolicy',
-          resource: key.Arn!,
-          persona: 'key-admin',
-          request: { KeyId: key.KeyId, PolicyName: 'default', Policy: JSON.stringify(converged) },
-          before: policy,
-          after: converged,
-          detail: "converges the workflow's statements of the key policy to the documented ones (other statements kept)",
-        }];
+      : [
+          {
+            action: 'kms:PutKeyPolicy',
+            resource: key.Arn!,
+            persona: 'key-admin',
+            request: { KeyId: key.KeyId, PolicyName: 'default', Policy: JSON.stringify(converged) },
+            before: policy,
+            after: converged,
+            detail: "converges the workflow's statements of the key policy to the documented ones (other statements kept)",
+          },
+        ];
     return { changes, outcome: { keyArn: key.Arn!, keyId: key.KeyId!, aliasName: alias, keyState: key.KeyState!, created: false, adopted: false } };
   },
 

@@ -42,16 +42,29 @@ export const definition: StepDefinition<{ app?: ApplicationDetail }, Application
     const { applicationName, createApplication: spec } = state.config;
     if (app) {
       if (!supportsCmk(app.RuntimeEnvironment)) {
-        throw new UnsupportedRuntime(`Application ${applicationName} runs ${app.RuntimeEnvironment}; customer managed keys need FLINK-1_20 or newer. Upgrade the runtime in place first (UpdateApplication with RuntimeEnvironmentUpdate).`);
+        throw new UnsupportedRuntime(
+          `Application ${applicationName} runs ${app.RuntimeEnvironment}; customer managed keys need FLINK-1_20 or newer. Upgrade the runtime in place first (UpdateApplication with RuntimeEnvironmentUpdate).`,
+        );
       }
-      if (!STABLE_STATUSES.includes(app.ApplicationStatus!)) throw new ApplicationBusy(`Application ${applicationName} is ${app.ApplicationStatus}; waiting for READY or RUNNING.`);
+      if (!STABLE_STATUSES.includes(app.ApplicationStatus!))
+        throw new ApplicationBusy(`Application ${applicationName} is ${app.ApplicationStatus}; waiting for READY or RUNNING.`);
       return { changes: [], outcome: resultOf(app, false) };
     }
-    if (!spec) throw new ApplicationNotFound(`Application ${applicationName} does not exist in ${state.context.region}, and the input has no createApplication spec to create it.`);
+    if (!spec)
+      throw new ApplicationNotFound(
+        `Application ${applicationName} does not exist in ${state.context.region}, and the input has no createApplication spec to create it.`,
+      );
     const arn = appArn(state.context, applicationName);
     return {
       // A new application is READY at version 1 on the AWS owned key (facts §2 step 2, §5).
-      outcome: { applicationArn: arn, created: true, status: 'READY', versionId: 1, runtimeEnvironment: spec.runtimeEnvironment, encryption: { KeyType: 'AWS_OWNED_KEY' } },
+      outcome: {
+        applicationArn: arn,
+        created: true,
+        status: 'READY',
+        versionId: 1,
+        runtimeEnvironment: spec.runtimeEnvironment,
+        encryption: { KeyType: 'AWS_OWNED_KEY' },
+      },
       changes: [
         {
           action: 'kinesisanalytics:CreateApplication',

@@ -16,7 +16,10 @@ import type { Role } from '@aws-sdk/client-iam';
 import { isDeepStrictEqual } from 'node:util';
 import type { OperatorResult, WorkflowState } from '../lib/model';
 
-interface Found { role?: Role; basePolicy?: unknown }
+interface Found {
+  role?: Role;
+  basePolicy?: unknown;
+}
 
 /** AWS principals a trust policy names (a string or a list). */
 const trustedArns = (doc: any): string[] => (doc?.Statement ?? []).flatMap((s: any) => [s.Principal?.AWS ?? []].flat());
@@ -81,7 +84,9 @@ export const definition: StepDefinition<Found, OperatorResult> = {
       };
     }
     if (role.Path !== d.rolePath || !isManagedFor(role.Tags, state.context, applicationName)) {
-      throw new ResourceConflict(`Role ${role.Arn} exists but is not this workflow's operator role for ${applicationName} (path ${d.rolePath}, tags ${MANAGED_BY_KEY}=${MANAGED_BY_VALUE} and the application's ARN); refusing to take it over.`);
+      throw new ResourceConflict(
+        `Role ${role.Arn} exists but is not this workflow's operator role for ${applicationName} (path ${d.rolePath}, tags ${MANAGED_BY_KEY}=${MANAGED_BY_VALUE} and the application's ARN); refusing to take it over.`,
+      );
     }
     const changes: Change[] = [];
     // A role from before boundaries were required gets one first: the orchestrator writes only to bounded roles.

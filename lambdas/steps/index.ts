@@ -46,30 +46,62 @@ export const steps: Record<string, StepDefinition> = {
   EnsureOperatorRole: { entry: 'steps/ensure-operator-role', handler: ensureOperatorRole.handler, persona: ensureOperatorRole.handler.persona },
   EnsureApplication: { entry: 'steps/ensure-application', handler: ensureApplication.handler, persona: ensureApplication.handler.persona },
   CreateKey: { entry: 'steps/create-key', handler: createKey.handler, persona: createKey.handler.persona },
-  GrantOperatorKeyAccess: { entry: 'steps/grant-operator-key-access', handler: grantOperatorKeyAccess.handler, persona: grantOperatorKeyAccess.handler.persona },
-  SwitchApplicationToCmk: { entry: 'steps/switch-application-to-cmk', handler: switchApplicationToCmk.handler, persona: switchApplicationToCmk.handler.persona },
+  GrantOperatorKeyAccess: {
+    entry: 'steps/grant-operator-key-access',
+    handler: grantOperatorKeyAccess.handler,
+    persona: grantOperatorKeyAccess.handler.persona,
+  },
+  SwitchApplicationToCmk: {
+    entry: 'steps/switch-application-to-cmk',
+    handler: switchApplicationToCmk.handler,
+    persona: switchApplicationToCmk.handler.persona,
+  },
   CheckUpdate: { entry: 'steps/check-update', handler: checkUpdate.handler, persona: checkUpdate.handler.persona },
   VerifyEncryption: { entry: 'steps/verify-encryption', handler: verifyEncryption.handler, persona: verifyEncryption.handler.persona },
   ReleaseLock: { entry: 'steps/release-lock', handler: releaseLock.handler, persona: releaseLock.handler.persona },
   ReportPlan: { entry: 'steps/report-plan', handler: reportPlan.handler, persona: reportPlan.handler.persona },
   // revert-to-aws-owned-key (its lock, poll, plan and rollback states are the ones above and below).
-  SwitchApplicationToAwsOwnedKey: { entry: 'steps/switch-application-to-aws-owned-key', handler: switchApplicationToAwsOwnedKey.handler, persona: switchApplicationToAwsOwnedKey.handler.persona },
-  RemoveOperatorKeyAccess: { entry: 'steps/remove-operator-key-access', handler: removeOperatorKeyAccess.handler, persona: removeOperatorKeyAccess.handler.persona },
+  SwitchApplicationToAwsOwnedKey: {
+    entry: 'steps/switch-application-to-aws-owned-key',
+    handler: switchApplicationToAwsOwnedKey.handler,
+    persona: switchApplicationToAwsOwnedKey.handler.persona,
+  },
+  RemoveOperatorKeyAccess: {
+    entry: 'steps/remove-operator-key-access',
+    handler: removeOperatorKeyAccess.handler,
+    persona: removeOperatorKeyAccess.handler.persona,
+  },
   VerifyAwsOwnedKey: { entry: 'steps/verify-aws-owned-key', handler: verifyAwsOwnedKey.handler, persona: verifyAwsOwnedKey.handler.persona },
   // rotate-key.
   RotateKeyOnDemand: { entry: 'steps/rotate-key-on-demand', handler: rotateKeyOnDemand.handler, persona: rotateKeyOnDemand.handler.persona },
   VerifyRotation: { entry: 'steps/verify-rotation', handler: verifyRotation.handler, persona: verifyRotation.handler.persona },
   // audit: reads only (the key administrator reads KMS).
-  ListApplicationsToAudit: { entry: 'steps/list-applications-to-audit', handler: listApplicationsToAudit.handler, persona: listApplicationsToAudit.handler.persona },
+  ListApplicationsToAudit: {
+    entry: 'steps/list-applications-to-audit',
+    handler: listApplicationsToAudit.handler,
+    persona: listApplicationsToAudit.handler.persona,
+  },
   AuditApplication: { entry: 'steps/audit-application', handler: auditApplication.handler, persona: auditApplication.handler.persona },
   ReportFindings: { entry: 'steps/report-findings', handler: reportFindings.handler, persona: reportFindings.handler.persona },
   // Compensations, newest first (DESIGN.md §7).
   RevertApplication: { entry: 'compensations/revert-application', handler: revertApplication.handler, persona: revertApplication.handler.persona },
   CheckRevert: { entry: 'compensations/check-revert', handler: checkRevert.handler, persona: checkRevert.handler.persona },
-  RevokeOperatorKeyAccess: { entry: 'compensations/revoke-operator-key-access', handler: revokeOperatorKeyAccess.handler, persona: revokeOperatorKeyAccess.handler.persona },
+  RevokeOperatorKeyAccess: {
+    entry: 'compensations/revoke-operator-key-access',
+    handler: revokeOperatorKeyAccess.handler,
+    persona: revokeOperatorKeyAccess.handler.persona,
+  },
   RetireKey: { entry: 'compensations/retire-key', handler: retireKey.handler, persona: retireKey.handler.persona },
-  DeleteCreatedApplication: { entry: 'compensations/delete-created-application', handler: deleteCreatedApplication.handler, persona: deleteCreatedApplication.handler.persona },
+  DeleteCreatedApplication: {
+    entry: 'compensations/delete-created-application',
+    handler: deleteCreatedApplication.handler,
+    persona: deleteCreatedApplication.handler.persona,
+  },
   RestoreOperatorRole: { entry: 'compensations/restore-operator-role', handler: restoreOperatorRole.handler, persona: restoreOperatorRole.handler.persona },
-  RestoreOperatorKeyAccess: { entry: 'compensations/restore-operator-key-access', handler: restoreOperatorKeyAccess.handler, persona: restoreOperatorKeyAccess.handler.persona },
+  RestoreOperatorKeyAccess: {
+    entry: 'compensations/restore-operator-key-access',
+    handler: restoreOperatorKeyAccess.handler,
+    persona: restoreOperatorKeyAccess.handler.persona,
+  },
   ReportRollback: { entry: 'compensations/report-rollback', handler: reportRollback.handler, persona: reportRollback.handler.persona },
 };

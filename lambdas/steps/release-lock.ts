@@ -10,23 +10,23 @@ import { actorOf, task } from '../lib/step';
 import type { WorkflowState } from '../lib/model';
 
 export const handler = task('ReleaseLock', 'orchestrator', async (state: WorkflowState): Promise<{ released: boolean }> => {
-    if (!state.lock) return { released: false };
-    const { dynamodb } = await clientsAs('orchestrator', actorOf(state, 'ReleaseLock'), 'write');
-    try {
-      await dynamodb.send(
-        new UpdateItemCommand({
-          TableName: deployment().lockTableName,
-          Key: { lockId: { S: state.lock.lockId } },
-          UpdateExpression: 'REMOVE #owner, expiresAt SET releasedAt = :now, lastOwner = :me',
-          ConditionExpression: '#owner = :me',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':me': { S: state.lock.owner }, ':now': { N: String(Math.floor(Date.now() / 1000)) } },
-        }),
-      );
-      return { released: true };
-    } catch (e) {
-      // Not ours any more: released by an earlier attempt whose answer was lost, or taken over.
-      if ((e as Error).name === 'ConditionalCheckFailedException') return { released: false };
-      throw e;
-    }
-  });
+  if (!state.lock) return { released: false };
+  const { dynamodb } = await clientsAs('orchestrator', actorOf(state, 'ReleaseLock'), 'write');
+  try {
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: deployment().lockTableName,
+        Key: { lockId: { S: state.lock.lockId } },
+        UpdateExpression: 'REMOVE #owner, expiresAt SET releasedAt = :now, lastOwner = :me',
+        ConditionExpression: '#owner = :me',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':me': { S: state.lock.owner }, ':now': { N: String(Math.floor(Date.now() / 1000)) } },
+      }),
+    );
+    return { released: true };
+  } catch (e) {
+    // Not ours any more: released by an earlier attempt whose answer was lost, or taken over.
+    if ((e as Error).name === 'ConditionalCheckFailedException') return { released: false };
+    throw e;
+  }
+});

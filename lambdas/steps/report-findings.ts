@@ -16,7 +16,12 @@ export const handler = task('ReportFindings', 'none', async (event: { results: A
   for (const f of findings) bySeverity[f.Severity.Label] = (bySeverity[f.Severity.Label] ?? 0) + 1;
   return {
     operation: 'audit',
-    applications: event.results.map(({ applicationName, encryption, snapshotsByKey, findings: f }) => ({ applicationName, encryption, snapshotsByKey, findings: f.length })),
+    applications: event.results.map(({ applicationName, encryption, snapshotsByKey, findings: f }) => ({
+      applicationName,
+      encryption,
+      snapshotsByKey,
+      findings: f.length,
+    })),
     bySeverity,
     findings,
   };

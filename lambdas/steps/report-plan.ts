@@ -5,9 +5,17 @@
 import { task } from '../lib/step';
 import { ledgerChanges, type WorkflowState } from '../lib/model';
 
-export interface PlannedChange { action: string; resource: string; detail: string }
+export interface PlannedChange {
+  action: string;
+  resource: string;
+  detail: string;
+}
 
-export interface PlanReport { mode: 'plan'; applicationName: string; changes: PlannedChange[] }
+export interface PlanReport {
+  mode: 'plan';
+  applicationName: string;
+  changes: PlannedChange[];
+}
 
 export const handler = task('ReportPlan', 'none', async (state: WorkflowState): Promise<PlanReport> => {
   return {

@@ -18,7 +18,12 @@ export const ON_DEMAND_ROTATION_CAP = 25;
 /** KMS refuses an on-demand rotation while an automatic one is due within this long. */
 export const AUTOMATIC_ROTATION_CONFLICT_MS = 20 * 60 * 1000;
 
-interface Found { app?: ApplicationDetail; key?: KeyMetadata; onDemand?: number; status?: GetKeyRotationStatusResponse }
+interface Found {
+  app?: ApplicationDetail;
+  key?: KeyMetadata;
+  onDemand?: number;
+  status?: GetKeyRotationStatusResponse;
+}
 
 export const definition: StepDefinition<Found, RotationResult> = {
   name: 'RotateKeyOnDemand',
@@ -38,14 +43,20 @@ export const definition: StepDefinition<Found, RotationResult> = {
   decide(state, { app, key, onDemand, status }): Decision<RotationResult> {
     const { applicationName } = state.config;
     if (!app) throw new ApplicationNotFound(`Application ${applicationName} does not exist in ${state.context.region}.`);
-    if (encryptionOf(app).KeyType !== 'CUSTOMER_MANAGED_KEY') throw new PreconditionFailed(`Application ${applicationName} is on the AWS owned key, which AWS rotates; there is no key of ours to rotate.`);
+    if (encryptionOf(app).KeyType !== 'CUSTOMER_MANAGED_KEY')
+      throw new PreconditionFailed(`Application ${applicationName} is on the AWS owned key, which AWS rotates; there is no key of ours to rotate.`);
     if (!key) throw new PreconditionFailed(`The key administrator cannot read ${encryptionOf(app).KeyId}; run audit for ${applicationName}.`);
     if (key.KeyState !== 'Enabled') throw new PreconditionFailed(`Key ${key.Arn} is ${key.KeyState}; only an enabled key rotates (run audit).`);
     if (key.KeySpec !== 'SYMMETRIC_DEFAULT') throw new PreconditionFailed(`Key ${key.Arn} is ${key.KeySpec}; only symmetric encryption keys rotate on demand.`);
-    if (onDemand! >= ON_DEMAND_ROTATION_CAP) throw new PreconditionFailed(`Key ${key.Arn} has had ${onDemand} on-demand rotations, KMS's lifetime cap; move the application to a new key instead (move-key).`);
+    if (onDemand! >= ON_DEMAND_ROTATION_CAP)
+      throw new PreconditionFailed(
+        `Key ${key.Arn} has had ${onDemand} on-demand rotations, KMS's lifetime cap; move the application to a new key instead (move-key).`,
+      );
     const due = status?.NextRotationDate ? new Date(status.NextRotationDate).getTime() : undefined;
     if (status?.KeyRotationEnabled && due !== undefined && due - Date.now() < AUTOMATIC_ROTATION_CONFLICT_MS) {
-      throw new PreconditionFailed(`An automatic rotation of ${key.Arn} is due at ${new Date(due).toISOString()}; KMS refuses an on-demand one within 20 minutes of it.`);
+      throw new PreconditionFailed(
+        `An automatic rotation of ${key.Arn} is due at ${new Date(due).toISOString()}; KMS refuses an on-demand one within 20 minutes of it.`,
+      );
     }
     return {
       outcome: { keyArn: key.Arn!, keyId: key.KeyId!, onDemandBefore: onDemand!, applicationStatus: app.ApplicationStatus! },

@@ -15,7 +15,11 @@ import { deployment } from '../lib/settings';
 import { stepHandler, type StepDefinition } from '../lib/step';
 import type { SwitchResult } from '../lib/model';
 
-interface Found { app?: ApplicationDetail; keyId?: string; operatorKeyPolicy?: unknown }
+interface Found {
+  app?: ApplicationDetail;
+  keyId?: string;
+  operatorKeyPolicy?: unknown;
+}
 
 /** What the update does to the application, by its status (facts §6: a key change takes effect at restart). */
 export const restartNote = (status: string, from: string, to: string) =>
@@ -41,7 +45,8 @@ export const definition: StepDefinition<Found, SwitchResult> = {
   decide(state, { app, operatorKeyPolicy }): Decision<SwitchResult> {
     const { applicationName } = state.config;
     if (!app) throw new ApplicationNotFound(`Application ${applicationName} does not exist in ${state.context.region}.`);
-    if (!STABLE_STATUSES.includes(app.ApplicationStatus!)) throw new ApplicationBusy(`Application ${applicationName} is ${app.ApplicationStatus}; waiting for READY or RUNNING.`);
+    if (!STABLE_STATUSES.includes(app.ApplicationStatus!))
+      throw new ApplicationBusy(`Application ${applicationName} is ${app.ApplicationStatus}; waiting for READY or RUNNING.`);
     const encryption = encryptionOf(app);
     const alreadyOnKey = encryption.KeyType === 'AWS_OWNED_KEY';
     const outcome: SwitchResult = {
@@ -78,7 +83,11 @@ export const definition: StepDefinition<Found, SwitchResult> = {
 
   settle(decision, [answer]) {
     const out = answer as { OperationId?: string; ApplicationDetail?: { ApplicationStatus?: string } };
-    return { ...decision.outcome, operationId: out.OperationId, poll: { ...decision.outcome.poll, applicationStatus: out.ApplicationDetail?.ApplicationStatus } };
+    return {
+      ...decision.outcome,
+      operationId: out.OperationId,
+      poll: { ...decision.outcome.poll, applicationStatus: out.ApplicationDetail?.ApplicationStatus },
+    };
   },
 };
 

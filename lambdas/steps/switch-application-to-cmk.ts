@@ -61,7 +61,11 @@ export const definition: StepDefinition<Record<string, never>, SwitchResult> = {
 
   settle(decision, [answer]) {
     const out = answer as { OperationId?: string; ApplicationDetail?: { ApplicationStatus?: string } };
-    return { ...decision.outcome, operationId: out.OperationId, poll: { ...decision.outcome.poll, applicationStatus: out.ApplicationDetail?.ApplicationStatus } };
+    return {
+      ...decision.outcome,
+      operationId: out.OperationId,
+      poll: { ...decision.outcome.poll, applicationStatus: out.ApplicationDetail?.ApplicationStatus },
+    };
   },
 };
 

@@ -27,7 +27,9 @@ export const handler = task('ValidateInput', 'none', async (event: ValidateInput
   const context = contextOf(event.execution.Id);
   const problems: string[] = [];
   if (!TAG_VALUE.test(context.executionArn)) {
-    problems.push(`execution name ${JSON.stringify(context.executionName)}: the execution ARN tags what the run creates, and tag values allow only letters, digits, spaces and _ . : / = + - @ (256 at most); start it under another name`);
+    problems.push(
+      `execution name ${JSON.stringify(context.executionName)}: the execution ARN tags what the run creates, and tag values allow only letters, digits, spaces and _ . : / = + - @ (256 at most); start it under another name`,
+    );
   }
   const keyArn = config.keyId?.startsWith('arn:') ? config.keyId.split(':') : undefined;
   if (keyArn && (keyArn[3] !== context.region || keyArn[4] !== context.account)) {

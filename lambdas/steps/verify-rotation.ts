@@ -24,25 +24,25 @@ export interface RotationReport {
 }
 
 export const handler = task('VerifyRotation', 'key-admin', async (state: WorkflowState): Promise<RotationReport> => {
-    const { rotation } = state;
-    if (!rotation) throw new PreconditionFailed('VerifyRotation runs only after RotateKeyOnDemand.');
-    const { kms } = await clientsAs('key-admin', actorOf(state, 'VerifyRotation'), 'read');
-    const rotations = await keyRotations(kms, rotation.keyId);
-    const onDemand = rotations.filter((r) => r.RotationType === 'ON_DEMAND').length;
-    if (onDemand <= rotation.onDemandBefore) throw new VerificationFailed(`${rotation.keyArn} shows ${onDemand} on-demand rotations, as before the rotation.`);
-    const status = await kms.send(new GetKeyRotationStatusCommand({ KeyId: rotation.keyId }));
-    return {
-      operation: 'rotate-key',
-      applicationName: state.config.applicationName,
-      keyArn: rotation.keyArn,
-      rotations: rotations.map((r) => ({ date: new Date(r.RotationDate!).toISOString(), type: r.RotationType! })),
-      onDemandRemaining: ON_DEMAND_ROTATION_CAP - onDemand,
-      automaticRotation: {
-        enabled: !!status.KeyRotationEnabled,
-        periodInDays: status.RotationPeriodInDays,
-        nextRotationDate: status.NextRotationDate && new Date(status.NextRotationDate).toISOString(),
-      },
-      restartNeeded: rotation.applicationStatus === 'RUNNING',
-      changes: ledgerChanges(state).length,
-    };
-  });
+  const { rotation } = state;
+  if (!rotation) throw new PreconditionFailed('VerifyRotation runs only after RotateKeyOnDemand.');
+  const { kms } = await clientsAs('key-admin', actorOf(state, 'VerifyRotation'), 'read');
+  const rotations = await keyRotations(kms, rotation.keyId);
+  const onDemand = rotations.filter((r) => r.RotationType === 'ON_DEMAND').length;
+  if (onDemand <= rotation.onDemandBefore) throw new VerificationFailed(`${rotation.keyArn} shows ${onDemand} on-demand rotations, as before the rotation.`);
+  const status = await kms.send(new GetKeyRotationStatusCommand({ KeyId: rotation.keyId }));
+  return {
+    operation: 'rotate-key',
+    applicationName: state.config.applicationName,
+    keyArn: rotation.keyArn,
+    rotations: rotations.map((r) => ({ date: new Date(r.RotationDate!).toISOString(), type: r.RotationType! })),
+    onDemandRemaining: ON_DEMAND_ROTATION_CAP - onDemand,
+    automaticRotation: {
+      enabled: !!status.KeyRotationEnabled,
+      periodInDays: status.RotationPeriodInDays,
+      nextRotationDate: status.NextRotationDate && new Date(status.NextRotationDate).toISOString(),
+    },
+    restartNeeded: rotation.applicationStatus === 'RUNNING',
+    changes: ledgerChanges(state).length,
+  };
+});

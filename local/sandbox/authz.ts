@@ -9,12 +9,7 @@
  * boundaries (including the same-account resource-policy grants to a session that a boundary does not limit).
  */
 import { runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
-import {
-  createValidatedPolicy,
-  validateIdentityPolicy,
-  validateResourcePolicy,
-  validateTrustPolicy,
-} from '@cloud-copilot/iam-policy';
+import { createValidatedPolicy, validateIdentityPolicy, validateResourcePolicy, validateTrustPolicy } from '@cloud-copilot/iam-policy';
 import type { PolicyDocument } from './state';
 
 export type PolicyKind = 'identity' | 'resource' | 'trust';
@@ -66,7 +61,13 @@ function actionMatches(pattern: string, action: string): boolean {
   let regex = actionPatterns.get(pattern);
   if (!regex) {
     if (actionPatterns.size > 5000) actionPatterns.clear();
-    regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+    regex = new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+      'i',
+    );
     actionPatterns.set(pattern, regex);
   }
   return regex.test(action);

@@ -20,7 +20,9 @@ const GLOBAL = new Set(['iam']);
 function recorded(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(recorded);
   if (typeof value !== 'object' || value === null) return value;
-  const kept = Object.entries(value).filter(([k, v]) => !UNRECORDED.has(k) && v !== undefined).map(([k, v]) => [k, recorded(v)]);
+  const kept = Object.entries(value)
+    .filter(([k, v]) => !UNRECORDED.has(k) && v !== undefined)
+    .map(([k, v]) => [k, recorded(v)]);
   return kept.length ? Object.fromEntries(kept) : null;
 }
 

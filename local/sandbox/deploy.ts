@@ -23,8 +23,18 @@ import type { Sandbox } from './sandbox';
 import type { Stack } from './state';
 
 type Json = any;
-interface Deployed { Type: string; PhysicalResourceId: string; Attributes: Record<string, string>; Properties: Record<string, unknown> }
-interface Context { sandbox: Sandbox; stackName: string; assets: Map<string, string>; previous?: Deployed }
+interface Deployed {
+  Type: string;
+  PhysicalResourceId: string;
+  Attributes: Record<string, string>;
+  Properties: Record<string, unknown>;
+}
+interface Context {
+  sandbox: Sandbox;
+  stackName: string;
+  assets: Map<string, string>;
+  previous?: Deployed;
+}
 interface ResourceHandler {
   create(props: Json, ctx: Context, logicalId: string): Promise<Omit<Deployed, 'Type' | 'Properties'>>;
   /** Absent: a change to the resource is refused as needing replacement. */
@@ -32,7 +42,14 @@ interface ResourceHandler {
   delete(old: Deployed, ctx: Context): Promise<void>;
 }
 
-export interface DeployResult { stackName: string; outputs: Record<string, string>; created: string[]; updated: string[]; deleted: string[]; unchanged: string[] }
+export interface DeployResult {
+  stackName: string;
+  outputs: Record<string, string>;
+  created: string[];
+  updated: string[];
+  deleted: string[];
+  unchanged: string[];
+}
 
 export class DeployError extends Error {
   constructor(message: string) {
@@ -56,9 +73,11 @@ async function call(ctx: Context, service: string, operation: string, input: Jso
     }
   }
 }
-const ignore = (...codes: string[]) => (e: Error & { code?: string }) => {
-  if (!codes.includes(e.code ?? e.name)) throw e;
-};
+const ignore =
+  (...codes: string[]) =>
+  (e: Error & { code?: string }) => {
+    if (!codes.includes(e.code ?? e.name)) throw e;
+  };
 
 /** A physical name as CloudFormation generates it: stable for the stack and logical id, within `max` characters. */
 export function generatedName(stackName: string, logicalId: string, max = 64): string {
@@ -74,21 +93,28 @@ const tagMap = (tags: Json) => Object.fromEntries(tagList(tags).map((t) => [t.Ke
 // ---------------------------------------------------------------------------------------------
 // Resource types
 
-const arnOf = (sandbox: Sandbox, service: string, resource: string, global = false) => `arn:aws:${service}:${global ? '' : sandbox.region}:${sandbox.account}:${resource}`;
+const arnOf = (sandbox: Sandbox, service: string, resource: string, global = false) =>
+  `arn:aws:${service}:${global ? '' : sandbox.region}:${sandbox.account}:${resource}`;
 
 const role: ResourceHandler = {
   async create(p, ctx, id) {
     const name = p.RoleName ?? generatedName(ctx.stackName, id);
     const out = await call(ctx, 'iam', 'CreateRole', {
-      RoleName: name, Path: p.Path, AssumeRolePolicyDocument: json(p.AssumeRolePolicyDocument), Description: p.Description,
-      MaxSessionDuration: p.MaxSessionDuration === undefined ? undefined : String(p.MaxSessionDuration), PermissionsBoundary: p.PermissionsBoundary, Tags: tagList(p.Tags),
+      RoleName: name,
+      Path: p.Path,
+      AssumeRolePolicyDocument: json(p.AssumeRolePolicyDocument),
+      Description: p.Description,
+      MaxSessionDuration: p.MaxSessionDuration === undefined ? undefined : String(p.MaxSessionDuration),
+      PermissionsBoundary: p.PermissionsBoundary,
+      Tags: tagList(p.Tags),
     });
     await syncRolePolicies(ctx, name, p, {});
     return { PhysicalResourceId: name, Attributes: { Arn: out.Role.Arn, RoleId: out.Role.RoleId } };
   },
   async update(p, old, ctx, id) {
     const name = old.PhysicalResourceId;
-    if ((p.RoleName ?? generatedName(ctx.stackName, id)) !== name || (p.Path ?? '/') !== ((old.Properties.Path as string) ?? '/')) throw new DeployError(`${id}: changing RoleName or Path needs a replacement, which this deployer does not do`);
+    if ((p.RoleName ?? generatedName(ctx.stackName, id)) !== name || (p.Path ?? '/') !== ((old.Properties.Path as string) ?? '/'))
+      throw new DeployError(`${id}: changing RoleName or Path needs a replacement, which this deployer does not do`);
     await call(ctx, 'iam', 'UpdateAssumeRolePolicy', { RoleName: name, PolicyDocument: json(p.AssumeRolePolicyDocument) });
     if (p.PermissionsBoundary) await call(ctx, 'iam', 'PutRolePermissionsBoundary', { RoleName: name, PermissionsBoundary: p.PermissionsBoundary });
     else if (old.Properties.PermissionsBoundary) await call(ctx, 'iam', 'DeleteRolePermissionsBoundary', { RoleName: name });
@@ -99,7 +125,8 @@ const role: ResourceHandler = {
     const name = old.PhysicalResourceId;
     const policies = (old.Properties.Policies as Json[]) ?? [];
     for (const pol of policies) await call(ctx, 'iam', 'DeleteRolePolicy', { RoleName: name, PolicyName: pol.PolicyName }).catch(ignore('NoSuchEntity'));
-    for (const arn of (old.Properties.ManagedPolicyArns as string[]) ?? []) await call(ctx, 'iam', 'DetachRolePolicy', { RoleName: name, PolicyArn: arn }).catch(ignore('NoSuchEntity'));
+    for (const arn of (old.Properties.ManagedPolicyArns as string[]) ?? [])
+      await call(ctx, 'iam', 'DetachRolePolicy', { RoleName: name, PolicyArn: arn }).catch(ignore('NoSuchEntity'));
     if (old.Properties.PermissionsBoundary) await call(ctx, 'iam', 'DeleteRolePermissionsBoundary', { RoleName: name }).catch(ignore('NoSuchEntity'));
     await call(ctx, 'iam', 'DeleteRole', { RoleName: name }).catch(ignore('NoSuchEntity'));
   },
@@ -108,7 +135,8 @@ const role: ResourceHandler = {
 /** A role's inline `Policies` and `ManagedPolicyArns`, from what was deployed to what the template says. */
 async function syncRolePolicies(ctx: Context, name: string, p: Json, old: Json): Promise<void> {
   const want = new Map<string, string>(((p.Policies as Json[]) ?? []).map((x) => [String(x.PolicyName), json(x.PolicyDocument)]));
-  for (const x of (old.Policies as Json[]) ?? []) if (!want.has(x.PolicyName)) await call(ctx, 'iam', 'DeleteRolePolicy', { RoleName: name, PolicyName: x.PolicyName });
+  for (const x of (old.Policies as Json[]) ?? [])
+    if (!want.has(x.PolicyName)) await call(ctx, 'iam', 'DeleteRolePolicy', { RoleName: name, PolicyName: x.PolicyName });
   for (const [PolicyName, PolicyDocument] of want) await call(ctx, 'iam', 'PutRolePolicy', { RoleName: name, PolicyName, PolicyDocument });
   const had = new Set<string>((old.ManagedPolicyArns as string[]) ?? []);
   const has = new Set<string>((p.ManagedPolicyArns as string[]) ?? []);
@@ -129,7 +157,8 @@ const inlinePolicy: ResourceHandler = {
     return { ...(await inlinePolicy.create(p, ctx, id)), PhysicalResourceId: old.PhysicalResourceId };
   },
   async delete(old, ctx) {
-    for (const r of (old.Properties.Roles as string[]) ?? []) await call(ctx, 'iam', 'DeleteRolePolicy', { RoleName: r, PolicyName: old.Properties.PolicyName }).catch(ignore('NoSuchEntity'));
+    for (const r of (old.Properties.Roles as string[]) ?? [])
+      await call(ctx, 'iam', 'DeleteRolePolicy', { RoleName: r, PolicyName: old.Properties.PolicyName }).catch(ignore('NoSuchEntity'));
   },
 };
 
@@ -158,9 +187,11 @@ const managedPolicy: ResourceHandler = {
   },
   async delete(old, ctx) {
     const arn = old.PhysicalResourceId;
-    for (const r of (old.Properties.Roles as string[]) ?? []) await call(ctx, 'iam', 'DetachRolePolicy', { RoleName: r, PolicyArn: arn }).catch(ignore('NoSuchEntity'));
+    for (const r of (old.Properties.Roles as string[]) ?? [])
+      await call(ctx, 'iam', 'DetachRolePolicy', { RoleName: r, PolicyArn: arn }).catch(ignore('NoSuchEntity'));
     const { Versions } = await call(ctx, 'iam', 'ListPolicyVersions', { PolicyArn: arn }).catch(() => ({ Versions: [] }));
-    for (const v of Versions as Json[]) if (String(v.IsDefaultVersion) !== 'true') await call(ctx, 'iam', 'DeletePolicyVersion', { PolicyArn: arn, VersionId: v.VersionId });
+    for (const v of Versions as Json[])
+      if (String(v.IsDefaultVersion) !== 'true') await call(ctx, 'iam', 'DeletePolicyVersion', { PolicyArn: arn, VersionId: v.VersionId });
     await call(ctx, 'iam', 'DeletePolicy', { PolicyArn: arn }).catch(ignore('NoSuchEntity'));
   },
 };
@@ -173,7 +204,8 @@ const logGroup: ResourceHandler = {
     return { PhysicalResourceId: name, Attributes: { Arn: arnOf(ctx.sandbox, 'logs', `log-group:${name}:*`) } };
   },
   async update(p, old, ctx, id) {
-    if ((p.LogGroupName ?? generatedName(ctx.stackName, id, 512)) !== old.PhysicalResourceId) throw new DeployError(`${id}: changing LogGroupName needs a replacement, which this deployer does not do`);
+    if ((p.LogGroupName ?? generatedName(ctx.stackName, id, 512)) !== old.PhysicalResourceId)
+      throw new DeployError(`${id}: changing LogGroupName needs a replacement, which this deployer does not do`);
     if (p.RetentionInDays) await call(ctx, 'logs', 'PutRetentionPolicy', { logGroupName: old.PhysicalResourceId, retentionInDays: Number(p.RetentionInDays) });
     else await call(ctx, 'logs', 'DeleteRetentionPolicy', { logGroupName: old.PhysicalResourceId });
     return { PhysicalResourceId: old.PhysicalResourceId, Attributes: old.Attributes };
@@ -196,18 +228,37 @@ const lambdaFunction: ResourceHandler = {
   async create(p, ctx, id) {
     const name = p.FunctionName ?? generatedName(ctx.stackName, id);
     const out = await call(ctx, 'lambda', 'CreateFunction', {
-      FunctionName: name, Runtime: p.Runtime, Handler: p.Handler, Role: p.Role, Description: p.Description, Timeout: p.Timeout, MemorySize: p.MemorySize,
-      Environment: p.Environment, TracingConfig: p.TracingConfig, LoggingConfig: p.LoggingConfig, Architectures: p.Architectures, Tags: tagMap(p.Tags),
+      FunctionName: name,
+      Runtime: p.Runtime,
+      Handler: p.Handler,
+      Role: p.Role,
+      Description: p.Description,
+      Timeout: p.Timeout,
+      MemorySize: p.MemorySize,
+      Environment: p.Environment,
+      TracingConfig: p.TracingConfig,
+      LoggingConfig: p.LoggingConfig,
+      Architectures: p.Architectures,
+      Tags: tagMap(p.Tags),
       Code: functionCode(p.Code, ctx, id),
     });
     return { PhysicalResourceId: name, Attributes: { Arn: out.FunctionArn } };
   },
   async update(p, old, ctx, id) {
     const name = old.PhysicalResourceId;
-    if ((p.FunctionName ?? generatedName(ctx.stackName, id)) !== name) throw new DeployError(`${id}: changing FunctionName needs a replacement, which this deployer does not do`);
+    if ((p.FunctionName ?? generatedName(ctx.stackName, id)) !== name)
+      throw new DeployError(`${id}: changing FunctionName needs a replacement, which this deployer does not do`);
     await call(ctx, 'lambda', 'UpdateFunctionConfiguration', {
-      FunctionName: name, Runtime: p.Runtime, Handler: p.Handler, Role: p.Role, Description: p.Description ?? '', Timeout: p.Timeout ?? 3, MemorySize: p.MemorySize ?? 128,
-      Environment: p.Environment ?? { Variables: {} }, TracingConfig: p.TracingConfig ?? { Mode: 'PassThrough' }, LoggingConfig: p.LoggingConfig,
+      FunctionName: name,
+      Runtime: p.Runtime,
+      Handler: p.Handler,
+      Role: p.Role,
+      Description: p.Description ?? '',
+      Timeout: p.Timeout ?? 3,
+      MemorySize: p.MemorySize ?? 128,
+      Environment: p.Environment ?? { Variables: {} },
+      TracingConfig: p.TracingConfig ?? { Mode: 'PassThrough' },
+      LoggingConfig: p.LoggingConfig,
     });
     await call(ctx, 'lambda', 'UpdateFunctionCode', { FunctionName: name, ...functionCode(p.Code, ctx, id) });
     return { PhysicalResourceId: name, Attributes: old.Attributes };
@@ -235,13 +286,17 @@ const stateMachine: ResourceHandler = {
   async create(p, ctx, id) {
     const name = p.StateMachineName ?? generatedName(ctx.stackName, id, 80);
     const out = await call(ctx, 'states', 'CreateStateMachine', {
-      name, definition: definitionOf(p, ctx, id), roleArn: p.RoleArn, type: p.StateMachineType ?? 'STANDARD',
+      name,
+      definition: definitionOf(p, ctx, id),
+      roleArn: p.RoleArn,
+      type: p.StateMachineType ?? 'STANDARD',
       tags: tagList(p.Tags).map((t) => ({ key: t.Key, value: t.Value })),
     });
     return { PhysicalResourceId: out.stateMachineArn, Attributes: { Arn: out.stateMachineArn, Name: name } };
   },
   async update(p, old, ctx, id) {
-    if ((p.StateMachineName ?? generatedName(ctx.stackName, id, 80)) !== old.Attributes.Name) throw new DeployError(`${id}: changing StateMachineName needs a replacement, which this deployer does not do`);
+    if ((p.StateMachineName ?? generatedName(ctx.stackName, id, 80)) !== old.Attributes.Name)
+      throw new DeployError(`${id}: changing StateMachineName needs a replacement, which this deployer does not do`);
     await call(ctx, 'states', 'UpdateStateMachine', { stateMachineArn: old.PhysicalResourceId, definition: definitionOf(p, ctx, id), roleArn: p.RoleArn });
     return { PhysicalResourceId: old.PhysicalResourceId, Attributes: old.Attributes };
   },
@@ -254,8 +309,16 @@ const table: ResourceHandler = {
   async create(p, ctx, id) {
     const name = p.TableName ?? generatedName(ctx.stackName, id, 255);
     await call(ctx, 'dynamodb', 'CreateTable', {
-      TableName: name, KeySchema: p.KeySchema, AttributeDefinitions: p.AttributeDefinitions, BillingMode: p.BillingMode,
-      ...(p.ProvisionedThroughput && { ProvisionedThroughput: { ReadCapacityUnits: Number(p.ProvisionedThroughput.ReadCapacityUnits), WriteCapacityUnits: Number(p.ProvisionedThroughput.WriteCapacityUnits) } }),
+      TableName: name,
+      KeySchema: p.KeySchema,
+      AttributeDefinitions: p.AttributeDefinitions,
+      BillingMode: p.BillingMode,
+      ...(p.ProvisionedThroughput && {
+        ProvisionedThroughput: {
+          ReadCapacityUnits: Number(p.ProvisionedThroughput.ReadCapacityUnits),
+          WriteCapacityUnits: Number(p.ProvisionedThroughput.WriteCapacityUnits),
+        },
+      }),
       ...(p.GlobalSecondaryIndexes && { GlobalSecondaryIndexes: p.GlobalSecondaryIndexes }),
     });
     return { PhysicalResourceId: name, Attributes: { Arn: arnOf(ctx.sandbox, 'dynamodb', `table/${name}`) } };
@@ -272,11 +335,21 @@ const table: ResourceHandler = {
   },
 };
 
-const QUEUE_ATTRIBUTES = ['DelaySeconds', 'MaximumMessageSize', 'MessageRetentionPeriod', 'ReceiveMessageWaitTimeSeconds', 'VisibilityTimeout', 'KmsMasterKeyId', 'KmsDataKeyReusePeriodSeconds', 'SqsManagedSseEnabled'];
-const queueAttributes = (p: Json) => Object.fromEntries([
-  ...QUEUE_ATTRIBUTES.filter((k) => p[k] !== undefined).map((k) => [k, String(p[k])]),
-  ...(p.RedrivePolicy ? [['RedrivePolicy', json(p.RedrivePolicy)]] : []),
-]);
+const QUEUE_ATTRIBUTES = [
+  'DelaySeconds',
+  'MaximumMessageSize',
+  'MessageRetentionPeriod',
+  'ReceiveMessageWaitTimeSeconds',
+  'VisibilityTimeout',
+  'KmsMasterKeyId',
+  'KmsDataKeyReusePeriodSeconds',
+  'SqsManagedSseEnabled',
+];
+const queueAttributes = (p: Json) =>
+  Object.fromEntries([
+    ...QUEUE_ATTRIBUTES.filter((k) => p[k] !== undefined).map((k) => [k, String(p[k])]),
+    ...(p.RedrivePolicy ? [['RedrivePolicy', json(p.RedrivePolicy)]] : []),
+  ]);
 
 const queue: ResourceHandler = {
   async create(p, ctx, id) {
@@ -300,11 +373,14 @@ const queuePolicy: ResourceHandler = {
     return { PhysicalResourceId: `${ctx.stackName}-${id}`, Attributes: {} };
   },
   async update(p, old, ctx, id) {
-    for (const url of (old.Properties.Queues as string[]) ?? []) if (!(p.Queues ?? []).includes(url)) await call(ctx, 'sqs', 'SetQueueAttributes', { QueueUrl: url, Attributes: { Policy: '' } }).catch(ignore('QueueDoesNotExist'));
+    for (const url of (old.Properties.Queues as string[]) ?? [])
+      if (!(p.Queues ?? []).includes(url))
+        await call(ctx, 'sqs', 'SetQueueAttributes', { QueueUrl: url, Attributes: { Policy: '' } }).catch(ignore('QueueDoesNotExist'));
     return { ...(await queuePolicy.create(p, ctx, id)), PhysicalResourceId: old.PhysicalResourceId };
   },
   async delete(old, ctx) {
-    for (const url of (old.Properties.Queues as string[]) ?? []) await call(ctx, 'sqs', 'SetQueueAttributes', { QueueUrl: url, Attributes: { Policy: '' } }).catch(ignore('QueueDoesNotExist'));
+    for (const url of (old.Properties.Queues as string[]) ?? [])
+      await call(ctx, 'sqs', 'SetQueueAttributes', { QueueUrl: url, Attributes: { Policy: '' } }).catch(ignore('QueueDoesNotExist'));
   },
 };
 
@@ -312,10 +388,18 @@ const rule: ResourceHandler = {
   async create(p, ctx, id) {
     const name = p.Name ?? generatedName(ctx.stackName, id);
     const out = await call(ctx, 'events', 'PutRule', {
-      Name: name, EventBusName: p.EventBusName, EventPattern: p.EventPattern === undefined ? undefined : json(p.EventPattern),
-      ScheduleExpression: p.ScheduleExpression, State: p.State, Description: p.Description, RoleArn: p.RoleArn,
+      Name: name,
+      EventBusName: p.EventBusName,
+      EventPattern: p.EventPattern === undefined ? undefined : json(p.EventPattern),
+      ScheduleExpression: p.ScheduleExpression,
+      State: p.State,
+      Description: p.Description,
+      RoleArn: p.RoleArn,
     });
-    const targets = (p.Targets ?? []).map((t: Json) => ({ ...t, ...(t.InputTransformer && { InputTransformer: { ...t.InputTransformer, InputPathsMap: t.InputTransformer.InputPathsMap } }) }));
+    const targets = (p.Targets ?? []).map((t: Json) => ({
+      ...t,
+      ...(t.InputTransformer && { InputTransformer: { ...t.InputTransformer, InputPathsMap: t.InputTransformer.InputPathsMap } }),
+    }));
     if (targets.length) {
       const put = await call(ctx, 'events', 'PutTargets', { Rule: name, EventBusName: p.EventBusName, Targets: targets });
       if (put.FailedEntryCount) throw new DeployError(`${id}: targets refused: ${JSON.stringify(put.FailedEntries)}`);
@@ -329,8 +413,13 @@ const rule: ResourceHandler = {
   },
   async delete(old, ctx) {
     const ids = ((old.Properties.Targets as Json[]) ?? []).map((t) => t.Id);
-    if (ids.length) await call(ctx, 'events', 'RemoveTargets', { Rule: old.PhysicalResourceId, EventBusName: old.Properties.EventBusName, Ids: ids }).catch(ignore('ResourceNotFoundException'));
-    await call(ctx, 'events', 'DeleteRule', { Name: old.PhysicalResourceId, EventBusName: old.Properties.EventBusName }).catch(ignore('ResourceNotFoundException'));
+    if (ids.length)
+      await call(ctx, 'events', 'RemoveTargets', { Rule: old.PhysicalResourceId, EventBusName: old.Properties.EventBusName, Ids: ids }).catch(
+        ignore('ResourceNotFoundException'),
+      );
+    await call(ctx, 'events', 'DeleteRule', { Name: old.PhysicalResourceId, EventBusName: old.Properties.EventBusName }).catch(
+      ignore('ResourceNotFoundException'),
+    );
   },
 };
 
@@ -342,7 +431,8 @@ const eventBus: ResourceHandler = {
     return { PhysicalResourceId: p.Name, Attributes: { Arn: out.EventBusArn, Name: p.Name, ...(p.Policy && { Policy: json(p.Policy) }) } };
   },
   async update(p, old, ctx, id) {
-    if (p.Name !== old.PhysicalResourceId) throw new DeployError(`${id}: changing the Name of an event bus needs a replacement, which this deployer does not do`);
+    if (p.Name !== old.PhysicalResourceId)
+      throw new DeployError(`${id}: changing the Name of an event bus needs a replacement, which this deployer does not do`);
     if (p.Policy) await call(ctx, 'events', 'PutPermission', { EventBusName: p.Name, Policy: json(p.Policy) });
     else if (old.Properties.Policy) await call(ctx, 'events', 'RemovePermission', { EventBusName: p.Name, RemoveAllPermissions: true });
     return { PhysicalResourceId: old.PhysicalResourceId, Attributes: { ...old.Attributes, ...(p.Policy && { Policy: json(p.Policy) }) } };
@@ -418,7 +508,10 @@ function ref(r: Resolver, name: string): unknown {
 function getAtt(r: Resolver, id: string, attribute: string): string {
   const d = r.deployed[id];
   if (!d) throw new DeployError(`Fn::GetAtt ${id}.${attribute}: no such resource (or it is not deployed yet)`);
-  if (!Object.hasOwn(d.Attributes, attribute)) throw new DeployError(`Fn::GetAtt ${id}.${attribute}: ${d.Type} has no attribute ${attribute} here (it has ${Object.keys(d.Attributes).join(', ') || 'none'})`);
+  if (!Object.hasOwn(d.Attributes, attribute))
+    throw new DeployError(
+      `Fn::GetAtt ${id}.${attribute}: ${d.Type} has no attribute ${attribute} here (it has ${Object.keys(d.Attributes).join(', ') || 'none'})`,
+    );
   return d.Attributes[attribute];
 }
 
@@ -517,11 +610,13 @@ function references(v: unknown, into = new Set<string>()): Set<string> {
 
 function order(resources: Record<string, Json>): string[] {
   const ids = Object.keys(resources);
-  const deps = new Map(ids.map((id) => {
-    const r = resources[id];
-    const on = new Set([...references(r.Properties), ...[r.DependsOn ?? []].flat()]);
-    return [id, [...on].filter((d) => d !== id && Object.hasOwn(resources, d))];
-  }));
+  const deps = new Map(
+    ids.map((id) => {
+      const r = resources[id];
+      const on = new Set([...references(r.Properties), ...[r.DependsOn ?? []].flat()]);
+      return [id, [...on].filter((d) => d !== id && Object.hasOwn(resources, d))];
+    }),
+  );
   const done: string[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (id: string, trail: string[]) => {
@@ -539,7 +634,10 @@ function order(resources: Record<string, Json>): string[] {
 // ---------------------------------------------------------------------------------------------
 // The assembly and the stack
 
-export interface Assembly { template: Json; assets: Map<string, string> }
+export interface Assembly {
+  template: Json;
+  assets: Map<string, string>;
+}
 
 /** Reads a stack's template and its file assets (S3 object key → path) from a cloud assembly folder. */
 export function readAssembly(dir: string, stackName: string): Assembly {
@@ -548,7 +646,9 @@ export function readAssembly(dir: string, stackName: string): Assembly {
   const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
   const artifact = manifest.artifacts?.[stackName];
   if (artifact?.type !== 'aws:cloudformation:stack') {
-    const stacks = Object.entries(manifest.artifacts ?? {}).filter(([, a]: [string, any]) => a.type === 'aws:cloudformation:stack').map(([n]) => n);
+    const stacks = Object.entries(manifest.artifacts ?? {})
+      .filter(([, a]: [string, any]) => a.type === 'aws:cloudformation:stack')
+      .map(([n]) => n);
     throw new DeployError(`${dir} has no stack ${stackName} (stacks: ${stacks.join(', ') || 'none'})`);
   }
   const template = JSON.parse(readFileSync(path.join(dir, artifact.properties.templateFile), 'utf8'));
@@ -587,11 +687,24 @@ export function stacksState(sandbox: Sandbox): Record<string, Stack> {
 export async function deployTemplate(sandbox: Sandbox, stackName: string, assembly: Assembly, given: Record<string, string> = {}): Promise<DeployResult> {
   const { template, assets } = assembly;
   const resources = (template.Resources ?? {}) as Record<string, Json>;
-  const unknown = Object.entries(resources).filter(([, r]) => !HANDLERS[r.Type]).map(([id, r]) => `${id} (${r.Type})`);
-  if (unknown.length) throw new DeployError(`The template has resource types this sandbox does not deploy: ${unknown.join(', ')}. Served: ${Object.keys(HANDLERS).join(', ')}`);
+  const unknown = Object.entries(resources)
+    .filter(([, r]) => !HANDLERS[r.Type])
+    .map(([id, r]) => `${id} (${r.Type})`);
+  if (unknown.length)
+    throw new DeployError(`The template has resource types this sandbox does not deploy: ${unknown.join(', ')}. Served: ${Object.keys(HANDLERS).join(', ')}`);
   const previous = stacksState(sandbox)[stackName];
-  const stackId = previous?.StackId ?? `arn:aws:cloudformation:${sandbox.region}:${sandbox.account}:stack/${stackName}/${createHash('sha256').update(stackName).digest('hex').slice(0, 8)}`;
-  const r: Resolver = { sandbox, stackName, stackId, parameters: parameterValues(template, given), conditions: {}, mappings: template.Mappings, deployed: { ...(previous?.Resources ?? {}) } };
+  const stackId =
+    previous?.StackId ??
+    `arn:aws:cloudformation:${sandbox.region}:${sandbox.account}:stack/${stackName}/${createHash('sha256').update(stackName).digest('hex').slice(0, 8)}`;
+  const r: Resolver = {
+    sandbox,
+    stackName,
+    stackId,
+    parameters: parameterValues(template, given),
+    conditions: {},
+    mappings: template.Mappings,
+    deployed: { ...(previous?.Resources ?? {}) },
+  };
   for (const [name, c] of Object.entries((template.Conditions ?? {}) as Record<string, Json>)) r.conditions[name] = resolve(r, c) === true;
   for (const [name, rl] of Object.entries((template.Rules ?? {}) as Record<string, Json>)) {
     if (rl.RuleCondition !== undefined && resolve(r, rl.RuleCondition) !== true) continue;
@@ -599,10 +712,21 @@ export async function deployTemplate(sandbox: Sandbox, stackName: string, assemb
   }
   const wanted = order(resources).filter((id) => resources[id].Condition === undefined || condition(r, resources[id].Condition));
   const result: DeployResult = { stackName, outputs: {}, created: [], updated: [], deleted: [], unchanged: [] };
-  const deletionPolicies = Object.fromEntries(Object.entries(resources).filter(([, x]) => x.DeletionPolicy).map(([id, x]) => [id, String(x.DeletionPolicy)]));
-  const record = (): Stack => (stacksState(sandbox)[stackName] = {
-    StackName: stackName, StackId: stackId, Resources: { ...r.deployed }, Outputs: result.outputs, Parameters: r.parameters, DeletionPolicies: { ...previous?.DeletionPolicies, ...deletionPolicies }, LastUpdatedTime: sandbox.clock.now(),
-  });
+  const deletionPolicies = Object.fromEntries(
+    Object.entries(resources)
+      .filter(([, x]) => x.DeletionPolicy)
+      .map(([id, x]) => [id, String(x.DeletionPolicy)]),
+  );
+  const record = (): Stack =>
+    (stacksState(sandbox)[stackName] = {
+      StackName: stackName,
+      StackId: stackId,
+      Resources: { ...r.deployed },
+      Outputs: result.outputs,
+      Parameters: r.parameters,
+      DeletionPolicies: { ...previous?.DeletionPolicies, ...deletionPolicies },
+      LastUpdatedTime: sandbox.clock.now(),
+    });
   for (const id of wanted) {
     const type = resources[id].Type as string;
     const handler = HANDLERS[type];
@@ -626,7 +750,9 @@ export async function deployTemplate(sandbox: Sandbox, stackName: string, assemb
     } catch (e) {
       record();
       const err = e as Error & { code?: string };
-      throw new DeployError(`${stackName}: ${id} (${type}) failed: ${err.code ?? err.name}: ${err.message}. Resources deployed before it are kept; fix and deploy again.`);
+      throw new DeployError(
+        `${stackName}: ${id} (${type}) failed: ${err.code ?? err.name}: ${err.message}. Resources deployed before it are kept; fix and deploy again.`,
+      );
     }
     record();
   }

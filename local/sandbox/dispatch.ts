@@ -9,7 +9,14 @@ import { AwsError } from './errors';
 import { withCloudTrail } from './cloudtrail';
 import type { Principal, Sandbox } from './sandbox';
 
-export async function call(sandbox: Sandbox, serviceName: string, operation: string, input: any, caller: Principal, requestId = sandbox.requestId()): Promise<any> {
+export async function call(
+  sandbox: Sandbox,
+  serviceName: string,
+  operation: string,
+  input: any,
+  caller: Principal,
+  requestId = sandbox.requestId(),
+): Promise<any> {
   const service = sandbox.services.get(serviceName);
   if (!service) throw new AwsError('UnknownOperationException', `Service ${serviceName} is not emulated by this sandbox`, 400);
   if (!Object.hasOwn(service.operations, operation)) {
@@ -43,6 +50,14 @@ export async function callAs(sandbox: Sandbox, caller: Principal, serviceName: s
     status = e instanceof AwsError ? e.status : 500;
     throw e;
   } finally {
-    sandbox.faults.record({ time: new Date().toISOString(), caller: caller.arn, service: serviceName, operation, outcome, status, durationMs: Date.now() - started });
+    sandbox.faults.record({
+      time: new Date().toISOString(),
+      caller: caller.arn,
+      service: serviceName,
+      operation,
+      outcome,
+      status,
+      durationMs: Date.now() - started,
+    });
   }
 }

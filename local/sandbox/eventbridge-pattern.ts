@@ -86,9 +86,7 @@ function matchOne(m: Matcher, value: unknown): boolean {
 function matchLeaf(alternatives: Matcher[], value: unknown): boolean {
   // An array in the event matches if any element does; `exists` asks about the field as a whole.
   if (Array.isArray(value)) {
-    return alternatives.some((m) =>
-      isObject(m) && 'exists' in m ? (m.exists ? value.length > 0 : false) : value.some((v) => matchOne(m, v)),
-    );
+    return alternatives.some((m) => (isObject(m) && 'exists' in m ? (m.exists ? value.length > 0 : false) : value.some((v) => matchOne(m, v))));
   }
   return alternatives.some((m) => matchOne(m, value));
 }
@@ -132,7 +130,8 @@ function validateMatcher(m: unknown, path: string): string | undefined {
     case 'wildcard':
       return typeof spec === 'string' ? undefined : `${op} match pattern must be a string at ${path}`;
     case 'numeric': {
-      if (!Array.isArray(spec) || spec.length === 0 || spec.length > 4 || spec.length % 2) return `Value of numeric must be an array of 2 or 4 elements at ${path}`;
+      if (!Array.isArray(spec) || spec.length === 0 || spec.length > 4 || spec.length % 2)
+        return `Value of numeric must be an array of 2 or 4 elements at ${path}`;
       for (let i = 0; i < spec.length; i += 2) {
         if (!NUMERIC_OPS.has(spec[i])) return `Unrecognized numeric range operator: ${spec[i]} at ${path}`;
         if (typeof spec[i + 1] !== 'number') return `Value of ${spec[i]} must be numeric at ${path}`;

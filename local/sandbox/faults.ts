@@ -95,7 +95,9 @@ export class Faults {
   /** Faults still armed (for tests asserting a fault was consumed). */
   pending(): FaultSpec[] {
     // A permanent fault has no `times`, as when it was injected (JSON has no Infinity).
-    return this.faults.filter((f) => f.remaining > 0).map(({ remaining, skipped: _skipped, ...f }) => (Number.isFinite(remaining) ? { ...f, times: remaining } : f));
+    return this.faults
+      .filter((f) => f.remaining > 0)
+      .map(({ remaining, skipped: _skipped, ...f }) => (Number.isFinite(remaining) ? { ...f, times: remaining } : f));
   }
 
   record(entry: RequestLogEntry): void {

@@ -33,7 +33,7 @@ async function load() {
   } catch (e) {
     throw named('Runtime.ImportModuleError', `${e?.name}: ${e?.message}`);
   }
-  const fn = mod[exportName] ?? (mod.default?.[exportName]);
+  const fn = mod[exportName] ?? mod.default?.[exportName];
   if (typeof fn !== 'function') throw named('Runtime.HandlerNotFound', `${modulePath}.${exportName} is undefined or not exported`);
   return fn;
 }
@@ -62,9 +62,10 @@ parentPort.on('message', async ({ requestId, payload, deadline, traceId }) => {
     const result = await handler(JSON.parse(payload), context);
     parentPort.postMessage({ requestId, payload: JSON.stringify(result === undefined ? null : result) });
   } catch (e) {
-    const error = e instanceof Error
-      ? { errorType: e.name || 'Error', errorMessage: e.message, trace: String(e.stack || '').split('\n') }
-      : { errorType: typeof e, errorMessage: JSON.stringify(e) ?? String(e), trace: [] };
+    const error =
+      e instanceof Error
+        ? { errorType: e.name || 'Error', errorMessage: e.message, trace: String(e.stack || '').split('\n') }
+        : { errorType: typeof e, errorMessage: JSON.stringify(e) ?? String(e), trace: [] };
     console.error(`${new Date().toISOString()}\t${requestId}\tERROR\tInvoke Error \t${JSON.stringify(error)}`);
     parentPort.postMessage({ requestId, error });
   }

@@ -48,7 +48,12 @@ export const DEFAULT_LIMITS = {
     GrantsPerKey: { value: 50_000, error: kmsLimit('Grants per key') },
     OnDemandRotationsPerKey: {
       value: 25,
-      error: (_limit, key) => new AwsError('LimitExceededException', `The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: ${key}`, 400),
+      error: (_limit, key) =>
+        new AwsError(
+          'LimitExceededException',
+          `The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: ${key}`,
+          400,
+        ),
     },
   },
 } satisfies Record<string, Record<string, LimitSpec>>;
@@ -69,12 +74,32 @@ export type RatesConfig = Record<string, Record<string, number | null>>;
 export const DEFAULT_RATES: RatesConfig = {
   // KMS request quotas [KMS-RPS]; the operations marked (2021) are from the archived table.
   kms: {
-    CreateKey: 5, CreateAlias: 5, DeleteAlias: 5 /* 2021 */, UpdateAlias: 5 /* 2021 */,
-    PutKeyPolicy: 15, EnableKeyRotation: 15, DisableKeyRotation: 5 /* 2021 */, ScheduleKeyDeletion: 15, CancelKeyDeletion: 5,
-    EnableKey: 5, DisableKey: 5, RotateKeyOnDemand: 5, UpdateKeyDescription: 5 /* 2021 */,
-    TagResource: 10, UntagResource: 5 /* 2021 */, CreateGrant: 50, RevokeGrant: 15 /* 2021 */, RetireGrant: 15 /* 2021 */,
-    ListGrants: 100, ListAliases: 500, ListKeys: 500, ListKeyPolicies: 100 /* 2021 */, ListResourceTags: 100 /* 2021 */,
-    DescribeKey: 2_000, GetKeyPolicy: 1_000, GetKeyRotationStatus: 1_000,
+    CreateKey: 5,
+    CreateAlias: 5,
+    DeleteAlias: 5 /* 2021 */,
+    UpdateAlias: 5 /* 2021 */,
+    PutKeyPolicy: 15,
+    EnableKeyRotation: 15,
+    DisableKeyRotation: 5 /* 2021 */,
+    ScheduleKeyDeletion: 15,
+    CancelKeyDeletion: 5,
+    EnableKey: 5,
+    DisableKey: 5,
+    RotateKeyOnDemand: 5,
+    UpdateKeyDescription: 5 /* 2021 */,
+    TagResource: 10,
+    UntagResource: 5 /* 2021 */,
+    CreateGrant: 50,
+    RevokeGrant: 15 /* 2021 */,
+    RetireGrant: 15 /* 2021 */,
+    ListGrants: 100,
+    ListAliases: 500,
+    ListKeys: 500,
+    ListKeyPolicies: 100 /* 2021 */,
+    ListResourceTags: 100 /* 2021 */,
+    DescribeKey: 2_000,
+    GetKeyPolicy: 1_000,
+    GetKeyRotationStatus: 1_000,
     // The symmetric cryptographic operations share one quota; the lowest Region value.
     SymmetricCryptographicOperations: 10_000,
   },
@@ -88,7 +113,10 @@ export const DEFAULT_RATES: RatesConfig = {
 /** Operations that draw on a shared quota rather than their own. */
 const SHARED: Record<string, Record<string, string>> = {
   kms: Object.fromEntries(
-    ['Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateRandom'].map((op) => [op, 'SymmetricCryptographicOperations']),
+    ['Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateRandom'].map((op) => [
+      op,
+      'SymmetricCryptographicOperations',
+    ]),
   ),
 };
 
@@ -111,7 +139,11 @@ export class Quotas {
   private rates: RatesConfig | false;
   private buckets = new Map<string, { tokens: number; at: number }>();
 
-  constructor(private readonly clock: Clock, limits: LimitsConfig = {}, rates: RatesConfig | false = {}) {
+  constructor(
+    private readonly clock: Clock,
+    limits: LimitsConfig = {},
+    rates: RatesConfig | false = {},
+  ) {
     this.limits = Object.fromEntries(Object.entries(DEFAULT_LIMITS).map(([s, l]) => [s, Object.fromEntries(Object.entries(l).map(([k, v]) => [k, v.value]))]));
     this.rates = structuredClone(DEFAULT_RATES);
     this.configure({ limits, rates });

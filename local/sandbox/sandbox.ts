@@ -26,7 +26,13 @@ export interface Principal {
 }
 
 /** Async durations of Managed Flink work, in ms of sandbox clock. */
-export interface FlinkDurations { start: number; stop: number; update: number; snapshot: number; delete: number }
+export interface FlinkDurations {
+  start: number;
+  stop: number;
+  update: number;
+  snapshot: number;
+  delete: number;
+}
 
 /** How Step Functions runs executions here (services/stepfunctions.ts). */
 export interface StepFunctionsOptions {
@@ -128,9 +134,8 @@ export class Sandbox {
     this.stateFile = options.stateFile;
     this.stepFunctions = { timeScale: 1, ...options.stepFunctions };
     this.quotas = new Quotas(this.clock, options.limits, options.rates);
-    this.state = this.stateFile && existsSync(this.stateFile)
-      ? (JSON.parse(readFileSync(this.stateFile, 'utf8')) as SandboxState)
-      : emptyState(this.account, this.region);
+    this.state =
+      this.stateFile && existsSync(this.stateFile) ? (JSON.parse(readFileSync(this.stateFile, 'utf8')) as SandboxState) : emptyState(this.account, this.region);
   }
 
   register(service: Service): this {
@@ -269,14 +274,13 @@ export class Sandbox {
 
   /** `resource` as the message shows it: an ARN, or IAM's own wording (`role <name>`, `policy <arn>`). */
   accessDenied(service: string, who: string, action: string, resource: string, result: AuthzResult): AwsError {
-    const kind = { identity: 'an identity-based policy', resource: 'a resource-based policy', boundary: 'a permissions boundary' }[result.deniedBy ?? 'identity'];
-    const why = result.decision === 'ExplicitlyDenied'
-      ? `with an explicit deny in ${kind}`
-      : `because no ${kind.replace(/^an? /, '')} allows the ${action} action`;
+    const kind = { identity: 'an identity-based policy', resource: 'a resource-based policy', boundary: 'a permissions boundary' }[
+      result.deniedBy ?? 'identity'
+    ];
+    const why =
+      result.decision === 'ExplicitlyDenied' ? `with an explicit deny in ${kind}` : `because no ${kind.replace(/^an? /, '')} allows the ${action} action`;
     const message = `User: ${who} is not authorized to perform: ${action} on resource: ${resource} ${why}`;
-    return service === 'iam' || service === 'sts'
-      ? new AwsError('AccessDenied', message, 403)
-      : new AwsError('AccessDeniedException', message, 400);
+    return service === 'iam' || service === 'sts' ? new AwsError('AccessDenied', message, 403) : new AwsError('AccessDeniedException', message, 400);
   }
 
   /** False while a freshly created role is still propagating (see `iamPropagationDelayMs`). */

@@ -42,7 +42,11 @@ const SIGNATURE_MISMATCH =
 const MAX_SKEW_MS = 15 * 60 * 1000;
 
 export function createSandbox(options: SandboxOptions = {}): Sandbox {
-  return new Sandbox(options).register(iamService).register(stsService).register(kmsService).register(kinesisAnalyticsService)
+  return new Sandbox(options)
+    .register(iamService)
+    .register(stsService)
+    .register(kmsService)
+    .register(kinesisAnalyticsService)
     .register(stepFunctionsService)
     .register(eventBridgeService)
     .register(dynamoDbService)
@@ -52,7 +56,12 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     .register(sqsService);
 }
 
-interface Route { service: Service; operation: string; input: Record<string, unknown>; rest?: RestRoute }
+interface Route {
+  service: Service;
+  operation: string;
+  input: Record<string, unknown>;
+  rest?: RestRoute;
+}
 
 /**
  * The protocol family a request speaks, read from the request alone, so that a service the sandbox does
@@ -110,15 +119,24 @@ export async function handleAwsRequest(sandbox: Sandbox, req: IncomingSignedRequ
     }
     if (!(await signatureMatches(req, info, secret))) throw new AwsError('SignatureDoesNotMatch', SIGNATURE_MISMATCH, 403);
     const result = await call(sandbox, route.service.name, route.operation, route.input, principal, requestId);
-    response = rest ? restJsonResponse(rest, result, requestId) : route.service.protocol === 'json' ? jsonResponse(result, requestId) : queryResponse(route.operation, route.service.xmlns!, result, requestId);
+    response = rest
+      ? restJsonResponse(rest, result, requestId)
+      : route.service.protocol === 'json'
+        ? jsonResponse(result, requestId)
+        : queryResponse(route.operation, route.service.xmlns!, result, requestId);
   } catch (e) {
     const err = toAwsError(e, family);
     const xmlns = service?.xmlns ?? 'https://iam.amazonaws.com/doc/2010-05-08/';
-    response = family === 'rest-json' ? restJsonError(err, requestId)
-      : family === 'json' ? jsonError(err, requestId)
-      : family === 'rest-xml' ? restXmlError(err, requestId)
-      : family === 'ec2' ? ec2Error(err, requestId)
-      : queryError(err, xmlns, requestId);
+    response =
+      family === 'rest-json'
+        ? restJsonError(err, requestId)
+        : family === 'json'
+          ? jsonError(err, requestId)
+          : family === 'rest-xml'
+            ? restXmlError(err, requestId)
+            : family === 'ec2'
+              ? ec2Error(err, requestId)
+              : queryError(err, xmlns, requestId);
   }
   // AWS JSON 1.0 services (Step Functions) answer in the content type they were asked in.
   if (family === 'json' && req.headers['content-type'] === 'application/x-amz-json-1.0') response.headers['content-type'] = 'application/x-amz-json-1.0';
@@ -242,13 +260,19 @@ async function control(sandbox: Sandbox, method: string, path: string, body: str
     if (`${method} ${path}` === 'POST deploy') {
       // `cdklocal deploy` for this sandbox: a stack of a cloud assembly folder on this machine.
       const input = body ? JSON.parse(body) : {};
-      const result = await deployTemplate(sandbox, String(input.stackName), readAssembly(String(input.assemblyDir), String(input.stackName)), input.parameters ?? {});
+      const result = await deployTemplate(
+        sandbox,
+        String(input.stackName),
+        readAssembly(String(input.assemblyDir), String(input.stackName)),
+        input.parameters ?? {},
+      );
       return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(result) };
     }
     return controlRoute(sandbox, method, path, body ? JSON.parse(body) : {});
   } catch (e) {
     // An AWS refusal (e.g. a role that does not trust the service) keeps its status and code.
-    if (e instanceof DeployError) return { status: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: e.message, code: 'DeployError' }) };
+    if (e instanceof DeployError)
+      return { status: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: e.message, code: 'DeployError' }) };
     if (!(e instanceof AwsError)) throw e;
     return { status: e.status, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: e.message, code: e.code }) };
   }
@@ -259,7 +283,13 @@ function controlRoute(sandbox: Sandbox, method: string, path: string, input: any
   switch (`${method} ${path}`) {
     case 'GET health':
       // As LocalStack's /_localstack/health: each service and whether it is running.
-      return ok({ ok: true, account: sandbox.account, region: sandbox.region, services: Object.fromEntries([...sandbox.services.keys()].sort().map((s) => [s, 'running'])), stacks: Object.keys(sandbox.state.cloudformation?.stacks ?? {}) });
+      return ok({
+        ok: true,
+        account: sandbox.account,
+        region: sandbox.region,
+        services: Object.fromEntries([...sandbox.services.keys()].sort().map((s) => [s, 'running'])),
+        stacks: Object.keys(sandbox.state.cloudformation?.stacks ?? {}),
+      });
     case 'GET state':
       return ok(sandbox.snapshot());
     case 'PUT state':
@@ -274,7 +304,8 @@ function controlRoute(sandbox: Sandbox, method: string, path: string, input: any
     case 'GET throttles': {
       // Throttling errors in the request log, by service:operation (what a benchmark reports).
       const byApi: Record<string, number> = {};
-      for (const e of sandbox.faults.log.filter((x) => isThrottlingCode(x.outcome))) byApi[`${e.service}:${e.operation}`] = (byApi[`${e.service}:${e.operation}`] ?? 0) + 1;
+      for (const e of sandbox.faults.log.filter((x) => isThrottlingCode(x.outcome)))
+        byApi[`${e.service}:${e.operation}`] = (byApi[`${e.service}:${e.operation}`] ?? 0) + 1;
       return ok({ total: Object.values(byApi).reduce((a, b) => a + b, 0), byApi });
     }
     case 'GET faults':
@@ -295,7 +326,12 @@ function controlRoute(sandbox: Sandbox, method: string, path: string, input: any
       // A service (Lambda by default) assumes a role for a workload, as when a function starts with its
       // execution role: how a local orchestrator gets its own credentials (root cannot AssumeRole).
       const s = assumeRoleAsService(sandbox, input.service ?? 'lambda.amazonaws.com', String(input.roleArn), input.sessionName ?? 'sandbox-workload');
-      return ok({ accessKeyId: s.AccessKeyId, secretAccessKey: s.SecretAccessKey, sessionToken: s.SessionToken, expiration: new Date(s.Expiration).toISOString() });
+      return ok({
+        accessKeyId: s.AccessKeyId,
+        secretAccessKey: s.SecretAccessKey,
+        sessionToken: s.SessionToken,
+        expiration: new Date(s.Expiration).toISOString(),
+      });
     }
     case 'POST config':
       if (input.iamPropagationDelayMs !== undefined) sandbox.iamPropagationDelayMs = Number(input.iamPropagationDelayMs);

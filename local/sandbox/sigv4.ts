@@ -35,7 +35,7 @@ export function parseAuthorization(req: IncomingSignedRequest): SignatureInfo | 
   if (!m) throw new AwsError('IncompleteSignature', 'Authorization header requires Credential, SignedHeaders and Signature parameters.', 403);
   const amzDate = req.headers['x-amz-date'];
   const date = amzDate ? parseAmzDate(amzDate) : null;
-  if (!date) throw new AwsError('IncompleteSignature', 'Authorization header requires existence of either a \'X-Amz-Date\' or a \'Date\' header.', 403);
+  if (!date) throw new AwsError('IncompleteSignature', "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.", 403);
   return {
     accessKeyId: m[1],
     region: m[3],
@@ -71,7 +71,8 @@ class Sha256 implements Checksum {
     this.hash = this.fresh();
   }
 }
-const bytes = (data: SourceData) => (typeof data === 'string' ? Buffer.from(data) : ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data));
+const bytes = (data: SourceData) =>
+  typeof data === 'string' ? Buffer.from(data) : ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
 
 /**
  * One signer per credential and scope, so that its signing-key cache (a key per day) serves every request

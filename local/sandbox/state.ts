@@ -5,7 +5,10 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 
-export interface Tag { Key: string; Value: string }
+export interface Tag {
+  Key: string;
+  Value: string;
+}
 export type PolicyDocument = Record<string, unknown>;
 
 export interface Role {
@@ -27,7 +30,11 @@ export interface Role {
   VisibleAt: number;
 }
 
-export interface PolicyVersion { VersionId: string; Document: PolicyDocument; CreateDate: number }
+export interface PolicyVersion {
+  VersionId: string;
+  Document: PolicyDocument;
+  CreateDate: number;
+}
 
 export interface ManagedPolicy {
   PolicyName: string;
@@ -105,7 +112,10 @@ export interface Grant {
   CreationDate: number;
 }
 
-export interface EncryptionConfiguration { KeyType: 'AWS_OWNED_KEY' | 'CUSTOMER_MANAGED_KEY'; KeyId?: string }
+export interface EncryptionConfiguration {
+  KeyType: 'AWS_OWNED_KEY' | 'CUSTOMER_MANAGED_KEY';
+  KeyId?: string;
+}
 
 export interface Application {
   ApplicationName: string;
@@ -197,7 +207,13 @@ export interface StateMachine {
 }
 
 /** One GetExecutionHistory event: AWS's `type`, ids and its `<type>EventDetails` member. */
-export interface HistoryEvent { id: number; previousEventId: number; timestamp: number; type: string; [details: string]: unknown }
+export interface HistoryEvent {
+  id: number;
+  previousEventId: number;
+  timestamp: number;
+  type: string;
+  [details: string]: unknown;
+}
 
 export interface Execution {
   executionArn: string;
@@ -287,7 +303,14 @@ export interface LambdaFunction {
 }
 
 /** CloudWatch Logs (services/logs.ts): a log group; its events are output, kept outside the state. */
-export interface LogGroup { logGroupName: string; arn: string; creationTime: number; retentionInDays?: number; kmsKeyId?: string; tags: Record<string, string> }
+export interface LogGroup {
+  logGroupName: string;
+  arn: string;
+  creationTime: number;
+  retentionInDays?: number;
+  kmsKeyId?: string;
+  tags: Record<string, string>;
+}
 
 /** SQS (services/sqs.ts): a standard queue and its messages. */
 export interface Queue {
@@ -297,7 +320,15 @@ export interface Queue {
   Tags: Record<string, string>;
   CreatedTimestamp: number;
   LastModifiedTimestamp: number;
-  Messages: { MessageId: string; Body: string; MD5OfBody: string; SentAt: number; VisibleAt: number; ReceiptHandle?: string; MessageAttributes: Record<string, unknown> }[];
+  Messages: {
+    MessageId: string;
+    Body: string;
+    MD5OfBody: string;
+    SentAt: number;
+    VisibleAt: number;
+    ReceiptHandle?: string;
+    MessageAttributes: Record<string, unknown>;
+  }[];
 }
 
 /** A CloudFormation stack the template deployer made (deploy.ts): what it made, for updates and deletes. */
@@ -355,7 +386,11 @@ export function emptyState(account: string, region: string): SandboxState {
 
 export const snapshotState = (s: SandboxState): SandboxState => structuredClone(s);
 
-export interface StateChange { path: string; before: unknown; after: unknown }
+export interface StateChange {
+  path: string;
+  before: unknown;
+  after: unknown;
+}
 
 /**
  * Paths (dot-separated, down to the first differing record) whose values differ between two states.

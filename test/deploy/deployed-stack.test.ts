@@ -19,20 +19,27 @@ import type { RunningSandbox } from '../../local/sandbox/server';
 
 const A = '000000000000';
 const OUTSIDER_ACCOUNT = '111122223333';
-const lambdaTrust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+const lambdaTrust = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
 /** The one principal the request bus's policy names (deployment setting requestPrincipals). */
 const REQUESTER = `arn:aws:iam::${A}:role/OnboardingRequester`;
 /** One synth for every test here: auto-onboarding on, the requester named. */
 const CONTEXT = { autoOnboarding: true, requestPrincipals: [REQUESTER] };
 const EVENTS = path.resolve(__dirname, '../../events');
 const entriesFiles = (JSON.parse(readFileSync(path.join(EVENTS, 'index.json'), 'utf8')).entries as { file: string }[]).map((e) => e.file);
-const flinkTrust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+const flinkTrust = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
 const execRole = (app: string) => `arn:aws:iam::${A}:role/${app}-flink-execution`;
 
 async function executionsOf(sfn: SFNClient, stateMachineArn: string, count: number) {
   for (let i = 0; i < 600; i++) {
     const list = (await sfn.send(new ListExecutionsCommand({ stateMachineArn }))).executions ?? [];
-    if (list.length >= count && list.every((e) => e.status !== 'RUNNING')) return Promise.all(list.map((e) => sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }))));
+    if (list.length >= count && list.every((e) => e.status !== 'RUNNING'))
+      return Promise.all(list.map((e) => sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }))));
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error('executions still RUNNING');
@@ -43,7 +50,8 @@ async function deployed(context: Record<string, unknown> = {}, edit?: (template:
   const sb = await testSandbox({ stepFunctions: { timeScale: 0 } });
   try {
     // The account's own roles first: the deploy's burst of IAM writes then has the request rate to itself.
-    for (const app of ['orders', 'clicks', 'ledger', 'clickstream']) await clients(sb).iam.send(new CreateRoleCommand({ RoleName: `${app}-flink-execution`, AssumeRolePolicyDocument: flinkTrust }));
+    for (const app of ['orders', 'clicks', 'ledger', 'clickstream'])
+      await clients(sb).iam.send(new CreateRoleCommand({ RoleName: `${app}-flink-execution`, AssumeRolePolicyDocument: flinkTrust }));
     await clients(sb).iam.send(new CreateRoleCommand({ RoleName: 'OnboardingRequester', AssumeRolePolicyDocument: lambdaTrust }));
     const assembly = readAssembly(await testAssembly(context), STACK_NAME);
     edit?.(assembly.template);
@@ -62,7 +70,10 @@ describe('the CDK app deployed into the sandbox', () => {
 
   beforeAll(async () => {
     const d = await deployed(CONTEXT);
-    ({ sb, assembly: { template } } = d);
+    ({
+      sb,
+      assembly: { template },
+    } = d);
     outputs = d.result.outputs;
   }, 120_000);
   afterAll(() => sb.close());
@@ -92,7 +103,10 @@ describe('the CDK app deployed into the sandbox', () => {
     const done = await ended(sfn, executionArn!);
     expect(done.status).toBe('SUCCEEDED');
     const app = (await flink.send(new DescribeApplicationCommand({ ApplicationName: 'orders' }))).ApplicationDetail!;
-    expect(app.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription).toEqual({ KeyType: 'CUSTOMER_MANAGED_KEY', KeyId: JSON.parse(done.output!).encryption.KeyId });
+    expect(app.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription).toEqual({
+      KeyType: 'CUSTOMER_MANAGED_KEY',
+      KeyId: JSON.parse(done.output!).encryption.KeyId,
+    });
     // Each Task ran as Lambda runs it: the function's log group holds its START/END lines.
     const { events } = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
     expect(events!.filter((e) => e.type === 'LambdaFunctionSucceeded').length).toBeGreaterThan(8);
@@ -108,7 +122,10 @@ describe('the CDK app deployed into the sandbox', () => {
     await flink.send(new CreateApplicationCommand({ ApplicationName: 'clicks', RuntimeEnvironment: 'FLINK-1_20', ServiceExecutionRole: execRole('clicks') }));
     // The workflow's own CreateApplication (for ledger) starts no run of its own.
     const done = (await executionsOf(sfn, outputs.StateMachineArn, before + 2)).slice(0, -before || undefined);
-    expect(done.map((e) => [JSON.parse(e.input!).applicationName, e.status]).sort()).toEqual([['clicks', 'SUCCEEDED'], ['ledger', 'SUCCEEDED']]);
+    expect(done.map((e) => [JSON.parse(e.input!).applicationName, e.status]).sort()).toEqual([
+      ['clicks', 'SUCCEEDED'],
+      ['ledger', 'SUCCEEDED'],
+    ]);
     for (const name of ['ledger', 'clicks']) {
       const app = (await flink.send(new DescribeApplicationCommand({ ApplicationName: name }))).ApplicationDetail!;
       expect(app.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription?.KeyType).toBe('CUSTOMER_MANAGED_KEY');
@@ -120,7 +137,10 @@ describe('the CDK app deployed into the sandbox', () => {
       // Created by the workflow, so that auto-onboarding (on here) starts no run of its own.
       const input = { applicationName: 'clickstream', createApplication: { serviceExecutionRoleArn: execRole('clickstream') } };
       const lines: string[] = [];
-      const done = await startExecution({ client: clients(sb).sfn, stateMachineArn: outputs.StateMachineArn, input, name: 'cli-clickstream', pollMs: 20 }, (l) => lines.push(l));
+      const done = await startExecution(
+        { client: clients(sb).sfn, stateMachineArn: outputs.StateMachineArn, input, name: 'cli-clickstream', pollMs: 20 },
+        (l) => lines.push(l),
+      );
       expect(done.status).toBe('SUCCEEDED');
       expect(lines[0]).toBe(`▶ ${outputs.StateMachineArn.replace(':stateMachine:', ':execution:')}:cli-clickstream`);
       expect(lines.filter((l) => /^ {2}✓ ValidateInput +none +\d+ ms$/.test(l))).toHaveLength(1);
@@ -130,7 +150,10 @@ describe('the CDK app deployed into the sandbox', () => {
 
     it('ends on the failing state with its error, not the Fail state it ends in, and returns FAILED', async () => {
       const lines: string[] = [];
-      const done = await startExecution({ client: clients(sb).sfn, stateMachineArn: outputs.StateMachineArn, input: { applicationName: 'ghost' }, pollMs: 20 }, (l) => lines.push(l));
+      const done = await startExecution(
+        { client: clients(sb).sfn, stateMachineArn: outputs.StateMachineArn, input: { applicationName: 'ghost' }, pollMs: 20 },
+        (l) => lines.push(l),
+      );
       expect(done.status).toBe('FAILED');
       // DecideEnsureApplication refused before any write.
       const failed = lines.findIndex((l) => l.startsWith('  ✗'));
@@ -148,10 +171,25 @@ describe('the CDK app deployed into the sandbox', () => {
     it("refuses an outsider's request by the bus policy: a principal of this account it does not name, even one allowed events:PutEvents on every bus", async () => {
       const { iam } = clients(sb);
       const role = (await iam.send(new CreateRoleCommand({ RoleName: 'SomeoneElse', AssumeRolePolicyDocument: lambdaTrust }))).Role!.Arn!;
-      await iam.send(new PutRolePolicyCommand({ RoleName: 'SomeoneElse', PolicyName: 'events', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'events:PutEvents', Resource: '*' }] }) }));
+      await iam.send(
+        new PutRolePolicyCommand({
+          RoleName: 'SomeoneElse',
+          PolicyName: 'events',
+          PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'events:PutEvents', Resource: '*' }] }),
+        }),
+      );
       const before = await started();
-      const err = await clients(sb, roleCredentials(sb, role)).events.send(new PutEventsCommand({ Entries: [request(outputs, { applicationName: 'victim' })] })).catch((e) => e);
-      expect(err).toMatchObject({ name: 'AccessDeniedException', message: expect.stringMatching(new RegExp(`is not authorized to perform: events:PutEvents on resource: ${outputs.RequestEventBusArn} with an explicit deny in a resource-based policy$`)) });
+      const err = await clients(sb, roleCredentials(sb, role))
+        .events.send(new PutEventsCommand({ Entries: [request(outputs, { applicationName: 'victim' })] }))
+        .catch((e) => e);
+      expect(err).toMatchObject({
+        name: 'AccessDeniedException',
+        message: expect.stringMatching(
+          new RegExp(
+            `is not authorized to perform: events:PutEvents on resource: ${outputs.RequestEventBusArn} with an explicit deny in a resource-based policy$`,
+          ),
+        ),
+      });
       expect(await started()).toBe(before);
     });
 
@@ -160,35 +198,54 @@ describe('the CDK app deployed into the sandbox', () => {
       const caller: Principal = { arn: `arn:aws:iam::${OUTSIDER_ACCOUNT}:root`, account: OUTSIDER_ACCOUNT, kind: 'root', userId: OUTSIDER_ACCOUNT };
       const ctx = { sandbox: sb.sandbox, caller, requestId: 'r', service: 'events', operation: 'PutEvents' };
       const before = await started();
-      const put = async () => sb.sandbox.services.get('events')!.operations.PutEvents({ Entries: [{ ...request(outputs, { applicationName: 'victim' }), EventBusName: outputs.RequestEventBusArn }] }, ctx);
-      await expect(put()).rejects.toMatchObject({ name: 'AccessDeniedException', message: expect.stringContaining(`User: arn:aws:iam::${OUTSIDER_ACCOUNT}:root is not authorized to perform: events:PutEvents`) });
+      const put = async () =>
+        sb.sandbox.services
+          .get('events')!
+          .operations.PutEvents({ Entries: [{ ...request(outputs, { applicationName: 'victim' }), EventBusName: outputs.RequestEventBusArn }] }, ctx);
+      await expect(put()).rejects.toMatchObject({
+        name: 'AccessDeniedException',
+        message: expect.stringContaining(`User: arn:aws:iam::${OUTSIDER_ACCOUNT}:root is not authorized to perform: events:PutEvents`),
+      });
       expect(await started()).toBe(before);
     });
 
     it('starts nothing from a request event on the default bus (no default-bus rule unless defaultBusRequests)', async () => {
       const before = await started();
-      const out = await clients(sb).events.send(new PutEventsCommand({ Entries: [{ ...request(outputs, { applicationName: 'victim' }), EventBusName: undefined }] }));
+      const out = await clients(sb).events.send(
+        new PutEventsCommand({ Entries: [{ ...request(outputs, { applicationName: 'victim' }), EventBusName: undefined }] }),
+      );
       expect(out.FailedEntryCount).toBe(0);
       expect(await started()).toBe(before);
     });
 
-    it.each(entriesFiles)('events/%s, sent as `aws events put-events --entries file://…` sends it, starts one execution with its detail', async (file) => {
-      const entries = JSON.parse(readFileSync(path.join(EVENTS, file), 'utf8')) as PutEventsRequestEntry[];
-      const { sfn } = clients(sb);
-      const list = async () => (await sfn.send(new ListExecutionsCommand({ stateMachineArn: outputs.StateMachineArn }))).executions ?? [];
-      const before = new Set((await list()).map((e) => e.executionArn));
-      const out = await clients(sb, roleCredentials(sb, REQUESTER)).events.send(new PutEventsCommand({ Entries: entries }));
-      expect(out.FailedEntryCount).toBe(0);
-      const added = (await list()).filter((e) => !before.has(e.executionArn));
-      const inputs = await Promise.all(added.map(async (e) => JSON.parse((await sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }))).input!)));
-      expect(inputs).toEqual(entries.map((e) => JSON.parse(e.Detail!)));
-      await executionsOf(sfn, outputs.StateMachineArn, before.size + 1);
-    }, 60_000);
+    it.each(entriesFiles)(
+      'events/%s, sent as `aws events put-events --entries file://…` sends it, starts one execution with its detail',
+      async (file) => {
+        const entries = JSON.parse(readFileSync(path.join(EVENTS, file), 'utf8')) as PutEventsRequestEntry[];
+        const { sfn } = clients(sb);
+        const list = async () => (await sfn.send(new ListExecutionsCommand({ stateMachineArn: outputs.StateMachineArn }))).executions ?? [];
+        const before = new Set((await list()).map((e) => e.executionArn));
+        const out = await clients(sb, roleCredentials(sb, REQUESTER)).events.send(new PutEventsCommand({ Entries: entries }));
+        expect(out.FailedEntryCount).toBe(0);
+        const added = (await list()).filter((e) => !before.has(e.executionArn));
+        const inputs = await Promise.all(
+          added.map(async (e) => JSON.parse((await sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }))).input!)),
+        );
+        expect(inputs).toEqual(entries.map((e) => JSON.parse(e.Detail!)));
+        await executionsOf(sfn, outputs.StateMachineArn, before.size + 1);
+      },
+      60_000,
+    );
   });
 });
 
 /** A request event for the deployed request bus. */
-const request = (outputs: Record<string, string>, detail: object): PutEventsRequestEntry => ({ EventBusName: outputs.RequestEventBusName, Source: REQUEST_SOURCE, DetailType: REQUEST_DETAIL_TYPE, Detail: JSON.stringify(detail) });
+const request = (outputs: Record<string, string>, detail: object): PutEventsRequestEntry => ({
+  EventBusName: outputs.RequestEventBusName,
+  Source: REQUEST_SOURCE,
+  DetailType: REQUEST_DETAIL_TYPE,
+  Detail: JSON.stringify(detail),
+});
 
 describe('the orchestrator role the sandbox runs with is the synthesized one', () => {
   // (Without AssumePersonas a run still succeeds, in AWS too: a same-account trust policy that names the
@@ -196,7 +253,9 @@ describe('the orchestrator role the sandbox runs with is the synthesized one', (
   it('without the statement of the CDK policy that lets it create operator roles, the execution fails with AccessDenied on iam:CreateRole', async () => {
     const { sb, result } = await deployed(CONTEXT, (template) => {
       const sid = 'WriteOnlyBoundedOperatorRoles';
-      const policy = Object.values(template.Resources as Record<string, any>).find((r) => r.Type === 'AWS::IAM::Policy' && r.Properties.PolicyDocument.Statement.some((s: any) => s.Sid === sid));
+      const policy = Object.values(template.Resources as Record<string, any>).find(
+        (r) => r.Type === 'AWS::IAM::Policy' && r.Properties.PolicyDocument.Statement.some((s: any) => s.Sid === sid),
+      );
       policy.Properties.PolicyDocument.Statement = policy.Properties.PolicyDocument.Statement.filter((s: any) => s.Sid !== sid);
     });
     try {
@@ -209,7 +268,11 @@ describe('the orchestrator role the sandbox runs with is the synthesized one', (
       const { events } = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
       const failure = events!.find((e) => e.type === 'LambdaFunctionFailed')!.lambdaFunctionFailedEventDetails!;
       expect(failure.error).toBe('AccessDenied');
-      expect(JSON.parse(failure.cause!).errorMessage).toMatch(new RegExp(`^User: arn:aws:sts::${A}:assumed-role/${STACK_NAME}-OrchestratorRole\\w+-\\w+/[^ ]+ is not authorized to perform: iam:CreateRole on resource: `));
+      expect(JSON.parse(failure.cause!).errorMessage).toMatch(
+        new RegExp(
+          `^User: arn:aws:sts::${A}:assumed-role/${STACK_NAME}-OrchestratorRole\\w+-\\w+/[^ ]+ is not authorized to perform: iam:CreateRole on resource: `,
+        ),
+      );
       // Nothing was changed in the account (the lock is the workflow's own bookkeeping).
       expect(sb.sandbox.diff(before).filter((c) => !/^(stepfunctions|dynamodb|logs)/.test(c.path))).toEqual([]);
     } finally {

@@ -15,7 +15,8 @@ describe('docs agree with the code', () => {
     // Prepare
     const entries = Object.values(steps).map((s) => s.entry);
     // Act
-    const [, total, forward, undo] = /\| (\d+) Lambda functions \| One per entry of `lambdas\/steps\/index\.ts`: (\d+) steps and (\d+) compensations/.exec(read('docs/operations.md')) ?? [];
+    const [, total, forward, undo] =
+      /\| (\d+) Lambda functions \| One per entry of `lambdas\/steps\/index\.ts`: (\d+) steps and (\d+) compensations/.exec(read('docs/operations.md')) ?? [];
     // Assess
     expect([total, forward, undo].map(Number)).toEqual([
       entries.length,

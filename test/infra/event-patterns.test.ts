@@ -18,9 +18,17 @@ import {
 } from '../../infra/event-patterns';
 
 const EVENTS = path.resolve(__dirname, '../../events');
-interface IndexEntry { file: string; matches: { request: boolean; autoOnboarding: boolean }; why: string }
+interface IndexEntry {
+  file: string;
+  matches: { request: boolean; autoOnboarding: boolean };
+  why: string;
+}
 /** A PutEvents entries file, and the sample event it sends, if any. */
-interface EntriesFile { file: string; event?: string; why: string }
+interface EntriesFile {
+  file: string;
+  event?: string;
+  why: string;
+}
 const index = JSON.parse(readFileSync(path.join(EVENTS, 'index.json'), 'utf8')) as {
   deployment: { partition: string; account: string; operatorRolePrefix: string };
   events: IndexEntry[];
@@ -31,7 +39,11 @@ const load = (file: string) => JSON.parse(readFileSync(path.join(EVENTS, file), 
 const patterns = { request: onboardingRequestPattern(), autoOnboarding: autoOnboardingPattern(index.deployment) };
 
 /** A JSONPath of dotted names, as our transformers use (`$.detail.x`). */
-const at = (event: unknown, jsonPath: string) => jsonPath.split('.').slice(1).reduce<any>((v, k) => v?.[k], event);
+const at = (event: unknown, jsonPath: string) =>
+  jsonPath
+    .split('.')
+    .slice(1)
+    .reduce<any>((v, k) => v?.[k], event);
 
 /** EventBridge's input transformer for a JSON template: an unquoted placeholder becomes the JSON value. */
 function transform(t: InputTransformer, event: unknown): unknown {
@@ -57,7 +69,9 @@ describe('EventBridge rules against events/', () => {
     // Act
     const details = entries.map((e: any) => JSON.parse(e.Detail));
     // Assess
-    expect(entries.map((e: any) => [e.EventBusName, e.Source, e.DetailType])).toEqual(entries.map(() => ['msf-cmk-onboarding-requests', REQUEST_SOURCE, REQUEST_DETAIL_TYPE]));
+    expect(entries.map((e: any) => [e.EventBusName, e.Source, e.DetailType])).toEqual(
+      entries.map(() => ['msf-cmk-onboarding-requests', REQUEST_SOURCE, REQUEST_DETAIL_TYPE]),
+    );
     for (const d of details) expect(() => validateInput(d)).not.toThrow();
     if (event) expect(details).toEqual([load(event).detail]);
   });
@@ -92,7 +106,7 @@ describe('EventBridge rules against events/', () => {
   );
 
   it.each(index.events.filter((e) => e.matches.autoOnboarding).map((e) => e.file))(
-    'turns CloudTrail event %s into an execution input naming the created application, and nothing else (the rest is the deployment\'s)',
+    "turns CloudTrail event %s into an execution input naming the created application, and nothing else (the rest is the deployment's)",
     (file) => {
       // Prepare
       const event = load(file);
@@ -122,7 +136,9 @@ describe('EventBridge rules against events/', () => {
 
 describe('the key guard pattern', () => {
   const call = (eventName: string, extra: object = {}) => ({
-    source: 'aws.kms', 'detail-type': 'AWS API Call via CloudTrail', detail: { eventSource: 'kms.amazonaws.com', eventName, ...extra },
+    source: 'aws.kms',
+    'detail-type': 'AWS API Call via CloudTrail',
+    detail: { eventSource: 'kms.amazonaws.com', eventName, ...extra },
   });
   it.each([
     ['a failed DisableKey (nothing happened to the key)', call('DisableKey', { errorCode: 'AccessDeniedException' }), false],

@@ -33,9 +33,17 @@ describe('CDK context settings', () => {
 
   it('defaults to the schema defaults: auto-onboarding off, a 30-day pending window, no delegation to IAM, requests on their own bus from the account only', () => {
     expect(read({})).toEqual({
-      rolePath: '/msf-cmk/', operatorRolePrefix: 'msf-cmk-operator-', keyAdminRoleName: 'MsfCmkKeyAdmin', aliasPrefix: 'msf-cmk/',
-      lockTableName: 'msf-cmk-onboarding-locks', pendingWindowDays: 30, delegateToAccount: false, autoOnboarding: false, dailyAudit: false,
-      requestBusName: 'msf-cmk-onboarding-requests', defaultBusRequests: false,
+      rolePath: '/msf-cmk/',
+      operatorRolePrefix: 'msf-cmk-operator-',
+      keyAdminRoleName: 'MsfCmkKeyAdmin',
+      aliasPrefix: 'msf-cmk/',
+      lockTableName: 'msf-cmk-onboarding-locks',
+      pendingWindowDays: 30,
+      delegateToAccount: false,
+      autoOnboarding: false,
+      dailyAudit: false,
+      requestBusName: 'msf-cmk-onboarding-requests',
+      defaultBusRequests: false,
     });
   });
 
@@ -43,19 +51,42 @@ describe('CDK context settings', () => {
     // Prepare
     const principals = ['arn:aws:iam::111122223333:role/path/requester', '444455556666'];
     // Act
-    const read2 = [read({ requestPrincipals: principals.join(',') }), read({ requestPrincipals: JSON.stringify(principals) }), read({ requestPrincipals: principals })];
+    const read2 = [
+      read({ requestPrincipals: principals.join(',') }),
+      read({ requestPrincipals: JSON.stringify(principals) }),
+      read({ requestPrincipals: principals }),
+    ];
     // Assess
     expect(read2.map((s) => s.requestPrincipals)).toEqual([principals, principals, principals]);
   });
 
   it('takes values from `-c` (strings) and from cdk.json (JSON) alike', () => {
     // Prepare
-    const fromCli = { autoOnboarding: 'true', pendingWindowDays: '7', rolePath: '/a/b/', operatorRolePrefix: 'op-', aliasPrefix: 'x/', delegateToAccount: 'true' };
+    const fromCli = {
+      autoOnboarding: 'true',
+      pendingWindowDays: '7',
+      rolePath: '/a/b/',
+      operatorRolePrefix: 'op-',
+      aliasPrefix: 'x/',
+      delegateToAccount: 'true',
+    };
     const fromJson = { autoOnboarding: true, pendingWindowDays: 7, rolePath: '/a/b/', operatorRolePrefix: 'op-', aliasPrefix: 'x/', delegateToAccount: true };
     // Act
     const settings = [read(fromCli), read(fromJson), read({ autoOnboarding: 'false' }).autoOnboarding];
     // Assess
-    const expected = { rolePath: '/a/b/', operatorRolePrefix: 'op-', keyAdminRoleName: 'MsfCmkKeyAdmin', aliasPrefix: 'x/', lockTableName: 'msf-cmk-onboarding-locks', autoOnboarding: true, pendingWindowDays: 7, delegateToAccount: true, requestBusName: 'msf-cmk-onboarding-requests', defaultBusRequests: false, dailyAudit: false };
+    const expected = {
+      rolePath: '/a/b/',
+      operatorRolePrefix: 'op-',
+      keyAdminRoleName: 'MsfCmkKeyAdmin',
+      aliasPrefix: 'x/',
+      lockTableName: 'msf-cmk-onboarding-locks',
+      autoOnboarding: true,
+      pendingWindowDays: 7,
+      delegateToAccount: true,
+      requestBusName: 'msf-cmk-onboarding-requests',
+      defaultBusRequests: false,
+      dailyAudit: false,
+    };
     expect(settings).toEqual([expected, expected, false]);
   });
 });

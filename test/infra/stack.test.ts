@@ -13,13 +13,27 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { CfnRole } from 'aws-cdk-lib/aws-iam';
 import { buildApp, STACK_NAME } from '../../infra/app';
-import { type OPERATION_REQUEST_DETAIL_TYPES, keyGuardPattern, autoOnboardingInput, autoOnboardingPattern, onboardingRequestPattern, operationRequestPattern, REQUEST_INPUT_PATH } from '../../infra/event-patterns';
+import {
+  type OPERATION_REQUEST_DETAIL_TYPES,
+  keyGuardPattern,
+  autoOnboardingInput,
+  autoOnboardingPattern,
+  onboardingRequestPattern,
+  operationRequestPattern,
+  REQUEST_INPUT_PATH,
+} from '../../infra/event-patterns';
 import { ASL_FILE, DAY_TWO_MACHINES, aslFileOf, boundSteps, type OnboardingStack } from '../../infra/onboarding-stack';
 import { boundaryPolicyArn, keyAdminPolicy, orchestratorPolicy, requestBusPolicy, roleTrustPolicy } from '../../lambdas/lib/policies';
 import { deploymentEnvironment, validateSettings } from '../../lambdas/lib/settings';
 import { steps } from '../../lambdas/steps';
 
-interface Synth { stack: OnboardingStack; template: Template; json: any; outdir: string; error?: Error }
+interface Synth {
+  stack: OnboardingStack;
+  template: Template;
+  json: any;
+  outdir: string;
+  error?: Error;
+}
 
 function synth(context: Record<string, unknown>): Synth {
   const outdir = mkdtempSync(path.join(tmpdir(), 'msf-cmk-cdk-'));
@@ -46,7 +60,8 @@ function flat(v: any): any {
 }
 const pseudo = { partition: '${AWS::Partition}', account: '${AWS::AccountId}', region: '${AWS::Region}' };
 
-const resources = (s: Synth, type: string): [string, any][] => Object.entries(s.json.Resources).filter(([, r]: [string, any]) => r.Type === type) as [string, any][];
+const resources = (s: Synth, type: string): [string, any][] =>
+  Object.entries(s.json.Resources).filter(([, r]: [string, any]) => r.Type === type) as [string, any][];
 const logicalId = (s: Synth, construct: { node: { defaultChild?: unknown } }) => s.stack.getLogicalId(construct.node.defaultChild as CfnFunction);
 
 /** Every statement granted to a role: inline policies, and AWS::IAM::Policy resources attached to it. */
@@ -60,7 +75,15 @@ function statementsOf(s: Synth, roleId: string): unknown[] {
 }
 /** Statements as comparable strings: keys sorted (CloudFormation's order is not ours), then the list sorted. */
 const canonical = (x: unknown): unknown =>
-  Array.isArray(x) ? x.map(canonical) : x && typeof x === 'object' ? Object.fromEntries(Object.entries(x).sort().map(([k, v]) => [k, canonical(v)])) : x;
+  Array.isArray(x)
+    ? x.map(canonical)
+    : x && typeof x === 'object'
+      ? Object.fromEntries(
+          Object.entries(x)
+            .sort()
+            .map(([k, v]) => [k, canonical(v)]),
+        )
+      : x;
 const sortedJson = (items: unknown[]) => items.map((x) => JSON.stringify(canonical(x))).sort();
 
 /** Task Resources of an ASL definition, nested states included. */
@@ -75,7 +98,14 @@ function taskResources(definition: any): string[] {
 let plain: Synth;
 let auto: Synth;
 const requester = 'arn:aws:iam::111122223333:role/platform/onboarding-requester';
-const autoSettings = { rolePath: '/teams/flink/', operatorRolePrefix: 'flink-operator-', aliasPrefix: 'flink/', requestBusName: 'flink-onboarding', requestPrincipals: `${requester},444455556666`, defaultBusRequests: 'true' };
+const autoSettings = {
+  rolePath: '/teams/flink/',
+  operatorRolePrefix: 'flink-operator-',
+  aliasPrefix: 'flink/',
+  requestBusName: 'flink-onboarding',
+  requestPrincipals: `${requester},444455556666`,
+  defaultBusRequests: 'true',
+};
 
 beforeAll(() => {
   plain = synth({});
@@ -86,8 +116,17 @@ afterAll(() => {
 });
 
 /** Every state machine of the stack: onboarding, and one per day-two operation. */
-const MACHINES: [string, string][] = [['OnboardApplication', ASL_FILE], ...Object.entries(DAY_TWO_MACHINES).map(([op, m]) => [m.id, aslFileOf(op)] as [string, string])];
-const machineOf = (s: Synth, id: string) => s.json.Resources[s.stack.getLogicalId((id === 'OnboardApplication' ? s.stack.stateMachine : Object.values(s.stack.operationMachines).find((m) => m.node.id === id)!).node.defaultChild as CfnFunction)];
+const MACHINES: [string, string][] = [
+  ['OnboardApplication', ASL_FILE],
+  ...Object.entries(DAY_TWO_MACHINES).map(([op, m]) => [m.id, aslFileOf(op)] as [string, string]),
+];
+const machineOf = (s: Synth, id: string) =>
+  s.json.Resources[
+    s.stack.getLogicalId(
+      (id === 'OnboardApplication' ? s.stack.stateMachine : Object.values(s.stack.operationMachines).find((m) => m.node.id === id)!).node
+        .defaultChild as CfnFunction,
+    )
+  ];
 
 describe.each(MACHINES)('state machine %s', (id, aslFile) => {
   it('deploys the ASL file unchanged, with a substitution for every placeholder', () => {
@@ -154,7 +193,15 @@ describe('step functions', () => {
     expect(Object.keys(plain.stack.functions).sort()).toEqual(Object.keys(steps).sort());
     const used = new Set(MACHINES.flatMap(([, file]) => boundSteps(file)));
     expect(Object.keys(steps).filter((name) => !used.has(name))).toEqual([]);
-    expect(resources(plain, 'AWS::Lambda::Function').map(([id]) => `\${${id}.Arn}`).sort()).toEqual(Object.keys(steps).map((name) => `\${${logicalId(plain, plain.stack.functions[name])}.Arn}`).sort());
+    expect(
+      resources(plain, 'AWS::Lambda::Function')
+        .map(([id]) => `\${${id}.Arn}`)
+        .sort(),
+    ).toEqual(
+      Object.keys(steps)
+        .map((name) => `\${${logicalId(plain, plain.stack.functions[name])}.Arn}`)
+        .sort(),
+    );
   });
 });
 
@@ -175,7 +222,9 @@ describe('step functions and the orchestrator role', () => {
         TracingConfig: { Mode: 'Active' },
         Role: { 'Fn::GetAtt': [roleId, 'Arn'] },
       });
-      const step = Object.values(steps).find((st) => fn.Properties.Description.startsWith(`MSF CMK onboarding step `) && fn.Properties.Handler === `${st.entry}.handler`);
+      const step = Object.values(steps).find(
+        (st) => fn.Properties.Description.startsWith(`MSF CMK onboarding step `) && fn.Properties.Handler === `${st.entry}.handler`,
+      );
       expect(step).toBeDefined();
       const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref;
       expect(plain.json.Resources[logGroupId].Properties.RetentionInDays).toBeGreaterThan(0);
@@ -193,9 +242,17 @@ describe('step functions and the orchestrator role', () => {
     // Prepare
     const s = get();
     const roleId = s.stack.getLogicalId(s.stack.orchestratorRole.node.defaultChild as CfnRole);
-    const logGroupArns = Object.keys(steps).map((name) => `\${${s.stack.getLogicalId(s.stack.node.findChild(`${name}Logs`).node.defaultChild as CfnFunction)}.Arn}`);
+    const logGroupArns = Object.keys(steps).map(
+      (name) => `\${${s.stack.getLogicalId(s.stack.node.findChild(`${name}Logs`).node.defaultChild as CfnFunction)}.Arn}`,
+    );
     const expected = [
-      ...orchestratorPolicy({ scope: pseudo, rolePath, keyAdminRoleArn: `\${${s.stack.getLogicalId(s.stack.keyAdminRole)}.Arn}`, lockTableName: 'msf-cmk-onboarding-locks', permissionsBoundaryArn: boundaryPolicyArn(pseudo) }).Statement,
+      ...orchestratorPolicy({
+        scope: pseudo,
+        rolePath,
+        keyAdminRoleArn: `\${${s.stack.getLogicalId(s.stack.keyAdminRole)}.Arn}`,
+        lockTableName: 'msf-cmk-onboarding-locks',
+        permissionsBoundaryArn: boundaryPolicyArn(pseudo),
+      }).Statement,
       { Sid: 'WriteStepLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logGroupArns },
       { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
     ];
@@ -212,7 +269,9 @@ describe('step functions and the orchestrator role', () => {
     // Act
     const actions = (statementsOf(plain, roleId) as any[]).flatMap((s) => [s.Action].flat());
     // Assess
-    expect(actions.filter((a: string) => /^kms:/.test(a) || a === '*' || (/^kinesisanalytics:/.test(a) && !/^kinesisanalytics:(Describe|List)/.test(a)))).toEqual([]);
+    expect(
+      actions.filter((a: string) => /^kms:/.test(a) || a === '*' || (/^kinesisanalytics:/.test(a) && !/^kinesisanalytics:(Describe|List)/.test(a))),
+    ).toEqual([]);
     expect(plain.json.Resources[roleId].Properties.Path).toBeUndefined(); // "/", not "/msf-cmk/"
     expect(plain.json.Resources[roleId].Properties.AssumeRolePolicyDocument.Statement).toEqual([
       { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
@@ -223,11 +282,16 @@ describe('step functions and the orchestrator role', () => {
 describe('deployment: settings and shared personas', () => {
   it.each([
     ['default settings', () => plain, {}],
-    ['settings from the context', () => auto, { ...autoSettings, autoOnboarding: true, requestPrincipals: [requester, '444455556666'], defaultBusRequests: true, dailyAudit: true }],
+    [
+      'settings from the context',
+      () => auto,
+      { ...autoSettings, autoOnboarding: true, requestPrincipals: [requester, '444455556666'], defaultBusRequests: true, dailyAudit: true },
+    ],
   ])("gives every function the deployment's settings and personas in its environment (%s)", (_, get, context) => {
     // Prepare
     const s = get();
-    const ref = (construct: { node: { defaultChild?: unknown } } | { logicalId: string }) => `\${${'logicalId' in construct ? s.stack.getLogicalId(construct as never) : s.stack.getLogicalId(construct.node.defaultChild as CfnRole)}.Arn}`;
+    const ref = (construct: { node: { defaultChild?: unknown } } | { logicalId: string }) =>
+      `\${${'logicalId' in construct ? s.stack.getLogicalId(construct as never) : s.stack.getLogicalId(construct.node.defaultChild as CfnRole)}.Arn}`;
     const expected = deploymentEnvironment({
       ...validateSettings(context),
       orchestratorRoleArn: ref(s.stack.orchestratorRole),
@@ -242,13 +306,14 @@ describe('deployment: settings and shared personas', () => {
 
   it.each([
     ['INFO by default', () => plain, 'INFO'],
-    ['the context\'s logLevel', () => auto, 'DEBUG'],
+    ["the context's logLevel", () => auto, 'DEBUG'],
   ])('gives every function its Powertools service name and log level, and traces without response bodies (%s)', (_, get, level) => {
     // Act
     const environments = resources(get(), 'AWS::Lambda::Function').map(([, fn]) => fn.Properties.Environment.Variables);
     // Assess
     expect(environments.length).toBe(Object.keys(steps).length);
-    for (const env of environments) expect(env).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'msf-cmk-orchestrator', POWERTOOLS_LOG_LEVEL: level, POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false' });
+    for (const env of environments)
+      expect(env).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'msf-cmk-orchestrator', POWERTOOLS_LOG_LEVEL: level, POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false' });
   });
 
   it('deploys the key administrator, trusted by the orchestrator only, with keyAdminPolicy, outside rolePath, retained with the keys that name it', () => {
@@ -308,7 +373,13 @@ describe('EventBridge rules', () => {
     expect(bus.Properties.Name).toBe('msf-cmk-onboarding-requests');
     expect(flat(bus.Properties.Policy)).toEqual(requestBusPolicy({ scope: pseudo, busName: 'msf-cmk-onboarding-requests' }));
     expect(flat(bus.Properties.Policy).Statement).toEqual([
-      { Sid: 'AllowOnboardingRequests', Effect: 'Allow', Principal: { AWS: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' }, Action: 'events:PutEvents', Resource: 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/msf-cmk-onboarding-requests' },
+      {
+        Sid: 'AllowOnboardingRequests',
+        Effect: 'Allow',
+        Principal: { AWS: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' },
+        Action: 'events:PutEvents',
+        Resource: 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/msf-cmk-onboarding-requests',
+      },
     ]);
   });
 
@@ -344,7 +415,11 @@ describe('EventBridge rules', () => {
     const [[, schedule]] = schedules(auto);
     // Assess
     expect(schedules(plain)).toEqual([]);
-    expect(schedule.Properties).toMatchObject({ ScheduleExpression: 'rate(1 day)', State: 'ENABLED', Target: { Input: '{}', RetryPolicy: { MaximumRetryAttempts: 3 } } });
+    expect(schedule.Properties).toMatchObject({
+      ScheduleExpression: 'rate(1 day)',
+      State: 'ENABLED',
+      Target: { Input: '{}', RetryPolicy: { MaximumRetryAttempts: 3 } },
+    });
     expect(flat(schedule.Properties.Target.Arn)).toBe(`\${${auto.stack.getLogicalId(auto.stack.operationMachines.audit.node.defaultChild as CfnFunction)}}`);
   });
 
@@ -372,9 +447,7 @@ describe('EventBridge rules', () => {
     // Assess
     expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
     expect(statements).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-      ]),
+      expect.arrayContaining([expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
     );
     const senders = statements.filter((s: any) => s.Action === 'sqs:SendMessage').map((s: any) => s.Condition.ArnEquals['aws:SourceArn']);
     const ruleArns = resources(auto, 'AWS::Events::Rule').map(([id]) => `\${${id}.Arn}`);

@@ -26,7 +26,8 @@ describe('tracing the SDK clients', () => {
   });
 
   it('does not load the X-Ray SDK outside Lambda, whose async hook would slow every promise of a local run', () => {
-    const script = "require('./lambdas/steps'); require('./lambdas/lib/clients').awsClients(undefined, 'read').kms; console.log(Object.keys(require.cache).some((k) => k.includes('aws-xray-sdk-core')))";
+    const script =
+      "require('./lambdas/steps'); require('./lambdas/lib/clients').awsClients(undefined, 'read').kms; console.log(Object.keys(require.cache).some((k) => k.includes('aws-xray-sdk-core')))";
     const env: NodeJS.ProcessEnv = { ...process.env, AWS_REGION: 'us-east-1' };
     delete env.AWS_EXECUTION_ENV;
     expect(execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: `${__dirname}/../..`, env, encoding: 'utf8' }).trim()).toBe('false');
@@ -44,7 +45,11 @@ describe('tracing the SDK clients', () => {
 
 describe('withoutDocuments', () => {
   it.each([
-    ['a key policy quoted in the message', 'Add these statements (facts §3) to it: [{"Sid":"A","Effect":"Allow","Principal":{"Service":"x"}}]', 'Add these statements (facts §3) to it: [{…}]'],
+    [
+      'a key policy quoted in the message',
+      'Add these statements (facts §3) to it: [{"Sid":"A","Effect":"Allow","Principal":{"Service":"x"}}]',
+      'Add these statements (facts §3) to it: [{…}]',
+    ],
     ['two documents', 'was {"a":1}, now {"b":{"c":2}}', 'was {…}, now {…}'],
     ['a message without any', 'Application absent does not exist', 'Application absent does not exist'],
   ])('%s', (_what, message, expected) => {

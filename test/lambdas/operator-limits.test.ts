@@ -16,7 +16,12 @@ describe('per-application operator roles within IAM per-role limits', () => {
   const footprint = (i: number) => {
     const app = applicationArn(SCOPE, longName(i));
     const key = `arn:aws:kms:${SCOPE.region}:${SCOPE.account}:key/1234abcd-12ab-34cd-56ef-${String(i).padStart(12, '0')}`;
-    const base = operatorBasePolicy({ scope: SCOPE, applicationArn: app, createWithExecutionRoleArn: `arn:aws:iam::${SCOPE.account}:role/exec`, createRequestTag: { Key: 'managed-by', Value: 'msf-cmk-orchestrator' } });
+    const base = operatorBasePolicy({
+      scope: SCOPE,
+      applicationArn: app,
+      createWithExecutionRoleArn: `arn:aws:iam::${SCOPE.account}:role/exec`,
+      createRequestTag: { Key: 'managed-by', Value: 'msf-cmk-orchestrator' },
+    });
     return size(base) + size(operatorCmkPolicy({ scope: SCOPE, keyArn: key, applicationArn: app }));
   };
 

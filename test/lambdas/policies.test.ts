@@ -48,13 +48,23 @@ const MANAGED_BY = { Key: 'managed-by', Value: 'msf-cmk-orchestrator' };
 
 const KEY_POLICY = keyPolicy({ scope: SCOPE, applicationArn: APP_ARN, operatorRoleArn: OPERATOR_ROLE_ARN, keyAdminRoleArn: KEY_ADMIN_ROLE_ARN });
 const DELEGATING_KEY_POLICY = keyPolicy({
-  scope: SCOPE, applicationArn: APP_ARN, operatorRoleArn: OPERATOR_ROLE_ARN, keyAdminRoleArn: KEY_ADMIN_ROLE_ARN, delegateToAccount: true,
+  scope: SCOPE,
+  applicationArn: APP_ARN,
+  operatorRoleArn: OPERATOR_ROLE_ARN,
+  keyAdminRoleArn: KEY_ADMIN_ROLE_ARN,
+  delegateToAccount: true,
 });
 const BASE_POLICY = operatorBasePolicy({ scope: SCOPE, applicationArn: APP_ARN, createWithExecutionRoleArn: EXEC_ROLE_ARN, createRequestTag: MANAGED_BY });
 const CMK_POLICY = operatorCmkPolicy({ scope: SCOPE, keyArn: KEY_ARN, applicationArn: APP_ARN });
 const KEY_ADMIN_POLICY = keyAdminPolicy({ scope: SCOPE, aliasPrefix: 'msf-cmk/' });
 const TRUST_POLICY = roleTrustPolicy({ trustedPrincipalArns: [ORCHESTRATOR_ROLE_ARN] });
-const ORCHESTRATOR_POLICY = orchestratorPolicy({ scope: SCOPE, rolePath: '/msf-cmk/', keyAdminRoleArn: KEY_ADMIN_ROLE_ARN, lockTableName: 'msf-cmk-onboarding-locks', permissionsBoundaryArn: boundaryPolicyArn(SCOPE) });
+const ORCHESTRATOR_POLICY = orchestratorPolicy({
+  scope: SCOPE,
+  rolePath: '/msf-cmk/',
+  keyAdminRoleArn: KEY_ADMIN_ROLE_ARN,
+  lockTableName: 'msf-cmk-onboarding-locks',
+  permissionsBoundaryArn: boundaryPolicyArn(SCOPE),
+});
 /** Another key in the account, with KMS's default policy only (IAM decides): the IAM policies must not reach it. */
 const FOREIGN_KEY_POLICY: PolicyDocument = { Version: '2012-10-17', Statement: DELEGATING_KEY_POLICY.Statement.filter((s) => s.Action === 'kms:*') };
 
@@ -122,25 +132,98 @@ function expectTable(table: Case[], policies: Policies) {
 const operatorKeyUse: Case[] = [
   // non-compliant
   { name: 'DescribeKey directly (no kms:ViaService)', principal: OPERATOR_ROLE_ARN, action: 'kms:DescribeKey', allowed: false },
-  { name: 'DescribeKey via another service', principal: OPERATOR_ROLE_ARN, action: 'kms:DescribeKey', context: { 'kms:ViaService': `s3.${REGION}.amazonaws.com` }, allowed: false },
+  {
+    name: 'DescribeKey via another service',
+    principal: OPERATOR_ROLE_ARN,
+    action: 'kms:DescribeKey',
+    context: { 'kms:ViaService': `s3.${REGION}.amazonaws.com` },
+    allowed: false,
+  },
   { name: 'GenerateDataKey directly with its context', principal: OPERATOR_ROLE_ARN, action: 'kms:GenerateDataKey', context: ctx.app(), allowed: false },
   { name: 'Decrypt directly with its context', principal: OPERATOR_ROLE_ARN, action: 'kms:Decrypt', context: ctx.app(), allowed: false },
-  { name: 'GenerateDataKey via MSF for another application', principal: OPERATOR_ROLE_ARN, action: 'kms:GenerateDataKey', context: { ...ctx.via, ...ctx.app(OTHER_APP_ARN) }, allowed: false },
-  { name: 'Decrypt via MSF for another application', principal: OPERATOR_ROLE_ARN, action: 'kms:Decrypt', context: { ...ctx.via, ...ctx.app(OTHER_APP_ARN) }, allowed: false },
+  {
+    name: 'GenerateDataKey via MSF for another application',
+    principal: OPERATOR_ROLE_ARN,
+    action: 'kms:GenerateDataKey',
+    context: { ...ctx.via, ...ctx.app(OTHER_APP_ARN) },
+    allowed: false,
+  },
+  {
+    name: 'Decrypt via MSF for another application',
+    principal: OPERATOR_ROLE_ARN,
+    action: 'kms:Decrypt',
+    context: { ...ctx.via, ...ctx.app(OTHER_APP_ARN) },
+    allowed: false,
+  },
   { name: 'Decrypt via MSF without encryption context', principal: OPERATOR_ROLE_ARN, action: 'kms:Decrypt', context: ctx.via, allowed: false },
-  { name: 'Encrypt via MSF (samples only, not documented)', principal: OPERATOR_ROLE_ARN, action: 'kms:Encrypt', context: { ...ctx.via, ...ctx.app() }, allowed: false },
-  { name: 'CreateGrant via MSF with Encrypt', principal: OPERATOR_ROLE_ARN, action: 'kms:CreateGrant', context: { ...ctx.via, ...ctx.app(), ...ctx.grant(['Decrypt', 'Encrypt']) }, allowed: false },
-  { name: 'CreateGrant via MSF with EncryptionContextEquals', principal: OPERATOR_ROLE_ARN, action: 'kms:CreateGrant', context: { ...ctx.via, ...ctx.app(), ...ctx.grant(['Decrypt'], 'EncryptionContextEquals') }, allowed: false },
-  { name: 'CreateGrant via MSF for another application', principal: OPERATOR_ROLE_ARN, action: 'kms:CreateGrant', context: { ...ctx.via, ...ctx.app(OTHER_APP_ARN), ...ctx.grant(['Decrypt']) }, allowed: false },
-  { name: 'CreateGrant directly', principal: OPERATOR_ROLE_ARN, action: 'kms:CreateGrant', context: { ...ctx.app(), ...ctx.grant(['Decrypt']) }, allowed: false },
-  { name: 'Decrypt via MSF on another key', principal: OPERATOR_ROLE_ARN, action: 'kms:Decrypt', resource: OTHER_KEY_ARN, context: { ...ctx.via, ...ctx.app() }, allowed: false },
+  {
+    name: 'Encrypt via MSF (samples only, not documented)',
+    principal: OPERATOR_ROLE_ARN,
+    action: 'kms:Encrypt',
+    context: { ...ctx.via, ...ctx.app() },
+    allowed: false,
+  },
+  {
+    name: 'CreateGrant via MSF with Encrypt',
+    principal: OPERATOR_ROLE_ARN,
+    action: 'kms:CreateGrant',
+    context: { ...ctx.via, ...ctx.app(), ...ctx.grant(['Decrypt', 'Encrypt']) },
+    allowed: false,
+  },
+  {
+    name: 'CreateGrant via MSF with EncryptionContextEquals',
+    principal: OPERATOR_ROLE_ARN,
+    action: 'kms:CreateGrant',
+    context: { ...ctx.via, ...ctx.app(), ...ctx.grant(['Decrypt'], 'EncryptionContextEquals') },
+    allowed: false,
+  },
+  {
+    name: 'CreateGrant via MSF for another application',
+    principal: OPERATOR_ROLE_ARN,
+    action: 'kms:CreateGrant',
+    context: { ...ctx.via, ...ctx.app(OTHER_APP_ARN), ...ctx.grant(['Decrypt']) },
+    allowed: false,
+  },
+  {
+    name: 'CreateGrant directly',
+    principal: OPERATOR_ROLE_ARN,
+    action: 'kms:CreateGrant',
+    context: { ...ctx.app(), ...ctx.grant(['Decrypt']) },
+    allowed: false,
+  },
+  {
+    name: 'Decrypt via MSF on another key',
+    principal: OPERATOR_ROLE_ARN,
+    action: 'kms:Decrypt',
+    resource: OTHER_KEY_ARN,
+    context: { ...ctx.via, ...ctx.app() },
+    allowed: false,
+  },
   { name: 'another role: Decrypt via MSF', principal: OTHER_ROLE_ARN, action: 'kms:Decrypt', context: { ...ctx.via, ...ctx.app() }, allowed: false },
   // compliant
   { name: 'DescribeKey via MSF', principal: OPERATOR_ROLE_ARN, action: 'kms:DescribeKey', context: ctx.via, allowed: true },
-  { name: 'GenerateDataKey via MSF for its application', principal: OPERATOR_ROLE_ARN, action: 'kms:GenerateDataKey', context: { ...ctx.via, ...ctx.app() }, allowed: true },
-  { name: 'GenerateDataKeyWithoutPlaintext via MSF for its application', principal: OPERATOR_ROLE_ARN, action: 'kms:GenerateDataKeyWithoutPlaintext', context: { ...ctx.via, ...ctx.app() }, allowed: true },
+  {
+    name: 'GenerateDataKey via MSF for its application',
+    principal: OPERATOR_ROLE_ARN,
+    action: 'kms:GenerateDataKey',
+    context: { ...ctx.via, ...ctx.app() },
+    allowed: true,
+  },
+  {
+    name: 'GenerateDataKeyWithoutPlaintext via MSF for its application',
+    principal: OPERATOR_ROLE_ARN,
+    action: 'kms:GenerateDataKeyWithoutPlaintext',
+    context: { ...ctx.via, ...ctx.app() },
+    allowed: true,
+  },
   { name: 'Decrypt via MSF for its application', principal: OPERATOR_ROLE_ARN, action: 'kms:Decrypt', context: { ...ctx.via, ...ctx.app() }, allowed: true },
-  { name: 'CreateGrant(Decrypt, EncryptionContextSubset) via MSF', principal: OPERATOR_ROLE_ARN, action: 'kms:CreateGrant', context: { ...ctx.via, ...ctx.app(), ...ctx.grant(['Decrypt']) }, allowed: true },
+  {
+    name: 'CreateGrant(Decrypt, EncryptionContextSubset) via MSF',
+    principal: OPERATOR_ROLE_ARN,
+    action: 'kms:CreateGrant',
+    context: { ...ctx.via, ...ctx.app(), ...ctx.grant(['Decrypt']) },
+    allowed: true,
+  },
 ];
 
 describe('operator use of the key', () => {
@@ -181,19 +264,61 @@ const keyAdminCases: Case[] = [
     { name: `${action} directly`, principal: KEY_ADMIN_ROLE_ARN, action, context: ctx.app(), allowed: false },
     { name: `${action} via MSF for the application`, principal: KEY_ADMIN_ROLE_ARN, action, context: { ...ctx.via, ...ctx.app() }, allowed: false },
   ]),
-  { name: 'CreateGrant(Decrypt) via MSF', principal: KEY_ADMIN_ROLE_ARN, action: 'kms:CreateGrant', context: { ...ctx.via, ...ctx.app(), ...ctx.grant(['Decrypt']) }, allowed: false },
-  { name: 'CreateKey for an RSA signing key', principal: KEY_ADMIN_ROLE_ARN, action: 'kms:CreateKey', resource: '*', context: { 'kms:KeySpec': 'RSA_2048', 'kms:KeyUsage': 'SIGN_VERIFY' }, allowed: false },
-  { name: 'CreateKey for an HMAC key', principal: KEY_ADMIN_ROLE_ARN, action: 'kms:CreateKey', resource: '*', context: { 'kms:KeySpec': 'HMAC_256', 'kms:KeyUsage': 'GENERATE_VERIFY_MAC' }, allowed: false },
-  { name: 'CreateAlias outside its prefix (alias side)', principal: KEY_ADMIN_ROLE_ARN, action: 'kms:CreateAlias', resource: `arn:aws:kms:${REGION}:${ACCOUNT}:alias/prod-db`, allowed: false },
+  {
+    name: 'CreateGrant(Decrypt) via MSF',
+    principal: KEY_ADMIN_ROLE_ARN,
+    action: 'kms:CreateGrant',
+    context: { ...ctx.via, ...ctx.app(), ...ctx.grant(['Decrypt']) },
+    allowed: false,
+  },
+  {
+    name: 'CreateKey for an RSA signing key',
+    principal: KEY_ADMIN_ROLE_ARN,
+    action: 'kms:CreateKey',
+    resource: '*',
+    context: { 'kms:KeySpec': 'RSA_2048', 'kms:KeyUsage': 'SIGN_VERIFY' },
+    allowed: false,
+  },
+  {
+    name: 'CreateKey for an HMAC key',
+    principal: KEY_ADMIN_ROLE_ARN,
+    action: 'kms:CreateKey',
+    resource: '*',
+    context: { 'kms:KeySpec': 'HMAC_256', 'kms:KeyUsage': 'GENERATE_VERIFY_MAC' },
+    allowed: false,
+  },
+  {
+    name: 'CreateAlias outside its prefix (alias side)',
+    principal: KEY_ADMIN_ROLE_ARN,
+    action: 'kms:CreateAlias',
+    resource: `arn:aws:kms:${REGION}:${ACCOUNT}:alias/prod-db`,
+    allowed: false,
+  },
   { name: 'the operator: PutKeyPolicy', principal: OPERATOR_ROLE_ARN, action: 'kms:PutKeyPolicy', allowed: false },
   { name: 'the operator: ScheduleKeyDeletion', principal: OPERATOR_ROLE_ARN, action: 'kms:ScheduleKeyDeletion', allowed: false },
   // compliant
-  { name: 'CreateKey for a symmetric encryption key', principal: KEY_ADMIN_ROLE_ARN, action: 'kms:CreateKey', resource: '*', context: { 'kms:KeySpec': 'SYMMETRIC_DEFAULT', 'kms:KeyUsage': 'ENCRYPT_DECRYPT' }, allowed: true },
+  {
+    name: 'CreateKey for a symmetric encryption key',
+    principal: KEY_ADMIN_ROLE_ARN,
+    action: 'kms:CreateKey',
+    resource: '*',
+    context: { 'kms:KeySpec': 'SYMMETRIC_DEFAULT', 'kms:KeyUsage': 'ENCRYPT_DECRYPT' },
+    allowed: true,
+  },
   { name: 'ListAliases', principal: KEY_ADMIN_ROLE_ARN, action: 'kms:ListAliases', resource: '*', allowed: true },
   { name: 'CreateAlias under its prefix (alias side)', principal: KEY_ADMIN_ROLE_ARN, action: 'kms:CreateAlias', resource: ALIAS_ARN, allowed: true },
-  ...['kms:CreateAlias', 'kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:DisableKey', 'kms:EnableKey', 'kms:ScheduleKeyDeletion', 'kms:CancelKeyDeletion', 'kms:TagResource', 'kms:RotateKeyOnDemand'].map(
-    (action) => ({ name: `${action} on the key`, principal: KEY_ADMIN_ROLE_ARN, action, allowed: true }),
-  ),
+  ...[
+    'kms:CreateAlias',
+    'kms:DescribeKey',
+    'kms:GetKeyPolicy',
+    'kms:PutKeyPolicy',
+    'kms:DisableKey',
+    'kms:EnableKey',
+    'kms:ScheduleKeyDeletion',
+    'kms:CancelKeyDeletion',
+    'kms:TagResource',
+    'kms:RotateKeyOnDemand',
+  ].map((action) => ({ name: `${action} on the key`, principal: KEY_ADMIN_ROLE_ARN, action, allowed: true })),
 ];
 
 describe('key administrator', () => {
@@ -229,9 +354,18 @@ describe('key administrator', () => {
 const recoveryCases: Case[] = [
   // non-compliant: use and destruction stay with the principals the key policy names
   ...['kms:Decrypt', 'kms:GenerateDataKey', 'kms:Encrypt', 'kms:ReEncryptFrom'].map((action) => ({
-    name: `${action} via MSF for the application`, principal: ACCOUNT_ADMIN_ROLE_ARN, action, context: { ...ctx.via, ...ctx.app() }, allowed: false,
+    name: `${action} via MSF for the application`,
+    principal: ACCOUNT_ADMIN_ROLE_ARN,
+    action,
+    context: { ...ctx.via, ...ctx.app() },
+    allowed: false,
   })),
-  ...['kms:ScheduleKeyDeletion', 'kms:DisableKey', 'kms:CreateGrant', 'kms:TagResource', 'kms:CreateAlias'].map((action) => ({ name: action, principal: ACCOUNT_ADMIN_ROLE_ARN, action, allowed: false })),
+  ...['kms:ScheduleKeyDeletion', 'kms:DisableKey', 'kms:CreateGrant', 'kms:TagResource', 'kms:CreateAlias'].map((action) => ({
+    name: action,
+    principal: ACCOUNT_ADMIN_ROLE_ARN,
+    action,
+    allowed: false,
+  })),
   { name: 'an IAM principal without kms rights: PutKeyPolicy', principal: OTHER_ROLE_ARN, action: 'kms:PutKeyPolicy', allowed: false },
   // compliant
   ...['kms:PutKeyPolicy', 'kms:GetKeyPolicy', 'kms:DescribeKey'].map((action) => ({ name: action, principal: ACCOUNT_ADMIN_ROLE_ARN, action, allowed: true })),
@@ -248,30 +382,114 @@ describe('key policy recovery path', () => {
 const fullServiceContext = (arn = APP_ARN): Context => ({ ...ctx.source(arn), ...ctx.app(arn) });
 const serviceCases: Case[] = [
   // non-compliant
-  { name: `${MSF}: DescribeKey for another application (aws:SourceArn)`, principal: MSF, action: 'kms:DescribeKey', context: ctx.source(OTHER_APP_ARN), allowed: false },
+  {
+    name: `${MSF}: DescribeKey for another application (aws:SourceArn)`,
+    principal: MSF,
+    action: 'kms:DescribeKey',
+    context: ctx.source(OTHER_APP_ARN),
+    allowed: false,
+  },
   { name: `${MSF}: DescribeKey from another account`, principal: MSF, action: 'kms:DescribeKey', context: ctx.source(APP_ARN, '210987654321'), allowed: false },
   { name: `${MSF_INFRA}: DescribeKey without source`, principal: MSF_INFRA, action: 'kms:DescribeKey', allowed: false },
-  { name: `${MSF}: GenerateDataKey with another application's context`, principal: MSF, action: 'kms:GenerateDataKey', context: { ...ctx.source(), ...ctx.app(OTHER_APP_ARN) }, allowed: false },
-  { name: `${MSF}: GenerateDataKey for another application's source`, principal: MSF, action: 'kms:GenerateDataKey', context: { ...ctx.source(OTHER_APP_ARN), ...ctx.app() }, allowed: false },
-  { name: `${MSF}: Decrypt with another application's context`, principal: MSF, action: 'kms:Decrypt', context: fullServiceContext(OTHER_APP_ARN), allowed: false },
-  { name: `${MSF}: GenerateDataKeyWithoutPlaintext (running state is infrastructure's)`, principal: MSF, action: 'kms:GenerateDataKeyWithoutPlaintext', context: fullServiceContext(), allowed: false },
-  { name: `${MSF}: CreateGrant (running state is infrastructure's)`, principal: MSF, action: 'kms:CreateGrant', context: { ...fullServiceContext(), ...ctx.grant(['Decrypt']) }, allowed: false },
+  {
+    name: `${MSF}: GenerateDataKey with another application's context`,
+    principal: MSF,
+    action: 'kms:GenerateDataKey',
+    context: { ...ctx.source(), ...ctx.app(OTHER_APP_ARN) },
+    allowed: false,
+  },
+  {
+    name: `${MSF}: GenerateDataKey for another application's source`,
+    principal: MSF,
+    action: 'kms:GenerateDataKey',
+    context: { ...ctx.source(OTHER_APP_ARN), ...ctx.app() },
+    allowed: false,
+  },
+  {
+    name: `${MSF}: Decrypt with another application's context`,
+    principal: MSF,
+    action: 'kms:Decrypt',
+    context: fullServiceContext(OTHER_APP_ARN),
+    allowed: false,
+  },
+  {
+    name: `${MSF}: GenerateDataKeyWithoutPlaintext (running state is infrastructure's)`,
+    principal: MSF,
+    action: 'kms:GenerateDataKeyWithoutPlaintext',
+    context: fullServiceContext(),
+    allowed: false,
+  },
+  {
+    name: `${MSF}: CreateGrant (running state is infrastructure's)`,
+    principal: MSF,
+    action: 'kms:CreateGrant',
+    context: { ...fullServiceContext(), ...ctx.grant(['Decrypt']) },
+    allowed: false,
+  },
   { name: `${MSF}: Encrypt`, principal: MSF, action: 'kms:Encrypt', context: fullServiceContext(), allowed: false },
   { name: `${MSF_INFRA}: Encrypt`, principal: MSF_INFRA, action: 'kms:Encrypt', context: fullServiceContext(), allowed: false },
-  { name: `${MSF_INFRA}: GenerateDataKey (durable state is ${MSF}'s)`, principal: MSF_INFRA, action: 'kms:GenerateDataKey', context: fullServiceContext(), allowed: false },
-  { name: `${MSF_INFRA}: Decrypt with another application's context`, principal: MSF_INFRA, action: 'kms:Decrypt', context: fullServiceContext(OTHER_APP_ARN), allowed: false },
-  { name: `${MSF_INFRA}: CreateGrant with another application's context`, principal: MSF_INFRA, action: 'kms:CreateGrant', context: { ...ctx.app(OTHER_APP_ARN), ...ctx.grant(['Decrypt']) }, allowed: false },
-  { name: `${MSF_INFRA}: CreateGrant with Encrypt`, principal: MSF_INFRA, action: 'kms:CreateGrant', context: { ...ctx.app(), ...ctx.grant(['Decrypt', 'Encrypt']) }, allowed: false },
-  { name: `${MSF_INFRA}: CreateGrant with ReEncryptFrom`, principal: MSF_INFRA, action: 'kms:CreateGrant', context: { ...ctx.app(), ...ctx.grant(['ReEncryptFrom']) }, allowed: false },
-  { name: 's3.amazonaws.com: Decrypt with the application context', principal: 's3.amazonaws.com', action: 'kms:Decrypt', context: fullServiceContext(), allowed: false },
+  {
+    name: `${MSF_INFRA}: GenerateDataKey (durable state is ${MSF}'s)`,
+    principal: MSF_INFRA,
+    action: 'kms:GenerateDataKey',
+    context: fullServiceContext(),
+    allowed: false,
+  },
+  {
+    name: `${MSF_INFRA}: Decrypt with another application's context`,
+    principal: MSF_INFRA,
+    action: 'kms:Decrypt',
+    context: fullServiceContext(OTHER_APP_ARN),
+    allowed: false,
+  },
+  {
+    name: `${MSF_INFRA}: CreateGrant with another application's context`,
+    principal: MSF_INFRA,
+    action: 'kms:CreateGrant',
+    context: { ...ctx.app(OTHER_APP_ARN), ...ctx.grant(['Decrypt']) },
+    allowed: false,
+  },
+  {
+    name: `${MSF_INFRA}: CreateGrant with Encrypt`,
+    principal: MSF_INFRA,
+    action: 'kms:CreateGrant',
+    context: { ...ctx.app(), ...ctx.grant(['Decrypt', 'Encrypt']) },
+    allowed: false,
+  },
+  {
+    name: `${MSF_INFRA}: CreateGrant with ReEncryptFrom`,
+    principal: MSF_INFRA,
+    action: 'kms:CreateGrant',
+    context: { ...ctx.app(), ...ctx.grant(['ReEncryptFrom']) },
+    allowed: false,
+  },
+  {
+    name: 's3.amazonaws.com: Decrypt with the application context',
+    principal: 's3.amazonaws.com',
+    action: 'kms:Decrypt',
+    context: fullServiceContext(),
+    allowed: false,
+  },
   // compliant
   { name: `${MSF}: DescribeKey for the application`, principal: MSF, action: 'kms:DescribeKey', context: ctx.source(), allowed: true },
   { name: `${MSF_INFRA}: DescribeKey for the application`, principal: MSF_INFRA, action: 'kms:DescribeKey', context: ctx.source(), allowed: true },
   { name: `${MSF}: GenerateDataKey for durable state`, principal: MSF, action: 'kms:GenerateDataKey', context: fullServiceContext(), allowed: true },
   { name: `${MSF}: Decrypt durable state`, principal: MSF, action: 'kms:Decrypt', context: ctx.app(), allowed: true },
   { name: `${MSF_INFRA}: Decrypt running state`, principal: MSF_INFRA, action: 'kms:Decrypt', context: ctx.app(), allowed: true },
-  { name: `${MSF_INFRA}: GenerateDataKeyWithoutPlaintext for running state`, principal: MSF_INFRA, action: 'kms:GenerateDataKeyWithoutPlaintext', context: ctx.app(), allowed: true },
-  { name: `${MSF_INFRA}: CreateGrant(Decrypt, EncryptionContextSubset)`, principal: MSF_INFRA, action: 'kms:CreateGrant', context: { ...ctx.app(), ...ctx.grant(['Decrypt']) }, allowed: true },
+  {
+    name: `${MSF_INFRA}: GenerateDataKeyWithoutPlaintext for running state`,
+    principal: MSF_INFRA,
+    action: 'kms:GenerateDataKeyWithoutPlaintext',
+    context: ctx.app(),
+    allowed: true,
+  },
+  {
+    name: `${MSF_INFRA}: CreateGrant(Decrypt, EncryptionContextSubset)`,
+    principal: MSF_INFRA,
+    action: 'kms:CreateGrant',
+    context: { ...ctx.app(), ...ctx.grant(['Decrypt']) },
+    allowed: true,
+  },
 ];
 
 describe('MSF service principals', () => {
@@ -291,21 +509,85 @@ const createContext = (tags: Record<string, string>): Context => ({
 });
 const baseCases: Case[] = [
   // non-compliant
-  { name: 'UpdateApplication on another application', principal: OPERATOR_ROLE_ARN, action: 'kinesisanalytics:UpdateApplication', resource: OTHER_APP_ARN, allowed: false },
-  { name: 'DeleteApplication on another application', principal: OPERATOR_ROLE_ARN, action: 'kinesisanalytics:DeleteApplication', resource: OTHER_APP_ARN, allowed: false },
-  { name: 'CreateApplication without the managed-by tag', principal: OPERATOR_ROLE_ARN, action: 'kinesisanalytics:CreateApplication', resource: '*', context: createContext({ team: 'x' }), allowed: false },
-  { name: 'CreateApplication with another managed-by value', principal: OPERATOR_ROLE_ARN, action: 'kinesisanalytics:CreateApplication', resource: '*', context: createContext({ [MANAGED_BY.Key]: 'someone-else' }), allowed: false },
-  { name: 'PassRole of another role to MSF', principal: OPERATOR_ROLE_ARN, action: 'iam:PassRole', resource: OTHER_ROLE_ARN, context: { 'iam:PassedToService': MSF }, allowed: false },
-  { name: 'PassRole of the execution role to EC2', principal: OPERATOR_ROLE_ARN, action: 'iam:PassRole', resource: EXEC_ROLE_ARN, context: { 'iam:PassedToService': 'ec2.amazonaws.com' }, allowed: false },
+  {
+    name: 'UpdateApplication on another application',
+    principal: OPERATOR_ROLE_ARN,
+    action: 'kinesisanalytics:UpdateApplication',
+    resource: OTHER_APP_ARN,
+    allowed: false,
+  },
+  {
+    name: 'DeleteApplication on another application',
+    principal: OPERATOR_ROLE_ARN,
+    action: 'kinesisanalytics:DeleteApplication',
+    resource: OTHER_APP_ARN,
+    allowed: false,
+  },
+  {
+    name: 'CreateApplication without the managed-by tag',
+    principal: OPERATOR_ROLE_ARN,
+    action: 'kinesisanalytics:CreateApplication',
+    resource: '*',
+    context: createContext({ team: 'x' }),
+    allowed: false,
+  },
+  {
+    name: 'CreateApplication with another managed-by value',
+    principal: OPERATOR_ROLE_ARN,
+    action: 'kinesisanalytics:CreateApplication',
+    resource: '*',
+    context: createContext({ [MANAGED_BY.Key]: 'someone-else' }),
+    allowed: false,
+  },
+  {
+    name: 'PassRole of another role to MSF',
+    principal: OPERATOR_ROLE_ARN,
+    action: 'iam:PassRole',
+    resource: OTHER_ROLE_ARN,
+    context: { 'iam:PassedToService': MSF },
+    allowed: false,
+  },
+  {
+    name: 'PassRole of the execution role to EC2',
+    principal: OPERATOR_ROLE_ARN,
+    action: 'iam:PassRole',
+    resource: EXEC_ROLE_ARN,
+    context: { 'iam:PassedToService': 'ec2.amazonaws.com' },
+    allowed: false,
+  },
   ...['kms:DescribeKey', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:CreateGrant'].map((action) => ({
-    name: `${action} via MSF on a key whose policy delegates to the account`, principal: OPERATOR_ROLE_ARN, action, context: { ...ctx.via, ...ctx.app(), ...ctx.grant(['Decrypt']) }, allowed: false,
+    name: `${action} via MSF on a key whose policy delegates to the account`,
+    principal: OPERATOR_ROLE_ARN,
+    action,
+    context: { ...ctx.via, ...ctx.app(), ...ctx.grant(['Decrypt']) },
+    allowed: false,
   })),
   // compliant
-  ...['UpdateApplication', 'DescribeApplication', 'StartApplication', 'StopApplication', 'CreateApplicationSnapshot', 'DescribeApplicationOperation'].map((a) => ({
-    name: `${a} on its application`, principal: OPERATOR_ROLE_ARN, action: `kinesisanalytics:${a}`, resource: APP_ARN, allowed: true,
-  })),
-  { name: 'CreateApplication with the managed-by tag', principal: OPERATOR_ROLE_ARN, action: 'kinesisanalytics:CreateApplication', resource: '*', context: createContext({ [MANAGED_BY.Key]: MANAGED_BY.Value, team: 'x' }), allowed: true },
-  { name: 'PassRole of the execution role to MSF', principal: OPERATOR_ROLE_ARN, action: 'iam:PassRole', resource: EXEC_ROLE_ARN, context: { 'iam:PassedToService': MSF }, allowed: true },
+  ...['UpdateApplication', 'DescribeApplication', 'StartApplication', 'StopApplication', 'CreateApplicationSnapshot', 'DescribeApplicationOperation'].map(
+    (a) => ({
+      name: `${a} on its application`,
+      principal: OPERATOR_ROLE_ARN,
+      action: `kinesisanalytics:${a}`,
+      resource: APP_ARN,
+      allowed: true,
+    }),
+  ),
+  {
+    name: 'CreateApplication with the managed-by tag',
+    principal: OPERATOR_ROLE_ARN,
+    action: 'kinesisanalytics:CreateApplication',
+    resource: '*',
+    context: createContext({ [MANAGED_BY.Key]: MANAGED_BY.Value, team: 'x' }),
+    allowed: true,
+  },
+  {
+    name: 'PassRole of the execution role to MSF',
+    principal: OPERATOR_ROLE_ARN,
+    action: 'iam:PassRole',
+    resource: EXEC_ROLE_ARN,
+    context: { 'iam:PassedToService': MSF },
+    allowed: true,
+  },
 ];
 
 describe('operator base policy', () => {
@@ -316,8 +598,22 @@ describe('operator base policy', () => {
   it('grants neither CreateApplication nor PassRole when the workflow does not create the application', () => {
     const policy = operatorBasePolicy({ scope: SCOPE, applicationArn: APP_ARN });
     const table: Case[] = [
-      { name: 'CreateApplication', principal: OPERATOR_ROLE_ARN, action: 'kinesisanalytics:CreateApplication', resource: '*', context: createContext({ [MANAGED_BY.Key]: MANAGED_BY.Value }), allowed: false },
-      { name: 'PassRole', principal: OPERATOR_ROLE_ARN, action: 'iam:PassRole', resource: EXEC_ROLE_ARN, context: { 'iam:PassedToService': MSF }, allowed: false },
+      {
+        name: 'CreateApplication',
+        principal: OPERATOR_ROLE_ARN,
+        action: 'kinesisanalytics:CreateApplication',
+        resource: '*',
+        context: createContext({ [MANAGED_BY.Key]: MANAGED_BY.Value }),
+        allowed: false,
+      },
+      {
+        name: 'PassRole',
+        principal: OPERATOR_ROLE_ARN,
+        action: 'iam:PassRole',
+        resource: EXEC_ROLE_ARN,
+        context: { 'iam:PassedToService': MSF },
+        allowed: false,
+      },
       { name: 'UpdateApplication', principal: OPERATOR_ROLE_ARN, action: 'kinesisanalytics:UpdateApplication', resource: APP_ARN, allowed: true },
     ];
     expectTable(table, { identity: { [OPERATOR_ROLE_ARN]: [policy] } });
@@ -353,7 +649,9 @@ describe('role trust policy', () => {
 
   it('sorts and de-duplicates the trusted principals, and refuses an empty list', () => {
     const doc = roleTrustPolicy({ trustedPrincipalArns: [OTHER_ROLE_ARN, ORCHESTRATOR_ROLE_ARN, OTHER_ROLE_ARN] });
-    expect(doc.Statement).toEqual([{ Sid: 'TrustedCallers', Effect: 'Allow', Principal: { AWS: [ORCHESTRATOR_ROLE_ARN, OTHER_ROLE_ARN] }, Action: 'sts:AssumeRole' }]);
+    expect(doc.Statement).toEqual([
+      { Sid: 'TrustedCallers', Effect: 'Allow', Principal: { AWS: [ORCHESTRATOR_ROLE_ARN, OTHER_ROLE_ARN] }, Action: 'sts:AssumeRole' },
+    ]);
     expect(() => roleTrustPolicy({ trustedPrincipalArns: [] })).toThrow('roleTrustPolicy needs at least one trusted principal ARN');
   });
 });
@@ -365,43 +663,141 @@ const bounded = { 'iam:PermissionsBoundary': boundaryPolicyArn(SCOPE) };
 const LOCK_TABLE_ARN = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/msf-cmk-onboarding-locks`;
 const orchestratorCases: Case[] = [
   // non-compliant
-  { name: 'CreateRole outside the path', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:CreateRole', resource: OTHER_ROLE_ARN, context: { ...bounded }, allowed: false },
-  { name: 'PutRolePolicy on a role outside the path', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:PutRolePolicy', resource: OTHER_ROLE_ARN, context: { ...bounded }, allowed: false },
-  { name: 'PutRolePolicy on the key administrator', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:PutRolePolicy', resource: KEY_ADMIN_ROLE_ARN, context: { ...bounded }, allowed: false },
-  { name: 'UpdateAssumeRolePolicy of the key administrator', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:UpdateAssumeRolePolicy', resource: KEY_ADMIN_ROLE_ARN, allowed: false },
-  { name: 'AttachRolePolicy, even bounded', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:AttachRolePolicy', resource: OPERATOR_ROLE_ARN, context: { 'iam:PolicyARN': 'arn:aws:iam::aws:policy/AdministratorAccess', ...bounded }, allowed: false },
+  {
+    name: 'CreateRole outside the path',
+    principal: ORCHESTRATOR_ROLE_ARN,
+    action: 'iam:CreateRole',
+    resource: OTHER_ROLE_ARN,
+    context: { ...bounded },
+    allowed: false,
+  },
+  {
+    name: 'PutRolePolicy on a role outside the path',
+    principal: ORCHESTRATOR_ROLE_ARN,
+    action: 'iam:PutRolePolicy',
+    resource: OTHER_ROLE_ARN,
+    context: { ...bounded },
+    allowed: false,
+  },
+  {
+    name: 'PutRolePolicy on the key administrator',
+    principal: ORCHESTRATOR_ROLE_ARN,
+    action: 'iam:PutRolePolicy',
+    resource: KEY_ADMIN_ROLE_ARN,
+    context: { ...bounded },
+    allowed: false,
+  },
+  {
+    name: 'UpdateAssumeRolePolicy of the key administrator',
+    principal: ORCHESTRATOR_ROLE_ARN,
+    action: 'iam:UpdateAssumeRolePolicy',
+    resource: KEY_ADMIN_ROLE_ARN,
+    allowed: false,
+  },
+  {
+    name: 'AttachRolePolicy, even bounded',
+    principal: ORCHESTRATOR_ROLE_ARN,
+    action: 'iam:AttachRolePolicy',
+    resource: OPERATOR_ROLE_ARN,
+    context: { 'iam:PolicyARN': 'arn:aws:iam::aws:policy/AdministratorAccess', ...bounded },
+    allowed: false,
+  },
   { name: 'CreatePolicy', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:CreatePolicy', resource: `arn:aws:iam::${ACCOUNT}:policy/msf-cmk/x`, allowed: false },
   { name: 'AssumeRole of a role outside the path', principal: ORCHESTRATOR_ROLE_ARN, action: 'sts:AssumeRole', resource: OTHER_ROLE_ARN, allowed: false },
-  { name: 'GetRole of its own role (outside the path)', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:GetRole', resource: ORCHESTRATOR_ROLE_ARN, allowed: false },
+  {
+    name: 'GetRole of its own role (outside the path)',
+    principal: ORCHESTRATOR_ROLE_ARN,
+    action: 'iam:GetRole',
+    resource: ORCHESTRATOR_ROLE_ARN,
+    allowed: false,
+  },
   { name: 'kms:Decrypt via MSF', principal: ORCHESTRATOR_ROLE_ARN, action: 'kms:Decrypt', context: { ...ctx.via, ...ctx.app() }, allowed: false },
   { name: 'kms:PutKeyPolicy', principal: ORCHESTRATOR_ROLE_ARN, action: 'kms:PutKeyPolicy', allowed: false },
   ...['UpdateApplication', 'StartApplication', 'StopApplication', 'DeleteApplication', 'CreateApplicationSnapshot', 'TagResource'].map((a) => ({
-    name: `kinesisanalytics:${a}`, principal: ORCHESTRATOR_ROLE_ARN, action: `kinesisanalytics:${a}`, resource: APP_ARN, allowed: false,
+    name: `kinesisanalytics:${a}`,
+    principal: ORCHESTRATOR_ROLE_ARN,
+    action: `kinesisanalytics:${a}`,
+    resource: APP_ARN,
+    allowed: false,
   })),
   { name: 'kinesisanalytics:CreateApplication', principal: ORCHESTRATOR_ROLE_ARN, action: 'kinesisanalytics:CreateApplication', resource: '*', allowed: false },
   { name: 'DeleteItem of its lock table', principal: ORCHESTRATOR_ROLE_ARN, action: 'dynamodb:DeleteItem', resource: LOCK_TABLE_ARN, allowed: false },
-  { name: 'states:StopExecution', principal: ORCHESTRATOR_ROLE_ARN, action: 'states:StopExecution', resource: `arn:aws:states:${REGION}:${ACCOUNT}:execution:OnboardApplication:x`, allowed: false },
+  {
+    name: 'states:StopExecution',
+    principal: ORCHESTRATOR_ROLE_ARN,
+    action: 'states:StopExecution',
+    resource: `arn:aws:states:${REGION}:${ACCOUNT}:execution:OnboardApplication:x`,
+    allowed: false,
+  },
   // Escalation: a role it manages without the managed-roles boundary, or with another one, could be made admin.
   ...['iam:CreateRole', 'iam:PutRolePolicy', 'iam:PutRolePermissionsBoundary'].flatMap((action) => [
     { name: `${action} without the boundary`, principal: ORCHESTRATOR_ROLE_ARN, action, resource: OPERATOR_ROLE_ARN, allowed: false },
-    { name: `${action} with another boundary`, principal: ORCHESTRATOR_ROLE_ARN, action, resource: OPERATOR_ROLE_ARN, context: { 'iam:PermissionsBoundary': `arn:aws:iam::${ACCOUNT}:policy/Admin` }, allowed: false },
+    {
+      name: `${action} with another boundary`,
+      principal: ORCHESTRATOR_ROLE_ARN,
+      action,
+      resource: OPERATOR_ROLE_ARN,
+      context: { 'iam:PermissionsBoundary': `arn:aws:iam::${ACCOUNT}:policy/Admin` },
+      allowed: false,
+    },
   ]),
-  { name: 'DeleteRolePermissionsBoundary', principal: ORCHESTRATOR_ROLE_ARN, action: 'iam:DeleteRolePermissionsBoundary', resource: OPERATOR_ROLE_ARN, context: { ...bounded }, allowed: false },
+  {
+    name: 'DeleteRolePermissionsBoundary',
+    principal: ORCHESTRATOR_ROLE_ARN,
+    action: 'iam:DeleteRolePermissionsBoundary',
+    resource: OPERATOR_ROLE_ARN,
+    context: { ...bounded },
+    allowed: false,
+  },
   // compliant
-  ...['iam:TagRole', 'iam:GetRole', 'iam:GetRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies', 'iam:DeleteRole', 'sts:AssumeRole'].map((action) => ({
-    name: `${action} on an operator role`, principal: ORCHESTRATOR_ROLE_ARN, action, resource: OPERATOR_ROLE_ARN, allowed: true,
+  ...[
+    'iam:TagRole',
+    'iam:GetRole',
+    'iam:GetRolePolicy',
+    'iam:UpdateAssumeRolePolicy',
+    'iam:ListRolePolicies',
+    'iam:ListAttachedRolePolicies',
+    'iam:DeleteRole',
+    'sts:AssumeRole',
+  ].map((action) => ({
+    name: `${action} on an operator role`,
+    principal: ORCHESTRATOR_ROLE_ARN,
+    action,
+    resource: OPERATOR_ROLE_ARN,
+    allowed: true,
   })),
   ...['iam:CreateRole', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:PutRolePermissionsBoundary'].map((action) => ({
-    name: `${action} on an operator role, bounded`, principal: ORCHESTRATOR_ROLE_ARN, action, resource: OPERATOR_ROLE_ARN, context: { ...bounded }, allowed: true,
+    name: `${action} on an operator role, bounded`,
+    principal: ORCHESTRATOR_ROLE_ARN,
+    action,
+    resource: OPERATOR_ROLE_ARN,
+    context: { ...bounded },
+    allowed: true,
   })),
   { name: 'AssumeRole of the key administrator', principal: ORCHESTRATOR_ROLE_ARN, action: 'sts:AssumeRole', resource: KEY_ADMIN_ROLE_ARN, allowed: true },
   ...['DescribeApplication', 'DescribeApplicationOperation', 'ListApplicationSnapshots', 'ListTagsForResource'].map((a) => ({
-    name: `kinesisanalytics:${a}`, principal: ORCHESTRATOR_ROLE_ARN, action: `kinesisanalytics:${a}`, resource: APP_ARN, allowed: true,
+    name: `kinesisanalytics:${a}`,
+    principal: ORCHESTRATOR_ROLE_ARN,
+    action: `kinesisanalytics:${a}`,
+    resource: APP_ARN,
+    allowed: true,
   })),
   { name: 'kinesisanalytics:ListApplications', principal: ORCHESTRATOR_ROLE_ARN, action: 'kinesisanalytics:ListApplications', resource: '*', allowed: true },
   { name: 'tag:GetResources', principal: ORCHESTRATOR_ROLE_ARN, action: 'tag:GetResources', resource: '*', allowed: true },
-  { name: 'states:DescribeExecution (a lock holder)', principal: ORCHESTRATOR_ROLE_ARN, action: 'states:DescribeExecution', resource: `arn:aws:states:${REGION}:${ACCOUNT}:execution:OnboardApplication:x`, allowed: true },
-  ...['dynamodb:GetItem', 'dynamodb:UpdateItem'].map((action) => ({ name: `${action} of its lock table`, principal: ORCHESTRATOR_ROLE_ARN, action, resource: LOCK_TABLE_ARN, allowed: true })),
+  {
+    name: 'states:DescribeExecution (a lock holder)',
+    principal: ORCHESTRATOR_ROLE_ARN,
+    action: 'states:DescribeExecution',
+    resource: `arn:aws:states:${REGION}:${ACCOUNT}:execution:OnboardApplication:x`,
+    allowed: true,
+  },
+  ...['dynamodb:GetItem', 'dynamodb:UpdateItem'].map((action) => ({
+    name: `${action} of its lock table`,
+    principal: ORCHESTRATOR_ROLE_ARN,
+    action,
+    resource: LOCK_TABLE_ARN,
+    allowed: true,
+  })),
 ];
 
 describe('orchestrator policy', () => {
@@ -415,28 +811,70 @@ describe('orchestrator policy', () => {
 describe('managed-roles boundary', () => {
   const boundaryCases: Case[] = [
     // non-compliant, whatever the role's own policy says
-    ...['iam:CreateRole', 'iam:PutRolePolicy', 'sts:AssumeRole', 's3:GetObject', 'kms:PutKeyPolicy', 'kms:ScheduleKeyDeletion', 'kms:Encrypt', 'kms:ReEncryptFrom'].map((action) => ({
-      name: action, principal: OPERATOR_ROLE_ARN, action, resource: '*', allowed: false,
+    ...[
+      'iam:CreateRole',
+      'iam:PutRolePolicy',
+      'sts:AssumeRole',
+      's3:GetObject',
+      'kms:PutKeyPolicy',
+      'kms:ScheduleKeyDeletion',
+      'kms:Encrypt',
+      'kms:ReEncryptFrom',
+    ].map((action) => ({
+      name: action,
+      principal: OPERATOR_ROLE_ARN,
+      action,
+      resource: '*',
+      allowed: false,
     })),
-    { name: 'iam:PassRole to EC2', principal: OPERATOR_ROLE_ARN, action: 'iam:PassRole', resource: EXEC_ROLE_ARN, context: { 'iam:PassedToService': 'ec2.amazonaws.com' }, allowed: false },
+    {
+      name: 'iam:PassRole to EC2',
+      principal: OPERATOR_ROLE_ARN,
+      action: 'iam:PassRole',
+      resource: EXEC_ROLE_ARN,
+      context: { 'iam:PassedToService': 'ec2.amazonaws.com' },
+      allowed: false,
+    },
     // compliant
-    { name: 'kinesisanalytics:UpdateApplication', principal: OPERATOR_ROLE_ARN, action: 'kinesisanalytics:UpdateApplication', resource: APP_ARN, allowed: true },
-    { name: 'iam:PassRole to MSF', principal: OPERATOR_ROLE_ARN, action: 'iam:PassRole', resource: EXEC_ROLE_ARN, context: { 'iam:PassedToService': MSF }, allowed: true },
+    {
+      name: 'kinesisanalytics:UpdateApplication',
+      principal: OPERATOR_ROLE_ARN,
+      action: 'kinesisanalytics:UpdateApplication',
+      resource: APP_ARN,
+      allowed: true,
+    },
+    {
+      name: 'iam:PassRole to MSF',
+      principal: OPERATOR_ROLE_ARN,
+      action: 'iam:PassRole',
+      resource: EXEC_ROLE_ARN,
+      context: { 'iam:PassedToService': MSF },
+      allowed: true,
+    },
     ...['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:CreateGrant', 'kms:DescribeKey'].map((action) => ({
-      name: action, principal: OPERATOR_ROLE_ARN, action, resource: OTHER_KEY_ARN, allowed: true,
+      name: action,
+      principal: OPERATOR_ROLE_ARN,
+      action,
+      resource: OTHER_KEY_ARN,
+      allowed: true,
     })),
   ];
   it('caps an operator role given AdministratorAccess at Managed Flink, PassRole to it, and the KMS use an operator needs', () => {
-    const results = Object.fromEntries(boundaryCases.map((c) => [c.name, evaluate({
-      principal: `arn:aws:sts::${ACCOUNT}:assumed-role/msf-cmk-operator-MyCmkApplication/s1`,
-      action: c.action,
-      resource: c.resource === '*' ? NO_RESOURCE : c.resource!,
-      resourceAccount: ACCOUNT,
-      context: { 'aws:PrincipalArn': OPERATOR_ROLE_ARN, ...c.context },
-      identityPolicies: [{ name: 'Admin', document: ADMINISTRATOR_ACCESS }],
-      permissionsBoundary: { name: 'Boundary', document: managedRolesBoundary() },
-      resourcePolicy: c.resource === OTHER_KEY_ARN ? DELEGATING_KEY_POLICY : undefined,
-    }).decision]));
+    const results = Object.fromEntries(
+      boundaryCases.map((c) => [
+        c.name,
+        evaluate({
+          principal: `arn:aws:sts::${ACCOUNT}:assumed-role/msf-cmk-operator-MyCmkApplication/s1`,
+          action: c.action,
+          resource: c.resource === '*' ? NO_RESOURCE : c.resource!,
+          resourceAccount: ACCOUNT,
+          context: { 'aws:PrincipalArn': OPERATOR_ROLE_ARN, ...c.context },
+          identityPolicies: [{ name: 'Admin', document: ADMINISTRATOR_ACCESS }],
+          permissionsBoundary: { name: 'Boundary', document: managedRolesBoundary() },
+          resourcePolicy: c.resource === OTHER_KEY_ARN ? DELEGATING_KEY_POLICY : undefined,
+        }).decision,
+      ]),
+    );
     expect(results).toEqual(Object.fromEntries(boundaryCases.map((c) => [c.name, c.allowed ? 'Allowed' : 'ImplicitlyDenied'])));
   });
 });
@@ -483,7 +921,13 @@ describe('documents', () => {
   it('builds byte-identical documents from equal inputs', () => {
     const build = () =>
       JSON.stringify([
-        keyPolicy({ scope: { ...SCOPE }, applicationArn: APP_ARN, operatorRoleArn: OPERATOR_ROLE_ARN, keyAdminRoleArn: KEY_ADMIN_ROLE_ARN, delegateToAccount: true }),
+        keyPolicy({
+          scope: { ...SCOPE },
+          applicationArn: APP_ARN,
+          operatorRoleArn: OPERATOR_ROLE_ARN,
+          keyAdminRoleArn: KEY_ADMIN_ROLE_ARN,
+          delegateToAccount: true,
+        }),
         operatorCmkPolicy({ scope: { ...SCOPE }, keyArn: KEY_ARN, applicationArn: APP_ARN }),
         keyAdminPolicy({ scope: { ...SCOPE }, aliasPrefix: 'msf-cmk/' }),
       ]);
@@ -494,7 +938,8 @@ describe('documents', () => {
     const cn: Scope = { partition: 'aws-cn', account: ACCOUNT, region: 'cn-north-1' };
     expect(applicationArn(cn, 'A')).toBe(`arn:aws-cn:kinesisanalytics:cn-north-1:${ACCOUNT}:application/A`);
     expect(JSON.stringify(keyAdminPolicy({ scope: cn, aliasPrefix: 'p/' }))).not.toContain('arn:aws:');
-    const root = keyPolicy({ scope: cn, applicationArn: applicationArn(cn, 'A'), operatorRoleArn: 'o', keyAdminRoleArn: 'k', delegateToAccount: true }).Statement[0];
+    const root = keyPolicy({ scope: cn, applicationArn: applicationArn(cn, 'A'), operatorRoleArn: 'o', keyAdminRoleArn: 'k', delegateToAccount: true })
+      .Statement[0];
     expect(root.Principal).toEqual({ AWS: `arn:aws-cn:iam::${ACCOUNT}:root` });
   });
 });
@@ -526,37 +971,77 @@ const DOC_KEY_POLICY: { Version: string; Id: string; Statement: DocStatement[] }
   Version: '2012-10-17',
   Id: 'MyMsfCmkApplicationKeyPolicy',
   Statement: [
-    { Sid: 'AllowOperatorToDescribeKey', Effect: 'Allow', Principal: { AWS: D.OPERATOR_ARN }, Action: 'kms:DescribeKey', Resource: '*', Condition: { StringEquals: { 'kms:ViaService': D.VIA_SERVICE } } },
     {
-      Sid: 'AllowOperatorToConfigureAppToUseKeyForApplicationState', Effect: 'Allow', Principal: { AWS: D.OPERATOR_ARN },
-      Action: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'], Resource: '*',
+      Sid: 'AllowOperatorToDescribeKey',
+      Effect: 'Allow',
+      Principal: { AWS: D.OPERATOR_ARN },
+      Action: 'kms:DescribeKey',
+      Resource: '*',
+      Condition: { StringEquals: { 'kms:ViaService': D.VIA_SERVICE } },
+    },
+    {
+      Sid: 'AllowOperatorToConfigureAppToUseKeyForApplicationState',
+      Effect: 'Allow',
+      Principal: { AWS: D.OPERATOR_ARN },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'],
+      Resource: '*',
       Condition: { StringEquals: { 'kms:EncryptionContext:aws:kinesisanalytics:arn': D.APP_ARN, 'kms:ViaService': D.VIA_SERVICE } },
     },
     {
-      Sid: 'AllowOperatorToConfigureAppToCreateGrantForRunningState', Effect: 'Allow', Principal: { AWS: D.OPERATOR_ARN }, Action: 'kms:CreateGrant', Resource: '*',
+      Sid: 'AllowOperatorToConfigureAppToCreateGrantForRunningState',
+      Effect: 'Allow',
+      Principal: { AWS: D.OPERATOR_ARN },
+      Action: 'kms:CreateGrant',
+      Resource: '*',
       Condition: {
-        StringEquals: { 'kms:EncryptionContext:aws:kinesisanalytics:arn': D.APP_ARN, 'kms:ViaService': D.VIA_SERVICE, 'kms:GrantConstraintType': 'EncryptionContextSubset' },
+        StringEquals: {
+          'kms:EncryptionContext:aws:kinesisanalytics:arn': D.APP_ARN,
+          'kms:ViaService': D.VIA_SERVICE,
+          'kms:GrantConstraintType': 'EncryptionContextSubset',
+        },
         'ForAllValues:StringEquals': { 'kms:GrantOperations': 'Decrypt' },
       },
     },
     {
-      Sid: 'AllowMSFServiceToDescribeKey', Effect: 'Allow', Principal: { Service: ['kinesisanalytics.amazonaws.com', 'infrastructure.kinesisanalytics.amazonaws.com'] },
-      Action: 'kms:DescribeKey', Resource: '*', Condition: { StringEquals: { 'aws:SourceArn': D.APP_ARN, 'aws:SourceAccount': D.ACCOUNT_ID } },
+      Sid: 'AllowMSFServiceToDescribeKey',
+      Effect: 'Allow',
+      Principal: { Service: ['kinesisanalytics.amazonaws.com', 'infrastructure.kinesisanalytics.amazonaws.com'] },
+      Action: 'kms:DescribeKey',
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:SourceArn': D.APP_ARN, 'aws:SourceAccount': D.ACCOUNT_ID } },
     },
     {
-      Sid: 'AllowMSFServiceToGenerateDataKeyForDurableState', Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: ['kms:GenerateDataKey'], Resource: '*',
-      Condition: { StringEquals: { 'aws:SourceArn': D.APP_ARN, 'kms:EncryptionContext:aws:kinesisanalytics:arn': D.APP_ARN, 'aws:SourceAccount': D.ACCOUNT_ID } },
+      Sid: 'AllowMSFServiceToGenerateDataKeyForDurableState',
+      Effect: 'Allow',
+      Principal: { Service: 'kinesisanalytics.amazonaws.com' },
+      Action: ['kms:GenerateDataKey'],
+      Resource: '*',
+      Condition: {
+        StringEquals: { 'aws:SourceArn': D.APP_ARN, 'kms:EncryptionContext:aws:kinesisanalytics:arn': D.APP_ARN, 'aws:SourceAccount': D.ACCOUNT_ID },
+      },
     },
     {
-      Sid: 'AllowMSFServiceToDecryptForDurableState', Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: ['kms:Decrypt'], Resource: '*',
+      Sid: 'AllowMSFServiceToDecryptForDurableState',
+      Effect: 'Allow',
+      Principal: { Service: 'kinesisanalytics.amazonaws.com' },
+      Action: ['kms:Decrypt'],
+      Resource: '*',
       Condition: { StringEquals: { 'kms:EncryptionContext:aws:kinesisanalytics:arn': D.APP_ARN } },
     },
     {
-      Sid: 'AllowMSFServiceToUseKeyForRunningState', Effect: 'Allow', Principal: { Service: ['infrastructure.kinesisanalytics.amazonaws.com'] },
-      Action: ['kms:Decrypt', 'kms:GenerateDataKeyWithoutPlaintext'], Resource: '*', Condition: { StringEquals: { 'kms:EncryptionContext:aws:kinesisanalytics:arn': D.APP_ARN } },
+      Sid: 'AllowMSFServiceToUseKeyForRunningState',
+      Effect: 'Allow',
+      Principal: { Service: ['infrastructure.kinesisanalytics.amazonaws.com'] },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKeyWithoutPlaintext'],
+      Resource: '*',
+      Condition: { StringEquals: { 'kms:EncryptionContext:aws:kinesisanalytics:arn': D.APP_ARN } },
     },
     {
-      Sid: 'AllowMSFServiceToCreateGrantForRunningState', Effect: 'Allow', Principal: { Service: ['infrastructure.kinesisanalytics.amazonaws.com'] }, Action: 'kms:CreateGrant', Resource: '*',
+      Sid: 'AllowMSFServiceToCreateGrantForRunningState',
+      Effect: 'Allow',
+      Principal: { Service: ['infrastructure.kinesisanalytics.amazonaws.com'] },
+      Action: 'kms:CreateGrant',
+      Resource: '*',
       Condition: {
         StringEquals: { 'kms:EncryptionContext:aws:kinesisanalytics:arn': D.APP_ARN, 'kms:GrantConstraintType': 'EncryptionContextSubset' },
         'ForAllValues:StringEquals': { 'kms:GrantOperations': 'Decrypt' },
@@ -569,20 +1054,39 @@ const DOC_OPERATOR_POLICY: { Version: string; Statement: DocStatement[] } = {
   Statement: [
     { Sid: 'AllowMSFAPICalls', Effect: 'Allow', Action: 'kinesisanalytics:*', Resource: '*' },
     { Sid: 'AllowPassingServiceExecutionRole', Effect: 'Allow', Action: ['iam:PassRole'], Resource: D.EXEC_ROLE_ARN },
-    { Sid: 'AllowDescribeKey', Effect: 'Allow', Action: ['kms:DescribeKey'], Resource: D.KEY_ARN, Condition: { StringEquals: { 'kms:ViaService': D.VIA_SERVICE } } },
     {
-      Sid: 'AllowMyCmkApplicationKeyOperationsForDurableState', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: D.KEY_ARN,
+      Sid: 'AllowDescribeKey',
+      Effect: 'Allow',
+      Action: ['kms:DescribeKey'],
+      Resource: D.KEY_ARN,
+      Condition: { StringEquals: { 'kms:ViaService': D.VIA_SERVICE } },
+    },
+    {
+      Sid: 'AllowMyCmkApplicationKeyOperationsForDurableState',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: D.KEY_ARN,
       Condition: { StringEquals: { 'kms:ViaService': D.VIA_SERVICE, 'kms:EncryptionContext:aws:kinesisanalytics:arn': D.APP_ARN } },
     },
     {
-      Sid: 'AllowMyCmkApplicationKeyOperationsForRunningState', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKeyWithoutPlaintext'], Resource: D.KEY_ARN,
+      Sid: 'AllowMyCmkApplicationKeyOperationsForRunningState',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKeyWithoutPlaintext'],
+      Resource: D.KEY_ARN,
       Condition: { StringEquals: { 'kms:ViaService': D.VIA_SERVICE, 'kms:EncryptionContext:aws:kinesisanalytics:arn': D.APP_ARN } },
     },
     {
-      Sid: 'AllowMyCmkApplicationCreateGrantForRunningState', Effect: 'Allow', Action: 'kms:CreateGrant', Resource: D.KEY_ARN,
+      Sid: 'AllowMyCmkApplicationCreateGrantForRunningState',
+      Effect: 'Allow',
+      Action: 'kms:CreateGrant',
+      Resource: D.KEY_ARN,
       Condition: {
         'ForAllValues:StringEquals': { 'kms:GrantOperations': 'Decrypt' },
-        StringEquals: { 'kms:ViaService': D.VIA_SERVICE, 'kms:EncryptionContext:aws:kinesisanalytics:arn': D.APP_ARN, 'kms:GrantConstraintType': 'EncryptionContextSubset' },
+        StringEquals: {
+          'kms:ViaService': D.VIA_SERVICE,
+          'kms:EncryptionContext:aws:kinesisanalytics:arn': D.APP_ARN,
+          'kms:GrantConstraintType': 'EncryptionContextSubset',
+        },
       },
     },
   ],
@@ -611,10 +1115,22 @@ describe('comparison with the documented examples', () => {
     const documented = DOC_KEY_POLICY.Statement.map(essence);
     const isDocumented = (s: Statement) => documented.some((d) => isDeepStrictEqual(essence(s), d));
     expect(ours.Statement.filter((s) => !isDocumented(s))).toEqual([
-      { Sid: 'AllowAccountToRecoverKeyAdministration', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: ['kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy'], Resource: '*' },
+      {
+        Sid: 'AllowAccountToRecoverKeyAdministration',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+        Action: ['kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy'],
+        Resource: '*',
+      },
       expect.objectContaining({ Sid: 'AllowKeyAdministration', Principal: { AWS: KEY_ADMIN_ROLE_ARN } }),
     ]);
-    const delegating = keyPolicy({ scope: SCOPE, applicationArn: D.APP_ARN, operatorRoleArn: D.OPERATOR_ARN, keyAdminRoleArn: KEY_ADMIN_ROLE_ARN, delegateToAccount: true });
+    const delegating = keyPolicy({
+      scope: SCOPE,
+      applicationArn: D.APP_ARN,
+      operatorRoleArn: D.OPERATOR_ARN,
+      keyAdminRoleArn: KEY_ADMIN_ROLE_ARN,
+      delegateToAccount: true,
+    });
     expect(delegating.Statement.filter((s) => !isDocumented(s))).toEqual([
       { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' },
       expect.objectContaining({ Sid: 'AllowKeyAdministration', Principal: { AWS: KEY_ADMIN_ROLE_ARN } }),
@@ -632,6 +1148,11 @@ describe('comparison with the documented examples', () => {
     const base = operatorBasePolicy({ scope: SCOPE, applicationArn: D.APP_ARN, createWithExecutionRoleArn: D.EXEC_ROLE_ARN });
     const [apiCalls, passRole] = DOC_OPERATOR_POLICY.Statement;
     expect(base.Statement).toContainEqual({ ...apiCalls, Sid: 'ManageThisApplication', Resource: D.APP_ARN });
-    expect(base.Statement).toContainEqual({ ...passRole, Sid: 'PassExecutionRoleToMsf', Action: 'iam:PassRole', Condition: { StringEquals: { 'iam:PassedToService': MSF } } });
+    expect(base.Statement).toContainEqual({
+      ...passRole,
+      Sid: 'PassExecutionRoleToMsf',
+      Action: 'iam:PassRole',
+      Condition: { StringEquals: { 'iam:PassedToService': MSF } },
+    });
   });
 });

@@ -38,9 +38,21 @@ describe('npm start with an input (on the CDK app deployed into the embedded san
     expect(out).toMatch(/ 1\. iam:CreateRole arn:aws:iam::000000000000:role\/msf-cmk\/msf-cmk-operator-clickstream/);
     expect(out).toMatch(/ 6\. kinesisanalytics:UpdateApplication .*application\/clickstream/);
     expect(out).toMatch(/key arn:aws:kms:\S+ \(adopted, Enabled\)/);
-    const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-    expect(lines.map((l) => l.state)).toEqual(expect.arrayContaining(['ValidateInput', 'DecideCreateKey', 'SwitchApplicationToCmk', 'CheckUpdate', 'VerifyEncryption']));
-    for (const l of lines) expect(l).toMatchObject({ execution: expect.stringContaining(':execution:'), application: 'clickstream', persona: expect.any(String), outcome: 'succeeded', durationMs: expect.any(Number) });
+    const lines = out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.state)).toEqual(
+      expect.arrayContaining(['ValidateInput', 'DecideCreateKey', 'SwitchApplicationToCmk', 'CheckUpdate', 'VerifyEncryption']),
+    );
+    for (const l of lines)
+      expect(l).toMatchObject({
+        execution: expect.stringContaining(':execution:'),
+        application: 'clickstream',
+        persona: expect.any(String),
+        outcome: 'succeeded',
+        durationMs: expect.any(Number),
+      });
   }, 120_000);
 
   it('prints no log line without --verbose', async () => {
@@ -62,9 +74,15 @@ describe('cli start --endpoint', () => {
       const home = mkdtempSync(join(tmpdir(), 'msf-cmk-home-'));
       writeFileSync(join(home, 'config'), '');
       for (const k of Object.keys(process.env)) if (k.startsWith('AWS_')) delete process.env[k];
-      Object.assign(process.env, { AWS_CONFIG_FILE: join(home, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'), AWS_EC2_METADATA_DISABLED: 'true' });
+      Object.assign(process.env, {
+        AWS_CONFIG_FILE: join(home, 'config'),
+        AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
+        AWS_EC2_METADATA_DISABLED: 'true',
+      });
       const arn = 'arn:aws:states:us-east-1:000000000000:stateMachine:Missing';
-      await expect(startExecution({ endpoint: sb.endpoint, stateMachineArn: arn, input: { applicationName: 'orders' } }, () => undefined)).rejects.toMatchObject({ name: 'StateMachineDoesNotExist' });
+      await expect(
+        startExecution({ endpoint: sb.endpoint, stateMachineArn: arn, input: { applicationName: 'orders' } }, () => undefined),
+      ).rejects.toMatchObject({ name: 'StateMachineDoesNotExist' });
     } finally {
       await sb.close();
     }

@@ -14,7 +14,10 @@ function history(...events: Partial<HistoryEvent>[]): HistoryEvent[] {
 const entered = (name: string, type = 'Task'): Partial<HistoryEvent> => ({ type: `${type}StateEntered` as never, stateEnteredEventDetails: { name } });
 const exited = (name: string, type = 'Task'): Partial<HistoryEvent> => ({ type: `${type}StateExited` as never, stateExitedEventDetails: { name } });
 const scheduled: Partial<HistoryEvent> = { type: 'LambdaFunctionScheduled' };
-const lambdaFailed = (error: string, cause = 'why'): Partial<HistoryEvent> => ({ type: 'LambdaFunctionFailed', lambdaFunctionFailedEventDetails: { error, cause } });
+const lambdaFailed = (error: string, cause = 'why'): Partial<HistoryEvent> => ({
+  type: 'LambdaFunctionFailed',
+  lambdaFunctionFailedEventDetails: { error, cause },
+});
 const succeeded: Partial<HistoryEvent> = { type: 'LambdaFunctionSucceeded' };
 
 function render(events: ProgressEvent[]): string[] {
@@ -30,11 +33,20 @@ const fromHistory = (events: HistoryEvent[]) => {
 
 describe('the progress view of a deployed execution (history events)', () => {
   it('shows a step whose error a Catch took to the rollback as failed, with its error, and counts no retry', () => {
-    const lines = fromHistory(history(
-      entered('DecideCreateKey'), scheduled, lambdaFailed('PreconditionFailed', 'Key k cannot be adopted'), exited('DecideCreateKey'),
-      entered('ReportRollback'), scheduled, succeeded, exited('ReportRollback'),
-      entered('RolledBack', 'Fail'), { type: 'ExecutionFailed', executionFailedEventDetails: { error: 'PreconditionFailed', cause: 'Rolled back.' } },
-    ));
+    const lines = fromHistory(
+      history(
+        entered('DecideCreateKey'),
+        scheduled,
+        lambdaFailed('PreconditionFailed', 'Key k cannot be adopted'),
+        exited('DecideCreateKey'),
+        entered('ReportRollback'),
+        scheduled,
+        succeeded,
+        exited('ReportRollback'),
+        entered('RolledBack', 'Fail'),
+        { type: 'ExecutionFailed', executionFailedEventDetails: { error: 'PreconditionFailed', cause: 'Rolled back.' } },
+      ),
+    );
     expect(lines[0]).toMatch(/^ {2}✗ DecideCreateKey +orchestrator +\d+ ms$/);
     expect(lines[1]).toContain('PreconditionFailed: Key k cannot be adopted');
     expect(lines[2]).toMatch(/^ {2}✓ ReportRollback/);
@@ -42,17 +54,38 @@ describe('the progress view of a deployed execution (history events)', () => {
   });
 
   it('counts an error as a retry only when the state machine ran the step again, and ticks the step that then succeeded', () => {
-    const lines = fromHistory(history(entered('CreateKey'), scheduled, lambdaFailed('PrincipalNotYetVisible'), scheduled, lambdaFailed('PrincipalNotYetVisible'), scheduled, succeeded, exited('CreateKey')));
+    const lines = fromHistory(
+      history(
+        entered('CreateKey'),
+        scheduled,
+        lambdaFailed('PrincipalNotYetVisible'),
+        scheduled,
+        lambdaFailed('PrincipalNotYetVisible'),
+        scheduled,
+        succeeded,
+        exited('CreateKey'),
+      ),
+    );
     expect(lines).toEqual([expect.stringMatching(/^ {2}✓ CreateKey +key-admin +\d+ ms {2}2 retries \(PrincipalNotYetVisible\)$/)]);
   });
 
   it('shows the step an execution failed in without a Catch as failed, its last error not a retry', () => {
-    const lines = fromHistory(history(entered('AcquireLock'), scheduled, lambdaFailed('ThrottlingException'), scheduled, lambdaFailed('AlreadyInProgress', 'held'), { type: 'ExecutionFailed', executionFailedEventDetails: { error: 'AlreadyInProgress' } }));
-    expect(lines).toEqual([expect.stringMatching(/^ {2}✗ AcquireLock +orchestrator +\d+ ms {2}1 retry \(ThrottlingException\)$/), '      AlreadyInProgress: held']);
+    const lines = fromHistory(
+      history(entered('AcquireLock'), scheduled, lambdaFailed('ThrottlingException'), scheduled, lambdaFailed('AlreadyInProgress', 'held'), {
+        type: 'ExecutionFailed',
+        executionFailedEventDetails: { error: 'AlreadyInProgress' },
+      }),
+    );
+    expect(lines).toEqual([
+      expect.stringMatching(/^ {2}✗ AcquireLock +orchestrator +\d+ ms {2}1 retry \(ThrottlingException\)$/),
+      '      AlreadyInProgress: held',
+    ]);
   });
 
   it('gives the flow states (Choice, Wait) no line', () => {
-    expect(fromHistory(history(entered('IsPlan', 'Choice'), exited('IsPlan', 'Choice'), entered('WaitForUpdate', 'Wait'), exited('WaitForUpdate', 'Wait')))).toEqual([]);
+    expect(
+      fromHistory(history(entered('IsPlan', 'Choice'), exited('IsPlan', 'Choice'), entered('WaitForUpdate', 'Wait'), exited('WaitForUpdate', 'Wait'))),
+    ).toEqual([]);
   });
 });
 
@@ -64,13 +97,23 @@ describe('the progress view of a local run (the runner event log)', () => {
     w = await world();
     await w.existingApp('legacy', { runtime: 'FLINK-1_18' });
     const events: ProgressEvent[] = [];
-    await w.machine().run({ applicationName: 'legacy' }, { onEvent: (e) => { const p = fromLocalEvent(e); if (p) events.push(p); } });
+    await w.machine().run(
+      { applicationName: 'legacy' },
+      {
+        onEvent: (e) => {
+          const p = fromLocalEvent(e);
+          if (p) events.push(p);
+        },
+      },
+    );
     const lines = render(events);
     const failed = lines.filter((l) => l.includes('✗'));
     expect(failed).toEqual([expect.stringMatching(/✗ DecideEnsureApplication .*ms$/)]);
     expect(lines[lines.indexOf(failed[0]) + 1]).toMatch(/UnsupportedRuntime: .*FLINK-1_18/);
     expect(lines.join('\n')).not.toMatch(/retr/);
-    expect(lines.map((l) => l.trim().split(/\s+/)[1]).filter((s) => s && !s.includes(':'))).toEqual(expect.arrayContaining(['ValidateInput', 'AcquireLock', 'ReportRollback', 'ReleaseLockAfterRollback']));
+    expect(lines.map((l) => l.trim().split(/\s+/)[1]).filter((s) => s && !s.includes(':'))).toEqual(
+      expect.arrayContaining(['ValidateInput', 'AcquireLock', 'ReportRollback', 'ReleaseLockAfterRollback']),
+    );
     expect(lines.join('\n')).not.toMatch(/RolledBack|IsPlan/);
   });
 });

@@ -27,7 +27,13 @@ const MIXED = {
     { Sid: 'UpperCase', Effect: 'Allow', Action: 'DYNAMODB:describetable', Resource: TABLE },
     { Sid: 'AllButDynamoDb', Effect: 'Allow', NotAction: 'dynamodb:*', Resource: '*' },
     { Sid: 'DenyGetShardIterator', Effect: 'Deny', Action: 'dynamodb:GetShardIterator', Resource: '*' },
-    { Sid: 'DenyWritesUnlessTagged', Effect: 'Deny', Action: 'dynamodb:PutItem', Resource: '*', Condition: { StringNotEquals: { 'aws:ResourceTag/owner': 'me' } } },
+    {
+      Sid: 'DenyWritesUnlessTagged',
+      Effect: 'Deny',
+      Action: 'dynamodb:PutItem',
+      Resource: '*',
+      Condition: { StringNotEquals: { 'aws:ResourceTag/owner': 'me' } },
+    },
     { Sid: 'AllowItemWrites', Effect: 'Allow', Action: 'dynamodb:*Item', Resource: '*' },
   ],
 };
@@ -51,5 +57,4 @@ describe('authorization passes the evaluator only the statements that can match 
     const onlyS3 = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] };
     expect(evaluate(request('dynamodb:GetItem', onlyS3)).decision).toBe('ImplicitlyDenied');
   });
-
 });

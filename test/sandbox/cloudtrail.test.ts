@@ -34,11 +34,16 @@ const ACCOUNT = '000000000000';
 const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
 const DAY = 86_400_000;
 const PASS = { StartAt: 'Received', States: { Received: { Type: 'Pass', End: true } } };
-const trust = (Service: string) => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service }, Action: 'sts:AssumeRole' }] });
+const trust = (Service: string) =>
+  JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service }, Action: 'sts:AssumeRole' }] });
 const keyResource = (ARN: string) => ({ accountId: ACCOUNT, type: 'AWS::KMS::Key', ARN });
 /** CloudTrail's KMS date format, e.g. "Jun 30, 2020 2:34:07 AM". */
 const KMS_DATE = /^[A-Z][a-z]{2} \d{1,2}, \d{4} \d{1,2}:\d{2}:\d{2} [AP]M$/;
-const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
 
 describe('CloudTrail events on the sandbox', () => {
   let sb: RunningSandbox;
@@ -48,7 +53,10 @@ describe('CloudTrail events on the sandbox', () => {
   const unique = (base: string) => `${base}${++seq}`;
 
   /** A rule with this pattern, from now on; returns a reader of the events it delivered, oldest first. */
-  const capture = async (pattern: object, State: 'ENABLED' | 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS' = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS') => {
+  const capture = async (
+    pattern: object,
+    State: 'ENABLED' | 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS' = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS',
+  ) => {
     const name = unique('Capture');
     const stateMachineArn = await deployStateMachine(sb, name, PASS);
     await c.events.send(new PutRuleCommand({ Name: name, EventPattern: JSON.stringify(pattern), State }));
@@ -65,14 +73,17 @@ describe('CloudTrail events on the sandbox', () => {
     sb = await testSandbox({ rates: false });
     c = clients(sb);
     eventsRole = (await c.iam.send(new CreateRoleCommand({ RoleName: 'EventsCapture', AssumeRolePolicyDocument: trust('events.amazonaws.com') }))).Role!.Arn!;
-    await c.iam.send(new PutRolePolicyCommand({
-      RoleName: 'EventsCapture', PolicyName: 'start',
-      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'states:StartExecution', Resource: '*' }] }),
-    }));
+    await c.iam.send(
+      new PutRolePolicyCommand({
+        RoleName: 'EventsCapture',
+        PolicyName: 'start',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'states:StartExecution', Resource: '*' }] }),
+      }),
+    );
   });
   afterAll(() => sb.close());
 
-  it('records ScheduleKeyDeletion with AWS\'s shape: camelCase request, the response with keyState and deletionDate, the key as resource', async () => {
+  it("records ScheduleKeyDeletion with AWS's shape: camelCase request, the response with keyState and deletionDate, the key as resource", async () => {
     const read = await capture({ source: ['aws.kms'], detail: { eventName: ['ScheduleKeyDeletion'] } });
     const key = (await c.kms.send(new CreateKeyCommand({}))).KeyMetadata!;
 
@@ -98,7 +109,9 @@ describe('CloudTrail events on the sandbox', () => {
   it('records every KMS call that can hurt a key, with its key (and alias) as resources and no grant token', async () => {
     const hurting = ['DisableKey', 'EnableKey', 'CancelKeyDeletion', 'PutKeyPolicy', 'CreateGrant', 'RevokeGrant', 'CreateAlias', 'UpdateAlias', 'DeleteAlias'];
     const read = await capture({ source: ['aws.kms'], detail: { eventName: hurting } });
-    const [key, other] = await Promise.all([c.kms.send(new CreateKeyCommand({})), c.kms.send(new CreateKeyCommand({}))]).then((r) => r.map((k) => k.KeyMetadata!));
+    const [key, other] = await Promise.all([c.kms.send(new CreateKeyCommand({})), c.kms.send(new CreateKeyCommand({}))]).then((r) =>
+      r.map((k) => k.KeyMetadata!),
+    );
     const alias = unique('alias/hurt');
     const aliasArn = `arn:aws:kms:us-east-1:${ACCOUNT}:${alias}`;
     const { Policy } = await c.kms.send(new GetKeyPolicyCommand({ KeyId: key.KeyId }));
@@ -165,19 +178,33 @@ describe('CloudTrail events on the sandbox', () => {
   it('records IAM as a global service in us-east-1 and STS AssumeRole as read-only, without the secret access key', async () => {
     const read = await capture({ source: ['aws.iam', 'aws.sts'], detail: { eventName: ['CreateRole', 'AssumeRole'] } });
     const caller = (await c.iam.send(new CreateRoleCommand({ RoleName: unique('Caller'), AssumeRolePolicyDocument: trust('lambda.amazonaws.com') }))).Role!;
-    const target = (await c.iam.send(new CreateRoleCommand({
-      RoleName: unique('Target'),
-      AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: caller.Arn }, Action: 'sts:AssumeRole' }] }),
-    }))).Role!;
+    const target = (
+      await c.iam.send(
+        new CreateRoleCommand({
+          RoleName: unique('Target'),
+          AssumeRolePolicyDocument: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Principal: { AWS: caller.Arn }, Action: 'sts:AssumeRole' }],
+          }),
+        }),
+      )
+    ).Role!;
 
-    const { Credentials } = await clients(sb, roleCredentials(sb, caller.Arn!)).sts.send(new AssumeRoleCommand({ RoleArn: target.Arn, RoleSessionName: 'audit' }));
+    const { Credentials } = await clients(sb, roleCredentials(sb, caller.Arn!)).sts.send(
+      new AssumeRoleCommand({ RoleArn: target.Arn, RoleSessionName: 'audit' }),
+    );
     const events = await read();
     const created = events.find((e) => e.detail.eventName === 'CreateRole' && e.detail.requestParameters.roleName === target.RoleName);
     const assumed = events.find((e) => e.detail.eventName === 'AssumeRole');
 
     expect(created).toMatchObject({
       source: 'aws.iam',
-      detail: { eventSource: 'iam.amazonaws.com', awsRegion: 'us-east-1', readOnly: false, responseElements: { role: { arn: target.Arn, roleId: target.RoleId } } },
+      detail: {
+        eventSource: 'iam.amazonaws.com',
+        awsRegion: 'us-east-1',
+        readOnly: false,
+        responseElements: { role: { arn: target.Arn, roleId: target.RoleId } },
+      },
     });
     expect(assumed).toMatchObject({
       source: 'aws.sts',
@@ -193,22 +220,33 @@ describe('CloudTrail events on the sandbox', () => {
 
   it("records Managed Flink's calls generically, UpdateApplication as well as CreateApplication", async () => {
     const read = await capture({ source: ['aws.kinesisanalytics'], detail: { eventName: ['CreateApplication', 'UpdateApplication'] } });
-    const role = (await c.iam.send(new CreateRoleCommand({ RoleName: unique('flink-exec'), AssumeRolePolicyDocument: trust('kinesisanalytics.amazonaws.com') }))).Role!;
+    const role = (
+      await c.iam.send(new CreateRoleCommand({ RoleName: unique('flink-exec'), AssumeRolePolicyDocument: trust('kinesisanalytics.amazonaws.com') }))
+    ).Role!;
     const name = unique('trail-app');
 
     await c.flink.send(new CreateApplicationCommand({ ApplicationName: name, RuntimeEnvironment: 'FLINK-1_20', ServiceExecutionRole: role.Arn }));
-    await c.flink.send(new UpdateApplicationCommand({
-      ApplicationName: name, CurrentApplicationVersionId: 1, ApplicationConfigurationUpdate: { ApplicationSnapshotConfigurationUpdate: { SnapshotsEnabledUpdate: false } },
-    }));
+    await c.flink.send(
+      new UpdateApplicationCommand({
+        ApplicationName: name,
+        CurrentApplicationVersionId: 1,
+        ApplicationConfigurationUpdate: { ApplicationSnapshotConfigurationUpdate: { SnapshotsEnabledUpdate: false } },
+      }),
+    );
     const byName = detailsByName(await read());
 
     expect(byName.CreateApplication).toMatchObject({
-      eventSource: 'kinesisanalytics.amazonaws.com', readOnly: false,
+      eventSource: 'kinesisanalytics.amazonaws.com',
+      readOnly: false,
       requestParameters: { applicationName: name, runtimeEnvironment: 'FLINK-1_20' },
       responseElements: { applicationDetail: { applicationName: name, applicationVersionId: 1 } },
     });
     expect(byName.UpdateApplication).toMatchObject({
-      requestParameters: { applicationName: name, currentApplicationVersionId: 1, applicationConfigurationUpdate: { applicationSnapshotConfigurationUpdate: { snapshotsEnabledUpdate: false } } },
+      requestParameters: {
+        applicationName: name,
+        currentApplicationVersionId: 1,
+        applicationConfigurationUpdate: { applicationSnapshotConfigurationUpdate: { snapshotsEnabledUpdate: false } },
+      },
       responseElements: { applicationDetail: { applicationVersionId: 2 }, operationId: expect.any(String) },
     });
   });
@@ -227,12 +265,18 @@ describe('CloudTrail events on the sandbox', () => {
 
     expect(events.map((e) => e['detail-type'])).toEqual(['KMS CMK Rotation', 'KMS CMK Rotation', 'KMS CMK Deletion']);
     expect(events[0]).toMatchObject({
-      source: 'aws.kms', account: ACCOUNT, region: 'us-east-1', resources: [key.Arn],
+      source: 'aws.kms',
+      account: ACCOUNT,
+      region: 'us-east-1',
+      resources: [key.Arn],
       detail: { 'key-id': key.KeyId, 'key-origin': 'AWS_KMS', 'rotation-type': 'ON_DEMAND', 'current-key-material-id': Rotations![0].KeyMaterialId },
     });
     expect(events[1].detail).toEqual({
-      'key-id': key.KeyId, 'key-origin': 'AWS_KMS', 'rotation-type': 'AUTOMATIC',
-      'previous-key-material-id': Rotations![0].KeyMaterialId, 'current-key-material-id': Rotations![1].KeyMaterialId,
+      'key-id': key.KeyId,
+      'key-origin': 'AWS_KMS',
+      'rotation-type': 'AUTOMATIC',
+      'previous-key-material-id': Rotations![0].KeyMaterialId,
+      'current-key-material-id': Rotations![1].KeyMaterialId,
     });
     expect(events[0].detail['previous-key-material-id']).toMatch(/^[0-9a-f]{64}$/);
     expect(events[2]).toMatchObject({ detail: { 'key-id': key.KeyId }, resources: [key.Arn] });

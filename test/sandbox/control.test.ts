@@ -6,7 +6,8 @@ import type { RunningSandbox } from '../../local/sandbox/server';
 
 const ACCOUNT = '000000000000';
 const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
-const trust = (service: string) => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole' }] });
+const trust = (service: string) =>
+  JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole' }] });
 
 describe('sandbox control endpoint', () => {
   let sb: RunningSandbox;
@@ -103,7 +104,10 @@ describe('sandbox control endpoint', () => {
       await control('POST', 'faults', spec);
 
       for (let i = 0; i < 3; i++) {
-        await expect(sts.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({ name: 'ServiceUnavailable', $metadata: expect.objectContaining({ httpStatusCode: 503 }) });
+        await expect(sts.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({
+          name: 'ServiceUnavailable',
+          $metadata: expect.objectContaining({ httpStatusCode: 503 }),
+        });
       }
       await expect(control('GET', 'faults')).resolves.toEqual({ status: 200, body: [spec] });
       await control('DELETE', 'faults');
@@ -129,14 +133,19 @@ describe('sandbox control endpoint', () => {
   it('advances the clock so that a role session expires', async () => {
     const role = await createRole();
     const { sts } = clients(sb, await credentialsFor(role.Arn!));
-    await expect(sts.send(new GetCallerIdentityCommand({}))).resolves.toMatchObject({ Arn: `arn:aws:sts::${ACCOUNT}:assumed-role/${role.RoleName}/sandbox-workload` });
+    await expect(sts.send(new GetCallerIdentityCommand({}))).resolves.toMatchObject({
+      Arn: `arn:aws:sts::${ACCOUNT}:assumed-role/${role.RoleName}/sandbox-workload`,
+    });
     const before = sb.sandbox.clock.now();
 
     const { status, body } = await control('POST', 'clock/advance', { ms: 3600_000 });
 
     expect(status).toBe(200);
     expect(Date.parse(body.now) - before).toBeGreaterThanOrEqual(3600_000);
-    await expect(sts.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({ name: 'ExpiredToken', message: 'The security token included in the request is expired' });
+    await expect(sts.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({
+      name: 'ExpiredToken',
+      message: 'The security token included in the request is expired',
+    });
   });
 
   it('lists each request in the log with its caller, service, operation and outcome', async () => {
@@ -178,14 +187,20 @@ describe('sandbox control endpoint', () => {
 
   it('turns the IAM propagation delay on with config, so a new role is refused until the clock passes it', async () => {
     try {
-      await expect(control('POST', 'config', { iamPropagationDelayMs: 60_000 })).resolves.toMatchObject({ status: 200, body: { iamPropagationDelayMs: 60_000 } });
+      await expect(control('POST', 'config', { iamPropagationDelayMs: 60_000 })).resolves.toMatchObject({
+        status: 200,
+        body: { iamPropagationDelayMs: 60_000 },
+      });
       const role = await createRole();
 
       const refused = await control('POST', 'credentials', { roleArn: role.Arn });
       await control('POST', 'clock/advance', { ms: 60_000 });
       const issued = await control('POST', 'credentials', { roleArn: role.Arn });
 
-      expect(refused).toEqual({ status: 403, body: { code: 'AccessDenied', error: `User: lambda.amazonaws.com is not authorized to perform: sts:AssumeRole on resource: ${role.Arn}` } });
+      expect(refused).toEqual({
+        status: 403,
+        body: { code: 'AccessDenied', error: `User: lambda.amazonaws.com is not authorized to perform: sts:AssumeRole on resource: ${role.Arn}` },
+      });
       expect(issued).toMatchObject({ status: 200, body: { accessKeyId: expect.stringMatching(/^ASIA/) } });
     } finally {
       await control('POST', 'config', { iamPropagationDelayMs: 0 });
@@ -203,7 +218,9 @@ describe('sandbox control endpoint', () => {
     expect(issued.status).toBe(200);
     expect(Date.parse(issued.body.expiration) - before).toBeGreaterThanOrEqual(3600_000);
     const { sts } = clients(sb, { accessKeyId: issued.body.accessKeyId, secretAccessKey: issued.body.secretAccessKey, sessionToken: issued.body.sessionToken });
-    await expect(sts.send(new GetCallerIdentityCommand({}))).resolves.toMatchObject({ Arn: `arn:aws:sts::${ACCOUNT}:assumed-role/${lambdaRole.RoleName}/orchestrator` });
+    await expect(sts.send(new GetCallerIdentityCommand({}))).resolves.toMatchObject({
+      Arn: `arn:aws:sts::${ACCOUNT}:assumed-role/${lambdaRole.RoleName}/orchestrator`,
+    });
     expect(refused).toEqual({
       status: 403,
       body: {

@@ -20,14 +20,23 @@ function assembly(template: object): string {
   mkdirSync(path.join(dir, 'asset.abc123'));
   writeFileSync(path.join(dir, 'asset.abc123', 'index.js'), 'exports.handler = async (e) => ({ greeting: `hello ${e.name}`, table: process.env.TABLE });');
   writeFileSync(path.join(dir, 'Demo.template.json'), JSON.stringify(template));
-  writeFileSync(path.join(dir, 'Demo.assets.json'), JSON.stringify({ version: '55.0.0', files: { abc123: { source: { path: 'asset.abc123', packaging: 'zip' }, destinations: { d: { bucketName: 'cdk-assets', objectKey: 'abc123.zip' } } } } }));
-  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({
-    version: '55.0.0',
-    artifacts: {
-      'Demo.assets': { type: 'cdk:asset-manifest', properties: { file: 'Demo.assets.json' } },
-      Demo: { type: 'aws:cloudformation:stack', properties: { templateFile: 'Demo.template.json' }, dependencies: ['Demo.assets'] },
-    },
-  }));
+  writeFileSync(
+    path.join(dir, 'Demo.assets.json'),
+    JSON.stringify({
+      version: '55.0.0',
+      files: { abc123: { source: { path: 'asset.abc123', packaging: 'zip' }, destinations: { d: { bucketName: 'cdk-assets', objectKey: 'abc123.zip' } } } },
+    }),
+  );
+  writeFileSync(
+    path.join(dir, 'manifest.json'),
+    JSON.stringify({
+      version: '55.0.0',
+      artifacts: {
+        'Demo.assets': { type: 'cdk:asset-manifest', properties: { file: 'Demo.assets.json' } },
+        Demo: { type: 'aws:cloudformation:stack', properties: { templateFile: 'Demo.template.json' }, dependencies: ['Demo.assets'] },
+      },
+    }),
+  );
   return dir;
 }
 
@@ -36,27 +45,47 @@ function template(overrides: { policy?: string[]; withQueue?: boolean } = {}) {
     Parameters: { Stage: { Type: 'String', Default: 'dev' } },
     Conditions: { IsProd: { 'Fn::Equals': [{ Ref: 'Stage' }, 'prod'] } },
     Resources: {
-      Table: { Type: 'AWS::DynamoDB::Table', Properties: { TableName: { 'Fn::Sub': '${AWS::StackName}-${Stage}-items' }, KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' } },
-      FnRole: { Type: 'AWS::IAM::Role', Properties: { AssumeRolePolicyDocument: trust, Description: { 'Fn::If': ['IsProd', 'prod', { Ref: 'AWS::NoValue' }] } } },
+      Table: {
+        Type: 'AWS::DynamoDB::Table',
+        Properties: {
+          TableName: { 'Fn::Sub': '${AWS::StackName}-${Stage}-items' },
+          KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+          AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+          BillingMode: 'PAY_PER_REQUEST',
+        },
+      },
+      FnRole: {
+        Type: 'AWS::IAM::Role',
+        Properties: { AssumeRolePolicyDocument: trust, Description: { 'Fn::If': ['IsProd', 'prod', { Ref: 'AWS::NoValue' }] } },
+      },
       FnPolicy: {
         Type: 'AWS::IAM::Policy',
         Properties: {
           PolicyName: 'table',
           Roles: [{ Ref: 'FnRole' }],
-          PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: overrides.policy ?? ['dynamodb:GetItem'], Resource: { 'Fn::GetAtt': ['Table', 'Arn'] } }] },
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: overrides.policy ?? ['dynamodb:GetItem'], Resource: { 'Fn::GetAtt': ['Table', 'Arn'] } }],
+          },
         },
       },
       Fn: {
         Type: 'AWS::Lambda::Function',
         DependsOn: ['FnPolicy'],
         Properties: {
-          Runtime: 'nodejs22.x', Handler: 'index.handler', Role: { 'Fn::GetAtt': ['FnRole', 'Arn'] },
+          Runtime: 'nodejs22.x',
+          Handler: 'index.handler',
+          Role: { 'Fn::GetAtt': ['FnRole', 'Arn'] },
           Code: { S3Bucket: { 'Fn::Sub': 'cdk-assets-${AWS::AccountId}' }, S3Key: 'abc123.zip' },
           Environment: { Variables: { TABLE: { Ref: 'Table' } } },
         },
       },
       ProdOnly: { Type: 'AWS::Logs::LogGroup', Condition: 'IsProd', Properties: {} },
-      Kept: { Type: 'AWS::Logs::LogGroup', DeletionPolicy: 'Retain', Properties: { LogGroupName: { 'Fn::Join': ['/', ['', 'kept', { 'Fn::Select': [1, { 'Fn::Split': ['-', 'a-b-c'] }] }]] } } },
+      Kept: {
+        Type: 'AWS::Logs::LogGroup',
+        DeletionPolicy: 'Retain',
+        Properties: { LogGroupName: { 'Fn::Join': ['/', ['', 'kept', { 'Fn::Select': [1, { 'Fn::Split': ['-', 'a-b-c'] }] }]] } },
+      },
       ...(overrides.withQueue !== false && { Queue: { Type: 'AWS::SQS::Queue', Properties: { MessageRetentionPeriod: 1209600 } } }),
     },
     Outputs: {
@@ -79,8 +108,9 @@ describe('the template deployer', () => {
     const before = sb.sandbox.snapshot();
     const t = template();
     (t.Resources as any).Bucket = { Type: 'AWS::S3::Bucket', Properties: {} };
-    await expect(deployTemplate(sb.sandbox, 'Demo', { ...readAssembly(assembly(template()), 'Demo'), template: t }))
-      .rejects.toThrow(/^The template has resource types this sandbox does not deploy: Bucket \(AWS::S3::Bucket\)\. Served: AWS::IAM::Role/);
+    await expect(deployTemplate(sb.sandbox, 'Demo', { ...readAssembly(assembly(template()), 'Demo'), template: t })).rejects.toThrow(
+      /^The template has resource types this sandbox does not deploy: Bucket \(AWS::S3::Bucket\)\. Served: AWS::IAM::Role/,
+    );
     expect(sb.sandbox.diff(before)).toEqual([]);
   });
 
@@ -110,7 +140,9 @@ describe('the template deployer', () => {
     const result = await deployTemplate(sb.sandbox, 'Demo', readAssembly(assembly(t), 'Demo'));
     expect(result.updated).toEqual(['FnPolicy']);
     expect(result.deleted.sort()).toEqual(['Kept', 'Queue']);
-    expect(sb.sandbox.state.iam.roles[generatedName('Demo', 'FnRole')].InlinePolicies.table).toMatchObject({ Statement: [{ Action: ['dynamodb:GetItem', 'dynamodb:PutItem'] }] });
+    expect(sb.sandbox.state.iam.roles[generatedName('Demo', 'FnRole')].InlinePolicies.table).toMatchObject({
+      Statement: [{ Action: ['dynamodb:GetItem', 'dynamodb:PutItem'] }],
+    });
     expect(sb.sandbox.state.sqs!.queues).toEqual({});
     expect(sb.sandbox.state.logs!.groups['/kept/b']).toBeDefined();
     expect(result.outputs.FunctionArn).toBe(first.Outputs.FunctionArn);
@@ -120,7 +152,9 @@ describe('the template deployer', () => {
     const t = template();
     (t.Resources.Fn.Properties as any).Runtime = 'python3.12';
     (t.Resources.Fn.Properties as any).Description = 'changed';
-    await expect(deployTemplate(sb.sandbox, 'Demo', readAssembly(assembly(t), 'Demo'))).rejects.toThrow(/^Demo: Fn \(AWS::Lambda::Function\) failed: InvalidParameterValueException: The runtime parameter of python3.12 is not run by this sandbox/);
+    await expect(deployTemplate(sb.sandbox, 'Demo', readAssembly(assembly(t), 'Demo'))).rejects.toThrow(
+      /^Demo: Fn \(AWS::Lambda::Function\) failed: InvalidParameterValueException: The runtime parameter of python3.12 is not run by this sandbox/,
+    );
     expect(sb.sandbox.state.lambda!.functions[generatedName('Demo', 'Fn')].Runtime).toBe('nodejs22.x');
   });
 });

@@ -17,21 +17,86 @@ const OPERATOR = `arn:aws:iam::${A}:role/Operator`;
 const ADMIN = `arn:aws:iam::${A}:role/KeyAdmin`;
 const EXEC = `arn:aws:iam::${A}:role/MyCmkApplicationRole`;
 const VIA = 'kinesisanalytics.us-east-1.amazonaws.com';
-const lambdaTrust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+const lambdaTrust = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
 const doc = (Statement: object[]) => ({ Version: '2012-10-17', Statement });
 
 /** facts §3, verbatim apart from the tokens, plus the key-admin statement the doc says to add. */
 function factsKeyPolicy() {
   const ec = { 'kms:EncryptionContext:aws:kinesisanalytics:arn': APP_ARN };
   return doc([
-    { Sid: 'AllowOperatorToDescribeKey', Effect: 'Allow', Principal: { AWS: OPERATOR }, Action: 'kms:DescribeKey', Resource: '*', Condition: { StringEquals: { 'kms:ViaService': VIA } } },
-    { Sid: 'AllowOperatorToConfigureAppToUseKeyForApplicationState', Effect: 'Allow', Principal: { AWS: OPERATOR }, Action: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'], Resource: '*', Condition: { StringEquals: { ...ec, 'kms:ViaService': VIA } } },
-    { Sid: 'AllowOperatorToConfigureAppToCreateGrantForRunningState', Effect: 'Allow', Principal: { AWS: OPERATOR }, Action: 'kms:CreateGrant', Resource: '*', Condition: { StringEquals: { ...ec, 'kms:ViaService': VIA, 'kms:GrantConstraintType': 'EncryptionContextSubset' }, 'ForAllValues:StringEquals': { 'kms:GrantOperations': 'Decrypt' } } },
-    { Sid: 'AllowMSFServiceToDescribeKey', Effect: 'Allow', Principal: { Service: ['kinesisanalytics.amazonaws.com', 'infrastructure.kinesisanalytics.amazonaws.com'] }, Action: 'kms:DescribeKey', Resource: '*', Condition: { StringEquals: { 'aws:SourceArn': APP_ARN, 'aws:SourceAccount': A } } },
-    { Sid: 'AllowMSFServiceToGenerateDataKeyForDurableState', Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: ['kms:GenerateDataKey'], Resource: '*', Condition: { StringEquals: { 'aws:SourceArn': APP_ARN, ...ec, 'aws:SourceAccount': A } } },
-    { Sid: 'AllowMSFServiceToDecryptForDurableState', Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: ['kms:Decrypt'], Resource: '*', Condition: { StringEquals: ec } },
-    { Sid: 'AllowMSFServiceToUseKeyForRunningState', Effect: 'Allow', Principal: { Service: ['infrastructure.kinesisanalytics.amazonaws.com'] }, Action: ['kms:Decrypt', 'kms:GenerateDataKeyWithoutPlaintext'], Resource: '*', Condition: { StringEquals: ec } },
-    { Sid: 'AllowMSFServiceToCreateGrantForRunningState', Effect: 'Allow', Principal: { Service: ['infrastructure.kinesisanalytics.amazonaws.com'] }, Action: 'kms:CreateGrant', Resource: '*', Condition: { StringEquals: { ...ec, 'kms:GrantConstraintType': 'EncryptionContextSubset' }, 'ForAllValues:StringEquals': { 'kms:GrantOperations': 'Decrypt' } } },
+    {
+      Sid: 'AllowOperatorToDescribeKey',
+      Effect: 'Allow',
+      Principal: { AWS: OPERATOR },
+      Action: 'kms:DescribeKey',
+      Resource: '*',
+      Condition: { StringEquals: { 'kms:ViaService': VIA } },
+    },
+    {
+      Sid: 'AllowOperatorToConfigureAppToUseKeyForApplicationState',
+      Effect: 'Allow',
+      Principal: { AWS: OPERATOR },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'],
+      Resource: '*',
+      Condition: { StringEquals: { ...ec, 'kms:ViaService': VIA } },
+    },
+    {
+      Sid: 'AllowOperatorToConfigureAppToCreateGrantForRunningState',
+      Effect: 'Allow',
+      Principal: { AWS: OPERATOR },
+      Action: 'kms:CreateGrant',
+      Resource: '*',
+      Condition: {
+        StringEquals: { ...ec, 'kms:ViaService': VIA, 'kms:GrantConstraintType': 'EncryptionContextSubset' },
+        'ForAllValues:StringEquals': { 'kms:GrantOperations': 'Decrypt' },
+      },
+    },
+    {
+      Sid: 'AllowMSFServiceToDescribeKey',
+      Effect: 'Allow',
+      Principal: { Service: ['kinesisanalytics.amazonaws.com', 'infrastructure.kinesisanalytics.amazonaws.com'] },
+      Action: 'kms:DescribeKey',
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:SourceArn': APP_ARN, 'aws:SourceAccount': A } },
+    },
+    {
+      Sid: 'AllowMSFServiceToGenerateDataKeyForDurableState',
+      Effect: 'Allow',
+      Principal: { Service: 'kinesisanalytics.amazonaws.com' },
+      Action: ['kms:GenerateDataKey'],
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:SourceArn': APP_ARN, ...ec, 'aws:SourceAccount': A } },
+    },
+    {
+      Sid: 'AllowMSFServiceToDecryptForDurableState',
+      Effect: 'Allow',
+      Principal: { Service: 'kinesisanalytics.amazonaws.com' },
+      Action: ['kms:Decrypt'],
+      Resource: '*',
+      Condition: { StringEquals: ec },
+    },
+    {
+      Sid: 'AllowMSFServiceToUseKeyForRunningState',
+      Effect: 'Allow',
+      Principal: { Service: ['infrastructure.kinesisanalytics.amazonaws.com'] },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKeyWithoutPlaintext'],
+      Resource: '*',
+      Condition: { StringEquals: ec },
+    },
+    {
+      Sid: 'AllowMSFServiceToCreateGrantForRunningState',
+      Effect: 'Allow',
+      Principal: { Service: ['infrastructure.kinesisanalytics.amazonaws.com'] },
+      Action: 'kms:CreateGrant',
+      Resource: '*',
+      Condition: {
+        StringEquals: { ...ec, 'kms:GrantConstraintType': 'EncryptionContextSubset' },
+        'ForAllValues:StringEquals': { 'kms:GrantOperations': 'Decrypt' },
+      },
+    },
     { Sid: 'KeyAdministration', Effect: 'Allow', Principal: { AWS: ADMIN }, Action: 'kms:*', Resource: '*' },
   ]);
 }
@@ -41,9 +106,30 @@ function factsOperatorCmkPolicy(keyArn: string) {
   const ec = { 'kms:ViaService': VIA, 'kms:EncryptionContext:aws:kinesisanalytics:arn': APP_ARN };
   return doc([
     { Sid: 'AllowDescribeKey', Effect: 'Allow', Action: ['kms:DescribeKey'], Resource: keyArn, Condition: { StringEquals: { 'kms:ViaService': VIA } } },
-    { Sid: 'AllowMyCmkApplicationKeyOperationsForDurableState', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: keyArn, Condition: { StringEquals: ec } },
-    { Sid: 'AllowMyCmkApplicationKeyOperationsForRunningState', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKeyWithoutPlaintext'], Resource: keyArn, Condition: { StringEquals: ec } },
-    { Sid: 'AllowMyCmkApplicationCreateGrantForRunningState', Effect: 'Allow', Action: 'kms:CreateGrant', Resource: keyArn, Condition: { 'ForAllValues:StringEquals': { 'kms:GrantOperations': 'Decrypt' }, StringEquals: { ...ec, 'kms:GrantConstraintType': 'EncryptionContextSubset' } } },
+    {
+      Sid: 'AllowMyCmkApplicationKeyOperationsForDurableState',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: keyArn,
+      Condition: { StringEquals: ec },
+    },
+    {
+      Sid: 'AllowMyCmkApplicationKeyOperationsForRunningState',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKeyWithoutPlaintext'],
+      Resource: keyArn,
+      Condition: { StringEquals: ec },
+    },
+    {
+      Sid: 'AllowMyCmkApplicationCreateGrantForRunningState',
+      Effect: 'Allow',
+      Action: 'kms:CreateGrant',
+      Resource: keyArn,
+      Condition: {
+        'ForAllValues:StringEquals': { 'kms:GrantOperations': 'Decrypt' },
+        StringEquals: { ...ec, 'kms:GrantConstraintType': 'EncryptionContextSubset' },
+      },
+    },
   ]);
 }
 
@@ -62,33 +148,60 @@ async function walk(sb: RunningSandbox, w: Walk = {}) {
   const root = clients(sb);
   // Root: the operator (base policy only), the key admin, and the application's execution role.
   await root.iam.send(new CreateRoleCommand({ RoleName: 'Operator', AssumeRolePolicyDocument: lambdaTrust }));
-  await root.iam.send(new PutRolePolicyCommand({ RoleName: 'Operator', PolicyName: 'base', PolicyDocument: JSON.stringify(doc([
-    { Sid: 'AllowMSFAPICalls', Effect: 'Allow', Action: 'kinesisanalytics:*', Resource: '*' },
-    { Sid: 'AllowPassingServiceExecutionRole', Effect: 'Allow', Action: ['iam:PassRole'], Resource: EXEC },
-  ])) }));
+  await root.iam.send(
+    new PutRolePolicyCommand({
+      RoleName: 'Operator',
+      PolicyName: 'base',
+      PolicyDocument: JSON.stringify(
+        doc([
+          { Sid: 'AllowMSFAPICalls', Effect: 'Allow', Action: 'kinesisanalytics:*', Resource: '*' },
+          { Sid: 'AllowPassingServiceExecutionRole', Effect: 'Allow', Action: ['iam:PassRole'], Resource: EXEC },
+        ]),
+      ),
+    }),
+  );
   await root.iam.send(new CreateRoleCommand({ RoleName: 'KeyAdmin', AssumeRolePolicyDocument: lambdaTrust }));
-  await root.iam.send(new PutRolePolicyCommand({ RoleName: 'KeyAdmin', PolicyName: 'admin', PolicyDocument: JSON.stringify(doc([{ Effect: 'Allow', Action: ['kms:CreateKey', 'kms:ListKeys', 'kms:ListAliases'], Resource: '*' }])) }));
-  await root.iam.send(new CreateRoleCommand({ RoleName: 'MyCmkApplicationRole', AssumeRolePolicyDocument: JSON.stringify(doc([{ Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: 'sts:AssumeRole' }])) }));
+  await root.iam.send(
+    new PutRolePolicyCommand({
+      RoleName: 'KeyAdmin',
+      PolicyName: 'admin',
+      PolicyDocument: JSON.stringify(doc([{ Effect: 'Allow', Action: ['kms:CreateKey', 'kms:ListKeys', 'kms:ListAliases'], Resource: '*' }])),
+    }),
+  );
+  await root.iam.send(
+    new CreateRoleCommand({
+      RoleName: 'MyCmkApplicationRole',
+      AssumeRolePolicyDocument: JSON.stringify(doc([{ Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: 'sts:AssumeRole' }])),
+    }),
+  );
   const operator = clients(sb, roleCredentials(sb, OPERATOR));
   const admin = clients(sb, roleCredentials(sb, ADMIN));
   // Operator: the application with the AWS owned key, left READY.
-  await operator.flink.send(new CreateApplicationCommand({ ApplicationName: APP, RuntimeEnvironment: (w.runtime ?? 'FLINK-1_20') as never, ServiceExecutionRole: EXEC }));
+  await operator.flink.send(
+    new CreateApplicationCommand({ ApplicationName: APP, RuntimeEnvironment: (w.runtime ?? 'FLINK-1_20') as never, ServiceExecutionRole: EXEC }),
+  );
   // Key admin: the CMK.
   const policy = w.keyPolicy ? w.keyPolicy(factsKeyPolicy()) : factsKeyPolicy();
-  const key = (await admin.kms.send(new CreateKeyCommand({ Policy: JSON.stringify(policy), KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT' }))).KeyMetadata!;
+  const key = (await admin.kms.send(new CreateKeyCommand({ Policy: JSON.stringify(policy), KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT' })))
+    .KeyMetadata!;
   // Root: the operator's CMK policy, next to its base policy.
   if (w.attachOperatorCmkPolicy !== false) {
-    const p = (await root.iam.send(new CreatePolicyCommand({ PolicyName: 'OperatorCmk', PolicyDocument: JSON.stringify(factsOperatorCmkPolicy(key.Arn!)) }))).Policy!;
+    const p = (await root.iam.send(new CreatePolicyCommand({ PolicyName: 'OperatorCmk', PolicyDocument: JSON.stringify(factsOperatorCmkPolicy(key.Arn!)) })))
+      .Policy!;
     await root.iam.send(new AttachRolePolicyCommand({ RoleName: 'Operator', PolicyArn: p.Arn! }));
   }
   await w.beforeSwitch?.({ sb, keyArn: key.Arn!, admin });
   // Operator: the switch.
   const before = (await operator.flink.send(new DescribeApplicationCommand({ ApplicationName: APP }))).ApplicationDetail!;
-  const update = operator.flink.send(new UpdateApplicationCommand({
-    ApplicationName: APP,
-    CurrentApplicationVersionId: before.ApplicationVersionId,
-    ApplicationConfigurationUpdate: { ApplicationEncryptionConfigurationUpdate: { KeyTypeUpdate: 'CUSTOMER_MANAGED_KEY', KeyIdUpdate: w.keyIdUpdate ? w.keyIdUpdate(key.Arn!) : key.Arn } },
-  }));
+  const update = operator.flink.send(
+    new UpdateApplicationCommand({
+      ApplicationName: APP,
+      CurrentApplicationVersionId: before.ApplicationVersionId,
+      ApplicationConfigurationUpdate: {
+        ApplicationEncryptionConfigurationUpdate: { KeyTypeUpdate: 'CUSTOMER_MANAGED_KEY', KeyIdUpdate: w.keyIdUpdate ? w.keyIdUpdate(key.Arn!) : key.Arn },
+      },
+    }),
+  );
   const after = async () => (await operator.flink.send(new DescribeApplicationCommand({ ApplicationName: APP }))).ApplicationDetail!;
   return { update, before, after, keyArn: key.Arn!, operator, admin };
 }
@@ -119,25 +232,50 @@ describe('the documented order, walked by hand through the SDK (facts §2)', () 
   });
 
   const refusals: [string, Walk, RegExp][] = [
-    ['the key policy lacks kinesisanalytics.amazonaws.com', { keyPolicy: withoutService('kinesisanalytics.amazonaws.com') }, /kinesisanalytics\.amazonaws\.com/],
-    ['the key policy lacks infrastructure.kinesisanalytics.amazonaws.com', { keyPolicy: withoutService('infrastructure.kinesisanalytics.amazonaws.com') }, /infrastructure\.kinesisanalytics\.amazonaws\.com/],
-    ['the key policy has no operator statements', { keyPolicy: (p) => ({ ...p, Statement: p.Statement.filter((s: any) => s.Principal.AWS !== OPERATOR) }) }, /Operator/],
+    [
+      'the key policy lacks kinesisanalytics.amazonaws.com',
+      { keyPolicy: withoutService('kinesisanalytics.amazonaws.com') },
+      /kinesisanalytics\.amazonaws\.com/,
+    ],
+    [
+      'the key policy lacks infrastructure.kinesisanalytics.amazonaws.com',
+      { keyPolicy: withoutService('infrastructure.kinesisanalytics.amazonaws.com') },
+      /infrastructure\.kinesisanalytics\.amazonaws\.com/,
+    ],
+    [
+      'the key policy has no operator statements',
+      { keyPolicy: (p) => ({ ...p, Statement: p.Statement.filter((s: any) => s.Principal.AWS !== OPERATOR) }) },
+      /Operator/,
+    ],
     [
       'the key policy delegates to the account instead of naming the operator, and the operator CMK IAM policy is not attached',
       {
-        keyPolicy: (p) => ({ ...p, Statement: [...p.Statement.filter((s: any) => s.Principal.AWS !== OPERATOR), { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${A}:root` }, Action: 'kms:*', Resource: '*' }] }),
+        keyPolicy: (p) => ({
+          ...p,
+          Statement: [
+            ...p.Statement.filter((s: any) => s.Principal.AWS !== OPERATOR),
+            { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${A}:root` }, Action: 'kms:*', Resource: '*' },
+          ],
+        }),
         attachOperatorCmkPolicy: false,
       },
       /Operator/,
     ],
-    ['the key is disabled', { beforeSwitch: async ({ keyArn, admin }) => void (await admin.kms.send(new DisableKeyCommand({ KeyId: keyArn }))) }, /[Dd]isabled/],
+    [
+      'the key is disabled',
+      { beforeSwitch: async ({ keyArn, admin }) => void (await admin.kms.send(new DisableKeyCommand({ KeyId: keyArn }))) },
+      /[Dd]isabled/,
+    ],
     ['the application runs FLINK-1_18', { runtime: 'FLINK-1_18' }, /FLINK-1_18|1\.20|1_20/],
     ['the key is in another region', { keyIdUpdate: (arn) => arn.replace('us-east-1', 'eu-west-1') }, /region|eu-west-1/],
   ];
 
   it.each(refusals)('refuses the switch when %s, and the application keeps the AWS owned key', async (_what, w, message) => {
     const { update, after: readBack, before } = await walk(sb, w);
-    const err = await update.then(() => undefined, (e) => e);
+    const err = await update.then(
+      () => undefined,
+      (e) => e,
+    );
     expect(err).toBeDefined();
     expect(err.name).toMatch(/Exception$/);
     expect(err.message).toMatch(message);
@@ -148,7 +286,13 @@ describe('the documented order, walked by hand through the SDK (facts §2)', () 
 
   it('passes with a key policy that delegates to the account when the operator CMK IAM policy is attached (KMS delegation rule)', async () => {
     const { update } = await walk(sb, {
-      keyPolicy: (p) => ({ ...p, Statement: [...p.Statement.filter((s: any) => s.Principal.AWS !== OPERATOR), { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${A}:root` }, Action: 'kms:*', Resource: '*' }] }),
+      keyPolicy: (p) => ({
+        ...p,
+        Statement: [
+          ...p.Statement.filter((s: any) => s.Principal.AWS !== OPERATOR),
+          { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${A}:root` }, Action: 'kms:*', Resource: '*' },
+        ],
+      }),
     });
     await expect(update).resolves.toMatchObject({ OperationId: expect.any(String) });
   });
@@ -161,11 +305,13 @@ describe('the documented order, walked by hand through the SDK (facts §2)', () 
     const key = Object.values(sb.sandbox.state.kms.keys).find((k) => k.Arn === keyArn)!;
     key.Policy = JSON.stringify(withoutOperator(JSON.parse(key.Policy)));
     const current = (await operator.flink.send(new DescribeApplicationCommand({ ApplicationName: APP }))).ApplicationDetail!;
-    const back = operator.flink.send(new UpdateApplicationCommand({
-      ApplicationName: APP,
-      CurrentApplicationVersionId: current.ApplicationVersionId,
-      ApplicationConfigurationUpdate: { ApplicationEncryptionConfigurationUpdate: { KeyTypeUpdate: 'AWS_OWNED_KEY' } },
-    }));
+    const back = operator.flink.send(
+      new UpdateApplicationCommand({
+        ApplicationName: APP,
+        CurrentApplicationVersionId: current.ApplicationVersionId,
+        ApplicationConfigurationUpdate: { ApplicationEncryptionConfigurationUpdate: { KeyTypeUpdate: 'AWS_OWNED_KEY' } },
+      }),
+    );
     await expect(back).rejects.toMatchObject({ message: expect.stringMatching(/Operator/) });
     const app = (await operator.flink.send(new DescribeApplicationCommand({ ApplicationName: APP }))).ApplicationDetail!;
     expect(app.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription).toEqual({ KeyType: 'CUSTOMER_MANAGED_KEY', KeyId: keyArn });

@@ -8,7 +8,12 @@ import * as path from 'node:path';
 import { CreateTableCommand, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { testSandbox } from './helpers';
 
-const table = { TableName: 'locks', BillingMode: 'PAY_PER_REQUEST' as const, AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' as const }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' as const }] };
+const table = {
+  TableName: 'locks',
+  BillingMode: 'PAY_PER_REQUEST' as const,
+  AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' as const }],
+  KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' as const }],
+};
 
 describe('DynamoDB in the account state', () => {
   it('mirrors each write, so that a diff shows it and a restore takes it back', async () => {
@@ -18,7 +23,14 @@ describe('DynamoDB in the account state', () => {
       await db.send(new CreateTableCommand(table));
       const before = sb.sandbox.snapshot();
       await db.send(new PutItemCommand({ TableName: 'locks', Item: { id: { S: 'a' }, n: { N: '1' } } }));
-      await db.send(new UpdateItemCommand({ TableName: 'locks', Key: { id: { S: 'a' } }, UpdateExpression: 'SET n = :two', ExpressionAttributeValues: { ':two': { N: '2' } } }));
+      await db.send(
+        new UpdateItemCommand({
+          TableName: 'locks',
+          Key: { id: { S: 'a' } },
+          UpdateExpression: 'SET n = :two',
+          ExpressionAttributeValues: { ':two': { N: '2' } },
+        }),
+      );
       await db.send(new PutItemCommand({ TableName: 'locks', Item: { id: { S: 'b' } } }));
       await db.send(new DeleteItemCommand({ TableName: 'locks', Key: { id: { S: 'b' } } }));
       expect(sb.sandbox.state.dynamodb!.tables.locks.items).toEqual({ '{"id":{"S":"a"}}': { id: { S: 'a' }, n: { N: '2' } } });
@@ -38,7 +50,9 @@ describe('DynamoDB in the account state', () => {
     await first.close();
     const second = await testSandbox({ stateFile });
     try {
-      const got = await new DynamoDBClient({ ...second.clientConfig(), maxAttempts: 1 }).send(new GetItemCommand({ TableName: 'locks', Key: { id: { S: 'kept' } } }));
+      const got = await new DynamoDBClient({ ...second.clientConfig(), maxAttempts: 1 }).send(
+        new GetItemCommand({ TableName: 'locks', Key: { id: { S: 'kept' } } }),
+      );
       expect(got.Item).toEqual({ id: { S: 'kept' } });
     } finally {
       await second.close();

@@ -24,7 +24,10 @@ const event = {
     eventVersion: '',
     responseElements: null,
     location: { city: 'New York', zip: 10001 },
-    tags: [{ key: 'team', value: 'payments' }, { key: 'env', value: 'prod' }],
+    tags: [
+      { key: 'team', value: 'payments' },
+      { key: 'env', value: 'prod' },
+    ],
     'source-ip': '10.0.0.123',
   },
 };

@@ -99,43 +99,102 @@ export function msfKeyPolicy(sb: RunningSandbox, o: KeyPolicyOptions): PolicyDoc
   const without = new Set(o.without ?? []);
   const services = ['kinesisanalytics.amazonaws.com', 'infrastructure.kinesisanalytics.amazonaws.com'].filter((s) => !without.has(s.split('.')[0] as never));
   const operator: Statement[] = [
-    { Sid: 'AllowOperatorToDescribeKey', Effect: 'Allow', Principal: { AWS: operatorArn }, Action: 'kms:DescribeKey', Resource: '*',
-      Condition: { StringEquals: { 'kms:ViaService': via } } },
-    { Sid: 'AllowOperatorToConfigureAppToUseKeyForApplicationState', Effect: 'Allow', Principal: { AWS: operatorArn },
-      Action: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'], Resource: '*',
-      Condition: { StringEquals: { 'kms:EncryptionContext:aws:kinesisanalytics:arn': appArn, 'kms:ViaService': via } } },
-    { Sid: 'AllowOperatorToConfigureAppToCreateGrantForRunningState', Effect: 'Allow', Principal: { AWS: operatorArn }, Action: 'kms:CreateGrant', Resource: '*',
+    {
+      Sid: 'AllowOperatorToDescribeKey',
+      Effect: 'Allow',
+      Principal: { AWS: operatorArn },
+      Action: 'kms:DescribeKey',
+      Resource: '*',
+      Condition: { StringEquals: { 'kms:ViaService': via } },
+    },
+    {
+      Sid: 'AllowOperatorToConfigureAppToUseKeyForApplicationState',
+      Effect: 'Allow',
+      Principal: { AWS: operatorArn },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'],
+      Resource: '*',
+      Condition: { StringEquals: { 'kms:EncryptionContext:aws:kinesisanalytics:arn': appArn, 'kms:ViaService': via } },
+    },
+    {
+      Sid: 'AllowOperatorToConfigureAppToCreateGrantForRunningState',
+      Effect: 'Allow',
+      Principal: { AWS: operatorArn },
+      Action: 'kms:CreateGrant',
+      Resource: '*',
       Condition: {
         StringEquals: { 'kms:EncryptionContext:aws:kinesisanalytics:arn': appArn, 'kms:ViaService': via, 'kms:GrantConstraintType': 'EncryptionContextSubset' },
         'ForAllValues:StringEquals': { 'kms:GrantOperations': 'Decrypt' },
-      } },
+      },
+    },
   ];
   const service: Statement[] = [
-    ...(services.length ? [{ Sid: 'AllowMSFServiceToDescribeKey', Effect: 'Allow', Principal: { Service: services }, Action: 'kms:DescribeKey', Resource: '*',
-      Condition: { StringEquals: { 'aws:SourceArn': appArn, 'aws:SourceAccount': account } } }] : []),
-    ...(without.has('kinesisanalytics') ? [] : [
-      { Sid: 'AllowMSFServiceToGenerateDataKeyForDurableState', Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: ['kms:GenerateDataKey'], Resource: '*',
-        Condition: { StringEquals: { 'aws:SourceArn': appArn, 'kms:EncryptionContext:aws:kinesisanalytics:arn': appArn, 'aws:SourceAccount': account } } },
-      { Sid: 'AllowMSFServiceToDecryptForDurableState', Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: ['kms:Decrypt'], Resource: '*',
-        Condition: { StringEquals: { 'kms:EncryptionContext:aws:kinesisanalytics:arn': appArn } } },
-    ]),
-    ...(without.has('infrastructure') ? [] : [
-      { Sid: 'AllowMSFServiceToUseKeyForRunningState', Effect: 'Allow', Principal: { Service: ['infrastructure.kinesisanalytics.amazonaws.com'] },
-        Action: ['kms:Decrypt', 'kms:GenerateDataKeyWithoutPlaintext'], Resource: '*',
-        Condition: { StringEquals: { 'kms:EncryptionContext:aws:kinesisanalytics:arn': appArn } } },
-      { Sid: 'AllowMSFServiceToCreateGrantForRunningState', Effect: 'Allow', Principal: { Service: ['infrastructure.kinesisanalytics.amazonaws.com'] }, Action: 'kms:CreateGrant', Resource: '*',
-        Condition: {
-          StringEquals: { 'kms:EncryptionContext:aws:kinesisanalytics:arn': appArn, 'kms:GrantConstraintType': 'EncryptionContextSubset' },
-          'ForAllValues:StringEquals': { 'kms:GrantOperations': 'Decrypt' },
-        } },
-    ]),
+    ...(services.length
+      ? [
+          {
+            Sid: 'AllowMSFServiceToDescribeKey',
+            Effect: 'Allow',
+            Principal: { Service: services },
+            Action: 'kms:DescribeKey',
+            Resource: '*',
+            Condition: { StringEquals: { 'aws:SourceArn': appArn, 'aws:SourceAccount': account } },
+          },
+        ]
+      : []),
+    ...(without.has('kinesisanalytics')
+      ? []
+      : [
+          {
+            Sid: 'AllowMSFServiceToGenerateDataKeyForDurableState',
+            Effect: 'Allow',
+            Principal: { Service: 'kinesisanalytics.amazonaws.com' },
+            Action: ['kms:GenerateDataKey'],
+            Resource: '*',
+            Condition: { StringEquals: { 'aws:SourceArn': appArn, 'kms:EncryptionContext:aws:kinesisanalytics:arn': appArn, 'aws:SourceAccount': account } },
+          },
+          {
+            Sid: 'AllowMSFServiceToDecryptForDurableState',
+            Effect: 'Allow',
+            Principal: { Service: 'kinesisanalytics.amazonaws.com' },
+            Action: ['kms:Decrypt'],
+            Resource: '*',
+            Condition: { StringEquals: { 'kms:EncryptionContext:aws:kinesisanalytics:arn': appArn } },
+          },
+        ]),
+    ...(without.has('infrastructure')
+      ? []
+      : [
+          {
+            Sid: 'AllowMSFServiceToUseKeyForRunningState',
+            Effect: 'Allow',
+            Principal: { Service: ['infrastructure.kinesisanalytics.amazonaws.com'] },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKeyWithoutPlaintext'],
+            Resource: '*',
+            Condition: { StringEquals: { 'kms:EncryptionContext:aws:kinesisanalytics:arn': appArn } },
+          },
+          {
+            Sid: 'AllowMSFServiceToCreateGrantForRunningState',
+            Effect: 'Allow',
+            Principal: { Service: ['infrastructure.kinesisanalytics.amazonaws.com'] },
+            Action: 'kms:CreateGrant',
+            Resource: '*',
+            Condition: {
+              StringEquals: { 'kms:EncryptionContext:aws:kinesisanalytics:arn': appArn, 'kms:GrantConstraintType': 'EncryptionContextSubset' },
+              'ForAllValues:StringEquals': { 'kms:GrantOperations': 'Decrypt' },
+            },
+          },
+        ]),
   ];
-  return doc([
-    { Sid: 'AllowKeyAdministration', Effect: 'Allow', Principal: { AWS: o.keyAdminArn }, Action: 'kms:*', Resource: '*' },
-    ...(o.delegateToAccount ? [{ Sid: 'EnableIAMPolicies', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' }] : []),
-    ...(without.has('operator') ? [] : operator),
-    ...service,
-  ], 'MyMsfCmkApplicationKeyPolicy');
+  return doc(
+    [
+      { Sid: 'AllowKeyAdministration', Effect: 'Allow', Principal: { AWS: o.keyAdminArn }, Action: 'kms:*', Resource: '*' },
+      ...(o.delegateToAccount
+        ? [{ Sid: 'EnableIAMPolicies', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' }]
+        : []),
+      ...(without.has('operator') ? [] : operator),
+      ...service,
+    ],
+    'MyMsfCmkApplicationKeyPolicy',
+  );
 }
 
 /** The operator's base policy (facts §4 [SAMPLES]): MSF API calls and passing roles. */
@@ -152,10 +211,30 @@ export function operatorCmkPolicy(sb: RunningSandbox, keyArn: string, appArn: st
   const scoped = { 'kms:ViaService': via, 'kms:EncryptionContext:aws:kinesisanalytics:arn': appArn };
   return doc([
     { Sid: 'AllowDescribeKey', Effect: 'Allow', Action: ['kms:DescribeKey'], Resource: keyArn, Condition: { StringEquals: { 'kms:ViaService': via } } },
-    { Sid: 'AllowMyCmkApplicationKeyOperationsForDurableState', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: keyArn, Condition: { StringEquals: scoped } },
-    { Sid: 'AllowMyCmkApplicationKeyOperationsForRunningState', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKeyWithoutPlaintext'], Resource: keyArn, Condition: { StringEquals: scoped } },
-    { Sid: 'AllowMyCmkApplicationCreateGrantForRunningState', Effect: 'Allow', Action: 'kms:CreateGrant', Resource: keyArn,
-      Condition: { 'ForAllValues:StringEquals': { 'kms:GrantOperations': 'Decrypt' }, StringEquals: { ...scoped, 'kms:GrantConstraintType': 'EncryptionContextSubset' } } },
+    {
+      Sid: 'AllowMyCmkApplicationKeyOperationsForDurableState',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: keyArn,
+      Condition: { StringEquals: scoped },
+    },
+    {
+      Sid: 'AllowMyCmkApplicationKeyOperationsForRunningState',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKeyWithoutPlaintext'],
+      Resource: keyArn,
+      Condition: { StringEquals: scoped },
+    },
+    {
+      Sid: 'AllowMyCmkApplicationCreateGrantForRunningState',
+      Effect: 'Allow',
+      Action: 'kms:CreateGrant',
+      Resource: keyArn,
+      Condition: {
+        'ForAllValues:StringEquals': { 'kms:GrantOperations': 'Decrypt' },
+        StringEquals: { ...scoped, 'kms:GrantConstraintType': 'EncryptionContextSubset' },
+      },
+    },
   ]);
 }
 

@@ -14,7 +14,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export interface Credentials { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
 
 export async function testSandbox(options: SandboxOptions = {}): Promise<RunningSandbox> {
   return startSandbox({ port: 0, ...options });
@@ -49,16 +53,28 @@ const lambdaTrust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Prin
  * A Node.js function from its source (`exports.handler = …` in index.js), in a folder of its own, with an
  * execution role that may do nothing unless `policy` says otherwise. Returns its ARN.
  */
-export async function deployFunction(sb: RunningSandbox, name: string, source: string, options: { environment?: Record<string, string>; policy?: object; timeout?: number } = {}): Promise<string> {
+export async function deployFunction(
+  sb: RunningSandbox,
+  name: string,
+  source: string,
+  options: { environment?: Record<string, string>; policy?: object; timeout?: number } = {},
+): Promise<string> {
   const { iam, lambda } = clients(sb);
   const dir = mkdtempSync(join(tmpdir(), `fn-${name}-`));
   writeFileSync(join(dir, 'index.js'), source);
   const role = await iam.send(new CreateRoleCommand({ RoleName: `${name}-fn`, AssumeRolePolicyDocument: JSON.stringify(lambdaTrust) }));
   if (options.policy) await iam.send(new PutRolePolicyCommand({ RoleName: `${name}-fn`, PolicyName: 'fn', PolicyDocument: JSON.stringify(options.policy) }));
-  const out = await lambda.send(new CreateFunctionCommand({
-    FunctionName: name, Runtime: 'nodejs22.x', Handler: 'index.handler', Role: role.Role!.Arn!, Timeout: options.timeout ?? 30,
-    Code: { S3Bucket: 'hot-reload', S3Key: dir }, Environment: { Variables: options.environment ?? {} },
-  }));
+  const out = await lambda.send(
+    new CreateFunctionCommand({
+      FunctionName: name,
+      Runtime: 'nodejs22.x',
+      Handler: 'index.handler',
+      Role: role.Role!.Arn!,
+      Timeout: options.timeout ?? 30,
+      Code: { S3Bucket: 'hot-reload', S3Key: dir },
+      Environment: { Variables: options.environment ?? {} },
+    }),
+  );
   return out.FunctionArn!;
 }
 
@@ -71,7 +87,10 @@ export async function deployStateMachine(sb: RunningSandbox, name: string, defin
   const { account, region } = sb.sandbox;
   const roleName = `${name}-StateMachineRole`;
   const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
-  const invoke = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: `arn:aws:lambda:${region}:${account}:function:*` }] };
+  const invoke = {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: `arn:aws:lambda:${region}:${account}:function:*` }],
+  };
   const role = await iam.send(new CreateRoleCommand({ RoleName: roleName, AssumeRolePolicyDocument: JSON.stringify(trust) }));
   await iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: 'invoke-functions', PolicyDocument: JSON.stringify(invoke) }));
   const out = await sfn.send(new CreateStateMachineCommand({ name, definition: JSON.stringify(definition), roleArn: role.Role!.Arn! }));

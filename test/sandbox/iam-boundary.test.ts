@@ -124,7 +124,7 @@ describe('sandbox IAM permissions boundaries', () => {
       expect((await iam.send(new GetRoleCommand({ RoleName: name }))).Role!.PermissionsBoundary).toBeUndefined();
     });
 
-    it('refuses to delete a policy that is some role\'s boundary as DeleteConflict', async () => {
+    it("refuses to delete a policy that is some role's boundary as DeleteConflict", async () => {
       const boundary = await createPolicy(FLINK_ONLY);
       await createRole(unique('Holder'), boundary);
 
@@ -256,7 +256,12 @@ describe('sandbox IAM permissions boundaries', () => {
       const put = (PermissionsBoundary: string) => setter.iam.send(new PutRolePermissionsBoundaryCommand({ RoleName: name, PermissionsBoundary }));
 
       await expect(put(y)).rejects.toMatchObject(
-        denied(sessionArn(setter.name), 'iam:PutRolePermissionsBoundary', `role ${name}`, 'because no identity-based policy allows the iam:PutRolePermissionsBoundary action'),
+        denied(
+          sessionArn(setter.name),
+          'iam:PutRolePermissionsBoundary',
+          `role ${name}`,
+          'because no identity-based policy allows the iam:PutRolePermissionsBoundary action',
+        ),
       );
       await expect(put(x)).resolves.toBeDefined();
     });
@@ -270,7 +275,12 @@ describe('sandbox IAM permissions boundaries', () => {
       const drop = (RoleName: string) => remover.iam.send(new DeleteRolePermissionsBoundaryCommand({ RoleName }));
 
       await expect(drop(withY)).rejects.toMatchObject(
-        denied(sessionArn(remover.name), 'iam:DeleteRolePermissionsBoundary', `role ${withY}`, 'because no identity-based policy allows the iam:DeleteRolePermissionsBoundary action'),
+        denied(
+          sessionArn(remover.name),
+          'iam:DeleteRolePermissionsBoundary',
+          `role ${withY}`,
+          'because no identity-based policy allows the iam:DeleteRolePermissionsBoundary action',
+        ),
       );
       await expect(drop(withX)).resolves.toBeDefined();
     });

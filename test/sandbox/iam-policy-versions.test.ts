@@ -25,7 +25,11 @@ const doc = (...Statement: object[]) => JSON.stringify({ Version: '2012-10-17', 
 const allow = (Action: string) => doc({ Effect: 'Allow', Action, Resource: '*' });
 const TRUST = doc({ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' });
 const decode = (s: string | undefined) => JSON.parse(decodeURIComponent(s!));
-const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
 
 describe('sandbox IAM managed policy versions', () => {
   let sb: RunningSandbox;
@@ -53,7 +57,10 @@ describe('sandbox IAM managed policy versions', () => {
     const policy = await iam.send(new GetPolicyCommand({ PolicyArn: arn }));
 
     expect(created.PolicyVersion).toEqual({ VersionId: 'v2', IsDefaultVersion: true, CreateDate: expect.any(Date) });
-    expect(listed.Versions!.map((v) => [v.VersionId, v.IsDefaultVersion, v.Document])).toEqual([['v2', true, undefined], ['v1', false, undefined]]);
+    expect(listed.Versions!.map((v) => [v.VersionId, v.IsDefaultVersion, v.Document])).toEqual([
+      ['v2', true, undefined],
+      ['v1', false, undefined],
+    ]);
     expect(decode(v1.PolicyVersion!.Document)).toEqual(JSON.parse(allow('s3:GetObject')));
     expect(v1.PolicyVersion!.IsDefaultVersion).toBe(false);
     expect(policy.Policy).toMatchObject({ DefaultVersionId: 'v2', UpdateDate: created.PolicyVersion!.CreateDate });
@@ -103,7 +110,11 @@ describe('sandbox IAM managed policy versions', () => {
     const deleteUnknown = await failure(iam.send(new DeletePolicyVersionCommand({ PolicyArn: arn, VersionId: 'v9' })));
     const setUnknown = await failure(iam.send(new SetDefaultPolicyVersionCommand({ PolicyArn: arn, VersionId: 'v9' })));
 
-    expect(deleteDefault).toMatchObject({ name: 'DeleteConflictException', message: 'Cannot delete the default version of a policy.', $metadata: expect.objectContaining({ httpStatusCode: 409 }) });
+    expect(deleteDefault).toMatchObject({
+      name: 'DeleteConflictException',
+      message: 'Cannot delete the default version of a policy.',
+      $metadata: expect.objectContaining({ httpStatusCode: 409 }),
+    });
     for (const err of [deleteUnknown, setUnknown]) {
       expect(err).toMatchObject({ name: 'NoSuchEntityException', message: `Policy ${arn} version v9 does not exist or is not attachable.` });
     }
@@ -125,7 +136,8 @@ describe('sandbox IAM managed policy versions', () => {
     expect(attached).toMatchObject({ name: 'DeleteConflictException', message: 'Cannot delete a policy attached to entities.' });
     expect(versioned).toMatchObject({
       name: 'DeleteConflictException',
-      message: "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.",
+      message:
+        "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.",
     });
     expect(deleted).toBeUndefined();
   });

@@ -62,7 +62,12 @@ describe('sandbox IAM', () => {
 
       const { Role } = await createRole('Orchestrated', { Path: '/msf-cmk/' });
 
-      expect(Role).toMatchObject({ RoleName: 'Orchestrated', Path: '/msf-cmk/', Arn: `arn:aws:iam::${ACCOUNT}:role/msf-cmk/Orchestrated`, MaxSessionDuration: 3600 });
+      expect(Role).toMatchObject({
+        RoleName: 'Orchestrated',
+        Path: '/msf-cmk/',
+        Arn: `arn:aws:iam::${ACCOUNT}:role/msf-cmk/Orchestrated`,
+        MaxSessionDuration: 3600,
+      });
       expect(Role!.RoleId).toMatch(/^AROA[A-Z2-7]{17}$/);
       expect(Role!.CreateDate!.getTime()).toBeGreaterThanOrEqual(before - 1000); // the SDK keeps whole seconds
       expect(Role!.CreateDate!.getTime()).toBeGreaterThan(Date.now() + 86_000_000);
@@ -81,7 +86,9 @@ describe('sandbox IAM', () => {
     });
 
     it('refuses a bad role name, path and session duration with one ValidationError listing each', async () => {
-      const act = iam.send(new CreateRoleCommand({ RoleName: 'bad name!', Path: '/no-trailing-slash', MaxSessionDuration: 100, AssumeRolePolicyDocument: LAMBDA_TRUST }));
+      const act = iam.send(
+        new CreateRoleCommand({ RoleName: 'bad name!', Path: '/no-trailing-slash', MaxSessionDuration: 100, AssumeRolePolicyDocument: LAMBDA_TRUST }),
+      );
 
       await expect(act).rejects.toMatchObject({
         name: 'ValidationError',
@@ -234,12 +241,26 @@ describe('sandbox IAM', () => {
       const name = unique('Tagged');
       await createRole(name, { Tags: [{ Key: 'Owner', Value: 'a' }] });
 
-      await iam.send(new TagRoleCommand({ RoleName: name, Tags: [{ Key: 'owner', Value: 'b' }, { Key: 'env', Value: 'test' }] }));
+      await iam.send(
+        new TagRoleCommand({
+          RoleName: name,
+          Tags: [
+            { Key: 'owner', Value: 'b' },
+            { Key: 'env', Value: 'test' },
+          ],
+        }),
+      );
       const tagged = await iam.send(new ListRoleTagsCommand({ RoleName: name }));
       await iam.send(new UntagRoleCommand({ RoleName: name, TagKeys: ['ENV'] }));
       const untagged = await iam.send(new ListRoleTagsCommand({ RoleName: name }));
 
-      expect(tagged).toMatchObject({ Tags: [{ Key: 'owner', Value: 'b' }, { Key: 'env', Value: 'test' }], IsTruncated: false });
+      expect(tagged).toMatchObject({
+        Tags: [
+          { Key: 'owner', Value: 'b' },
+          { Key: 'env', Value: 'test' },
+        ],
+        IsTruncated: false,
+      });
       expect(untagged.Tags).toEqual([{ Key: 'owner', Value: 'b' }]);
     });
 
@@ -265,7 +286,13 @@ describe('sandbox IAM', () => {
       const got = await iam.send(new GetPolicyCommand({ PolicyArn: Policy!.Arn }));
       const version = await iam.send(new GetPolicyVersionCommand({ PolicyArn: Policy!.Arn, VersionId: 'v1' }));
 
-      expect(Policy).toMatchObject({ Arn: `arn:aws:iam::${ACCOUNT}:policy/msf-cmk/${name}`, Path: '/msf-cmk/', DefaultVersionId: 'v1', AttachmentCount: 0, IsAttachable: true });
+      expect(Policy).toMatchObject({
+        Arn: `arn:aws:iam::${ACCOUNT}:policy/msf-cmk/${name}`,
+        Path: '/msf-cmk/',
+        DefaultVersionId: 'v1',
+        AttachmentCount: 0,
+        IsAttachable: true,
+      });
       expect(Policy!.PolicyId).toMatch(/^ANPA[A-Z2-7]{17}$/);
       expect(got.Policy).toMatchObject({ PolicyName: name, Description: 'read', PolicyId: Policy!.PolicyId });
       expect(version.PolicyVersion).toMatchObject({ VersionId: 'v1', IsDefaultVersion: true, Document: encodeURIComponent(READ_ONLY) });
@@ -350,8 +377,7 @@ describe('sandbox IAM', () => {
       const { Policy: used } = await createPolicy(unique('Used'), '/scoped/');
       const { Policy: unused } = await createPolicy(unique('Unused'), '/scoped/');
       await iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: used!.Arn }));
-      const names = async (input: ListPoliciesCommandInput) =>
-        (await iam.send(new ListPoliciesCommand(input))).Policies!.map((p) => p.PolicyName);
+      const names = async (input: ListPoliciesCommandInput) => (await iam.send(new ListPoliciesCommand(input))).Policies!.map((p) => p.PolicyName);
 
       expect(await names({ Scope: 'Local', PathPrefix: '/scoped/' })).toEqual([unused!.PolicyName, used!.PolicyName].sort());
       expect(await names({ Scope: 'Local', PathPrefix: '/scoped/', OnlyAttached: true })).toEqual([used!.PolicyName]);
@@ -412,7 +438,9 @@ describe('sandbox IAM', () => {
       const tagged = unique('Tagged');
       const untagged = unique('Untagged');
 
-      await caller.iam.send(new CreateRoleCommand({ RoleName: tagged, AssumeRolePolicyDocument: LAMBDA_TRUST, Tags: [{ Key: 'managed-by', Value: 'msf-cmk' }] }));
+      await caller.iam.send(
+        new CreateRoleCommand({ RoleName: tagged, AssumeRolePolicyDocument: LAMBDA_TRUST, Tags: [{ Key: 'managed-by', Value: 'msf-cmk' }] }),
+      );
 
       await expect(caller.iam.send(new CreateRoleCommand({ RoleName: untagged, AssumeRolePolicyDocument: LAMBDA_TRUST }))).rejects.toMatchObject({
         name: 'AccessDenied',
@@ -420,7 +448,7 @@ describe('sandbox IAM', () => {
       });
     });
 
-    it('evaluates the role\'s tags as aws:ResourceTag and the attached policy as iam:PolicyARN', async () => {
+    it("evaluates the role's tags as aws:ResourceTag and the attached policy as iam:PolicyARN", async () => {
       const { Policy: allowed } = await createPolicy(unique('Allowed'));
       const { Policy: other } = await createPolicy(unique('Other'));
       const caller = await sessionWith(
@@ -443,10 +471,12 @@ describe('sandbox IAM', () => {
         name: 'AccessDenied',
         message: `User: ${caller.arn} is not authorized to perform: iam:AttachRolePolicy on resource: role ${foreign} because no identity-based policy allows the iam:AttachRolePolicy action`,
       });
-      expect((await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: managed }))).AttachedPolicies).toEqual([{ PolicyName: allowed!.PolicyName, PolicyArn: allowed!.Arn }]);
+      expect((await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: managed }))).AttachedPolicies).toEqual([
+        { PolicyName: allowed!.PolicyName, PolicyArn: allowed!.Arn },
+      ]);
     });
 
-    it('evaluates the role\'s tags as iam:ResourceTag too', async () => {
+    it("evaluates the role's tags as iam:ResourceTag too", async () => {
       const caller = await sessionWith(
         doc({ Effect: 'Allow', Action: 'iam:GetRole', Resource: '*', Condition: { StringEquals: { 'iam:ResourceTag/managed-by': 'msf-cmk' } } }),
       );
@@ -468,12 +498,14 @@ describe('sandbox IAM', () => {
       const name = unique('New');
       const because = (action: string) => `because no identity-based policy allows the ${action} action`;
 
-      const errors = await Promise.all([
-        caller.iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: LAMBDA_TRUST })),
-        caller.iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: READ_ONLY })),
-        caller.iam.send(new GetPolicyCommand({ PolicyArn: arn })),
-        caller.iam.send(new ListPoliciesCommand({ PathPrefix: '/msf/' })),
-      ].map((p) => p.catch((e) => e.message)));
+      const errors = await Promise.all(
+        [
+          caller.iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: LAMBDA_TRUST })),
+          caller.iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: READ_ONLY })),
+          caller.iam.send(new GetPolicyCommand({ PolicyArn: arn })),
+          caller.iam.send(new ListPoliciesCommand({ PathPrefix: '/msf/' })),
+        ].map((p) => p.catch((e) => e.message)),
+      );
 
       expect(errors).toEqual([
         `User: ${caller.arn} is not authorized to perform: iam:CreateRole on resource: arn:aws:iam::${ACCOUNT}:role/${name} ${because('iam:CreateRole')}`,

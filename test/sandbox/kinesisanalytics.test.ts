@@ -21,8 +21,17 @@ import {
 } from '@aws-sdk/client-kinesis-analytics-v2';
 import { clients, roleCredentials, testSandbox } from './helpers';
 import {
-  appArnFor, msfKeyPolicy, operatorBasePolicy, operatorCmkPolicy, seedAlias, seedKey, seedPersonas, seedRole,
-  type KeyOptions, type KeyPolicyOptions, type MsfPersonas,
+  appArnFor,
+  msfKeyPolicy,
+  operatorBasePolicy,
+  operatorCmkPolicy,
+  seedAlias,
+  seedKey,
+  seedPersonas,
+  seedRole,
+  type KeyOptions,
+  type KeyPolicyOptions,
+  type MsfPersonas,
 } from './fixtures';
 import { cmkProblems } from '../../local/sandbox/services/kinesisanalytics';
 import type { RunningSandbox } from '../../local/sandbox/server';
@@ -46,9 +55,14 @@ afterEach(() => sb.close());
 // ---- helpers ----
 
 async function createApp(overrides: Partial<ConstructorParameters<typeof CreateApplicationCommand>[0]> = {}): Promise<ApplicationDetail> {
-  const out = await flink.send(new CreateApplicationCommand({
-    ApplicationName: APP, RuntimeEnvironment: 'FLINK-1_20', ServiceExecutionRole: people.executionRole.Arn, ...overrides,
-  }));
+  const out = await flink.send(
+    new CreateApplicationCommand({
+      ApplicationName: APP,
+      RuntimeEnvironment: 'FLINK-1_20',
+      ServiceExecutionRole: people.executionRole.Arn,
+      ...overrides,
+    }),
+  );
   return out.ApplicationDetail!;
 }
 
@@ -80,11 +94,14 @@ function setKeyPolicy(key: Key, policy: PolicyDocument): void {
 }
 
 function toKey(keyId: string, version = 1, extra: Partial<UpdateApplicationCommandInput> = {}) {
-  return flink.send(new UpdateApplicationCommand({
-    ApplicationName: APP, CurrentApplicationVersionId: version,
-    ApplicationConfigurationUpdate: { ApplicationEncryptionConfigurationUpdate: { KeyTypeUpdate: 'CUSTOMER_MANAGED_KEY', KeyIdUpdate: keyId } },
-    ...extra,
-  }));
+  return flink.send(
+    new UpdateApplicationCommand({
+      ApplicationName: APP,
+      CurrentApplicationVersionId: version,
+      ApplicationConfigurationUpdate: { ApplicationEncryptionConfigurationUpdate: { KeyTypeUpdate: 'CUSTOMER_MANAGED_KEY', KeyIdUpdate: keyId } },
+      ...extra,
+    }),
+  );
 }
 
 async function refusal(call: Promise<unknown>): Promise<Error> {
@@ -101,7 +118,9 @@ async function expectUnchanged(encryption: object, version: number): Promise<voi
   const app = await describeApp();
   expect(encryptionOf(app)).toEqual(encryption);
   expect(app.ApplicationVersionId).toBe(version);
-  expect((await flink.send(new ListApplicationOperationsCommand({ ApplicationName: APP, Operation: 'UpdateApplication' }))).ApplicationOperationInfoList).toHaveLength(version - 1);
+  expect(
+    (await flink.send(new ListApplicationOperationsCommand({ ApplicationName: APP, Operation: 'UpdateApplication' }))).ApplicationOperationInfoList,
+  ).toHaveLength(version - 1);
 }
 
 const AOK = { KeyType: 'AWS_OWNED_KEY' };
@@ -113,8 +132,13 @@ describe('CreateApplication and DescribeApplication', () => {
     const created = await createApp({ Tags: [{ Key: 'team', Value: 'data' }] });
 
     expect(created).toMatchObject({
-      ApplicationARN: appArn, ApplicationName: APP, ApplicationStatus: 'READY', ApplicationVersionId: 1,
-      RuntimeEnvironment: 'FLINK-1_20', ServiceExecutionRole: people.executionRole.Arn, ApplicationMode: 'STREAMING',
+      ApplicationARN: appArn,
+      ApplicationName: APP,
+      ApplicationStatus: 'READY',
+      ApplicationVersionId: 1,
+      RuntimeEnvironment: 'FLINK-1_20',
+      ServiceExecutionRole: people.executionRole.Arn,
+      ApplicationMode: 'STREAMING',
     });
     expect(encryptionOf(created)).toEqual(AOK);
     expect(created.CreateTimestamp).toBeInstanceOf(Date);
@@ -122,13 +146,17 @@ describe('CreateApplication and DescribeApplication', () => {
   });
 
   it('refuses CreateApplication when the caller may not pass the execution role', async () => {
-    const noPass = seedRole(sb, 'NoPass', 'lambda.amazonaws.com', { Api: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kinesisanalytics:*', Resource: '*' }] } });
+    const noPass = seedRole(sb, 'NoPass', 'lambda.amazonaws.com', {
+      Api: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kinesisanalytics:*', Resource: '*' }] },
+    });
     flink = clients(sb, roleCredentials(sb, noPass.Arn)).flink;
 
     const err = await refusal(createApp());
 
     expect(err.name).toBe('AccessDeniedException');
-    expect(err.message).toBe(`User: arn:aws:sts::000000000000:assumed-role/NoPass/test-session is not authorized to perform: iam:PassRole on resource: ${people.executionRole.Arn} because no identity-based policy allows the iam:PassRole action`);
+    expect(err.message).toBe(
+      `User: arn:aws:sts::000000000000:assumed-role/NoPass/test-session is not authorized to perform: iam:PassRole on resource: ${people.executionRole.Arn} because no identity-based policy allows the iam:PassRole action`,
+    );
   });
 
   it('refuses CreateApplication with an execution role that does not exist as InvalidArgumentException', async () => {
@@ -152,10 +180,13 @@ describe('CreateApplication and DescribeApplication', () => {
 
   it('evaluates aws:RequestTag on CreateApplication', async () => {
     const tagged = seedRole(sb, 'Tagged', 'lambda.amazonaws.com', {
-      Api: { Version: '2012-10-17', Statement: [
-        { Effect: 'Allow', Action: 'kinesisanalytics:CreateApplication', Resource: '*', Condition: { StringEquals: { 'aws:RequestTag/team': 'data' } } },
-        { Effect: 'Allow', Action: 'iam:PassRole', Resource: people.executionRole.Arn },
-      ] },
+      Api: {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: 'kinesisanalytics:CreateApplication', Resource: '*', Condition: { StringEquals: { 'aws:RequestTag/team': 'data' } } },
+          { Effect: 'Allow', Action: 'iam:PassRole', Resource: people.executionRole.Arn },
+        ],
+      },
     });
     flink = clients(sb, roleCredentials(sb, tagged.Arn)).flink;
 
@@ -206,7 +237,9 @@ describe('UpdateApplication to a customer managed key', () => {
     expect(after.ApplicationStatus).toBe('READY');
     expect(encryptionOf(after)).toEqual({ KeyType: 'CUSTOMER_MANAGED_KEY', KeyId: key.Arn });
     expect(op.ApplicationOperationInfoDetails).toMatchObject({
-      Operation: 'UpdateApplication', OperationStatus: 'SUCCESSFUL', ApplicationVersionChangeDetails: { ApplicationVersionUpdatedFrom: 1, ApplicationVersionUpdatedTo: 2 },
+      Operation: 'UpdateApplication',
+      OperationStatus: 'SUCCESSFUL',
+      ApplicationVersionChangeDetails: { ApplicationVersionUpdatedFrom: 1, ApplicationVersionUpdatedTo: 2 },
     });
     expect((await flink.send(new ListApplicationSnapshotsCommand({ ApplicationName: APP }))).SnapshotSummaries).toEqual([]);
   });
@@ -242,7 +275,11 @@ describe('UpdateApplication to a customer managed key', () => {
     await flink.send(new CreateApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 'after-switch' }));
     const snapshot = (await flink.send(new DescribeApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 'after-switch' }))).SnapshotDetails;
 
-    expect(snapshot).toMatchObject({ SnapshotStatus: 'READY', ApplicationVersionId: 2, ApplicationEncryptionConfigurationDescription: { KeyType: 'CUSTOMER_MANAGED_KEY', KeyId: key.Arn } });
+    expect(snapshot).toMatchObject({
+      SnapshotStatus: 'READY',
+      ApplicationVersionId: 2,
+      ApplicationEncryptionConfigurationDescription: { KeyType: 'CUSTOMER_MANAGED_KEY', KeyId: key.Arn },
+    });
   });
 
   it.each([
@@ -263,10 +300,13 @@ describe('UpdateApplication to a customer managed key', () => {
     const created = await createApp();
     const key = msfKey();
 
-    const out = await flink.send(new UpdateApplicationCommand({
-      ApplicationName: APP, ConditionalToken: created.ConditionalToken,
-      ApplicationConfigurationUpdate: { ApplicationEncryptionConfigurationUpdate: { KeyTypeUpdate: 'CUSTOMER_MANAGED_KEY', KeyIdUpdate: key.Arn } },
-    }));
+    const out = await flink.send(
+      new UpdateApplicationCommand({
+        ApplicationName: APP,
+        ConditionalToken: created.ConditionalToken,
+        ApplicationConfigurationUpdate: { ApplicationEncryptionConfigurationUpdate: { KeyTypeUpdate: 'CUSTOMER_MANAGED_KEY', KeyIdUpdate: key.Arn } },
+      }),
+    );
 
     expect(out.ApplicationDetail?.ApplicationVersionId).toBe(2);
     expect(out.ApplicationDetail?.ConditionalToken).not.toBe(created.ConditionalToken);
@@ -287,10 +327,14 @@ describe('UpdateApplication to a customer managed key', () => {
     await createApp();
     const key = msfKey();
 
-    const err = await refusal(flink.send(new UpdateApplicationCommand({
-      ApplicationName: APP,
-      ApplicationConfigurationUpdate: { ApplicationEncryptionConfigurationUpdate: { KeyTypeUpdate: 'CUSTOMER_MANAGED_KEY', KeyIdUpdate: key.Arn } },
-    })));
+    const err = await refusal(
+      flink.send(
+        new UpdateApplicationCommand({
+          ApplicationName: APP,
+          ApplicationConfigurationUpdate: { ApplicationEncryptionConfigurationUpdate: { KeyTypeUpdate: 'CUSTOMER_MANAGED_KEY', KeyIdUpdate: key.Arn } },
+        }),
+      ),
+    );
 
     expect(err.name).toBe('InvalidArgumentException');
     expect(err.message).toBe('Either CurrentApplicationVersionId or ConditionalToken must be specified.');
@@ -345,7 +389,9 @@ describe('UpdateApplication refuses a key MSF cannot use, and changes nothing', 
     const err = await refusal(toKey(key.Arn));
 
     expect(err.name).toBe('InvalidApplicationConfigurationException');
-    expect(err.message).toContain(`arn:aws:sts::000000000000:assumed-role/Operator/test-session is not authorized to perform kms:DescribeKey on ${key.Arn} via kinesisanalytics.us-east-1.amazonaws.com`);
+    expect(err.message).toContain(
+      `arn:aws:sts::000000000000:assumed-role/Operator/test-session is not authorized to perform kms:DescribeKey on ${key.Arn} via kinesisanalytics.us-east-1.amazonaws.com`,
+    );
     expect(err.message).not.toContain('The key policy of');
     await expectUnchanged(AOK, 1);
   });
@@ -413,7 +459,9 @@ describe('UpdateApplication refuses a key MSF cannot use, and changes nothing', 
     const err = await refusal(toKey(key.Arn));
 
     expect(err.name).toBe('InvalidArgumentException');
-    expect(err.message).toBe(`Invalid encryption configuration for ${appArn}: KMS key ${key.Arn} is not in the application's account 000000000000 and Region us-east-1.`);
+    expect(err.message).toBe(
+      `Invalid encryption configuration for ${appArn}: KMS key ${key.Arn} is not in the application's account 000000000000 and Region us-east-1.`,
+    );
     await expectUnchanged(AOK, 1);
   });
 
@@ -429,9 +477,14 @@ describe('UpdateApplication refuses a key MSF cannot use, and changes nothing', 
 
   it('refuses CUSTOMER_MANAGED_KEY without KeyIdUpdate, and AWS_OWNED_KEY with one', async () => {
     const key = msfKey();
-    const update = (u: object) => flink.send(new UpdateApplicationCommand({
-      ApplicationName: APP, CurrentApplicationVersionId: 1, ApplicationConfigurationUpdate: { ApplicationEncryptionConfigurationUpdate: u as never },
-    }));
+    const update = (u: object) =>
+      flink.send(
+        new UpdateApplicationCommand({
+          ApplicationName: APP,
+          CurrentApplicationVersionId: 1,
+          ApplicationConfigurationUpdate: { ApplicationEncryptionConfigurationUpdate: u as never },
+        }),
+      );
 
     const noKey = await refusal(update({ KeyTypeUpdate: 'CUSTOMER_MANAGED_KEY' }));
     const withKey = await refusal(update({ KeyTypeUpdate: 'AWS_OWNED_KEY', KeyIdUpdate: key.Arn }));
@@ -450,7 +503,9 @@ describe('runtime rule (facts §6)', () => {
     const err = await refusal(toKey(key.Arn));
 
     expect(err.name).toBe('InvalidArgumentException');
-    expect(err.message).toBe(`Invalid encryption configuration for ${appArn}: Customer managed keys require runtime FLINK-1_20 or later, but the application uses FLINK-1_18.`);
+    expect(err.message).toBe(
+      `Invalid encryption configuration for ${appArn}: Customer managed keys require runtime FLINK-1_20 or later, but the application uses FLINK-1_18.`,
+    );
     await expectUnchanged(AOK, 1);
   });
 
@@ -465,10 +520,14 @@ describe('runtime rule (facts §6)', () => {
 });
 
 describe('leaving a customer managed key (facts §5, §7)', () => {
-  const toAwsOwned = (version: number) => flink.send(new UpdateApplicationCommand({
-    ApplicationName: APP, CurrentApplicationVersionId: version,
-    ApplicationConfigurationUpdate: { ApplicationEncryptionConfigurationUpdate: { KeyTypeUpdate: 'AWS_OWNED_KEY' } },
-  }));
+  const toAwsOwned = (version: number) =>
+    flink.send(
+      new UpdateApplicationCommand({
+        ApplicationName: APP,
+        CurrentApplicationVersionId: version,
+        ApplicationConfigurationUpdate: { ApplicationEncryptionConfigurationUpdate: { KeyTypeUpdate: 'AWS_OWNED_KEY' } },
+      }),
+    );
 
   it('switches back to the AWS owned key while the operator still has rights on the key', async () => {
     await createApp();
@@ -523,16 +582,26 @@ describe('a key that becomes unusable before the restart (facts §6 [RB], §7)',
 
     sb.sandbox.advance(10_000);
     const rollingBack = await describeApp();
-    const op = (await flink.send(new DescribeApplicationOperationCommand({ ApplicationName: APP, OperationId: out.OperationId }))).ApplicationOperationInfoDetails!;
+    const op = (await flink.send(new DescribeApplicationOperationCommand({ ApplicationName: APP, OperationId: out.OperationId })))
+      .ApplicationOperationInfoDetails!;
     sb.sandbox.advance(10_000);
     const after = await describeApp();
-    const rollback = (await flink.send(new DescribeApplicationOperationCommand({ ApplicationName: APP, OperationId: op.OperationFailureDetails?.RollbackOperationId }))).ApplicationOperationInfoDetails!;
+    const rollback = (
+      await flink.send(new DescribeApplicationOperationCommand({ ApplicationName: APP, OperationId: op.OperationFailureDetails?.RollbackOperationId }))
+    ).ApplicationOperationInfoDetails!;
 
     expect(rollingBack.ApplicationStatus).toBe('ROLLING_BACK');
     expect(op.OperationStatus).toBe('FAILED');
-    expect(op.OperationFailureDetails?.ErrorInfo?.ErrorString).toBe(`Application ${APP} could not restart with its KMS key: KMS key ${key.Arn} is Disabled; the key must be Enabled.`);
+    expect(op.OperationFailureDetails?.ErrorInfo?.ErrorString).toBe(
+      `Application ${APP} could not restart with its KMS key: KMS key ${key.Arn} is Disabled; the key must be Enabled.`,
+    );
     expect(rollback).toMatchObject({ Operation: 'RollbackApplication', OperationStatus: 'SUCCESSFUL' });
-    expect(after).toMatchObject({ ApplicationStatus: 'RUNNING', ApplicationVersionId: 3, ApplicationVersionRolledBackFrom: 2, ApplicationVersionRolledBackTo: 1 });
+    expect(after).toMatchObject({
+      ApplicationStatus: 'RUNNING',
+      ApplicationVersionId: 3,
+      ApplicationVersionRolledBackFrom: 2,
+      ApplicationVersionRolledBackTo: 1,
+    });
     expect(encryptionOf(after)).toEqual(AOK);
   });
 
@@ -545,11 +614,14 @@ describe('a key that becomes unusable before the restart (facts §6 [RB], §7)',
 
     sb.sandbox.advance(10_000);
     const after = await describeApp();
-    const op = (await flink.send(new DescribeApplicationOperationCommand({ ApplicationName: APP, OperationId: out.OperationId }))).ApplicationOperationInfoDetails!;
+    const op = (await flink.send(new DescribeApplicationOperationCommand({ ApplicationName: APP, OperationId: out.OperationId })))
+      .ApplicationOperationInfoDetails!;
 
     expect(after.ApplicationStatus).toBe('READY');
     expect(op.OperationStatus).toBe('FAILED');
-    expect(op.OperationFailureDetails?.ErrorInfo?.ErrorString).toContain(`The key policy of ${key.Arn} does not allow infrastructure.kinesisanalytics.amazonaws.com to perform kms:DescribeKey`);
+    expect(op.OperationFailureDetails?.ErrorInfo?.ErrorString).toContain(
+      `The key policy of ${key.Arn} does not allow infrastructure.kinesisanalytics.amazonaws.com to perform kms:DescribeKey`,
+    );
     expect(op.OperationFailureDetails?.RollbackOperationId).toBeUndefined();
   });
 
@@ -562,7 +634,8 @@ describe('a key that becomes unusable before the restart (facts §6 [RB], §7)',
 
     const out = await flink.send(new StartApplicationCommand({ ApplicationName: APP }));
     sb.sandbox.advance(10_000);
-    const op = (await flink.send(new DescribeApplicationOperationCommand({ ApplicationName: APP, OperationId: out.OperationId }))).ApplicationOperationInfoDetails!;
+    const op = (await flink.send(new DescribeApplicationOperationCommand({ ApplicationName: APP, OperationId: out.OperationId })))
+      .ApplicationOperationInfoDetails!;
 
     expect(op).toMatchObject({ Operation: 'StartApplication', OperationStatus: 'FAILED' });
     expect((await describeApp()).ApplicationStatus).toBe('READY');
@@ -622,15 +695,20 @@ describe('a key that goes away while the application runs (next §1.4)', () => {
     await flink.send(new StopApplicationCommand({ ApplicationName: APP }));
     delete sb.sandbox.state.kms.keys[gone.KeyId];
 
-    const fromGone = await flink.send(new StartApplicationCommand({
-      ApplicationName: APP, RunConfiguration: { ApplicationRestoreConfiguration: { ApplicationRestoreType: 'RESTORE_FROM_CUSTOM_SNAPSHOT', SnapshotName: 'under-gone' } },
-    }));
+    const fromGone = await flink.send(
+      new StartApplicationCommand({
+        ApplicationName: APP,
+        RunConfiguration: { ApplicationRestoreConfiguration: { ApplicationRestoreType: 'RESTORE_FROM_CUSTOM_SNAPSHOT', SnapshotName: 'under-gone' } },
+      }),
+    );
     const failed = await operation(fromGone.OperationId);
     const ready = await describeApp();
     const fromLatest = await flink.send(new StartApplicationCommand({ ApplicationName: APP }));
 
     expect(failed.OperationStatus).toBe('FAILED');
-    expect(failed.OperationFailureDetails?.ErrorInfo?.ErrorString).toBe(`Application ${APP} could not start with its KMS key: KMS key ${gone.Arn} does not exist in account 000000000000 and Region us-east-1.`);
+    expect(failed.OperationFailureDetails?.ErrorInfo?.ErrorString).toBe(
+      `Application ${APP} could not start with its KMS key: KMS key ${gone.Arn} does not exist in account 000000000000 and Region us-east-1.`,
+    );
     expect(ready.ApplicationStatus).toBe('READY');
     expect(await operation(fromLatest.OperationId)).toMatchObject({ OperationStatus: 'SUCCESSFUL' });
     expect((await describeApp()).ApplicationStatus).toBe('RUNNING');
@@ -645,9 +723,13 @@ describe('a key that goes away while the application runs (next §1.4)', () => {
     sb.sandbox.state.kms.keys[key.KeyId].KeyState = 'Disabled';
     await flink.send(new CreateApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 'failed' }));
     await flink.send(new StopApplicationCommand({ ApplicationName: APP, Force: true }));
-    await flink.send(new UpdateApplicationCommand({
-      ApplicationName: APP, CurrentApplicationVersionId: 2, ApplicationConfigurationUpdate: { ApplicationEncryptionConfigurationUpdate: { KeyTypeUpdate: 'AWS_OWNED_KEY' } },
-    }));
+    await flink.send(
+      new UpdateApplicationCommand({
+        ApplicationName: APP,
+        CurrentApplicationVersionId: 2,
+        ApplicationConfigurationUpdate: { ApplicationEncryptionConfigurationUpdate: { KeyTypeUpdate: 'AWS_OWNED_KEY' } },
+      }),
+    );
 
     // The READY system snapshot the switch to the key took is under the AWS owned key.
     const start = await flink.send(new StartApplicationCommand({ ApplicationName: APP }));
@@ -683,7 +765,8 @@ describe('start, stop, operations, snapshots, tags, delete', () => {
     await startApp();
 
     await flink.send(new StopApplicationCommand({ ApplicationName: APP, Force: true }));
-    const ops = (await flink.send(new ListApplicationOperationsCommand({ ApplicationName: APP, Operation: 'StopApplication', OperationStatus: 'SUCCESSFUL' }))).ApplicationOperationInfoList!;
+    const ops = (await flink.send(new ListApplicationOperationsCommand({ ApplicationName: APP, Operation: 'StopApplication', OperationStatus: 'SUCCESSFUL' })))
+      .ApplicationOperationInfoList!;
 
     expect((await describeApp()).ApplicationStatus).toBe('READY');
     expect((await flink.send(new ListApplicationSnapshotsCommand({ ApplicationName: APP }))).SnapshotSummaries).toHaveLength(1);
@@ -691,21 +774,32 @@ describe('start, stop, operations, snapshots, tags, delete', () => {
   });
 
   it('applies code, property and parallelism updates as a new version', async () => {
-    await createApp({ ApplicationConfiguration: { ApplicationCodeConfiguration: {
-      CodeContentType: 'ZIPFILE', CodeContent: { S3ContentLocation: { BucketARN: 'arn:aws:s3:::code', FileKey: 'app-1.jar' } },
-    } } });
-
-    await flink.send(new UpdateApplicationCommand({
-      ApplicationName: APP, CurrentApplicationVersionId: 1,
-      ApplicationConfigurationUpdate: {
-        ApplicationCodeConfigurationUpdate: { CodeContentUpdate: { S3ContentLocationUpdate: { FileKeyUpdate: 'app-2.jar' } } },
-        EnvironmentPropertyUpdates: { PropertyGroups: [{ PropertyGroupId: 'g', PropertyMap: { k: 'v' } }] },
-        FlinkApplicationConfigurationUpdate: { ParallelismConfigurationUpdate: { ConfigurationTypeUpdate: 'CUSTOM', ParallelismUpdate: 4 } },
+    await createApp({
+      ApplicationConfiguration: {
+        ApplicationCodeConfiguration: {
+          CodeContentType: 'ZIPFILE',
+          CodeContent: { S3ContentLocation: { BucketARN: 'arn:aws:s3:::code', FileKey: 'app-1.jar' } },
+        },
       },
-    }));
+    });
+
+    await flink.send(
+      new UpdateApplicationCommand({
+        ApplicationName: APP,
+        CurrentApplicationVersionId: 1,
+        ApplicationConfigurationUpdate: {
+          ApplicationCodeConfigurationUpdate: { CodeContentUpdate: { S3ContentLocationUpdate: { FileKeyUpdate: 'app-2.jar' } } },
+          EnvironmentPropertyUpdates: { PropertyGroups: [{ PropertyGroupId: 'g', PropertyMap: { k: 'v' } }] },
+          FlinkApplicationConfigurationUpdate: { ParallelismConfigurationUpdate: { ConfigurationTypeUpdate: 'CUSTOM', ParallelismUpdate: 4 } },
+        },
+      }),
+    );
     const config = (await describeApp()).ApplicationConfigurationDescription!;
 
-    expect(config.ApplicationCodeConfigurationDescription?.CodeContentDescription?.S3ApplicationCodeLocationDescription).toEqual({ BucketARN: 'arn:aws:s3:::code', FileKey: 'app-2.jar' });
+    expect(config.ApplicationCodeConfigurationDescription?.CodeContentDescription?.S3ApplicationCodeLocationDescription).toEqual({
+      BucketARN: 'arn:aws:s3:::code',
+      FileKey: 'app-2.jar',
+    });
     expect(config.EnvironmentPropertyDescriptions?.PropertyGroupDescriptions).toEqual([{ PropertyGroupId: 'g', PropertyMap: { k: 'v' } }]);
     expect(config.FlinkApplicationConfigurationDescription?.ParallelismConfigurationDescription).toMatchObject({ ConfigurationType: 'CUSTOM', Parallelism: 4 });
     expect(encryptionOf(await describeApp())).toEqual(AOK);
@@ -726,9 +820,13 @@ describe('start, stop, operations, snapshots, tags, delete', () => {
     await flink.send(new CreateApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 's1' }));
     const s = (await flink.send(new DescribeApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 's1' }))).SnapshotDetails!;
 
-    const err = await refusal(flink.send(new DeleteApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 's1', SnapshotCreationTimestamp: new Date(0) })));
+    const err = await refusal(
+      flink.send(new DeleteApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 's1', SnapshotCreationTimestamp: new Date(0) })),
+    );
     const missing = await refusal(flink.send(new DeleteApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 's1' } as never)));
-    await flink.send(new DeleteApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 's1', SnapshotCreationTimestamp: s.SnapshotCreationTimestamp }));
+    await flink.send(
+      new DeleteApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 's1', SnapshotCreationTimestamp: s.SnapshotCreationTimestamp }),
+    );
 
     expect(err.name).toBe('InvalidArgumentException');
     expect(missing).toMatchObject({
@@ -759,7 +857,13 @@ describe('start, stop, operations, snapshots, tags, delete', () => {
     const snapshot = (await flink.send(new DescribeApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 's1' }))).SnapshotDetails!;
     const seconds = (d: Date) => new Date(Math.floor(d.getTime() / 1000) * 1000);
 
-    await flink.send(new DeleteApplicationSnapshotCommand({ ApplicationName: APP, SnapshotName: 's1', SnapshotCreationTimestamp: seconds(snapshot.SnapshotCreationTimestamp!) }));
+    await flink.send(
+      new DeleteApplicationSnapshotCommand({
+        ApplicationName: APP,
+        SnapshotName: 's1',
+        SnapshotCreationTimestamp: seconds(snapshot.SnapshotCreationTimestamp!),
+      }),
+    );
     await flink.send(new StopApplicationCommand({ ApplicationName: APP, Force: true }));
     await flink.send(new DeleteApplicationCommand({ ApplicationName: APP, CreateTimestamp: seconds(created.CreateTimestamp!) }));
 

@@ -49,7 +49,11 @@ const ROOT_STATEMENT = { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Pr
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
 /** The error a call fails with (undefined if it succeeds), so later calls can run before the assertions. */
-const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
 
 describe('sandbox KMS', () => {
   let sb: RunningSandbox;
@@ -69,7 +73,10 @@ describe('sandbox KMS', () => {
       Path: '/',
       CreateDate: now,
       MaxSessionDuration: 3600,
-      AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] },
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      },
       Tags: [],
       InlinePolicies: identityPolicy ? { inline: identityPolicy as PolicyDocument } : {},
       AttachedPolicyArns: [],
@@ -105,8 +112,17 @@ describe('sandbox KMS', () => {
 
       expect(meta.KeyId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
       expect(meta).toMatchObject({
-        Arn: keyArn(meta.KeyId!), AWSAccountId: ACCOUNT, Description: 'app key', Enabled: true, KeyState: 'Enabled', KeySpec: 'SYMMETRIC_DEFAULT',
-        KeyUsage: 'ENCRYPT_DECRYPT', Origin: 'AWS_KMS', KeyManager: 'CUSTOMER', MultiRegion: false, EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
+        Arn: keyArn(meta.KeyId!),
+        AWSAccountId: ACCOUNT,
+        Description: 'app key',
+        Enabled: true,
+        KeyState: 'Enabled',
+        KeySpec: 'SYMMETRIC_DEFAULT',
+        KeyUsage: 'ENCRYPT_DECRYPT',
+        Origin: 'AWS_KMS',
+        KeyManager: 'CUSTOMER',
+        MultiRegion: false,
+        EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
       });
       expect(meta.CreationDate!.getTime()).toBeGreaterThanOrEqual(before - 1000);
       expect(stored.PolicyName).toBe('default');
@@ -141,10 +157,12 @@ describe('sandbox KMS', () => {
       const missing = '11111111-2222-4333-8444-555555555555';
 
       await expect(kms.send(new DescribeKeyCommand({ KeyId: missing }))).rejects.toMatchObject({
-        name: 'NotFoundException', message: `Key '${keyArn(missing)}' does not exist`,
+        name: 'NotFoundException',
+        message: `Key '${keyArn(missing)}' does not exist`,
       });
       await expect(kms.send(new DescribeKeyCommand({ KeyId: 'alias/nope' }))).rejects.toMatchObject({
-        name: 'NotFoundException', message: `Alias arn:aws:kms:${REGION}:${ACCOUNT}:alias/nope is not found.`,
+        name: 'NotFoundException',
+        message: `Alias arn:aws:kms:${REGION}:${ACCOUNT}:alias/nope is not found.`,
       });
     });
 
@@ -207,7 +225,8 @@ describe('sandbox KMS', () => {
 
       await expect(kms.send(new ScheduleKeyDeletionCommand({ KeyId: meta.KeyId, PendingWindowInDays: 6 }))).rejects.toMatchObject({
         name: 'ValidationException',
-        message: "1 validation error detected: Value '6' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value greater than or equal to 7",
+        message:
+          "1 validation error detected: Value '6' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value greater than or equal to 7",
       });
       expect(sb.sandbox.state.kms.keys[meta.KeyId!].KeyState).toBe('Enabled');
     });
@@ -238,10 +257,17 @@ describe('sandbox KMS', () => {
 
       expect(ofA.Aliases).toEqual([]);
       expect(ofB.Aliases).toEqual([
-        { AliasName: alias, AliasArn: `arn:aws:kms:${REGION}:${ACCOUNT}:${alias}`, TargetKeyId: b.KeyId, CreationDate: expect.any(Date), LastUpdatedDate: expect.any(Date) },
+        {
+          AliasName: alias,
+          AliasArn: `arn:aws:kms:${REGION}:${ACCOUNT}:${alias}`,
+          TargetKeyId: b.KeyId,
+          CreationDate: expect.any(Date),
+          LastUpdatedDate: expect.any(Date),
+        },
       ]);
       await expect(kms.send(new DeleteAliasCommand({ AliasName: alias }))).rejects.toMatchObject({
-        name: 'NotFoundException', message: `Alias arn:aws:kms:${REGION}:${ACCOUNT}:${alias} is not found.`,
+        name: 'NotFoundException',
+        message: `Alias arn:aws:kms:${REGION}:${ACCOUNT}:${alias} is not found.`,
       });
     });
 
@@ -251,23 +277,36 @@ describe('sandbox KMS', () => {
       await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: meta.KeyId }));
 
       await expect(kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: meta.KeyId }))).rejects.toMatchObject({
-        name: 'AlreadyExistsException', message: `An alias with the name arn:aws:kms:${REGION}:${ACCOUNT}:${alias} already exists`,
+        name: 'AlreadyExistsException',
+        message: `An alias with the name arn:aws:kms:${REGION}:${ACCOUNT}:${alias} already exists`,
       });
-      await expect(kms.send(new CreateAliasCommand({ AliasName: 'alias/aws/mine', TargetKeyId: meta.KeyId }))).rejects.toMatchObject({ name: 'NotAuthorizedException', message: 'UnknownError' });
+      await expect(kms.send(new CreateAliasCommand({ AliasName: 'alias/aws/mine', TargetKeyId: meta.KeyId }))).rejects.toMatchObject({
+        name: 'NotAuthorizedException',
+        message: 'UnknownError',
+      });
       await expect(kms.send(new CreateAliasCommand({ AliasName: 'mine', TargetKeyId: meta.KeyId }))).rejects.toMatchObject({
-        name: 'ValidationException', message: expect.stringContaining('Alias must start with the prefix "alias/".'),
+        name: 'ValidationException',
+        message: expect.stringContaining('Alias must start with the prefix "alias/".'),
       });
     });
 
     it('needs kms:CreateAlias on the alias ARN in an identity policy as well as on the key', async () => {
-      const role = putRole({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:CreateAlias', Resource: `arn:aws:kms:${REGION}:${ACCOUNT}:key/*` }] });
+      const role = putRole({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 'kms:CreateAlias', Resource: `arn:aws:kms:${REGION}:${ACCOUNT}:key/*` }],
+      });
       const meta = await createKey();
       const alias = unique('alias/iam-');
 
       const refused = await failure(kmsAs(role).send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: meta.KeyId })));
 
       expect(refused).toMatchObject(
-        denied(sessionArn(role), 'kms:CreateAlias', `arn:aws:kms:${REGION}:${ACCOUNT}:${alias}`, 'because no identity-based policy allows the kms:CreateAlias action'),
+        denied(
+          sessionArn(role),
+          'kms:CreateAlias',
+          `arn:aws:kms:${REGION}:${ACCOUNT}:${alias}`,
+          'because no identity-based policy allows the kms:CreateAlias action',
+        ),
       );
       expect(sb.sandbox.state.kms.aliases[alias]).toBeUndefined();
     });
@@ -309,7 +348,8 @@ describe('sandbox KMS', () => {
       const enc = await kms.send(new EncryptCommand({ KeyId: a.KeyId, Plaintext: bytes('s') }));
 
       await expect(kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, KeyId: b.KeyId }))).rejects.toMatchObject({
-        name: 'IncorrectKeyException', message: 'The key ID in the request does not identify a CMK that can perform this operation.',
+        name: 'IncorrectKeyException',
+        message: 'The key ID in the request does not identify a CMK that can perform this operation.',
       });
     });
 
@@ -334,7 +374,8 @@ describe('sandbox KMS', () => {
 
       for (const input of [{ KeyId: meta.KeyId }, { KeyId: meta.KeyId, KeySpec: 'AES_256' as const, NumberOfBytes: 32 }]) {
         await expect(kms.send(new GenerateDataKeyCommand(input))).rejects.toMatchObject({
-          name: 'ValidationException', message: 'Please specify either number of bytes or key spec.',
+          name: 'ValidationException',
+          message: 'Please specify either number of bytes or key spec.',
         });
       }
     });
@@ -353,7 +394,8 @@ describe('sandbox KMS', () => {
       expect(on).toMatchObject({ KeyId: meta.KeyId, KeyRotationEnabled: true, RotationPeriodInDays: 365, NextRotationDate: expect.any(Date) });
       expect(tooShort).toMatchObject({
         name: 'ValidationException',
-        message: "1 validation error detected: Value '89' at 'rotationPeriodInDays' failed to satisfy constraint: Member must have value greater than or equal to 90",
+        message:
+          "1 validation error detected: Value '89' at 'rotationPeriodInDays' failed to satisfy constraint: Member must have value greater than or equal to 90",
       });
       expect(off).toEqual(expect.objectContaining({ KeyRotationEnabled: false }));
       expect(off.RotationPeriodInDays).toBeUndefined();
@@ -363,7 +405,8 @@ describe('sandbox KMS', () => {
       const meta = await createKey({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' });
 
       await expect(kms.send(new EnableKeyRotationCommand({ KeyId: meta.KeyId }))).rejects.toMatchObject({
-        name: 'UnsupportedOperationException', message: `${meta.Arn} key spec RSA_2048 is not supported for this operation.`,
+        name: 'UnsupportedOperationException',
+        message: `${meta.Arn} key spec RSA_2048 is not supported for this operation.`,
       });
       expect(meta.SigningAlgorithms).toContain('RSASSA_PSS_SHA_256');
     });
@@ -388,7 +431,15 @@ describe('sandbox KMS', () => {
     it('tags, lists and untags a key, and refuses tag keys beginning with aws:', async () => {
       const meta = await createKey({ Tags: [{ TagKey: 'team', TagValue: 'a' }] });
 
-      await kms.send(new TagResourceCommand({ KeyId: meta.KeyId, Tags: [{ TagKey: 'team', TagValue: 'b' }, { TagKey: 'env', TagValue: 'dev' }] }));
+      await kms.send(
+        new TagResourceCommand({
+          KeyId: meta.KeyId,
+          Tags: [
+            { TagKey: 'team', TagValue: 'b' },
+            { TagKey: 'env', TagValue: 'dev' },
+          ],
+        }),
+      );
       await kms.send(new UntagResourceCommand({ KeyId: meta.KeyId, TagKeys: ['env'] }));
       const out = await kms.send(new ListResourceTagsCommand({ KeyId: meta.KeyId }));
       const reserved = await failure(kms.send(new TagResourceCommand({ KeyId: meta.KeyId, Tags: [{ TagKey: 'aws:x', TagValue: '1' }] })));
@@ -403,10 +454,29 @@ describe('sandbox KMS', () => {
       const keys = Object.keys(sb.sandbox.state.kms.keys).length;
 
       const tooMany = await failure(kms.send(new CreateKeyCommand({ Tags: tags(51) })));
-      const twice = await failure(kms.send(new CreateKeyCommand({ Tags: [{ TagKey: 'a', TagValue: '1' }, { TagKey: 'a', TagValue: '2' }] })));
+      const twice = await failure(
+        kms.send(
+          new CreateKeyCommand({
+            Tags: [
+              { TagKey: 'a', TagValue: '1' },
+              { TagKey: 'a', TagValue: '2' },
+            ],
+          }),
+        ),
+      );
       const upper = await failure(kms.send(new CreateKeyCommand({ Tags: [{ TagKey: 'AWS:x', TagValue: '1' }] })));
       const pastFifty = await failure(kms.send(new TagResourceCommand({ KeyId: meta.KeyId, Tags: tags(11, 100) })));
-      const twiceOnTag = await failure(kms.send(new TagResourceCommand({ KeyId: meta.KeyId, Tags: [{ TagKey: 'b', TagValue: '1' }, { TagKey: 'b', TagValue: '2' }] })));
+      const twiceOnTag = await failure(
+        kms.send(
+          new TagResourceCommand({
+            KeyId: meta.KeyId,
+            Tags: [
+              { TagKey: 'b', TagValue: '1' },
+              { TagKey: 'b', TagValue: '2' },
+            ],
+          }),
+        ),
+      );
       const replacing = await failure(kms.send(new TagResourceCommand({ KeyId: meta.KeyId, Tags: tags(10, 35) })));
 
       expect(tooMany).toMatchObject({ name: 'TagException', message: 'Too many tags', $metadata: expect.objectContaining({ httpStatusCode: 400 }) });
@@ -424,7 +494,9 @@ describe('sandbox KMS', () => {
       const meta = await createKey();
       const grantee = putRole();
 
-      const g1 = await kms.send(new CreateGrantCommand({ KeyId: meta.KeyId, GranteePrincipal: grantee, Operations: ['Decrypt'], Constraints: { EncryptionContextSubset: { a: '1' } } }));
+      const g1 = await kms.send(
+        new CreateGrantCommand({ KeyId: meta.KeyId, GranteePrincipal: grantee, Operations: ['Decrypt'], Constraints: { EncryptionContextSubset: { a: '1' } } }),
+      );
       const g2 = await kms.send(new CreateGrantCommand({ KeyId: meta.Arn, GranteePrincipal: grantee, Operations: ['Encrypt'], Name: 'second' }));
       const listed = await kms.send(new ListGrantsCommand({ KeyId: meta.KeyId }));
       await kms.send(new RetireGrantCommand({ GrantToken: g1.GrantToken }));
@@ -433,7 +505,14 @@ describe('sandbox KMS', () => {
 
       expect(g1.GrantId).toMatch(/^[0-9a-f]{64}$/);
       expect(listed.Grants).toEqual([
-        expect.objectContaining({ KeyId: meta.Arn, GrantId: g1.GrantId, GranteePrincipal: grantee, IssuingAccount: ROOT, Operations: ['Decrypt'], Constraints: { EncryptionContextSubset: { a: '1' } } }),
+        expect.objectContaining({
+          KeyId: meta.Arn,
+          GrantId: g1.GrantId,
+          GranteePrincipal: grantee,
+          IssuingAccount: ROOT,
+          Operations: ['Decrypt'],
+          Constraints: { EncryptionContextSubset: { a: '1' } },
+        }),
         expect.objectContaining({ GrantId: g2.GrantId, Name: 'second', Operations: ['Encrypt'] }),
       ]);
       expect(after.Grants).toEqual([]);
@@ -444,12 +523,18 @@ describe('sandbox KMS', () => {
       const grantee = putRole();
       const ctx = { 'aws:kinesisanalytics:arn': APP_ARN };
       const right = await kms.send(new EncryptCommand({ KeyId: meta.KeyId, Plaintext: bytes('ok'), EncryptionContext: ctx }));
-      const other = await kms.send(new EncryptCommand({ KeyId: meta.KeyId, Plaintext: bytes('no'), EncryptionContext: { 'aws:kinesisanalytics:arn': 'other' } }));
-      await kms.send(new CreateGrantCommand({ KeyId: meta.KeyId, GranteePrincipal: grantee, Operations: ['Decrypt'], Constraints: { EncryptionContextSubset: ctx } }));
+      const other = await kms.send(
+        new EncryptCommand({ KeyId: meta.KeyId, Plaintext: bytes('no'), EncryptionContext: { 'aws:kinesisanalytics:arn': 'other' } }),
+      );
+      await kms.send(
+        new CreateGrantCommand({ KeyId: meta.KeyId, GranteePrincipal: grantee, Operations: ['Decrypt'], Constraints: { EncryptionContextSubset: ctx } }),
+      );
       const asGrantee = kmsAs(grantee);
 
       const dec = await asGrantee.send(new DecryptCommand({ CiphertextBlob: right.CiphertextBlob, EncryptionContext: ctx }));
-      const refused = await failure(asGrantee.send(new DecryptCommand({ CiphertextBlob: other.CiphertextBlob, EncryptionContext: { 'aws:kinesisanalytics:arn': 'other' } })));
+      const refused = await failure(
+        asGrantee.send(new DecryptCommand({ CiphertextBlob: other.CiphertextBlob, EncryptionContext: { 'aws:kinesisanalytics:arn': 'other' } })),
+      );
 
       expect(text(dec.Plaintext)).toBe('ok');
       expect(refused).toMatchObject(denied(sessionArn(grantee), 'kms:Decrypt', meta.Arn!));
@@ -459,7 +544,9 @@ describe('sandbox KMS', () => {
   describe('key policies and authorization', () => {
     it('lets a role named in the key policy use the key with no identity policy', async () => {
       const role = putRole();
-      const meta = await createKey({ Policy: policy(ROOT_STATEMENT, { Effect: 'Allow', Principal: { AWS: role }, Action: ['kms:Encrypt', 'kms:Decrypt'], Resource: '*' }) });
+      const meta = await createKey({
+        Policy: policy(ROOT_STATEMENT, { Effect: 'Allow', Principal: { AWS: role }, Action: ['kms:Encrypt', 'kms:Decrypt'], Resource: '*' }),
+      });
       const asRole = kmsAs(role);
 
       const enc = await asRole.send(new EncryptCommand({ KeyId: meta.KeyId, Plaintext: bytes('r') }));
@@ -520,8 +607,11 @@ describe('sandbox KMS', () => {
     it('refuses a key policy naming a role that does not exist, and one that is not JSON', async () => {
       const ghost = `arn:aws:iam::${ACCOUNT}:role/DoesNotExist`;
 
-      await expect(kms.send(new CreateKeyCommand({ Policy: policy(ROOT_STATEMENT, { Effect: 'Allow', Principal: { AWS: ghost }, Action: 'kms:*', Resource: '*' }) }))).rejects.toMatchObject({
-        name: 'MalformedPolicyDocumentException', message: 'Policy contains a statement with one or more invalid principals.',
+      await expect(
+        kms.send(new CreateKeyCommand({ Policy: policy(ROOT_STATEMENT, { Effect: 'Allow', Principal: { AWS: ghost }, Action: 'kms:*', Resource: '*' }) })),
+      ).rejects.toMatchObject({
+        name: 'MalformedPolicyDocumentException',
+        message: 'Policy contains a statement with one or more invalid principals.',
       });
       await expect(kms.send(new CreateKeyCommand({ Policy: '{"Version":' }))).rejects.toMatchObject({ name: 'MalformedPolicyDocumentException' });
     });
@@ -544,14 +634,23 @@ describe('sandbox KMS', () => {
       const role = putRole();
       const meta = await createKey({
         Policy: policy(ROOT_STATEMENT, {
-          Effect: 'Allow', Principal: { AWS: role }, Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: '*',
+          Effect: 'Allow',
+          Principal: { AWS: role },
+          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          Resource: '*',
           Condition: { StringEquals: { [EC_KEY]: APP_ARN } },
         }),
       });
       const asRole = kmsAs(role);
 
-      const ok = await asRole.send(new GenerateDataKeyCommand({ KeyId: meta.KeyId, KeySpec: 'AES_256', EncryptionContext: { 'aws:kinesisanalytics:arn': APP_ARN } }));
-      const wrong = await failure(asRole.send(new GenerateDataKeyCommand({ KeyId: meta.KeyId, KeySpec: 'AES_256', EncryptionContext: { 'aws:kinesisanalytics:arn': `${APP_ARN}-other` } })));
+      const ok = await asRole.send(
+        new GenerateDataKeyCommand({ KeyId: meta.KeyId, KeySpec: 'AES_256', EncryptionContext: { 'aws:kinesisanalytics:arn': APP_ARN } }),
+      );
+      const wrong = await failure(
+        asRole.send(
+          new GenerateDataKeyCommand({ KeyId: meta.KeyId, KeySpec: 'AES_256', EncryptionContext: { 'aws:kinesisanalytics:arn': `${APP_ARN}-other` } }),
+        ),
+      );
       const none = await failure(asRole.send(new GenerateDataKeyCommand({ KeyId: meta.KeyId, KeySpec: 'AES_256' })));
 
       expect(ok.KeyId).toBe(meta.Arn);
@@ -564,7 +663,10 @@ describe('sandbox KMS', () => {
       const grantee = putRole();
       const meta = await createKey({
         Policy: policy(ROOT_STATEMENT, {
-          Effect: 'Allow', Principal: { AWS: operator }, Action: 'kms:CreateGrant', Resource: '*',
+          Effect: 'Allow',
+          Principal: { AWS: operator },
+          Action: 'kms:CreateGrant',
+          Resource: '*',
           Condition: {
             StringEquals: { [EC_KEY]: APP_ARN, 'kms:GrantConstraintType': 'EncryptionContextSubset' },
             'ForAllValues:StringEquals': { 'kms:GrantOperations': 'Decrypt' },
@@ -575,7 +677,9 @@ describe('sandbox KMS', () => {
       const Constraints = { EncryptionContextSubset: { 'aws:kinesisanalytics:arn': APP_ARN } };
 
       const ok = await asOperator.send(new CreateGrantCommand({ KeyId: meta.KeyId, GranteePrincipal: grantee, Operations: ['Decrypt'], Constraints }));
-      const wider = await failure(asOperator.send(new CreateGrantCommand({ KeyId: meta.KeyId, GranteePrincipal: grantee, Operations: ['Decrypt', 'Encrypt'], Constraints })));
+      const wider = await failure(
+        asOperator.send(new CreateGrantCommand({ KeyId: meta.KeyId, GranteePrincipal: grantee, Operations: ['Decrypt', 'Encrypt'], Constraints })),
+      );
       const unconstrained = await failure(asOperator.send(new CreateGrantCommand({ KeyId: meta.KeyId, GranteePrincipal: grantee, Operations: ['Decrypt'] })));
 
       expect(ok.GrantId).toMatch(/^[0-9a-f]{64}$/);
@@ -587,13 +691,29 @@ describe('sandbox KMS', () => {
     it('runs an operation for another sandbox service as a service principal with its request context', async () => {
       const meta = await createKey({
         Policy: policy(ROOT_STATEMENT, {
-          Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: 'kms:DescribeKey', Resource: '*',
+          Effect: 'Allow',
+          Principal: { Service: 'kinesisanalytics.amazonaws.com' },
+          Action: 'kms:DescribeKey',
+          Resource: '*',
           Condition: { StringEquals: { 'aws:SourceArn': APP_ARN, 'aws:SourceAccount': ACCOUNT } },
         }),
       });
 
-      const out = invokeKms(sb.sandbox, 'kinesisanalytics.amazonaws.com', 'DescribeKey', { KeyId: meta.Arn }, { 'aws:SourceArn': APP_ARN, 'aws:SourceAccount': ACCOUNT });
-      const other = () => invokeKms(sb.sandbox, 'kinesisanalytics.amazonaws.com', 'DescribeKey', { KeyId: meta.Arn }, { 'aws:SourceArn': `${APP_ARN}2`, 'aws:SourceAccount': ACCOUNT });
+      const out = invokeKms(
+        sb.sandbox,
+        'kinesisanalytics.amazonaws.com',
+        'DescribeKey',
+        { KeyId: meta.Arn },
+        { 'aws:SourceArn': APP_ARN, 'aws:SourceAccount': ACCOUNT },
+      );
+      const other = () =>
+        invokeKms(
+          sb.sandbox,
+          'kinesisanalytics.amazonaws.com',
+          'DescribeKey',
+          { KeyId: meta.Arn },
+          { 'aws:SourceArn': `${APP_ARN}2`, 'aws:SourceAccount': ACCOUNT },
+        );
 
       expect(out.KeyMetadata.KeyId).toBe(meta.KeyId);
       expect(other).toThrow(expect.objectContaining(denied('kinesisanalytics.amazonaws.com', 'kms:DescribeKey', meta.Arn!)));

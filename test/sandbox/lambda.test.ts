@@ -67,7 +67,10 @@ function zip(files: Record<string, string>): Buffer {
 describe('Lambda on the sandbox', () => {
   let sb: RunningSandbox;
   let roleArn: string;
-  const lambdaTrust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+  const lambdaTrust = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+  });
 
   beforeAll(async () => {
     sb = await testSandbox();
@@ -84,17 +87,38 @@ describe('Lambda on the sandbox', () => {
         region: process.env.AWS_REGION, name: process.env.AWS_LAMBDA_FUNCTION_NAME, mine: process.env.MINE, handler: process.env._HANDLER,
         caller: (await new STSClient({}).send(new GetCallerIdentityCommand({}))).Arn,
       });`;
-    const created = await lambda.send(new CreateFunctionCommand({
-      FunctionName: 'zipped', Runtime: 'nodejs22.x', Handler: 'src/app.handler', Role: roleArn, Code: { ZipFile: zip({ 'src/app.js': source, 'README.md': 'x' }) },
-      Environment: { Variables: { MINE: 'yes' } },
-    }));
-    expect(created).toMatchObject({ FunctionName: 'zipped', FunctionArn: `arn:aws:lambda:us-east-1:${A}:function:zipped`, Runtime: 'nodejs22.x', Handler: 'src/app.handler', Role: roleArn, State: 'Active', Timeout: 3, MemorySize: 128 });
+    const created = await lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: 'zipped',
+        Runtime: 'nodejs22.x',
+        Handler: 'src/app.handler',
+        Role: roleArn,
+        Code: { ZipFile: zip({ 'src/app.js': source, 'README.md': 'x' }) },
+        Environment: { Variables: { MINE: 'yes' } },
+      }),
+    );
+    expect(created).toMatchObject({
+      FunctionName: 'zipped',
+      FunctionArn: `arn:aws:lambda:us-east-1:${A}:function:zipped`,
+      Runtime: 'nodejs22.x',
+      Handler: 'src/app.handler',
+      Role: roleArn,
+      State: 'Active',
+      Timeout: 3,
+      MemorySize: 128,
+    });
     const out = await lambda.send(new InvokeCommand({ FunctionName: 'zipped', Payload: payload({ a: 1 }) }));
     expect(out.StatusCode).toBe(200);
     expect(out.FunctionError).toBeUndefined();
     expect(out.ExecutedVersion).toBe('$LATEST');
     expect(decode(out.Payload)).toMatchObject({
-      event: { a: 1 }, requestId: expect.stringMatching(/^[0-9a-f-]{36}$/), remaining: true, region: 'us-east-1', name: 'zipped', mine: 'yes', handler: 'src/app.handler',
+      event: { a: 1 },
+      requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      remaining: true,
+      region: 'us-east-1',
+      name: 'zipped',
+      mine: 'yes',
+      handler: 'src/app.handler',
       caller: `arn:aws:sts::${A}:assumed-role/fn-role/zipped`,
     });
   });
@@ -106,12 +130,19 @@ describe('Lambda on the sandbox', () => {
     expect(out.StatusCode).toBe(200);
     expect(out.FunctionError).toBe('Unhandled');
     expect(decode(out.Payload)).toMatchObject({ errorType: 'BadLuck', errorMessage: 'no luck', trace: expect.any(Array) });
-    expect(Buffer.from(out.LogResult!, 'base64').toString()).toMatch(/START RequestId: [0-9a-f-]+ Version: \$LATEST[\s\S]*ERROR\tInvoke Error[\s\S]*END RequestId/);
+    expect(Buffer.from(out.LogResult!, 'base64').toString()).toMatch(
+      /START RequestId: [0-9a-f-]+ Version: \$LATEST[\s\S]*ERROR\tInvoke Error[\s\S]*END RequestId/,
+    );
   });
 
   it('ends an invocation that runs past its timeout with Sandbox.Timedout, and the next one starts fresh', async () => {
     const { lambda } = clients(sb);
-    await deployFunction(sb, 'sleeper', 'let n = 0; exports.handler = async (e) => { n++; if (e.sleep) await new Promise((r) => setTimeout(r, 5000)); return n; };', { timeout: 1 });
+    await deployFunction(
+      sb,
+      'sleeper',
+      'let n = 0; exports.handler = async (e) => { n++; if (e.sleep) await new Promise((r) => setTimeout(r, 5000)); return n; };',
+      { timeout: 1 },
+    );
     expect(decode((await lambda.send(new InvokeCommand({ FunctionName: 'sleeper' }))).Payload)).toBe(1);
     const slow = await lambda.send(new InvokeCommand({ FunctionName: 'sleeper', Payload: payload({ sleep: true }) }));
     expect(slow.FunctionError).toBe('Unhandled');
@@ -123,7 +154,15 @@ describe('Lambda on the sandbox', () => {
     const { lambda } = clients(sb);
     const dir = mkdtempSync(join(tmpdir(), 'fn-bad-'));
     writeFileSync(join(dir, 'index.js'), 'exports.other = async () => 1;');
-    await lambda.send(new CreateFunctionCommand({ FunctionName: 'badhandler', Runtime: 'nodejs22.x', Handler: 'index.handler', Role: roleArn, Code: { S3Bucket: 'hot-reload', S3Key: dir } }));
+    await lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: 'badhandler',
+        Runtime: 'nodejs22.x',
+        Handler: 'index.handler',
+        Role: roleArn,
+        Code: { S3Bucket: 'hot-reload', S3Key: dir },
+      }),
+    );
     expect(decode((await lambda.send(new InvokeCommand({ FunctionName: 'badhandler' }))).Payload)).toMatchObject({ errorType: 'Runtime.HandlerNotFound' });
     await lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'badhandler', Handler: 'missing.handler' }));
     expect(decode((await lambda.send(new InvokeCommand({ FunctionName: 'badhandler' }))).Payload)).toMatchObject({ errorType: 'Runtime.ImportModuleError' });
@@ -143,7 +182,9 @@ describe('Lambda on the sandbox', () => {
     expect(listed.Functions!.map((f) => f.FunctionName)).toContain('versioned');
     await lambda.send(new DeleteFunctionCommand({ FunctionName: 'versioned' }));
     await expect(lambda.send(new InvokeCommand({ FunctionName: 'versioned' }))).rejects.toMatchObject({
-      name: 'ResourceNotFoundException', message: `Function not found: arn:aws:lambda:us-east-1:${A}:function:versioned`, $metadata: { httpStatusCode: 404 },
+      name: 'ResourceNotFoundException',
+      message: `Function not found: arn:aws:lambda:us-east-1:${A}:function:versioned`,
+      $metadata: { httpStatusCode: 404 },
     });
   });
 
@@ -155,24 +196,63 @@ describe('Lambda on the sandbox', () => {
     await new Promise((r) => setTimeout(r, 50));
     const { events } = await logs.send(new FilterLogEventsCommand({ logGroupName: '/aws/lambda/printer' }));
     const lines = events!.map((e) => e.message);
-    expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^START RequestId/), 'hello world', expect.stringMatching(/^END RequestId/), expect.stringMatching(/^REPORT RequestId/)]));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^START RequestId/),
+        'hello world',
+        expect.stringMatching(/^END RequestId/),
+        expect.stringMatching(/^REPORT RequestId/),
+      ]),
+    );
   });
 
   it('refuses what Lambda refuses, with its error names', async () => {
     const { lambda, iam } = clients(sb);
     const code = { S3Bucket: 'hot-reload', S3Key: mkdtempSync(join(tmpdir(), 'fn-')) };
-    const untrusting = (await iam.send(new CreateRoleCommand({ RoleName: 'not-for-lambda', AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Action: 'sts:AssumeRole' }] }) }))).Role!.Arn!;
-    await expect(lambda.send(new CreateFunctionCommand({ FunctionName: 'x1', Runtime: 'nodejs22.x', Handler: 'index.handler', Role: untrusting, Code: code })))
-      .rejects.toMatchObject({ name: 'InvalidParameterValueException', message: 'The role defined for the function cannot be assumed by Lambda.' });
-    await expect(lambda.send(new CreateFunctionCommand({ FunctionName: 'x2', Runtime: 'nodejs22.x', Handler: 'index.handler', Role: roleArn, Code: code, Environment: { Variables: { AWS_REGION: 'eu-west-1' } } })))
-      .rejects.toMatchObject({ name: 'InvalidParameterValueException', message: expect.stringMatching(/reserved keys .*: AWS_REGION$/) });
-    await expect(lambda.send(new CreateFunctionCommand({ FunctionName: 'x3', Runtime: 'nodejs22.x', Handler: 'index.handler', Role: roleArn, Code: { S3Bucket: 'my-bucket', S3Key: 'code.zip' } })))
-      .rejects.toMatchObject({ name: 'InvalidParameterValueException', message: expect.stringMatching(/NoSuchBucket/) });
+    const untrusting = (
+      await iam.send(
+        new CreateRoleCommand({
+          RoleName: 'not-for-lambda',
+          AssumeRolePolicyDocument: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+          }),
+        }),
+      )
+    ).Role!.Arn!;
+    await expect(
+      lambda.send(new CreateFunctionCommand({ FunctionName: 'x1', Runtime: 'nodejs22.x', Handler: 'index.handler', Role: untrusting, Code: code })),
+    ).rejects.toMatchObject({ name: 'InvalidParameterValueException', message: 'The role defined for the function cannot be assumed by Lambda.' });
+    await expect(
+      lambda.send(
+        new CreateFunctionCommand({
+          FunctionName: 'x2',
+          Runtime: 'nodejs22.x',
+          Handler: 'index.handler',
+          Role: roleArn,
+          Code: code,
+          Environment: { Variables: { AWS_REGION: 'eu-west-1' } },
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidParameterValueException', message: expect.stringMatching(/reserved keys .*: AWS_REGION$/) });
+    await expect(
+      lambda.send(
+        new CreateFunctionCommand({
+          FunctionName: 'x3',
+          Runtime: 'nodejs22.x',
+          Handler: 'index.handler',
+          Role: roleArn,
+          Code: { S3Bucket: 'my-bucket', S3Key: 'code.zip' },
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidParameterValueException', message: expect.stringMatching(/NoSuchBucket/) });
     await deployFunction(sb, 'dupe', 'exports.handler = async () => 1;');
-    await expect(lambda.send(new CreateFunctionCommand({ FunctionName: 'dupe', Runtime: 'nodejs22.x', Handler: 'index.handler', Role: roleArn, Code: code })))
-      .rejects.toMatchObject({ name: 'ResourceConflictException', $metadata: { httpStatusCode: 409 } });
-    await expect(lambda.send(new InvokeCommand({ FunctionName: 'dupe', Payload: Buffer.from('{nope') })))
-      .rejects.toMatchObject({ name: 'InvalidRequestContentException' });
+    await expect(
+      lambda.send(new CreateFunctionCommand({ FunctionName: 'dupe', Runtime: 'nodejs22.x', Handler: 'index.handler', Role: roleArn, Code: code })),
+    ).rejects.toMatchObject({ name: 'ResourceConflictException', $metadata: { httpStatusCode: 409 } });
+    await expect(lambda.send(new InvokeCommand({ FunctionName: 'dupe', Payload: Buffer.from('{nope') }))).rejects.toMatchObject({
+      name: 'InvalidRequestContentException',
+    });
   });
 
   it('authorizes Invoke: a caller without lambda:InvokeFunction is refused with AccessDeniedException', async () => {
@@ -180,6 +260,8 @@ describe('Lambda on the sandbox', () => {
     const { lambda } = clients(sb, roleCredentials(sb, caller));
     const err = await lambda.send(new InvokeCommand({ FunctionName: 'dupe' })).catch((e) => e);
     expect(err.name).toBe('AccessDeniedException');
-    expect(err.message).toBe(`User: arn:aws:sts::${A}:assumed-role/no-invoke/test-session is not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:us-east-1:${A}:function:dupe because no identity-based policy allows the lambda:InvokeFunction action`);
+    expect(err.message).toBe(
+      `User: arn:aws:sts::${A}:assumed-role/no-invoke/test-session is not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:us-east-1:${A}:function:dupe because no identity-based policy allows the lambda:InvokeFunction action`,
+    );
   });
 });

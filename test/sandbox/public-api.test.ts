@@ -18,15 +18,54 @@ function userAssembly(): string {
   const template = {
     Resources: {
       FnRole: { Type: 'AWS::IAM::Role', Properties: { AssumeRolePolicyDocument: lambdaTrust } },
-      Fn: { Type: 'AWS::Lambda::Function', Properties: { Runtime: 'nodejs22.x', Handler: 'index.handler', Role: { 'Fn::GetAtt': ['FnRole', 'Arn'] }, Code: { S3Bucket: 'assets', S3Key: 'code.zip' } } },
-      SmRole: { Type: 'AWS::IAM::Role', Properties: { AssumeRolePolicyDocument: statesTrust, Policies: [{ PolicyName: 'invoke', PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': ['Fn', 'Arn'] } }] } }] } },
-      Sm: { Type: 'AWS::StepFunctions::StateMachine', Properties: { RoleArn: { 'Fn::GetAtt': ['SmRole', 'Arn'] }, DefinitionString: { 'Fn::Sub': '{"StartAt":"Hi","States":{"Hi":{"Type":"Task","Resource":"${Fn.Arn}","End":true}}}' } } },
+      Fn: {
+        Type: 'AWS::Lambda::Function',
+        Properties: {
+          Runtime: 'nodejs22.x',
+          Handler: 'index.handler',
+          Role: { 'Fn::GetAtt': ['FnRole', 'Arn'] },
+          Code: { S3Bucket: 'assets', S3Key: 'code.zip' },
+        },
+      },
+      SmRole: {
+        Type: 'AWS::IAM::Role',
+        Properties: {
+          AssumeRolePolicyDocument: statesTrust,
+          Policies: [
+            {
+              PolicyName: 'invoke',
+              PolicyDocument: {
+                Version: '2012-10-17',
+                Statement: [{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': ['Fn', 'Arn'] } }],
+              },
+            },
+          ],
+        },
+      },
+      Sm: {
+        Type: 'AWS::StepFunctions::StateMachine',
+        Properties: {
+          RoleArn: { 'Fn::GetAtt': ['SmRole', 'Arn'] },
+          DefinitionString: { 'Fn::Sub': '{"StartAt":"Hi","States":{"Hi":{"Type":"Task","Resource":"${Fn.Arn}","End":true}}}' },
+        },
+      },
     },
     Outputs: { StateMachineArn: { Value: { Ref: 'Sm' } }, FnRoleArn: { Value: { 'Fn::GetAtt': ['FnRole', 'Arn'] } } },
   };
   writeFileSync(path.join(dir, 'User.template.json'), JSON.stringify(template));
-  writeFileSync(path.join(dir, 'User.assets.json'), JSON.stringify({ files: { code: { source: { path: 'asset.code', packaging: 'zip' }, destinations: { d: { objectKey: 'code.zip' } } } } }));
-  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ artifacts: { 'User.assets': { type: 'cdk:asset-manifest', properties: { file: 'User.assets.json' } }, User: { type: 'aws:cloudformation:stack', properties: { templateFile: 'User.template.json' }, dependencies: ['User.assets'] } } }));
+  writeFileSync(
+    path.join(dir, 'User.assets.json'),
+    JSON.stringify({ files: { code: { source: { path: 'asset.code', packaging: 'zip' }, destinations: { d: { objectKey: 'code.zip' } } } } }),
+  );
+  writeFileSync(
+    path.join(dir, 'manifest.json'),
+    JSON.stringify({
+      artifacts: {
+        'User.assets': { type: 'cdk:asset-manifest', properties: { file: 'User.assets.json' } },
+        User: { type: 'aws:cloudformation:stack', properties: { templateFile: 'User.template.json' }, dependencies: ['User.assets'] },
+      },
+    }),
+  );
   return dir;
 }
 

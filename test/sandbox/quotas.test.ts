@@ -12,7 +12,15 @@ import {
   PutRolePolicyCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { CreateAliasCommand, CreateGrantCommand, CreateKeyCommand, DescribeKeyCommand, EncryptCommand, RotateKeyOnDemandCommand, UpdateAliasCommand } from '@aws-sdk/client-kms';
+import {
+  CreateAliasCommand,
+  CreateGrantCommand,
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  EncryptCommand,
+  RotateKeyOnDemandCommand,
+  UpdateAliasCommand,
+} from '@aws-sdk/client-kms';
 import { ListApplicationsCommand } from '@aws-sdk/client-kinesis-analytics-v2';
 import { clients, testSandbox } from './helpers';
 import type { RunningSandbox } from '../../local/sandbox/server';
@@ -26,7 +34,11 @@ const sized = (size: number, spaces = 0) => {
   const bare = (sid: string) => JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: sid, Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] });
   return bare('S'.repeat(size - bare('').length)).replace('"Effect"', `${' '.repeat(spaces)}"Effect"`);
 };
-const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
 const limitExceeded = (message: string) => ({ name: 'LimitExceededException', message, $metadata: expect.objectContaining({ httpStatusCode: 409 }) });
 
 describe('sandbox quotas', () => {
@@ -42,7 +54,7 @@ describe('sandbox quotas', () => {
     });
     afterAll(() => sb.close());
 
-    it("refuses inline policies past 10,240 characters in all on a role, not counting whitespace, naming the role", async () => {
+    it('refuses inline policies past 10,240 characters in all on a role, not counting whitespace, naming the role', async () => {
       const role = unique('Inline');
       await iam.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: TRUST }));
       await iam.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: 'a', PolicyDocument: sized(6000, 500) }));
@@ -68,7 +80,10 @@ describe('sandbox quotas', () => {
     });
 
     it('refuses a trust policy past 2,048 characters on CreateRole and UpdateAssumeRolePolicy', async () => {
-      const big = JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'S'.repeat(2000), Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+      const big = JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Sid: 'S'.repeat(2000), Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      });
       const role = unique('Trust');
       await iam.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: TRUST }));
 
@@ -134,13 +149,24 @@ describe('sandbox quotas', () => {
       const key = await failure(kms.send(new CreateKeyCommand({})));
       const alias = await failure(kms.send(new CreateAliasCommand({ AliasName: 'alias/a2', TargetKeyId: a.KeyId })));
       const retarget = await failure(kms.send(new UpdateAliasCommand({ AliasName: 'alias/b', TargetKeyId: a.KeyId })));
-      const grant = await failure(kms.send(new CreateGrantCommand({ KeyId: a.KeyId, GranteePrincipal: `arn:aws:iam::${ACCOUNT}:root`, Operations: ['Encrypt'] })));
+      const grant = await failure(
+        kms.send(new CreateGrantCommand({ KeyId: a.KeyId, GranteePrincipal: `arn:aws:iam::${ACCOUNT}:root`, Operations: ['Encrypt'] })),
+      );
       const rotation = await failure(kms.send(new RotateKeyOnDemandCommand({ KeyId: a.KeyId })));
 
       expect(key).toMatchObject({ name: 'LimitExceededException', message: 'Key quota for this account in this region is 3, current usage is 3.' });
-      expect(alias).toMatchObject({ name: 'LimitExceededException', message: 'Aliases per key quota for this account in this region is 1, current usage is 1.' });
-      expect(retarget).toMatchObject({ name: 'LimitExceededException', message: 'Aliases per key quota for this account in this region is 1, current usage is 1.' });
-      expect(grant).toMatchObject({ name: 'LimitExceededException', message: 'Grants per key quota for this account in this region is 1, current usage is 1.' });
+      expect(alias).toMatchObject({
+        name: 'LimitExceededException',
+        message: 'Aliases per key quota for this account in this region is 1, current usage is 1.',
+      });
+      expect(retarget).toMatchObject({
+        name: 'LimitExceededException',
+        message: 'Aliases per key quota for this account in this region is 1, current usage is 1.',
+      });
+      expect(grant).toMatchObject({
+        name: 'LimitExceededException',
+        message: 'Grants per key quota for this account in this region is 1, current usage is 1.',
+      });
       expect(rotation).toMatchObject({
         name: 'LimitExceededException',
         message: `The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: ${a.Arn}`,
@@ -163,7 +189,13 @@ describe('sandbox quotas', () => {
       return { ok: settled.filter((s) => s.status === 'fulfilled').length, refused: settled.flatMap((s) => (s.status === 'rejected' ? [s.reason] : [])) };
     };
     const control = async (method: string, path: string, body?: unknown): Promise<any> =>
-      (await fetch(`${sb.endpoint}/_sandbox/${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })).json();
+      (
+        await fetch(`${sb.endpoint}/_sandbox/${path}`, {
+          method,
+          headers: { 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        })
+      ).json();
 
     it('throttles KMS CreateKey past 5 per second with ThrottlingException, and refills as the clock moves', async () => {
       const { kms } = await start();

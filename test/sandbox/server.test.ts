@@ -30,10 +30,22 @@ describe('sandbox server: identity and wire protocol', () => {
     const { Sha256 } = await import('@aws-crypto/sha256-js');
     const url = new URL(sb.endpoint);
     const body = 'Action=GetCallerIdentity&Version=2011-06-15';
-    const signer = new SignatureV4({ service: 'sts', region: 'us-east-1', sha256: Sha256, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, applyChecksum: false });
+    const signer = new SignatureV4({
+      service: 'sts',
+      region: 'us-east-1',
+      sha256: Sha256,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      applyChecksum: false,
+    });
     const signed = await signer.sign({
-      method: 'POST', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: '/', query: {},
-      headers: { host: url.host, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body,
+      method: 'POST',
+      protocol: 'http:',
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: '/',
+      query: {},
+      headers: { host: url.host, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      body,
     });
     expect(signed.headers['x-amz-content-sha256']).toBeUndefined();
     const res = await fetch(`${sb.endpoint}/`, { method: 'POST', headers: signed.headers as Record<string, string>, body });
@@ -42,7 +54,12 @@ describe('sandbox server: identity and wire protocol', () => {
   });
 
   it('rejects an unknown access key as InvalidClientTokenId', async () => {
-    const sts = new STSClient({ endpoint: sb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIAUNKNOWN', secretAccessKey: 'x' }, maxAttempts: 1 });
+    const sts = new STSClient({
+      endpoint: sb.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIAUNKNOWN', secretAccessKey: 'x' },
+      maxAttempts: 1,
+    });
     await expect(sts.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({ name: 'InvalidClientTokenId' });
   });
 
@@ -76,34 +93,68 @@ describe('sandbox server: a service it does not emulate', () => {
     const url = new URL(sb.endpoint);
     const signer = new SignatureV4({ service, region: 'us-east-1', sha256: Sha256, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
     const signed = await signer.sign({
-      method: req.method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: req.path, query: req.query ?? {},
-      headers: { host: url.host, ...req.headers }, body: req.body,
+      method: req.method,
+      protocol: 'http:',
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: req.path,
+      query: req.query ?? {},
+      headers: { host: url.host, ...req.headers },
+      body: req.body,
     });
     const qs = new URLSearchParams(req.query ?? {}).toString();
-    const res = await fetch(`${sb.endpoint}${req.path}${qs ? `?${qs}` : ''}`, { method: req.method, headers: signed.headers as Record<string, string>, body: req.body });
+    const res = await fetch(`${sb.endpoint}${req.path}${qs ? `?${qs}` : ''}`, {
+      method: req.method,
+      headers: signed.headers as Record<string, string>,
+      body: req.body,
+    });
     return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
   }
   const xml = (body: string) => new XMLParser().parse(body);
   const message = (service: string) => `Service ${service} is not emulated by this sandbox (docs/sandbox.md lists what is).`;
 
   it('answers JSON 1.1 (Systems Manager) as its SDK parses errors: x-amzn-errortype and {__type, message}', async () => {
-    const res = await send('ssm', { method: 'POST', path: '/', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AmazonSSM.GetParameter' }, body: '{"Name":"x"}' });
-    expect([res.status, res.headers['x-amzn-errortype'], JSON.parse(res.body)]).toEqual([400, 'UnknownOperationException', { __type: 'UnknownOperationException', message: message('ssm') }]);
+    const res = await send('ssm', {
+      method: 'POST',
+      path: '/',
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AmazonSSM.GetParameter' },
+      body: '{"Name":"x"}',
+    });
+    expect([res.status, res.headers['x-amzn-errortype'], JSON.parse(res.body)]).toEqual([
+      400,
+      'UnknownOperationException',
+      { __type: 'UnknownOperationException', message: message('ssm') },
+    ]);
   });
 
   it('answers the Query protocol (SNS) with <ErrorResponse><Error><Code>', async () => {
-    const res = await send('sns', { method: 'POST', path: '/', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: 'Action=ListTopics&Version=2010-03-31' });
+    const res = await send('sns', {
+      method: 'POST',
+      path: '/',
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      body: 'Action=ListTopics&Version=2010-03-31',
+    });
     expect([res.status, xml(res.body).ErrorResponse.Error]).toEqual([400, { Type: 'Sender', Code: 'InvalidAction', Message: message('sns') }]);
   });
 
   it("answers EC2's Query variant with <Response><Errors><Error><Code>", async () => {
-    const res = await send('ec2', { method: 'POST', path: '/', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: 'Action=DescribeInstances&Version=2016-11-15' });
+    const res = await send('ec2', {
+      method: 'POST',
+      path: '/',
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      body: 'Action=DescribeInstances&Version=2016-11-15',
+    });
     expect([res.status, xml(res.body).Response.Errors.Error]).toEqual([400, { Code: 'InvalidAction', Message: message('ec2') }]);
   });
 
   it('answers REST-JSON (EKS) in JSON with x-amzn-errortype, not in XML', async () => {
     const res = await send('eks', { method: 'GET', path: '/clusters' });
-    expect([res.status, res.headers['content-type'], res.headers['x-amzn-errortype'], JSON.parse(res.body).message]).toEqual([400, 'application/json', 'UnknownOperationException', message('eks')]);
+    expect([res.status, res.headers['content-type'], res.headers['x-amzn-errortype'], JSON.parse(res.body).message]).toEqual([
+      400,
+      'application/json',
+      'UnknownOperationException',
+      message('eks'),
+    ]);
   });
 
   it('answers REST-XML (S3) with a root <Error><Code>, NotImplemented 501 as S3 answers what it does not implement', async () => {
@@ -113,7 +164,12 @@ describe('sandbox server: a service it does not emulate', () => {
 
   it('logs the refused request under the signing name of the service it was meant for', async () => {
     sb.sandbox.faults.log.length = 0;
-    await send('sns', { method: 'POST', path: '/', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: 'Action=ListTopics&Version=2010-03-31' });
+    await send('sns', {
+      method: 'POST',
+      path: '/',
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      body: 'Action=ListTopics&Version=2010-03-31',
+    });
     expect(sb.sandbox.faults.log).toEqual([expect.objectContaining({ service: 'sns', outcome: 'InvalidAction', status: 400 })]);
   });
 

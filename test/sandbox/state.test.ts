@@ -6,13 +6,17 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { clients, roleCredentials, testSandbox } from './helpers';
 import type { RunningSandbox } from '../../local/sandbox/server';
 
-const LAMBDA_TRUST = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+const LAMBDA_TRUST = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
 
 describe('sandbox state: snapshot, diff, restore', () => {
   let sb: RunningSandbox;
   let seq = 0;
   const unique = (base: string) => `${base}${++seq}`;
-  const createRole = async (RoleName: string) => (await clients(sb).iam.send(new CreateRoleCommand({ RoleName, AssumeRolePolicyDocument: LAMBDA_TRUST }))).Role!;
+  const createRole = async (RoleName: string) =>
+    (await clients(sb).iam.send(new CreateRoleCommand({ RoleName, AssumeRolePolicyDocument: LAMBDA_TRUST }))).Role!;
 
   beforeAll(async () => {
     sb = await testSandbox();
@@ -94,7 +98,9 @@ describe('sandbox state: persistence to a state file', () => {
 
     const second = await testSandbox({ stateFile });
     try {
-      await expect(clients(second).iam.send(new GetRoleCommand({ RoleName: 'Persisted' }))).resolves.toMatchObject({ Role: { RoleId: created.RoleId, Arn: created.Arn } });
+      await expect(clients(second).iam.send(new GetRoleCommand({ RoleName: 'Persisted' }))).resolves.toMatchObject({
+        Role: { RoleId: created.RoleId, Arn: created.Arn },
+      });
     } finally {
       await second.close();
     }

@@ -64,7 +64,13 @@ describe('Step Functions invoking Lambda functions', () => {
 
   it('creates a state machine from ASL with function ARNs, and describes and lists it', async () => {
     const described = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: echoArn }));
-    expect(described).toMatchObject({ stateMachineArn: `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:Echo`, name: 'Echo', status: 'ACTIVE', type: 'STANDARD', roleArn: `arn:aws:iam::${ACCOUNT}:role/Echo-StateMachineRole` });
+    expect(described).toMatchObject({
+      stateMachineArn: `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:Echo`,
+      name: 'Echo',
+      status: 'ACTIVE',
+      type: 'STANDARD',
+      roleArn: `arn:aws:iam::${ACCOUNT}:role/Echo-StateMachineRole`,
+    });
     expect(JSON.parse(described.definition!)).toEqual(echoMachine);
     expect(described.creationDate).toBeInstanceOf(Date);
     const listed = await sfn.send(new ListStateMachinesCommand({}));
@@ -74,11 +80,14 @@ describe('Step Functions invoking Lambda functions', () => {
   it('answers in AWS JSON 1.0, the content type the SDK sends', async () => {
     let contentType: string | undefined;
     const client = clients(sb).sfn;
-    client.middlewareStack.add((next) => async (args) => {
-      const out: any = await next(args);
-      contentType = out.response.headers['content-type'];
-      return out;
-    }, { step: 'deserialize' });
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const out: any = await next(args);
+        contentType = out.response.headers['content-type'];
+        return out;
+      },
+      { step: 'deserialize' },
+    );
     await client.send(new ListStateMachinesCommand({}));
     expect(contentType).toBe('application/x-amz-json-1.0');
   });
@@ -88,7 +97,9 @@ describe('Step Functions invoking Lambda functions', () => {
     const definition = { StartAt: 'X', States: { X: { Type: 'Task', Resource: resource, End: true } } };
     const err = await deployStateMachine(sb, 'Unknown', definition).catch((e) => e);
     expect(err.name).toBe('InvalidDefinition');
-    expect(err.message).toBe(`Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: /States/X/Resource: ${resource} is not served by this sandbox (it serves Lambda function ARNs and arn:aws:states:::lambda:invoke)'`);
+    expect(err.message).toBe(
+      `Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: /States/X/Resource: ${resource} is not served by this sandbox (it serves Lambda function ARNs and arn:aws:states:::lambda:invoke)'`,
+    );
   });
 
   it('fails a Task whose function does not exist with Lambda.ResourceNotFoundException', async () => {
@@ -102,7 +113,15 @@ describe('Step Functions invoking Lambda functions', () => {
   it('invokes through arn:aws:states:::lambda:invoke, with Payload in and the Lambda response out', async () => {
     const arn = await deployStateMachine(sb, 'Integration', {
       StartAt: 'Call',
-      States: { Call: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', Parameters: { FunctionName: fn('Echo'), 'Payload.$': '$' }, ResultSelector: { 'out.$': '$.Payload', 'status.$': '$.StatusCode' }, End: true } },
+      States: {
+        Call: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke',
+          Parameters: { FunctionName: fn('Echo'), 'Payload.$': '$' },
+          ResultSelector: { 'out.$': '$.Payload', 'status.$': '$.StatusCode' },
+          End: true,
+        },
+      },
     });
     const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, input: '{"a":2}' }));
     const done = await ended(sfn, executionArn!);
@@ -124,7 +143,9 @@ describe('Step Functions invoking Lambda functions', () => {
     const { iam } = clients(sb);
     const lambdaTrust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
     const role = await iam.send(new CreateRoleCommand({ RoleName: 'NotForStates', AssumeRolePolicyDocument: JSON.stringify(lambdaTrust) }));
-    const err = await sfn.send(new CreateStateMachineCommand({ name: 'Untrusted', definition: JSON.stringify(echoMachine), roleArn: role.Role!.Arn })).catch((e) => e);
+    const err = await sfn
+      .send(new CreateStateMachineCommand({ name: 'Untrusted', definition: JSON.stringify(echoMachine), roleArn: role.Role!.Arn }))
+      .catch((e) => e);
     expect(err.name).toBe('AccessDeniedException');
     expect(err.message).toBe('Neither the global service principal states.amazonaws.com, nor the regional one is authorized to assume the provided role.');
   });
@@ -139,8 +160,19 @@ describe('Step Functions invoking Lambda functions', () => {
 
     const { events } = await sfn.send(new GetExecutionHistoryCommand({ executionArn }));
     expect(events!.map((e) => e.type)).toEqual([
-      'ExecutionStarted', 'PassStateEntered', 'PassStateExited', 'TaskStateEntered', 'LambdaFunctionScheduled', 'LambdaFunctionStarted',
-      'LambdaFunctionSucceeded', 'TaskStateExited', 'WaitStateEntered', 'WaitStateExited', 'SucceedStateEntered', 'SucceedStateExited', 'ExecutionSucceeded',
+      'ExecutionStarted',
+      'PassStateEntered',
+      'PassStateExited',
+      'TaskStateEntered',
+      'LambdaFunctionScheduled',
+      'LambdaFunctionStarted',
+      'LambdaFunctionSucceeded',
+      'TaskStateExited',
+      'WaitStateEntered',
+      'WaitStateExited',
+      'SucceedStateEntered',
+      'SucceedStateExited',
+      'ExecutionSucceeded',
     ]);
     expect(events!.map((e) => [e.id, e.previousEventId])).toEqual(events!.map((_, i) => [i + 1, i]));
     expect(events![0]).toMatchObject({ executionStartedEventDetails: { input: '{"a":1}', roleArn: `arn:aws:iam::${ACCOUNT}:role/Echo-StateMachineRole` } });
@@ -157,7 +189,11 @@ describe('Step Functions invoking Lambda functions', () => {
     const first = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 5 }));
     const second = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 5, nextToken: first.nextToken }));
     const third = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 5, nextToken: second.nextToken }));
-    expect([first, second, third].map((p) => p.events!.map((e) => e.id))).toEqual([[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [11, 12, 13]]);
+    expect([first, second, third].map((p) => p.events!.map((e) => e.id))).toEqual([
+      [1, 2, 3, 4, 5],
+      [6, 7, 8, 9, 10],
+      [11, 12, 13],
+    ]);
     expect(third.nextToken).toBeUndefined();
     const reversed = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 2, reverseOrder: true }));
     expect(reversed.events!.map((e) => e.type)).toEqual(['ExecutionSucceeded', 'SucceedStateExited']);
@@ -176,7 +212,11 @@ describe('Step Functions invoking Lambda functions', () => {
     const done = await ended(sfn, executionArn!);
     // As in AWS: the error is the function's errorType, the cause Lambda's error payload.
     expect(done).toMatchObject({ status: 'FAILED', error: 'Kaboom' });
-    expect(JSON.parse(done.cause!)).toMatchObject({ errorType: 'Kaboom', errorMessage: 'the function failed', trace: expect.arrayContaining([expect.stringMatching(/^Kaboom: the function failed/)]) });
+    expect(JSON.parse(done.cause!)).toMatchObject({
+      errorType: 'Kaboom',
+      errorMessage: 'the function failed',
+      trace: expect.arrayContaining([expect.stringMatching(/^Kaboom: the function failed/)]),
+    });
     expect(calls()).toEqual(['Boom', 'Boom']);
     const { events } = await sfn.send(new GetExecutionHistoryCommand({ executionArn }));
     expect(events!.filter((e) => e.type === 'LambdaFunctionFailed').map((e) => e.lambdaFunctionFailedEventDetails!.error)).toEqual(['Kaboom', 'Kaboom']);
@@ -186,7 +226,10 @@ describe('Step Functions invoking Lambda functions', () => {
   describe('StartExecution with a name (idempotency, as AWS documents it for STANDARD)', () => {
     let gateArn: string;
     beforeAll(async () => {
-      gateArn = await deployStateMachine(sb, 'Gated', { StartAt: 'Hold', States: { Hold: { Type: 'Task', Resource: fn('Gate'), Next: 'Echo' }, Echo: { Type: 'Task', Resource: fn('Echo'), End: true } } });
+      gateArn = await deployStateMachine(sb, 'Gated', {
+        StartAt: 'Hold',
+        States: { Hold: { Type: 'Task', Resource: fn('Gate'), Next: 'Echo' }, Echo: { Type: 'Task', Resource: fn('Echo'), End: true } },
+      });
     });
 
     it('returns the same execution for the same name and input while it runs, and starts it once', async () => {
@@ -237,12 +280,27 @@ describe('Step Functions invoking Lambda functions', () => {
 
   it('refuses bad requests with AWS error names and messages', async () => {
     const missing = `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:Nope`;
-    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: missing }))).rejects.toMatchObject({ name: 'StateMachineDoesNotExist', message: `State Machine Does Not Exist: '${missing}'` });
-    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: echoArn, input: '{nope' }))).rejects.toMatchObject({ name: 'InvalidExecutionInput', message: expect.stringMatching(/^Invalid State Machine Execution Input: '/) });
-    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: echoArn, name: 'a b' }))).rejects.toMatchObject({ name: 'InvalidName', message: "Invalid Name: 'a b'" });
+    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: missing }))).rejects.toMatchObject({
+      name: 'StateMachineDoesNotExist',
+      message: `State Machine Does Not Exist: '${missing}'`,
+    });
+    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: echoArn, input: '{nope' }))).rejects.toMatchObject({
+      name: 'InvalidExecutionInput',
+      message: expect.stringMatching(/^Invalid State Machine Execution Input: '/),
+    });
+    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: echoArn, name: 'a b' }))).rejects.toMatchObject({
+      name: 'InvalidName',
+      message: "Invalid Name: 'a b'",
+    });
     const ghost = `arn:aws:states:us-east-1:${ACCOUNT}:execution:Echo:ghost`;
-    await expect(sfn.send(new DescribeExecutionCommand({ executionArn: ghost }))).rejects.toMatchObject({ name: 'ExecutionDoesNotExist', message: `Execution Does Not Exist: '${ghost}'` });
-    await expect(sfn.send(new DescribeExecutionCommand({ executionArn: echoArn }))).rejects.toMatchObject({ name: 'InvalidArn', message: "Invalid Arn: 'Resource type not valid in this context: stateMachine'" });
+    await expect(sfn.send(new DescribeExecutionCommand({ executionArn: ghost }))).rejects.toMatchObject({
+      name: 'ExecutionDoesNotExist',
+      message: `Execution Does Not Exist: '${ghost}'`,
+    });
+    await expect(sfn.send(new DescribeExecutionCommand({ executionArn: echoArn }))).rejects.toMatchObject({
+      name: 'InvalidArn',
+      message: "Invalid Arn: 'Resource type not valid in this context: stateMachine'",
+    });
   });
 
   it('refuses StartExecution to a caller whose policies do not allow states:StartExecution', async () => {
@@ -252,7 +310,9 @@ describe('Step Functions invoking Lambda functions', () => {
     const { sfn: denied } = clients(sb, roleCredentials(sb, role.Role!.Arn!));
     const err = await denied.send(new StartExecutionCommand({ stateMachineArn: echoArn })).catch((e) => e);
     expect(err.name).toBe('AccessDeniedException');
-    expect(err.message).toBe(`User: arn:aws:sts::${ACCOUNT}:assumed-role/NoStates/test-session is not authorized to perform: states:StartExecution on resource: ${echoArn} because no identity-based policy allows the states:StartExecution action`);
+    expect(err.message).toBe(
+      `User: arn:aws:sts::${ACCOUNT}:assumed-role/NoStates/test-session is not authorized to perform: states:StartExecution on resource: ${echoArn} because no identity-based policy allows the states:StartExecution action`,
+    );
   });
 
   it('fails the Task with Lambda.AWSLambdaException when the state machine role may not invoke the function', async () => {
@@ -264,7 +324,9 @@ describe('Step Functions invoking Lambda functions', () => {
     const done = await ended(sfn, executionArn!);
     expect(done.status).toBe('FAILED');
     expect(done.error).toBe('Lambda.AWSLambdaException');
-    expect(done.cause).toMatch(/^User: arn:aws:sts::000000000000:assumed-role\/NoInvoke-StateMachineRole\/\w+ is not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:us-east-1:000000000000:function:Echo/);
+    expect(done.cause).toMatch(
+      /^User: arn:aws:sts::000000000000:assumed-role\/NoInvoke-StateMachineRole\/\w+ is not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:us-east-1:000000000000:function:Echo/,
+    );
     expect(calls()).toEqual([]);
   });
 

@@ -60,9 +60,11 @@ describe('sandbox STS', () => {
       const target = await createRole(unique('Target'), trusting(role.Arn!));
       const { Credentials } = await assume(sts, target.Arn!, { RoleSessionName: 'ops@example.com' });
 
-      const out = await clients(sb, { accessKeyId: Credentials!.AccessKeyId!, secretAccessKey: Credentials!.SecretAccessKey!, sessionToken: Credentials!.SessionToken }).sts.send(
-        new GetCallerIdentityCommand({}),
-      );
+      const out = await clients(sb, {
+        accessKeyId: Credentials!.AccessKeyId!,
+        secretAccessKey: Credentials!.SecretAccessKey!,
+        sessionToken: Credentials!.SessionToken,
+      }).sts.send(new GetCallerIdentityCommand({}));
 
       expect(out).toMatchObject({
         Account: ACCOUNT,
@@ -89,7 +91,7 @@ describe('sandbox STS', () => {
       expect(expiration - before).toBeLessThan(3605_000);
     });
 
-    it('refuses a trust policy naming the account root unless the caller\'s identity policy allows sts:AssumeRole', async () => {
+    it("refuses a trust policy naming the account root unless the caller's identity policy allows sts:AssumeRole", async () => {
       const target = await createRole(unique('Target'), trusting(ROOT));
       const withoutPolicy = await caller();
       const withPolicy = await caller(doc({ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: target.Arn }));
@@ -133,7 +135,7 @@ describe('sandbox STS', () => {
       await expect(assume(sts, target.Arn!)).resolves.toMatchObject({ AssumedRoleUser: { AssumedRoleId: `${target.RoleId}:deploy` } });
     });
 
-    it('lets an explicit deny in the caller\'s identity policy win over a trust policy naming its role', async () => {
+    it("lets an explicit deny in the caller's identity policy win over a trust policy naming its role", async () => {
       const { role, sts, arn } = await caller(doc({ Effect: 'Deny', Action: 'sts:AssumeRole', Resource: '*' }));
       const target = await createRole(unique('Target'), trusting(role.Arn!));
 
@@ -155,24 +157,32 @@ describe('sandbox STS', () => {
 
     it('refuses a RoleArn that is not an ARN with ValidationError "<arn> is invalid", before authorization', async () => {
       for (const arn of ['nothing-valid-in-here', 'arn:aws:iam::000000000000:', 'arn::iam::000000000000:role/x']) {
-        await expect(assume(sts, arn)).rejects.toMatchObject({ name: 'ValidationError', message: `${arn} is invalid`, $metadata: expect.objectContaining({ httpStatusCode: 400 }) });
+        await expect(assume(sts, arn)).rejects.toMatchObject({
+          name: 'ValidationError',
+          message: `${arn} is invalid`,
+          $metadata: expect.objectContaining({ httpStatusCode: 400 }),
+        });
       }
-      await expect(clients(sb).sts.send(new AssumeRoleCommand({ RoleArn: 'nothing-valid-in-here', RoleSessionName: 'root' }))).rejects.toMatchObject({ name: 'ValidationError' });
+      await expect(clients(sb).sts.send(new AssumeRoleCommand({ RoleArn: 'nothing-valid-in-here', RoleSessionName: 'root' }))).rejects.toMatchObject({
+        name: 'ValidationError',
+      });
     });
 
-    it('refuses DurationSeconds below 900 and above 43200 in AWS\'s validation wording', async () => {
+    it("refuses DurationSeconds below 900 and above 43200 in AWS's validation wording", async () => {
       await expect(assume(sts, target.Arn!, { DurationSeconds: 899 })).rejects.toMatchObject({
         name: 'ValidationError',
-        message: "1 validation error detected: Value '899' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900",
+        message:
+          "1 validation error detected: Value '899' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900",
         $metadata: expect.objectContaining({ httpStatusCode: 400 }),
       });
       await expect(assume(sts, target.Arn!, { DurationSeconds: 43201 })).rejects.toMatchObject({
         name: 'ValidationError',
-        message: "1 validation error detected: Value '43201' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200",
+        message:
+          "1 validation error detected: Value '43201' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200",
       });
     });
 
-    it('limits a role session (role chaining) to one hour even when the role\'s MaxSessionDuration is 12 hours', async () => {
+    it("limits a role session (role chaining) to one hour even when the role's MaxSessionDuration is 12 hours", async () => {
       const before = sb.sandbox.clock.now();
 
       await expect(assume(sts, target.Arn!, { DurationSeconds: 3601 })).rejects.toMatchObject({

@@ -58,19 +58,34 @@ describe('statemachine/onboard-application.asl.json', () => {
       'ReportPlan',
     ]);
     const def = definition();
-    expect(def.States.IsPlan).toMatchObject({ Choices: [{ Variable: '$.config.mode', StringEquals: 'plan', Next: 'ReportPlan' }], Default: 'EnsureOperatorRole' });
+    expect(def.States.IsPlan).toMatchObject({
+      Choices: [{ Variable: '$.config.mode', StringEquals: 'plan', Next: 'ReportPlan' }],
+      Default: 'EnsureOperatorRole',
+    });
     const applyPath: string[] = [];
     for (let name: string | undefined = 'EnsureOperatorRole'; name && def.States[name].Type !== 'Succeed'; ) {
       if (def.States[name].Type === 'Task' && !applyPath.includes(name)) applyPath.push(name);
       name = def.States[name].Type === 'Choice' ? def.States[name].Choices[0].Next : def.States[name].Next;
     }
-    expect(applyPath).toEqual(['EnsureOperatorRole', 'EnsureApplication', 'CreateKey', 'GrantOperatorKeyAccess', 'SwitchApplicationToCmk', 'VerifyEncryption', 'ReleaseLock']);
+    expect(applyPath).toEqual([
+      'EnsureOperatorRole',
+      'EnsureApplication',
+      'CreateKey',
+      'GrantOperatorKeyAccess',
+      'SwitchApplicationToCmk',
+      'VerifyEncryption',
+      'ReleaseLock',
+    ]);
   });
 
   it('records each decision in the ledger and applies it with the same function', () => {
     const def = definition();
     for (const step of ['EnsureOperatorRole', 'EnsureApplication', 'CreateKey', 'GrantOperatorKeyAccess', 'SwitchApplicationToCmk']) {
-      expect(def.States[`Decide${step}`]).toMatchObject({ Resource: `\${${step}FunctionArn}`, Parameters: { phase: 'decide', 'state.$': '$' }, ResultPath: `$.ledger.${step}` });
+      expect(def.States[`Decide${step}`]).toMatchObject({
+        Resource: `\${${step}FunctionArn}`,
+        Parameters: { phase: 'decide', 'state.$': '$' },
+        ResultPath: `$.ledger.${step}`,
+      });
       expect(def.States[step]).toMatchObject({ Resource: `\${${step}FunctionArn}`, Parameters: { phase: 'apply', 'state.$': '$' } });
     }
   });
@@ -99,10 +114,24 @@ describe('statemachine/onboard-application.asl.json', () => {
     const caught = (name: string) => (def.States[name].Catch ?? []).map((c: any) => c.Next);
     expect(caught('ValidateInput')).toEqual([]);
     expect(caught('AcquireLock')).toEqual([]);
-    for (const s of ['DecideEnsureOperatorRole', 'DecideEnsureApplication', 'DecideCreateKey', 'DecideGrantOperatorKeyAccess', 'DecideSwitchApplicationToCmk']) {
+    for (const s of [
+      'DecideEnsureOperatorRole',
+      'DecideEnsureApplication',
+      'DecideCreateKey',
+      'DecideGrantOperatorKeyAccess',
+      'DecideSwitchApplicationToCmk',
+    ]) {
       expect({ s, next: caught(s) }).toEqual({ s, next: ['ReportRollback'] });
     }
-    for (const s of ['EnsureOperatorRole', 'EnsureApplication', 'CreateKey', 'GrantOperatorKeyAccess', 'SwitchApplicationToCmk', 'CheckUpdate', 'VerifyEncryption']) {
+    for (const s of [
+      'EnsureOperatorRole',
+      'EnsureApplication',
+      'CreateKey',
+      'GrantOperatorKeyAccess',
+      'SwitchApplicationToCmk',
+      'CheckUpdate',
+      'VerifyEncryption',
+    ]) {
       expect({ s, next: caught(s) }).toEqual({ s, next: ['RevertApplication'] });
     }
   });
@@ -117,7 +146,13 @@ describe('statemachine/onboard-application.asl.json', () => {
       name = s.Type === 'Choice' ? s.Choices[0].Next : s.Next;
     }
     expect(chain.filter((n) => def.States[n].Type === 'Task')).toEqual([
-      'RevertApplication', 'RevokeOperatorKeyAccess', 'RetireKey', 'DeleteCreatedApplication', 'RestoreOperatorRole', 'ReportRollback', 'ReleaseLockAfterRollback',
+      'RevertApplication',
+      'RevokeOperatorKeyAccess',
+      'RetireKey',
+      'DeleteCreatedApplication',
+      'RestoreOperatorRole',
+      'ReportRollback',
+      'ReleaseLockAfterRollback',
     ]);
     expect(name).toBe('RolledBack');
     expect(def.States.IsRolledBack.Default).toBe('ReleaseLockAfterIncompleteRollback');
@@ -137,15 +172,19 @@ describe('statemachine/onboard-application.asl.json', () => {
     expect(retried('SwitchApplicationToCmk')).toEqual(expect.arrayContaining(['ApplicationBusy', 'ResourceInUseException']));
   });
 
-  it('retries the lock on DynamoDB\'s transient errors', () => {
+  it("retries the lock on DynamoDB's transient errors", () => {
     const retried = definition().States.AcquireLock.Retry.flatMap((r: any) => r.ErrorEquals);
-    expect(retried).toEqual(expect.arrayContaining(['ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'ThrottlingException', 'InternalServerError']));
+    expect(retried).toEqual(
+      expect.arrayContaining(['ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'ThrottlingException', 'InternalServerError']),
+    );
   });
 
   it('refuses to run when a Task state has no handler, before anything runs', () => {
     const handlers = Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, v.handler]));
     delete (handlers as any).CreateKey;
-    expect(() => new LocalStateMachine({ handlers })).toThrow(/No handler for DecideCreateKey \(\$\{CreateKeyFunctionArn\}\), CreateKey \(\$\{CreateKeyFunctionArn\}\)/);
+    expect(() => new LocalStateMachine({ handlers })).toThrow(
+      /No handler for DecideCreateKey \(\$\{CreateKeyFunctionArn\}\), CreateKey \(\$\{CreateKeyFunctionArn\}\)/,
+    );
   });
 
   it('substitutes placeholders like CDK definitionSubstitutions and refuses an unknown one', () => {
@@ -172,13 +211,19 @@ describe.each(Object.keys(STATE_MACHINE_NAMES))('statemachine/%s.asl.json', (ope
     // The audit changes nothing: it has no changing steps.
     const changing = operation in OPERATIONS ? changingSteps({ config: { operation: operation as Operation } as never }) : [];
     for (const step of changing) {
-      expect(d.States[`Decide${step}`]).toMatchObject({ Resource: `\${${step}FunctionArn}`, Parameters: { phase: 'decide', 'state.$': '$' }, ResultPath: `$.ledger.${step}` });
+      expect(d.States[`Decide${step}`]).toMatchObject({
+        Resource: `\${${step}FunctionArn}`,
+        Parameters: { phase: 'decide', 'state.$': '$' },
+        ResultPath: `$.ledger.${step}`,
+      });
       expect(d.States[step]).toMatchObject({ Resource: `\${${step}FunctionArn}`, Parameters: { phase: 'apply', 'state.$': '$' } });
     }
   });
 });
 
 it('every handler of lambdas/steps serves some state machine', () => {
-  const bound = new Set(Object.keys(STATE_MACHINE_NAMES).flatMap((op) => taskBindings(JSON.parse(readFileSync(definitionOf(op), 'utf8'))).map((b) => b.handlerName)));
+  const bound = new Set(
+    Object.keys(STATE_MACHINE_NAMES).flatMap((op) => taskBindings(JSON.parse(readFileSync(definitionOf(op), 'utf8'))).map((b) => b.handlerName)),
+  );
   expect(Object.keys(steps).filter((name) => !bound.has(name))).toEqual([]);
 });

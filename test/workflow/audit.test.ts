@@ -47,7 +47,10 @@ describe('audit', () => {
     Object.assign(keyOf('asymmetric'), { KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' });
     keyOf('foreign').AWSAccountId = '111111111111';
     const open = keyOf('openpolicy');
-    open.Policy = JSON.stringify({ ...JSON.parse(open.Policy), Statement: JSON.parse(open.Policy).Statement.filter((st: { Principal?: { Service?: unknown } }) => !st.Principal?.Service) });
+    open.Policy = JSON.stringify({
+      ...JSON.parse(open.Policy),
+      Statement: JSON.parse(open.Policy).Statement.filter((st: { Principal?: { Service?: unknown } }) => !st.Principal?.Service),
+    });
     const role = s.iam.roles['msf-cmk-operator-nooperator'];
     for (const n of Object.keys(role.InlinePolicies)) if (n.startsWith('msf-cmk-key-')) delete role.InlinePolicies[n];
     Object.assign(keyOf('rotating'), { RotationEnabled: true, RotationPeriodInDays: 365, NextRotationDate: w.sb.sandbox.clock.now() + 365 * 86400000 });
@@ -81,8 +84,14 @@ describe('audit', () => {
     const table: string[] = [];
     for (const [app, [check, severity, operation]] of Object.entries(expected)) {
       const found = findingsOf(result.output, app);
-      table.push(`${app.padEnd(14)} → ${found.map((f) => `${f.GeneratorId.split('/').pop()} ${f.Severity.Label} (${f.ProductFields['msf-cmk/remediation-operation']})`).join(', ')}`);
-      expect(found.map((f) => [f.GeneratorId, f.Severity.Label, f.ProductFields['msf-cmk/remediation-operation']])).toContainEqual([`msf-cmk-orchestrator/audit/${check}`, severity, operation]);
+      table.push(
+        `${app.padEnd(14)} → ${found.map((f) => `${f.GeneratorId.split('/').pop()} ${f.Severity.Label} (${f.ProductFields['msf-cmk/remediation-operation']})`).join(', ')}`,
+      );
+      expect(found.map((f) => [f.GeneratorId, f.Severity.Label, f.ProductFields['msf-cmk/remediation-operation']])).toContainEqual([
+        `msf-cmk-orchestrator/audit/${check}`,
+        severity,
+        operation,
+      ]);
     }
     console.log(`audit of ten planted drifts\n${table.join('\n')}`);
     // A pending deletion is reported as such, not also as "not enabled"; the drift on one app stays on it.
@@ -90,7 +99,12 @@ describe('audit', () => {
     expect(findingsOf(result.output, 'rotating')).toHaveLength(1);
     // Every finding carries ASFF's required fields.
     for (const f of result.output.findings as AsffFinding[]) {
-      expect(f).toMatchObject({ SchemaVersion: '2018-10-08', AwsAccountId: '000000000000', ProductArn: 'arn:aws:securityhub:us-east-1:000000000000:product/000000000000/default', Types: [expect.any(String)] });
+      expect(f).toMatchObject({
+        SchemaVersion: '2018-10-08',
+        AwsAccountId: '000000000000',
+        ProductArn: 'arn:aws:securityhub:us-east-1:000000000000:product/000000000000/default',
+        Types: [expect.any(String)],
+      });
       for (const field of ['Id', 'CreatedAt', 'UpdatedAt', 'Description', 'Title', 'Resources', 'Severity', 'GeneratorId']) expect(f).toHaveProperty(field);
       expect(f.Remediation.Recommendation.Text.length).toBeGreaterThan(10);
     }

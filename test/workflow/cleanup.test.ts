@@ -9,7 +9,16 @@ import { appArn, accountChanges, defaultHandlers, newAppInput, world, type World
 import type { Handler } from '../../local/runner';
 import { leftovers } from './faults';
 
-const STOP_AT = ['AcquireLock', 'EnsureOperatorRole', 'EnsureApplication', 'CreateKey', 'GrantOperatorKeyAccess', 'SwitchApplicationToCmk', 'CheckUpdate', 'VerifyEncryption'];
+const STOP_AT = [
+  'AcquireLock',
+  'EnsureOperatorRole',
+  'EnsureApplication',
+  'CreateKey',
+  'GrantOperatorKeyAccess',
+  'SwitchApplicationToCmk',
+  'CheckUpdate',
+  'VerifyEncryption',
+];
 
 class Stopped extends Error {
   override name = 'Stopped';
@@ -23,7 +32,8 @@ describe('cleanup of a stopped onboarding', () => {
   afterAll(() => w.close());
 
   const lockOwner = async (app: string) =>
-    (await new DynamoDBClient(w.sb.clientConfig()).send(new GetItemCommand({ TableName: w.deployment.lockTableName, Key: { lockId: { S: appArn(app) } } }))).Item?.owner?.S;
+    (await new DynamoDBClient(w.sb.clientConfig()).send(new GetItemCommand({ TableName: w.deployment.lockTableName, Key: { lockId: { S: appArn(app) } } })))
+      .Item?.owner?.S;
 
   /** Onboards `app`, stopped once `stopAt` has run: returns the state it was entered with (its last recorded state). */
   async function stoppedRun(app: string, stopAt: string) {
@@ -31,18 +41,20 @@ describe('cleanup of a stopped onboarding', () => {
     let last: any;
     let stopped = false;
     // No function runs after the stop: every later invocation fails before touching the account.
-    const wrap = (name: string, h: Handler): Handler => async (event: any) => {
-      if (stopped) throw new Stopped('the execution was stopped');
-      const out = await h(event);
-      const state = event?.state ?? event;
-      const entered = name === 'AcquireLock' ? undefined : state;
-      if (event?.phase !== 'decide' && name === stopAt) {
-        stopped = true;
-        last = entered ?? { ...state, lock: out };
-        throw new Stopped('the execution was stopped');
-      }
-      return out;
-    };
+    const wrap =
+      (name: string, h: Handler): Handler =>
+      async (event: any) => {
+        if (stopped) throw new Stopped('the execution was stopped');
+        const out = await h(event);
+        const state = event?.state ?? event;
+        const entered = name === 'AcquireLock' ? undefined : state;
+        if (event?.phase !== 'decide' && name === stopAt) {
+          stopped = true;
+          last = entered ?? { ...state, lock: out };
+          throw new Stopped('the execution was stopped');
+        }
+        return out;
+      };
     const handlers = Object.fromEntries(Object.entries(real).map(([k, h]) => [k, wrap(k, h)]));
     const r = await w.machine({ handlers }).run(newAppInput(app), { executionName: `stop-${app}` });
     expect(stopped).toBe(true);
@@ -60,7 +72,12 @@ describe('cleanup of a stopped onboarding', () => {
       const changes = leftovers(accountChanges(w, before), w.sb.sandbox.state);
       const owner = await lockOwner(app);
       rows.push([stopAt, cleanup.status, String(changes.length), owner ? 'held' : 'free']);
-      expect({ stopAt, status: cleanup.status, changes: changes.map((c) => c.path), owner }).toEqual({ stopAt, status: 'SUCCEEDED', changes: [], owner: undefined });
+      expect({ stopAt, status: cleanup.status, changes: changes.map((c) => c.path), owner }).toEqual({
+        stopAt,
+        status: 'SUCCEEDED',
+        changes: [],
+        owner: undefined,
+      });
       // Idempotent: a second cleanup finds nothing to do.
       const again = await w.operation('cleanup').run(last, { executionName: `cleanup-again-${app}` });
       expect(again.status).toBe('SUCCEEDED');

@@ -32,7 +32,14 @@ export function leftovers(changes: StateChange[], after: SandboxState): StateCha
 }
 
 /** An update and its revert make new application versions: MSF's version history is history, like its operations. */
-const VERSION_HISTORY = ['ApplicationVersionId', 'ApplicationVersionUpdatedFrom', 'ApplicationVersionRolledBackFrom', 'ApplicationVersionRolledBackTo', 'ConditionalToken', 'LastUpdateTimestamp'];
+const VERSION_HISTORY = [
+  'ApplicationVersionId',
+  'ApplicationVersionUpdatedFrom',
+  'ApplicationVersionRolledBackFrom',
+  'ApplicationVersionRolledBackTo',
+  'ConditionalToken',
+  'LastUpdateTimestamp',
+];
 const withoutHistory = (app: unknown) => app && Object.fromEntries(Object.entries(app).filter(([k]) => !VERSION_HISTORY.includes(k)));
 /** An alias moved and moved back names the same key; only its LastUpdatedDate says it moved. */
 const aliasTarget = (alias: unknown) => (alias as { TargetKeyId?: string } | undefined)?.TargetKeyId;

@@ -14,7 +14,10 @@ import { clients, deployStateMachine } from '../sandbox/helpers';
 import { KEY_ADMIN_ARN, world, type World } from './harness';
 
 const PASS = { StartAt: 'Received', States: { Received: { Type: 'Pass', End: true } } };
-const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+const trust = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
 
 describe('guard', () => {
   let w: World;
@@ -28,12 +31,21 @@ describe('guard', () => {
     const c = clients(w.sb);
     const recorder = await deployStateMachine(w.sb, 'GuardRecorder', PASS);
     const role = (await c.iam.send(new CreateRoleCommand({ RoleName: 'EventsGuard', AssumeRolePolicyDocument: trust }))).Role!.Arn!;
-    await c.iam.send(new PutRolePolicyCommand({ RoleName: 'EventsGuard', PolicyName: 'start', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'states:StartExecution', Resource: recorder }] }) }));
+    await c.iam.send(
+      new PutRolePolicyCommand({
+        RoleName: 'EventsGuard',
+        PolicyName: 'start',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'states:StartExecution', Resource: recorder }] }),
+      }),
+    );
     await c.events.send(new PutRuleCommand({ Name: 'KeyGuardRule', EventPattern: JSON.stringify(keyGuardPattern()) }));
     await c.events.send(new PutTargetsCommand({ Rule: 'KeyGuardRule', Targets: [{ Id: 'audit', Arn: recorder, RoleArn: role, Input: '{}' }] }));
     const [key] = Object.values(w.sb.sandbox.state.kms.keys);
     const s = issueSession(w.sb.sandbox, KEY_ADMIN_ARN, 'oops');
-    const admin = new KMSClient({ ...w.sb.clientConfig(), credentials: { accessKeyId: s.AccessKeyId, secretAccessKey: s.SecretAccessKey, sessionToken: s.SessionToken } });
+    const admin = new KMSClient({
+      ...w.sb.clientConfig(),
+      credentials: { accessKeyId: s.AccessKeyId, secretAccessKey: s.SecretAccessKey, sessionToken: s.SessionToken },
+    });
 
     // Act
     await admin.send(new DisableKeyCommand({ KeyId: key.KeyId }));
@@ -45,7 +57,12 @@ describe('guard', () => {
     const audit = await w.operation('audit').run(JSON.parse(delivered.input!));
     expect(audit.status).toBe('SUCCEEDED');
     expect(audit.output.findings).toEqual([
-      expect.objectContaining({ GeneratorId: 'msf-cmk-orchestrator/audit/key-enabled', Severity: { Label: 'HIGH' }, Resources: [expect.objectContaining({ Id: key.Arn, Type: 'AwsKmsKey' })], ProductFields: expect.objectContaining({ 'msf-cmk/application': 'orders' }) }),
+      expect.objectContaining({
+        GeneratorId: 'msf-cmk-orchestrator/audit/key-enabled',
+        Severity: { Label: 'HIGH' },
+        Resources: [expect.objectContaining({ Id: key.Arn, Type: 'AwsKmsKey' })],
+        ProductFields: expect.objectContaining({ 'msf-cmk/application': 'orders' }),
+      }),
     ]);
   });
 });

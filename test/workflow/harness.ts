@@ -4,7 +4,13 @@
  */
 import { IAMClient, CreateRoleCommand } from '@aws-sdk/client-iam';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KinesisAnalyticsV2Client, CreateApplicationCommand, StartApplicationCommand, DescribeApplicationCommand, type ApplicationDetail } from '@aws-sdk/client-kinesis-analytics-v2';
+import {
+  KinesisAnalyticsV2Client,
+  CreateApplicationCommand,
+  StartApplicationCommand,
+  DescribeApplicationCommand,
+  type ApplicationDetail,
+} from '@aws-sdk/client-kinesis-analytics-v2';
 import { startSandbox, type RunningSandbox } from '../../local/sandbox/server';
 import { assumeRoleAsService, issueSession } from '../../local/sandbox/services/sts';
 import { clients } from '../sandbox/helpers';
@@ -61,8 +67,16 @@ export async function world(options: SandboxOptions = {}): Promise<World> {
   const deployment = await deployLocally({ iam: root.iam, dynamodb: new DynamoDBClient(cfg) }, { partition: 'aws', account: ACCOUNT, region: REGION });
   const orchestratorArn = deployment.orchestratorRoleArn;
   const s = assumeRoleAsService(sb.sandbox, 'lambda.amazonaws.com', orchestratorArn, 'orchestrator');
-  const env = functionEnvironment(sb.endpoint, sb.sandbox.region, { accessKeyId: s.AccessKeyId, secretAccessKey: s.SecretAccessKey, sessionToken: s.SessionToken }, deployment);
-  const flinkTrust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+  const env = functionEnvironment(
+    sb.endpoint,
+    sb.sandbox.region,
+    { accessKeyId: s.AccessKeyId, secretAccessKey: s.SecretAccessKey, sessionToken: s.SessionToken },
+    deployment,
+  );
+  const flinkTrust = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+  });
   sb.sandbox.iamPropagationDelayMs = options.iamPropagationDelayMs ?? 0;
   const made = new Set<string>();
   const ensureExecRole = async (app: string) => {
@@ -78,10 +92,25 @@ export async function world(options: SandboxOptions = {}): Promise<World> {
     env,
     machine: (o = {}) => new LocalStateMachine({ account: ACCOUNT, region: sb.sandbox.region, env, waitMs: 0, retryScale: 0, ...o }),
     operation: (operation, o = {}) =>
-      new LocalStateMachine({ account: ACCOUNT, region: sb.sandbox.region, env, waitMs: 0, retryScale: 0, definitionPath: definitionOf(operation), stateMachineName: STATE_MACHINE_NAMES[operation], ...o }),
+      new LocalStateMachine({
+        account: ACCOUNT,
+        region: sb.sandbox.region,
+        env,
+        waitMs: 0,
+        retryScale: 0,
+        definitionPath: definitionOf(operation),
+        stateMachineName: STATE_MACHINE_NAMES[operation],
+        ...o,
+      }),
     existingApp: async (name, o = {}) => {
       await ensureExecRole(name);
-      await root.flink.send(new CreateApplicationCommand({ ApplicationName: name, RuntimeEnvironment: (o.runtime ?? 'FLINK-1_20') as never, ServiceExecutionRole: execRoleArn(name) }));
+      await root.flink.send(
+        new CreateApplicationCommand({
+          ApplicationName: name,
+          RuntimeEnvironment: (o.runtime ?? 'FLINK-1_20') as never,
+          ServiceExecutionRole: execRoleArn(name),
+        }),
+      );
       if (o.running) {
         await root.flink.send(new StartApplicationCommand({ ApplicationName: name, RunConfiguration: {} }));
         sb.sandbox.advance(sb.sandbox.flinkDurations.start);
@@ -89,7 +118,11 @@ export async function world(options: SandboxOptions = {}): Promise<World> {
     },
     describe: async (name) => (await root.flink.send(new DescribeApplicationCommand({ ApplicationName: name }))).ApplicationDetail!,
     ensureExecRole,
-    unlock: (app, reason = 'test') => unlock({ dynamodb: new DynamoDBClient(cfg), sfn: new SFNClient(cfg), sts: new STSClient(cfg) }, { lockTableName: deployment.lockTableName, applicationArn: appArn(app), reason }),
+    unlock: (app, reason = 'test') =>
+      unlock(
+        { dynamodb: new DynamoDBClient(cfg), sfn: new SFNClient(cfg), sts: new STSClient(cfg) },
+        { lockTableName: deployment.lockTableName, applicationArn: appArn(app), reason },
+      ),
     close: () => sb.close(),
   };
 }

@@ -32,7 +32,14 @@ describe('one run per application', () => {
   it('releases the lock after success and after a rollback, so the next run for the application can go', async () => {
     w = await world();
     await w.ensureExecRole('orders');
-    w.sb.sandbox.faults.inject({ service: 'kinesisanalytics', operation: 'UpdateApplication', error: 'ValidationException', message: 'injected', status: 400, times: 1 });
+    w.sb.sandbox.faults.inject({
+      service: 'kinesisanalytics',
+      operation: 'UpdateApplication',
+      error: 'ValidationException',
+      message: 'injected',
+      status: 400,
+      times: 1,
+    });
     const failed = await w.machine().run(newAppInput('orders'));
     expect(failed).toMatchObject({ status: 'FAILED', error: 'ValidationException' });
     const next = await w.machine().run(newAppInput('orders'));
@@ -45,7 +52,10 @@ describe('one run per application', () => {
     /** An execution of a one-state machine in the sandbox's Step Functions that ended as `status`. */
     async function holder(status: 'SUCCEEDED' | 'FAILED' | 'ABORTED'): Promise<string> {
       const { sfn } = clients(w.sb);
-      const States = status === 'ABORTED' ? { Hold: { Type: 'Wait', Seconds: 3600, End: true } } : { End: status === 'FAILED' ? { Type: 'Fail', Error: 'X' } : { Type: 'Succeed' } };
+      const States =
+        status === 'ABORTED'
+          ? { Hold: { Type: 'Wait', Seconds: 3600, End: true } }
+          : { End: status === 'FAILED' ? { Type: 'Fail', Error: 'X' } : { Type: 'Succeed' } };
       const machine = await deployStateMachine(w.sb, `Holder${status}`, { StartAt: Object.keys(States)[0], States });
       const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: machine }));
       if (status === 'ABORTED') await sfn.send(new StopExecutionCommand({ executionArn }));
@@ -53,11 +63,23 @@ describe('one run per application', () => {
       return executionArn!;
     }
     const lockHeldBy = (owner: string) =>
-      new DynamoDBClient(w.sb.clientConfig()).send(new PutItemCommand({
-        TableName: w.deployment.lockTableName,
-        Item: { lockId: { S: appArn('orders') }, owner: { S: owner }, acquiredAt: { N: '0' }, expiresAt: { N: String(Math.floor(Date.now() / 1000) + 7000) } },
-      }));
-    const lockItem = async () => (await new DynamoDBClient(w.sb.clientConfig()).send(new GetItemCommand({ TableName: w.deployment.lockTableName, Key: { lockId: { S: appArn('orders') } } }))).Item;
+      new DynamoDBClient(w.sb.clientConfig()).send(
+        new PutItemCommand({
+          TableName: w.deployment.lockTableName,
+          Item: {
+            lockId: { S: appArn('orders') },
+            owner: { S: owner },
+            acquiredAt: { N: '0' },
+            expiresAt: { N: String(Math.floor(Date.now() / 1000) + 7000) },
+          },
+        }),
+      );
+    const lockItem = async () =>
+      (
+        await new DynamoDBClient(w.sb.clientConfig()).send(
+          new GetItemCommand({ TableName: w.deployment.lockTableName, Key: { lockId: { S: appArn('orders') } } }),
+        )
+      ).Item;
 
     it.each(['SUCCEEDED', 'FAILED'] as const)('is taken over when its holder ended %s (its own Catch ran; only the release was lost)', async (status) => {
       w = await world();
@@ -76,7 +98,12 @@ describe('one run per application', () => {
       expect(refused.cause).toContain(`${stopped} (ABORTED; its rollback did not run: run its cleanup, or msf-cmk unlock)`);
       const unlocked = await w.unlock('orders', 'its cleanup ran by hand');
       expect(unlocked).toMatchObject({ unlocked: true, holder: stopped, holderStatus: 'ABORTED' });
-      expect((await lockItem())!.unlocks.L![0].M).toMatchObject({ by: { S: 'arn:aws:iam::000000000000:root' }, holder: { S: stopped }, holderStatus: { S: 'ABORTED' }, reason: { S: 'its cleanup ran by hand' } });
+      expect((await lockItem())!.unlocks.L![0].M).toMatchObject({
+        by: { S: 'arn:aws:iam::000000000000:root' },
+        holder: { S: stopped },
+        holderStatus: { S: 'ABORTED' },
+        reason: { S: 'its cleanup ran by hand' },
+      });
       expect((await w.machine().run(newAppInput('orders'))).status).toBe('SUCCEEDED');
     });
 

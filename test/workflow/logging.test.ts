@@ -20,7 +20,11 @@ async function linesOf(run: () => Promise<unknown>): Promise<Record<string, any>
   } finally {
     for (const spy of spies) spy.mockRestore();
   }
-  return out.join('').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  return out
+    .join('')
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
 }
 
 describe('step log lines (Powertools Logger, level from the deployment environment)', () => {
@@ -37,7 +41,9 @@ describe('step log lines (Powertools Logger, level from the deployment environme
       executionArn = (await machine.run(newAppInput('orders'))).executionArn;
     });
     const states = lines.map((l) => l.state);
-    expect(states).toEqual(expect.arrayContaining(['ValidateInput', 'AcquireLock', 'DecideCreateKey', 'CreateKey', 'SwitchApplicationToCmk', 'VerifyEncryption', 'ReleaseLock']));
+    expect(states).toEqual(
+      expect.arrayContaining(['ValidateInput', 'AcquireLock', 'DecideCreateKey', 'CreateKey', 'SwitchApplicationToCmk', 'VerifyEncryption', 'ReleaseLock']),
+    );
     for (const line of lines) {
       expect(line).toMatchObject({
         level: 'INFO',
@@ -60,7 +66,9 @@ describe('step log lines (Powertools Logger, level from the deployment environme
   it('says which step failed and with which error', async () => {
     w = await world();
     const lines = await linesOf(() => w.machine({ env: { ...w.env, POWERTOOLS_LOG_LEVEL: 'INFO' } }).run({ applicationName: 'absent' }));
-    expect(lines).toContainEqual(expect.objectContaining({ level: 'WARN', state: 'DecideEnsureApplication', outcome: 'failed', error: 'ApplicationNotFound', application: 'absent' }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: 'WARN', state: 'DecideEnsureApplication', outcome: 'failed', error: 'ApplicationNotFound', application: 'absent' }),
+    );
   });
 
   it('at DEBUG also names each decided change by action and resource, still without its document', async () => {
@@ -69,7 +77,12 @@ describe('step log lines (Powertools Logger, level from the deployment environme
     const lines = await linesOf(() => w.machine({ env: { ...w.env, POWERTOOLS_LOG_LEVEL: 'DEBUG' } }).run(newAppInput('debug')));
     const decided = lines.filter((l) => l.level === 'DEBUG' && l.state === 'DecideCreateKey');
     expect(decided.map((l) => l.message)).toEqual(['DecideCreateKey decided kms:CreateKey', 'DecideCreateKey decided kms:CreateAlias']);
-    expect(decided[0]).toMatchObject({ resource: expect.stringContaining(':key/'), detail: expect.any(String), execution: expect.any(String), application: 'debug' });
+    expect(decided[0]).toMatchObject({
+      resource: expect.stringContaining(':key/'),
+      detail: expect.any(String),
+      execution: expect.any(String),
+      application: 'debug',
+    });
     expect(JSON.stringify(lines)).not.toContain('Statement');
   });
 
@@ -78,6 +91,9 @@ describe('step log lines (Powertools Logger, level from the deployment environme
     await w.ensureExecRole('quiet');
     const lines = await linesOf(() => w.machine().run(newAppInput('quiet')));
     expect(lines).toEqual([]);
-    expect(functionEnvironment(undefined, 'us-east-1', undefined, w.deployment)).toMatchObject({ POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_SERVICE_NAME: 'msf-cmk-orchestrator' });
+    expect(functionEnvironment(undefined, 'us-east-1', undefined, w.deployment)).toMatchObject({
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      POWERTOOLS_SERVICE_NAME: 'msf-cmk-orchestrator',
+    });
   });
 });

@@ -8,7 +8,10 @@ import { faultMatrix } from './faults';
 import { newAppInput, operatorOf, world, type World } from './harness';
 
 const keyOfApp = (w: World, app: string) => w.sb.sandbox.state.kinesisanalytics.applications[app].Encryption.KeyId;
-const cmkPolicies = (w: World, app: string) => Object.keys(w.sb.sandbox.state.iam.roles[`msf-cmk-operator-${app}`].InlinePolicies).filter((n) => n.startsWith('msf-cmk-key-')).sort();
+const cmkPolicies = (w: World, app: string) =>
+  Object.keys(w.sb.sandbox.state.iam.roles[`msf-cmk-operator-${app}`].InlinePolicies)
+    .filter((n) => n.startsWith('msf-cmk-key-'))
+    .sort();
 
 describe('move-key', () => {
   let w: World;
@@ -18,7 +21,7 @@ describe('move-key', () => {
     ['a new application', 'new'],
     ['a READY application', 'ready'],
     ['a RUNNING application', 'running'],
-  ])('moves %s to a new key, keeps the old one enabled with the operator\'s rights on it, and moves the alias', async (_what, kind) => {
+  ])("moves %s to a new key, keeps the old one enabled with the operator's rights on it, and moves the alias", async (_what, kind) => {
     w = await world({ flinkDurations: { start: 0, update: 0, snapshot: 0 } });
     if (kind === 'new') await w.ensureExecRole('orders');
     else await w.existingApp('orders', { running: kind === 'running' });
@@ -29,7 +32,12 @@ describe('move-key', () => {
 
     expect(result.status).toBe('SUCCEEDED');
     const next = Object.values(w.sb.sandbox.state.kms.keys).find((k) => k.KeyId !== old.KeyId)!;
-    expect(result.output).toMatchObject({ encryption: { KeyType: 'CUSTOMER_MANAGED_KEY', KeyId: next.Arn }, previousEncryption: { KeyId: old.Arn }, key: { created: true }, previousKey: { keyArn: old.Arn, keyState: 'Enabled' } });
+    expect(result.output).toMatchObject({
+      encryption: { KeyType: 'CUSTOMER_MANAGED_KEY', KeyId: next.Arn },
+      previousEncryption: { KeyId: old.Arn },
+      key: { created: true },
+      previousKey: { keyArn: old.Arn, keyState: 'Enabled' },
+    });
     expect(keyOfApp(w, 'orders')).toBe(next.Arn);
     expect((await w.describe('orders')).ApplicationStatus).toBe(kind === 'running' ? 'RUNNING' : 'READY');
     expect(w.sb.sandbox.state.kms.keys[old.KeyId].KeyState).toBe('Enabled');
@@ -133,6 +141,14 @@ faultMatrix({
     'ReleaseLockAfterRollback: dynamodb:UpdateItem': { service: 'dynamodb', operation: 'UpdateItem', inputContains: 'REMOVE #owner' },
   },
   // The verification's DescribeApplication is the run's second (the first is DecideEnsureApplication's).
-  failLate: { service: 'kinesisanalytics', operation: 'DescribeApplication', error: 'ValidationException', message: 'injected: the application cannot be read back', status: 400, skip: 1, times: 1 },
+  failLate: {
+    service: 'kinesisanalytics',
+    operation: 'DescribeApplication',
+    error: 'ValidationException',
+    message: 'injected: the application cannot be read back',
+    status: 400,
+    skip: 1,
+    times: 1,
+  },
   lateCause: 'VerifyEncryption failed with ValidationException',
 });

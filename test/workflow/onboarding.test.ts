@@ -24,7 +24,8 @@ function counts(w: World) {
 }
 
 /** Writes in a request log: every call that is not a read or an AssumeRole. */
-const writes = (log: RequestLogEntry[]) => log.filter((e) => !/^(Get|List|Describe)/.test(e.operation) && e.operation !== 'AssumeRole').map((e) => `${e.service}:${e.operation}`);
+const writes = (log: RequestLogEntry[]) =>
+  log.filter((e) => !/^(Get|List|Describe)/.test(e.operation) && e.operation !== 'AssumeRole').map((e) => `${e.service}:${e.operation}`);
 
 /**
  * A key the platform team made (as root) whose policy already allows what MSF needs for this application.
@@ -33,7 +34,13 @@ const writes = (log: RequestLogEntry[]) => log.filter((e) => !/^(Get|List|Descri
  * policy (which the workflow writes) gives the operator its rights.
  */
 async function platformKey(w: World, app: string, operatorExists = false) {
-  const full = keyPolicy({ scope: { account: ACCOUNT, region: REGION }, applicationArn: appArn(app), operatorRoleArn: operatorArn(app), keyAdminRoleArn: KEY_ADMIN_ARN, delegateToAccount: !operatorExists });
+  const full = keyPolicy({
+    scope: { account: ACCOUNT, region: REGION },
+    applicationArn: appArn(app),
+    operatorRoleArn: operatorArn(app),
+    keyAdminRoleArn: KEY_ADMIN_ARN,
+    delegateToAccount: !operatorExists,
+  });
   const policy = operatorExists ? full : { ...full, Statement: full.Statement.filter((s) => s.Principal?.AWS !== operatorArn(app)) };
   return (await new KMSClient(w.sb.clientConfig()).send(new CreateKeyCommand({ Policy: JSON.stringify(policy) }))).KeyMetadata!;
 }
@@ -57,14 +64,19 @@ describe('OnboardApplication end to end on the sandbox (real ASL, real handlers)
     });
     const app = await w.describe('orders');
     expect(app.ApplicationStatus).toBe('READY');
-    expect(app.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription).toEqual({ KeyType: 'CUSTOMER_MANAGED_KEY', KeyId: result.output.key.keyArn });
+    expect(app.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription).toEqual({
+      KeyType: 'CUSTOMER_MANAGED_KEY',
+      KeyId: result.output.key.keyArn,
+    });
     expect(counts(w)).toEqual({ keys: 1, aliases: 1, operatorRoles: 1, inlinePolicies: 2, managedPolicies: 0 });
     // Owned by this execution and this application, from the moment each was created.
     const key = Object.values(w.sb.sandbox.state.kms.keys)[0];
-    expect(key.Tags).toEqual(expect.arrayContaining([
-      { TagKey: 'msf-cmk:application-arn', TagValue: appArn('orders') },
-      { TagKey: 'msf-cmk:created-by-execution', TagValue: result.executionArn },
-    ]));
+    expect(key.Tags).toEqual(
+      expect.arrayContaining([
+        { TagKey: 'msf-cmk:application-arn', TagValue: appArn('orders') },
+        { TagKey: 'msf-cmk:created-by-execution', TagValue: result.executionArn },
+      ]),
+    );
   });
 
   it('moves an existing READY application and keeps it READY', async () => {
@@ -91,19 +103,20 @@ describe('OnboardApplication end to end on the sandbox (real ASL, real handlers)
     expect(snapshots.map((s) => s.Encryption)).toContainEqual({ KeyType: 'AWS_OWNED_KEY' });
   });
 
-  it.each([
-    ['FLINK-1_18, before anything is written', { runtime: 'FLINK-1_18' }, 'legacy', 'UnsupportedRuntime', 'FLINK-1_18'],
-  ])('refuses an application on %s (UnsupportedRuntime) while deciding: nothing was changed', async (_what, options, name, error, words) => {
-    w = await world();
-    await w.existingApp(name, options);
-    w.sb.sandbox.faults.log.length = 0;
-    const before = w.sb.sandbox.snapshot();
-    const result = await w.machine().run({ applicationName: name });
-    expect(result).toMatchObject({ status: 'FAILED', error, cause: expect.stringContaining(words) });
-    expect(result.cause).toMatch(/^DecideEnsureApplication failed with UnsupportedRuntime: .*\. Nothing was changed\.$/);
-    expect(writes(w.sb.sandbox.faults.log)).toEqual(['dynamodb:UpdateItem', 'dynamodb:UpdateItem']); // the lock, taken and released
-    expect(accountChanges(w, before)).toEqual([]);
-  });
+  it.each([['FLINK-1_18, before anything is written', { runtime: 'FLINK-1_18' }, 'legacy', 'UnsupportedRuntime', 'FLINK-1_18']])(
+    'refuses an application on %s (UnsupportedRuntime) while deciding: nothing was changed',
+    async (_what, options, name, error, words) => {
+      w = await world();
+      await w.existingApp(name, options);
+      w.sb.sandbox.faults.log.length = 0;
+      const before = w.sb.sandbox.snapshot();
+      const result = await w.machine().run({ applicationName: name });
+      expect(result).toMatchObject({ status: 'FAILED', error, cause: expect.stringContaining(words) });
+      expect(result.cause).toMatch(/^DecideEnsureApplication failed with UnsupportedRuntime: .*\. Nothing was changed\.$/);
+      expect(writes(w.sb.sandbox.faults.log)).toEqual(['dynamodb:UpdateItem', 'dynamodb:UpdateItem']); // the lock, taken and released
+      expect(accountChanges(w, before)).toEqual([]);
+    },
+  );
 
   it('refuses a missing application without a createApplication spec (ApplicationNotFound) before any write', async () => {
     w = await world();
@@ -170,12 +183,16 @@ describe('OnboardApplication end to end on the sandbox (real ASL, real handlers)
     w.sb.sandbox.faults.log.length = 0;
     const second = await w.machine().run(newAppInput('orders'));
     expect(second.status).toBe('SUCCEEDED');
-    expect(second.output).toMatchObject({ key: { keyArn: first.output.key.keyArn }, created: { operatorRole: false, application: false, key: false }, changes: 0 });
+    expect(second.output).toMatchObject({
+      key: { keyArn: first.output.key.keyArn },
+      created: { operatorRole: false, application: false, key: false },
+      changes: 0,
+    });
     expect(writes(w.sb.sandbox.faults.log).filter((op) => !op.startsWith('dynamodb:'))).toEqual([]);
     expect(counts(w)).toEqual({ keys: 1, aliases: 1, operatorRoles: 1, inlinePolicies: 2, managedPolicies: 0 });
   });
 
-  it('gives two applications two operators that cannot reach each other\'s keys, and shares only the deployed key administrator', async () => {
+  it("gives two applications two operators that cannot reach each other's keys, and shares only the deployed key administrator", async () => {
     w = await world();
     await w.existingApp('ledger');
     await w.existingApp('payments');
@@ -202,13 +219,20 @@ describe('OnboardApplication end to end on the sandbox (real ASL, real handlers)
     w = await world();
     await w.existingApp('ledger');
     await w.machine().run({ applicationName: 'ledger' }); // the operator role exists now, so a key policy may name it
-    const full = keyPolicy({ scope: { account: ACCOUNT, region: REGION }, applicationArn: appArn('ledger'), operatorRoleArn: operatorArn('ledger'), keyAdminRoleArn: KEY_ADMIN_ARN });
+    const full = keyPolicy({
+      scope: { account: ACCOUNT, region: REGION },
+      applicationArn: appArn('ledger'),
+      operatorRoleArn: operatorArn('ledger'),
+      keyAdminRoleArn: KEY_ADMIN_ARN,
+    });
     const withoutServices = { ...full, Statement: full.Statement.filter((s) => !s.Principal?.Service) };
     const key = (await new KMSClient(w.sb.clientConfig()).send(new CreateKeyCommand({ Policy: JSON.stringify(withoutServices) }))).KeyMetadata!;
     const before = w.sb.sandbox.snapshot();
     const result = await w.machine().run({ applicationName: 'ledger', keyId: key.Arn });
     expect(result).toMatchObject({ status: 'FAILED', error: 'PreconditionFailed' });
-    expect(result.cause).toMatch(/^DecideCreateKey failed with PreconditionFailed: Key .* cannot be adopted: its key policy does not allow: kms:DescribeKey by kinesisanalytics\.amazonaws\.com/);
+    expect(result.cause).toMatch(
+      /^DecideCreateKey failed with PreconditionFailed: Key .* cannot be adopted: its key policy does not allow: kms:DescribeKey by kinesisanalytics\.amazonaws\.com/,
+    );
     expect(result.cause).toContain('"Sid":"AllowMsfInfrastructureToCreateDecryptGrantForRunningState"');
     expect(result.cause).toContain('Nothing was changed.');
     expect(accountChanges(w, before)).toEqual([]);
@@ -218,21 +242,32 @@ describe('OnboardApplication end to end on the sandbox (real ASL, real handlers)
     w = await world();
     await w.existingApp('ledger');
     await w.machine().run({ applicationName: 'ledger' });
-    const full = keyPolicy({ scope: { account: ACCOUNT, region: REGION }, applicationArn: appArn('ledger'), operatorRoleArn: operatorArn('ledger'), keyAdminRoleArn: KEY_ADMIN_ARN });
+    const full = keyPolicy({
+      scope: { account: ACCOUNT, region: REGION },
+      applicationArn: appArn('ledger'),
+      operatorRoleArn: operatorArn('ledger'),
+      keyAdminRoleArn: KEY_ADMIN_ARN,
+    });
     // Every string the old text search looked for is there; the Deny takes the operator's use away.
-    const denying = { ...full, Statement: [...full.Statement, { Sid: 'NoOperatorUse', Effect: 'Deny', Principal: { AWS: operatorArn('ledger') }, Action: 'kms:Decrypt', Resource: '*' }] };
+    const denying = {
+      ...full,
+      Statement: [...full.Statement, { Sid: 'NoOperatorUse', Effect: 'Deny', Principal: { AWS: operatorArn('ledger') }, Action: 'kms:Decrypt', Resource: '*' }],
+    };
     const key = (await new KMSClient(w.sb.clientConfig()).send(new CreateKeyCommand({ Policy: JSON.stringify(denying) }))).KeyMetadata!;
     const result = await w.machine().run({ applicationName: 'ledger', keyId: key.Arn });
     expect(result).toMatchObject({ status: 'FAILED', error: 'PreconditionFailed', cause: expect.stringContaining(`kms:Decrypt by ${operatorArn('ledger')}`) });
   });
 
-  it('moves an application from one CMK to another keeping the operator\'s rights on both (facts §5 CMK#1 → CMK#2)', async () => {
+  it("moves an application from one CMK to another keeping the operator's rights on both (facts §5 CMK#1 → CMK#2)", async () => {
     w = await world();
     await w.existingApp('ledger');
     const first = await w.machine().run({ applicationName: 'ledger' });
     const second = await platformKey(w, 'ledger', true);
     const result = await w.machine().run({ applicationName: 'ledger', keyId: second.Arn });
-    expect(result).toMatchObject({ status: 'SUCCEEDED', output: { encryption: { KeyId: second.Arn }, previousEncryption: { KeyId: first.output.key.keyArn } } });
+    expect(result).toMatchObject({
+      status: 'SUCCEEDED',
+      output: { encryption: { KeyId: second.Arn }, previousEncryption: { KeyId: first.output.key.keyArn } },
+    });
     const inline = Object.keys(w.sb.sandbox.state.iam.roles['msf-cmk-operator-ledger'].InlinePolicies);
     expect(inline.sort()).toEqual(['msf-cmk-base', first.output.operatorPolicies.cmk, result.output.operatorPolicies.cmk].sort());
   });
@@ -312,7 +347,10 @@ describe('ordering proof: each step refuses to act without its precondition, and
     w = await world();
     await w.existingApp('ledger');
     Object.assign(process.env, w.env);
-    const validated = await steps.ValidateInput.handler({ input: { applicationName: 'ledger' }, execution: { Id: `arn:aws:states:${REGION}:${ACCOUNT}:execution:OnboardApplication:e1`, Name: 'e1' } });
+    const validated = await steps.ValidateInput.handler({
+      input: { applicationName: 'ledger' },
+      execution: { Id: `arn:aws:states:${REGION}:${ACCOUNT}:execution:OnboardApplication:e1`, Name: 'e1' },
+    });
     // Every step decided (as the state machine does before applying any), and only the lock held.
     let state: any = { ...(validated as object), lock: { lockId: appArn('ledger'), owner: 'e1', expiresAt: 0 } };
     for (const name of ['EnsureOperatorRole', 'EnsureApplication', 'CreateKey', 'GrantOperatorKeyAccess', 'SwitchApplicationToCmk']) {

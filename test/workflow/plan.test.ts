@@ -50,8 +50,16 @@ describe('plan mode: the decisions alone, read-only by construction, and exactly
       { action: 'kinesisanalytics:CreateApplication', resource: appArn('orders'), detail: 'FLINK-1_20 with the AWS owned key, left READY' },
       { action: 'kms:CreateKey', resource: `arn:aws:kms:us-east-1:${ACCOUNT}:key/(new key)`, detail: expect.stringContaining(appArn('orders')) },
       { action: 'kms:CreateAlias', resource: ALIAS('orders'), detail: 'alias/msf-cmk/orders for the new key' },
-      { action: 'iam:PutRolePolicy', resource: operatorArn('orders'), detail: expect.stringContaining('adds inline policy msf-cmk-key-(new key): use of the new key alias/msf-cmk/orders') },
-      { action: 'kinesisanalytics:UpdateApplication', resource: appArn('orders'), detail: expect.stringMatching(/^to CUSTOMER_MANAGED_KEY the new key alias\/msf-cmk\/orders; the application is READY/) },
+      {
+        action: 'iam:PutRolePolicy',
+        resource: operatorArn('orders'),
+        detail: expect.stringContaining('adds inline policy msf-cmk-key-(new key): use of the new key alias/msf-cmk/orders'),
+      },
+      {
+        action: 'kinesisanalytics:UpdateApplication',
+        resource: appArn('orders'),
+        detail: expect.stringMatching(/^to CUSTOMER_MANAGED_KEY the new key alias\/msf-cmk\/orders; the application is READY/),
+      },
     ]);
   });
 
@@ -70,7 +78,8 @@ describe('plan mode: the decisions alone, read-only by construction, and exactly
     expect(plan.result.output.changes.at(-1)).toEqual({
       action: 'kinesisanalytics:UpdateApplication',
       resource: appArn('clickstream'),
-      detail: 'to CUSTOMER_MANAGED_KEY the new key alias/msf-cmk/clickstream; the application is RUNNING: Managed Flink snapshots it under its current key and restarts it on the CMK',
+      detail:
+        'to CUSTOMER_MANAGED_KEY the new key alias/msf-cmk/clickstream; the application is RUNNING: Managed Flink snapshots it under its current key and restarts it on the CMK',
     });
     expect((await w.describe('clickstream')).ApplicationStatus).toBe('RUNNING');
     const real = await w.machine({ waitMs: 60 }).run({ applicationName: 'clickstream' });
@@ -82,7 +91,11 @@ describe('plan mode: the decisions alone, read-only by construction, and exactly
     await w.existingApp('legacy', { runtime: 'FLINK-1_18' });
     const before = w.sb.sandbox.snapshot();
     const plan = await run({ applicationName: 'legacy', mode: 'plan' });
-    expect(plan.result).toMatchObject({ status: 'FAILED', error: 'UnsupportedRuntime', cause: expect.stringMatching(/^DecideEnsureApplication failed with UnsupportedRuntime: .*FLINK-1_18.*Nothing was changed\.$/) });
+    expect(plan.result).toMatchObject({
+      status: 'FAILED',
+      error: 'UnsupportedRuntime',
+      cause: expect.stringMatching(/^DecideEnsureApplication failed with UnsupportedRuntime: .*FLINK-1_18.*Nothing was changed\.$/),
+    });
     expect(writesIn(plan.log)).toEqual([]);
     expect(accountChanges(w, before)).toEqual([]);
   });
@@ -100,16 +113,20 @@ describe('plan mode: the decisions alone, read-only by construction, and exactly
 
     it('an operator role without its permissions boundary: sets it (and a rollback would keep it: it only narrows)', async () => {
       const changes = await driftThenParity(() => delete state().iam.roles['msf-cmk-operator-ledger'].PermissionsBoundaryArn);
-      expect(changes).toEqual([{ action: 'iam:PutRolePermissionsBoundary', resource: operatorArn('ledger'), detail: expect.stringContaining('msf-cmk-managed-roles-boundary') }]);
+      expect(changes).toEqual([
+        { action: 'iam:PutRolePermissionsBoundary', resource: operatorArn('ledger'), detail: expect.stringContaining('msf-cmk-managed-roles-boundary') },
+      ]);
     });
 
-    it("an outdated operator CMK policy: rewrites it", async () => {
+    it('an outdated operator CMK policy: rewrites it', async () => {
       const changes = await driftThenParity(() => {
         const role = state().iam.roles['msf-cmk-operator-ledger'];
         const name = Object.keys(role.InlinePolicies).find((n) => n.startsWith('msf-cmk-key-'))!;
         (role.InlinePolicies[name] as any).Statement.pop();
       });
-      expect(changes).toEqual([{ action: 'iam:PutRolePolicy', resource: operatorArn('ledger'), detail: expect.stringMatching(/^updates inline policy msf-cmk-key-/) }]);
+      expect(changes).toEqual([
+        { action: 'iam:PutRolePolicy', resource: operatorArn('ledger'), detail: expect.stringMatching(/^updates inline policy msf-cmk-key-/) },
+      ]);
     });
 
     it('a key without its alias (a crash before CreateAlias, in an older version): a new key and alias, the old key left to its owner', async () => {
@@ -122,7 +139,13 @@ describe('plan mode: the decisions alone, read-only by construction, and exactly
         const key = Object.values(state().kms.keys)[0];
         const policy = JSON.parse(key.Policy);
         policy.Statement = policy.Statement.filter((s: any) => s.Sid !== 'AllowAccountToRecoverKeyAdministration');
-        policy.Statement.push({ Sid: 'AuditorMayDescribe', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:DescribeKey', Resource: '*' });
+        policy.Statement.push({
+          Sid: 'AuditorMayDescribe',
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+          Action: 'kms:DescribeKey',
+          Resource: '*',
+        });
         key.Policy = JSON.stringify(policy);
       });
       expect(actionsOf(changes)).toEqual(['kms:PutKeyPolicy']);
@@ -132,9 +155,14 @@ describe('plan mode: the decisions alone, read-only by construction, and exactly
 
     it('an operator role whose trust lost the orchestrator: adds it back (as the orchestrator, which may still write to it)', async () => {
       const changes = await driftThenParity(() => {
-        state().iam.roles['msf-cmk-operator-ledger'].AssumeRolePolicyDocument = { Version: '2012-10-17', Statement: [{ Sid: 'TrustedCallers', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'sts:AssumeRole' }] };
+        state().iam.roles['msf-cmk-operator-ledger'].AssumeRolePolicyDocument = {
+          Version: '2012-10-17',
+          Statement: [{ Sid: 'TrustedCallers', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'sts:AssumeRole' }],
+        };
       });
-      expect(changes).toEqual([{ action: 'iam:UpdateAssumeRolePolicy', resource: operatorArn('ledger'), detail: expect.stringContaining('MsfCmkOrchestrator') }]);
+      expect(changes).toEqual([
+        { action: 'iam:UpdateAssumeRolePolicy', resource: operatorArn('ledger'), detail: expect.stringContaining('MsfCmkOrchestrator') },
+      ]);
     });
 
     it('a partly onboarded application (its rollback stopped after the switch failed): plans and then makes only the rest', async () => {

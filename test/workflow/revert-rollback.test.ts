@@ -23,16 +23,32 @@ faultMatrix({
   },
   forward: {
     'AcquireLock: dynamodb:UpdateItem': { service: 'dynamodb', operation: 'UpdateItem', inputContains: 'SET #owner' },
-    'SwitchApplicationToAwsOwnedKey: kinesisanalytics:UpdateApplication': { service: 'kinesisanalytics', operation: 'UpdateApplication', inputContains: '"KeyTypeUpdate":"AWS_OWNED_KEY"' },
+    'SwitchApplicationToAwsOwnedKey: kinesisanalytics:UpdateApplication': {
+      service: 'kinesisanalytics',
+      operation: 'UpdateApplication',
+      inputContains: '"KeyTypeUpdate":"AWS_OWNED_KEY"',
+    },
     'RemoveOperatorKeyAccess: iam:DeleteRolePolicy': { service: 'iam', operation: 'DeleteRolePolicy', inputContains: '"PolicyName":"msf-cmk-key-' },
     'ReleaseLock: dynamodb:UpdateItem': { service: 'dynamodb', operation: 'UpdateItem', inputContains: 'REMOVE #owner' },
   },
   compensating: {
     'RestoreOperatorKeyAccess: iam:PutRolePolicy': { service: 'iam', operation: 'PutRolePolicy', inputContains: '"PolicyName":"msf-cmk-key-' },
-    'RevertApplication: kinesisanalytics:UpdateApplication': { service: 'kinesisanalytics', operation: 'UpdateApplication', inputContains: '"KeyTypeUpdate":"CUSTOMER_MANAGED_KEY"' },
+    'RevertApplication: kinesisanalytics:UpdateApplication': {
+      service: 'kinesisanalytics',
+      operation: 'UpdateApplication',
+      inputContains: '"KeyTypeUpdate":"CUSTOMER_MANAGED_KEY"',
+    },
     'ReleaseLockAfterRollback: dynamodb:UpdateItem': { service: 'dynamodb', operation: 'UpdateItem', inputContains: 'REMOVE #owner' },
   },
   // The verification's DescribeApplication is the run's second (the first is DecideSwitchApplicationToAwsOwnedKey's).
-  failLate: { service: 'kinesisanalytics', operation: 'DescribeApplication', error: 'ValidationException', message: 'injected: the application cannot be read back', status: 400, skip: 1, times: 1 },
+  failLate: {
+    service: 'kinesisanalytics',
+    operation: 'DescribeApplication',
+    error: 'ValidationException',
+    message: 'injected: the application cannot be read back',
+    status: 400,
+    skip: 1,
+    times: 1,
+  },
   lateCause: 'VerifyAwsOwnedKey failed with ValidationException',
 });

@@ -5,8 +5,10 @@
 import { CreateApplicationSnapshotCommand } from '@aws-sdk/client-kinesis-analytics-v2';
 import { newAppInput, operatorOf, world, type World } from './harness';
 
-const encryption = (app: { ApplicationConfigurationDescription?: any }) => app.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription ?? { KeyType: 'AWS_OWNED_KEY' };
-const cmkPolicies = (w: World, app: string) => Object.keys(w.sb.sandbox.state.iam.roles[`msf-cmk-operator-${app}`].InlinePolicies).filter((n) => n.startsWith('msf-cmk-key-'));
+const encryption = (app: { ApplicationConfigurationDescription?: any }) =>
+  app.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription ?? { KeyType: 'AWS_OWNED_KEY' };
+const cmkPolicies = (w: World, app: string) =>
+  Object.keys(w.sb.sandbox.state.iam.roles[`msf-cmk-operator-${app}`].InlinePolicies).filter((n) => n.startsWith('msf-cmk-key-'));
 
 describe('revert-to-aws-owned-key', () => {
   let w: World;
@@ -16,7 +18,7 @@ describe('revert-to-aws-owned-key', () => {
     ['a new application', 'new', undefined],
     ['a READY application', 'ready', false],
     ['a RUNNING application', 'running', true],
-  ])('moves %s back to the AWS owned key, removes the operator\'s CMK policy and retains the key', async (_what, kind, running) => {
+  ])("moves %s back to the AWS owned key, removes the operator's CMK policy and retains the key", async (_what, kind, running) => {
     w = await world({ flinkDurations: { start: 0, update: 0, snapshot: 0 } });
     if (kind === 'new') await w.ensureExecRole('orders');
     else await w.existingApp('orders', { running: !!running });
@@ -26,7 +28,15 @@ describe('revert-to-aws-owned-key', () => {
 
     const result = await w.operation('revert-to-aws-owned-key').run({ applicationName: 'orders' });
 
-    expect(result).toMatchObject({ status: 'SUCCEEDED', output: { operation: 'revert-to-aws-owned-key', encryption: { KeyType: 'AWS_OWNED_KEY' }, retainedKey: { keyArn: key.Arn, keyState: 'Enabled' }, changes: 2 } });
+    expect(result).toMatchObject({
+      status: 'SUCCEEDED',
+      output: {
+        operation: 'revert-to-aws-owned-key',
+        encryption: { KeyType: 'AWS_OWNED_KEY' },
+        retainedKey: { keyArn: key.Arn, keyState: 'Enabled' },
+        changes: 2,
+      },
+    });
     const app = await w.describe('orders');
     expect(encryption(app)).toEqual({ KeyType: 'AWS_OWNED_KEY' });
     expect(app.ApplicationStatus).toBe(running ? 'RUNNING' : 'READY');
@@ -85,6 +95,10 @@ describe('revert-to-aws-owned-key', () => {
   it('refuses onboarding fields: a revert takes only applicationName and mode', async () => {
     w = await world();
     const result = await w.operation('revert-to-aws-owned-key').run({ applicationName: 'orders', keyId: 'alias/other' });
-    expect(result).toMatchObject({ status: 'FAILED', error: 'InvalidInput', cause: expect.stringContaining('keyId: is not a field of revert-to-aws-owned-key') });
+    expect(result).toMatchObject({
+      status: 'FAILED',
+      error: 'InvalidInput',
+      cause: expect.stringContaining('keyId: is not a field of revert-to-aws-owned-key'),
+    });
   });
 });

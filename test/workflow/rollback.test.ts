@@ -31,7 +31,11 @@ const FORWARD: Record<string, Omit<FaultSpec, 'error'>> = {
 };
 /** The compensations' mutating calls, reached by failing the first poll of the switch for good. */
 const COMPENSATING: Record<string, Omit<FaultSpec, 'error'>> = {
-  'RevertApplication: kinesisanalytics:UpdateApplication': { service: 'kinesisanalytics', operation: 'UpdateApplication', inputContains: '"KeyTypeUpdate":"AWS_OWNED_KEY"' },
+  'RevertApplication: kinesisanalytics:UpdateApplication': {
+    service: 'kinesisanalytics',
+    operation: 'UpdateApplication',
+    inputContains: '"KeyTypeUpdate":"AWS_OWNED_KEY"',
+  },
   'RevokeOperatorKeyAccess: iam:DeleteRolePolicy': { service: 'iam', operation: 'DeleteRolePolicy', inputContains: '"PolicyName":"msf-cmk-key-' },
   'RetireKey: kms:ScheduleKeyDeletion': { service: 'kms', operation: 'ScheduleKeyDeletion' },
   'RetireKey: kms:DeleteAlias': { service: 'kms', operation: 'DeleteAlias' },
@@ -40,7 +44,14 @@ const COMPENSATING: Record<string, Omit<FaultSpec, 'error'>> = {
   'RestoreOperatorRole: iam:DeleteRole': { service: 'iam', operation: 'DeleteRole' },
   'ReleaseLockAfterRollback: dynamodb:UpdateItem': { service: 'dynamodb', operation: 'UpdateItem', inputContains: 'REMOVE #owner' },
 };
-const FAIL_THE_SWITCH: FaultSpec = { service: 'kinesisanalytics', operation: 'DescribeApplicationOperation', error: 'ValidationException', message: 'injected: the update cannot be followed', status: 400, times: 1 };
+const FAIL_THE_SWITCH: FaultSpec = {
+  service: 'kinesisanalytics',
+  operation: 'DescribeApplicationOperation',
+  error: 'ValidationException',
+  message: 'injected: the update cannot be followed',
+  status: 400,
+  times: 1,
+};
 
 /** What an onboarded account holds, ids aside: exactly one of each, the application on its key. */
 function onboarded(w: World) {
@@ -50,11 +61,18 @@ function onboarded(w: World) {
   return {
     liveKeys: live.length,
     aliases: Object.keys(s.kms.aliases),
-    operatorRoles: Object.values(s.iam.roles).filter((r) => r.Path === '/msf-cmk/').map((r) => [r.RoleName, Object.keys(r.InlinePolicies).length]),
+    operatorRoles: Object.values(s.iam.roles)
+      .filter((r) => r.Path === '/msf-cmk/')
+      .map((r) => [r.RoleName, Object.keys(r.InlinePolicies).length]),
     app: app && { keyType: app.Encryption.KeyType, onLiveKey: live.some((k) => k.Arn === app.Encryption.KeyId) },
   };
 }
-const ONBOARDED = { liveKeys: 1, aliases: ['alias/msf-cmk/orders'], operatorRoles: [['msf-cmk-operator-orders', 2]], app: { keyType: 'CUSTOMER_MANAGED_KEY', onLiveKey: true } };
+const ONBOARDED = {
+  liveKeys: 1,
+  aliases: ['alias/msf-cmk/orders'],
+  operatorRoles: [['msf-cmk-operator-orders', 2]],
+  app: { keyType: 'CUSTOMER_MANAGED_KEY', onLiveKey: true },
+};
 
 describe('fault matrix: every mutating call × throttled twice, permanent, lost response, crash', () => {
   const table: string[] = [];
@@ -125,7 +143,10 @@ describe('fault matrix: every mutating call × throttled twice, permanent, lost 
         expect(left.length).toBeGreaterThan(0);
         const named = (c: StateChange) => {
           const id = c.path.split('.').slice(2).join('.');
-          return result.cause!.includes(id) || JSON.stringify(c.after ?? c.before).includes('msf-cmk-operator-orders') && result.cause!.includes('msf-cmk-operator-orders');
+          return (
+            result.cause!.includes(id) ||
+            (JSON.stringify(c.after ?? c.before).includes('msf-cmk-operator-orders') && result.cause!.includes('msf-cmk-operator-orders'))
+          );
         };
         expect(left.filter((c) => !named(c) && !c.path.startsWith('dynamodb'))).toEqual([]);
         // Once the fault is gone, the next run converges.
@@ -144,7 +165,8 @@ describe('fault matrix: every mutating call × throttled twice, permanent, lost 
 describe('the examples of issue 8, each a regression test', () => {
   let w: World;
   afterEach(() => w?.close());
-  const keyOf = (app: string) => Object.values(w.sb.sandbox.state.kms.keys).find((k) => k.Tags.some((t) => t.TagValue === appArn(app)) && k.KeyState === 'Enabled');
+  const keyOf = (app: string) =>
+    Object.values(w.sb.sandbox.state.kms.keys).find((k) => k.Tags.some((t) => t.TagValue === appArn(app)) && k.KeyState === 'Enabled');
 
   it("a run that reuses another run's execution name, and fails, touches nothing of the other application", async () => {
     w = await world();
@@ -160,7 +182,10 @@ describe('the examples of issue 8, each a regression test', () => {
       expect(failed).toMatchObject({ status: 'FAILED', cause: expect.stringContaining('Rolled back.') });
     }
     expect(w.sb.sandbox.state.kms.keys[ledgerKey.KeyId].KeyState).toBe('Enabled');
-    expect((await w.describe('ledger')).ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription).toEqual({ KeyType: 'CUSTOMER_MANAGED_KEY', KeyId: ledgerKey.Arn });
+    expect((await w.describe('ledger')).ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription).toEqual({
+      KeyType: 'CUSTOMER_MANAGED_KEY',
+      KeyId: ledgerKey.Arn,
+    });
     expect(w.sb.sandbox.state.iam.roles['msf-cmk-operator-ledger']).toBeDefined();
   });
 
@@ -173,7 +198,10 @@ describe('the examples of issue 8, each a regression test', () => {
     expect((await w.machine().run({ applicationName: 'payments' })).status).toBe('FAILED');
     expect(w.sb.sandbox.state.iam.roles.MsfCmkKeyAdmin).toBeDefined();
     const s = issueSession(w.sb.sandbox, KEY_ADMIN_ARN, 'check');
-    const admin = new KMSClient({ ...w.sb.clientConfig(), credentials: { accessKeyId: s.AccessKeyId, secretAccessKey: s.SecretAccessKey, sessionToken: s.SessionToken } });
+    const admin = new KMSClient({
+      ...w.sb.clientConfig(),
+      credentials: { accessKeyId: s.AccessKeyId, secretAccessKey: s.SecretAccessKey, sessionToken: s.SessionToken },
+    });
     await expect(admin.send(new DescribeKeyCommand({ KeyId: keyOf('ledger')!.Arn }))).resolves.toBeDefined();
   });
 
@@ -187,7 +215,14 @@ describe('the examples of issue 8, each a regression test', () => {
       const driftedImage = structuredClone(probe.read(w.sb.sandbox.state));
       const beforeRun = w.sb.sandbox.snapshot();
       // The re-run's second DescribeApplication is its verification (the first is DecideEnsureApplication's).
-      w.sb.sandbox.faults.inject({ service: 'kinesisanalytics', operation: 'DescribeApplication', error: 'ValidationException', status: 400, skip: 1, times: 1 });
+      w.sb.sandbox.faults.inject({
+        service: 'kinesisanalytics',
+        operation: 'DescribeApplication',
+        error: 'ValidationException',
+        status: 400,
+        skip: 1,
+        times: 1,
+      });
       const result = await w.machine().run({ applicationName: 'orders' });
       expect(result).toMatchObject({ status: 'FAILED', cause: expect.stringMatching(/^VerifyEncryption failed with ValidationException: .*Rolled back\./) });
       expect(probe.read(w.sb.sandbox.state)).toEqual(driftedImage);
@@ -221,7 +256,10 @@ describe('the examples of issue 8, each a regression test', () => {
     it("the operator's trust policy (the orchestrator missing from it)", () =>
       drifted((s) => {
         const role = s.iam.roles['msf-cmk-operator-orders'];
-        role.AssumeRolePolicyDocument = { Version: '2012-10-17', Statement: [{ Sid: 'TrustedCallers', Effect: 'Allow', Principal: { AWS: KEY_ADMIN_ARN }, Action: 'sts:AssumeRole' }] };
+        role.AssumeRolePolicyDocument = {
+          Version: '2012-10-17',
+          Statement: [{ Sid: 'TrustedCallers', Effect: 'Allow', Principal: { AWS: KEY_ADMIN_ARN }, Action: 'sts:AssumeRole' }],
+        };
         return { read: (now) => now.iam.roles['msf-cmk-operator-orders'].AssumeRolePolicyDocument };
       }));
   });
@@ -244,7 +282,11 @@ describe('the examples of issue 8, each a regression test', () => {
     w.sb.sandbox.faults.inject(FAIL_THE_SWITCH);
     w.sb.sandbox.faults.inject({ service: 'kms', operation: 'ScheduleKeyDeletion', error: 'KMSInternalException', status: 500 });
     const failed = await w.machine().run(newAppInput('orders'));
-    expect(failed).toMatchObject({ status: 'FAILED', error: 'RollbackIncomplete', cause: expect.stringMatching(/key arn:aws:kms:.* is Enabled, not scheduled for deletion/) });
+    expect(failed).toMatchObject({
+      status: 'FAILED',
+      error: 'RollbackIncomplete',
+      cause: expect.stringMatching(/key arn:aws:kms:.* is Enabled, not scheduled for deletion/),
+    });
     const [key] = Object.values(w.sb.sandbox.state.kms.keys);
     expect(w.sb.sandbox.state.kms.aliases['alias/msf-cmk/orders'].TargetKeyId).toBe(key.KeyId);
     w.sb.sandbox.faults.clear();
@@ -253,12 +295,15 @@ describe('the examples of issue 8, each a regression test', () => {
     expect(Object.keys(w.sb.sandbox.state.kms.keys)).toHaveLength(1);
   });
 
-  it('an error after CreateKey, once the SDK\'s own retries of CreateAlias are spent, is not retried: no second key', async () => {
+  it("an error after CreateKey, once the SDK's own retries of CreateAlias are spent, is not retried: no second key", async () => {
     w = await world();
     await w.ensureExecRole('orders');
     w.sb.sandbox.faults.inject({ service: 'kms', operation: 'CreateAlias', error: 'ThrottlingException', status: 400 });
     const result = await w.machine().run(newAppInput('orders'));
-    expect(result).toMatchObject({ status: 'FAILED', cause: expect.stringMatching(/^CreateKey failed with ApplyInterrupted: kms:CreateAlias .* after kms:CreateKey made arn:aws:kms:/) });
+    expect(result).toMatchObject({
+      status: 'FAILED',
+      cause: expect.stringMatching(/^CreateKey failed with ApplyInterrupted: kms:CreateAlias .* after kms:CreateKey made arn:aws:kms:/),
+    });
     expect(Object.values(w.sb.sandbox.state.kms.keys).map((k) => k.KeyState)).toEqual(['PendingDeletion']);
   });
 

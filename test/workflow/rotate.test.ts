@@ -27,7 +27,15 @@ describe('rotate-key', () => {
     const result = await w.operation('rotate-key').run({ applicationName: 'orders' });
 
     expect(result.status).toBe('SUCCEEDED');
-    expect(result.output).toMatchObject({ operation: 'rotate-key', keyArn: key.Arn, rotations: [{ type: 'ON_DEMAND', date: expect.any(String) }], onDemandRemaining: 24, automaticRotation: { enabled: false }, restartNeeded: kind === 'running', changes: 1 });
+    expect(result.output).toMatchObject({
+      operation: 'rotate-key',
+      keyArn: key.Arn,
+      rotations: [{ type: 'ON_DEMAND', date: expect.any(String) }],
+      onDemandRemaining: 24,
+      automaticRotation: { enabled: false },
+      restartNeeded: kind === 'running',
+      changes: 1,
+    });
     expect(onDemand(w)).toEqual([1]);
     expect(w.sb.sandbox.state.kms.keys[key.KeyId].KeyState).toBe('Enabled');
   });
@@ -38,7 +46,9 @@ describe('rotate-key', () => {
     expect((await w.machine().run({ applicationName: 'orders' })).status).toBe('SUCCEEDED');
     const before = w.sb.sandbox.snapshot();
     const plan = await w.operation('rotate-key').run({ applicationName: 'orders', mode: 'plan' });
-    expect(plan.output.changes).toEqual([{ action: 'kms:RotateKeyOnDemand', resource: expect.stringMatching(/^arn:aws:kms:/), detail: expect.stringContaining('on-demand rotation 1 of 25') }]);
+    expect(plan.output.changes).toEqual([
+      { action: 'kms:RotateKeyOnDemand', resource: expect.stringMatching(/^arn:aws:kms:/), detail: expect.stringContaining('on-demand rotation 1 of 25') },
+    ]);
     expect(w.sb.sandbox.diff(before)).toEqual([]);
     w.sb.sandbox.faults.log.length = 0;
     expect((await w.operation('rotate-key').run({ applicationName: 'orders' })).status).toBe('SUCCEEDED');
@@ -48,17 +58,32 @@ describe('rotate-key', () => {
 
   it.each([
     ['on the AWS owned key', async (_w: World) => {}, 'there is no key of ours to rotate'],
-    ['whose key is disabled', async (x: World) => { for (const k of Object.values(x.sb.sandbox.state.kms.keys)) k.KeyState = 'Disabled'; }, 'only an enabled key rotates'],
-    ['whose key reached the cap of 25 on-demand rotations', async (x: World) => {
-      for (const k of Object.values(x.sb.sandbox.state.kms.keys)) {
-        k.Rotations = Array.from({ length: 25 }, () => ({ RotationDate: x.sb.sandbox.clock.now(), RotationType: 'ON_DEMAND' as const }));
-        // Each rotation's material too, so a read has nothing to fill in.
-        k.KeyMaterial = Array.from({ length: 26 }, () => randomBytes(32).toString('base64'));
-      }
-    }, "KMS's lifetime cap"],
-    ['whose automatic rotation is due within 20 minutes', async (x: World) => {
-      for (const k of Object.values(x.sb.sandbox.state.kms.keys)) Object.assign(k, { RotationEnabled: true, RotationPeriodInDays: 90, NextRotationDate: Date.now() + 5 * 60 * 1000 });
-    }, 'within 20 minutes'],
+    [
+      'whose key is disabled',
+      async (x: World) => {
+        for (const k of Object.values(x.sb.sandbox.state.kms.keys)) k.KeyState = 'Disabled';
+      },
+      'only an enabled key rotates',
+    ],
+    [
+      'whose key reached the cap of 25 on-demand rotations',
+      async (x: World) => {
+        for (const k of Object.values(x.sb.sandbox.state.kms.keys)) {
+          k.Rotations = Array.from({ length: 25 }, () => ({ RotationDate: x.sb.sandbox.clock.now(), RotationType: 'ON_DEMAND' as const }));
+          // Each rotation's material too, so a read has nothing to fill in.
+          k.KeyMaterial = Array.from({ length: 26 }, () => randomBytes(32).toString('base64'));
+        }
+      },
+      "KMS's lifetime cap",
+    ],
+    [
+      'whose automatic rotation is due within 20 minutes',
+      async (x: World) => {
+        for (const k of Object.values(x.sb.sandbox.state.kms.keys))
+          Object.assign(k, { RotationEnabled: true, RotationPeriodInDays: 90, NextRotationDate: Date.now() + 5 * 60 * 1000 });
+      },
+      'within 20 minutes',
+    ],
   ])('refuses an application %s, changing nothing', async (what, drift, cause) => {
     w = await world();
     await w.existingApp('orders');

@@ -4,7 +4,11 @@
  */
 import { AwsError } from '../errors';
 
-export interface WireResponse { status: number; headers: Record<string, string>; body: string }
+export interface WireResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
 
 export function parseJsonInput(body: string): Record<string, unknown> {
   if (!body) return {};

@@ -37,8 +37,7 @@ function listify(node: any): any {
   return Object.fromEntries(keys.map((k) => [k, listify(node[k])]));
 }
 
-const escapeXml = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 
 /** A map member (e.g. GetAccountSummary's SummaryMap): serialized as `<entry><key/><value/></entry>`. */
 export class QueryMap {
@@ -54,7 +53,9 @@ export function toXml(name: string, value: unknown): string {
     return `<${name}>${entries.join('')}</${name}>`;
   }
   if (typeof value === 'object') {
-    const inner = Object.entries(value as object).map(([k, v]) => toXml(k, v)).join('');
+    const inner = Object.entries(value as object)
+      .map(([k, v]) => toXml(k, v))
+      .join('');
     return `<${name}>${inner}</${name}>`;
   }
   return `<${name}>${escapeXml(String(value))}</${name}>`;

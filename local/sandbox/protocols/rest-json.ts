@@ -29,7 +29,14 @@ export interface RestRoute {
 const pattern = (path: string) => new RegExp(`^${path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`);
 
 /** The route and input of a request, or undefined when no route has this method and path. */
-export function matchRoute(routes: RestRoute[], method: string, path: string, query: Record<string, string>, headers: Record<string, string>, body: string): { route: RestRoute; input: Record<string, unknown> } | undefined {
+export function matchRoute(
+  routes: RestRoute[],
+  method: string,
+  path: string,
+  query: Record<string, string>,
+  headers: Record<string, string>,
+  body: string,
+): { route: RestRoute; input: Record<string, unknown> } | undefined {
   for (const route of routes) {
     if (route.method !== method) continue;
     // The AWS CLI writes ListFunctions with a trailing slash, the SDK without.

@@ -17,7 +17,10 @@ const READ_ONLY = new Set(['DescribeTable', 'ListTables', 'GetItem', 'Query', 'S
 // dynalite wants a well-formed SigV4 header; authentication has already happened in the sandbox.
 const FORWARD_AUTH = 'AWS4-HMAC-SHA256 Credential=sandbox/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=00';
 
-interface Backend { endpoint: string; close(): Promise<void> }
+interface Backend {
+  endpoint: string;
+  close(): Promise<void>;
+}
 const backends = new WeakMap<Sandbox, Promise<Backend>>();
 type Mirror = NonNullable<SandboxState['dynamodb']>;
 
@@ -26,11 +29,23 @@ const mirror = (sandbox: Sandbox): Mirror => (sandbox.state.dynamodb ??= { table
 async function send(endpoint: string, name: string, input: unknown): Promise<Record<string, any>> {
   const res = await fetch(endpoint, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': `DynamoDB_20120810.${name}`, authorization: FORWARD_AUTH, 'x-amz-date': '20260101T000000Z' },
+    headers: {
+      'content-type': 'application/x-amz-json-1.0',
+      'x-amz-target': `DynamoDB_20120810.${name}`,
+      authorization: FORWARD_AUTH,
+      'x-amz-date': '20260101T000000Z',
+    },
     body: JSON.stringify(input),
   });
   const body = (await res.json()) as Record<string, unknown>;
-  if (!res.ok) throw new AwsError(String(body.__type ?? 'InternalFailure').split('#').pop()!, String(body.message ?? body.Message ?? ''), res.status);
+  if (!res.ok)
+    throw new AwsError(
+      String(body.__type ?? 'InternalFailure')
+        .split('#')
+        .pop()!,
+      String(body.message ?? body.Message ?? ''),
+      res.status,
+    );
   return body;
 }
 
@@ -71,7 +86,8 @@ const CREATE_MEMBERS = ['KeySchema', 'AttributeDefinitions', 'BillingMode', 'Pro
 async function mirrorWrite(sandbox: Sandbox, endpoint: string, name: string, input: Record<string, any>): Promise<void> {
   const tables = mirror(sandbox).tables;
   const TableName = String(input.TableName);
-  if (name === 'CreateTable') tables[TableName] = { definition: Object.fromEntries(CREATE_MEMBERS.filter((m) => input[m] !== undefined).map((m) => [m, input[m]])), items: {} };
+  if (name === 'CreateTable')
+    tables[TableName] = { definition: Object.fromEntries(CREATE_MEMBERS.filter((m) => input[m] !== undefined).map((m) => [m, input[m]])), items: {} };
   else if (name === 'DeleteTable') delete tables[TableName];
   else if (tables[TableName]) {
     const { id, key } = keyOf(tables[TableName].definition, name === 'PutItem' ? input.Item : input.Key);
@@ -83,14 +99,16 @@ async function mirrorWrite(sandbox: Sandbox, endpoint: string, name: string, inp
 
 const WRITES = new Set(['CreateTable', 'DeleteTable', 'PutItem', 'UpdateItem', 'DeleteItem']);
 
-const operation = (name: string): Handler => async (input, { sandbox, caller }) => {
-  const resource = name === 'ListTables' ? '*' : `arn:aws:dynamodb:${sandbox.region}:${sandbox.account}:table/${String(input.TableName ?? '')}`;
-  sandbox.authorize('dynamodb', caller, `dynamodb:${name}`, resource);
-  const { endpoint } = await backend(sandbox);
-  const body = await send(endpoint, name, input);
-  if (WRITES.has(name)) await mirrorWrite(sandbox, endpoint, name, input);
-  return body;
-};
+const operation =
+  (name: string): Handler =>
+  async (input, { sandbox, caller }) => {
+    const resource = name === 'ListTables' ? '*' : `arn:aws:dynamodb:${sandbox.region}:${sandbox.account}:table/${String(input.TableName ?? '')}`;
+    sandbox.authorize('dynamodb', caller, `dynamodb:${name}`, resource);
+    const { endpoint } = await backend(sandbox);
+    const body = await send(endpoint, name, input);
+    if (WRITES.has(name)) await mirrorWrite(sandbox, endpoint, name, input);
+    return body;
+  };
 
 export const dynamoDbService: Service = {
   name: 'dynamodb',

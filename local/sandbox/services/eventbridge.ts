@@ -56,9 +56,13 @@ function eventsState(sandbox: Sandbox): NonNullable<SandboxState['events']> & { 
 }
 
 function checkName(value: unknown, member: string): string {
-  if (value === undefined || value === null) throw validation(`1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`);
+  if (value === undefined || value === null)
+    throw validation(`1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`);
   const text = String(value);
-  if (!NAME.test(text)) throw validation(`1 validation error detected: Value '${text}' at '${member}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+`);
+  if (!NAME.test(text))
+    throw validation(
+      `1 validation error detected: Value '${text}' at '${member}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+`,
+    );
   return text;
 }
 
@@ -181,8 +185,14 @@ function invokeTarget(sandbox: Sandbox, rule: EventRule, target: EventTarget, ev
   const fail = (code: string, message: string) => {
     const failures = eventsState(sandbox).failedInvocations;
     failures.push({
-      Time: sandbox.clock.now(), EventId: event.id, RuleArn: rule.Arn, TargetId: target.Id, TargetArn: target.Arn,
-      ErrorCode: code, ErrorMessage: message, DeadLetterArn: target.DeadLetterConfig?.Arn,
+      Time: sandbox.clock.now(),
+      EventId: event.id,
+      RuleArn: rule.Arn,
+      TargetId: target.Id,
+      TargetArn: target.Arn,
+      ErrorCode: code,
+      ErrorMessage: message,
+      DeadLetterArn: target.DeadLetterConfig?.Arn,
     });
     failures.splice(0, Math.max(0, failures.length - KEPT_FAILURES));
     // The event goes to the target's dead-letter queue, if its policy lets EventBridge send for this rule.
@@ -255,7 +265,11 @@ export function emitEvent(
 }
 
 export const camelCase = (v: unknown): unknown =>
-  Array.isArray(v) ? v.map(camelCase) : isObject(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k[0].toLowerCase() + k.slice(1), camelCase(x)])) : v;
+  Array.isArray(v)
+    ? v.map(camelCase)
+    : isObject(v)
+      ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k[0].toLowerCase() + k.slice(1), camelCase(x)]))
+      : v;
 
 /**
  * The CloudTrail-shaped event of a successful API call (facts §8 [CT][EB-CT]): detail-type "AWS API Call
@@ -274,7 +288,15 @@ export function apiCallEvent(sandbox: Sandbox, caller: Principal, service: strin
         arn: caller.arn,
         accountId: caller.account,
         ...(role && {
-          sessionContext: { sessionIssuer: { type: 'Role', principalId: caller.userId.split(':')[0], arn: caller.roleArn, accountId: caller.account, userName: caller.roleName } },
+          sessionContext: {
+            sessionIssuer: {
+              type: 'Role',
+              principalId: caller.userId.split(':')[0],
+              arn: caller.roleArn,
+              accountId: caller.account,
+              userName: caller.roleName,
+            },
+          },
         }),
       },
       eventTime: eventTime(sandbox.clock.now()),
@@ -305,15 +327,26 @@ export function emitApiCallEvent(sandbox: Sandbox, caller: Principal, service: s
 
 function ruleView(r: EventRule) {
   return {
-    Name: r.Name, Arn: r.Arn, EventPattern: r.EventPattern, ScheduleExpression: r.ScheduleExpression, State: r.State,
-    Description: r.Description, RoleArn: r.RoleArn, EventBusName: r.EventBusName, CreatedBy: r.CreatedBy,
+    Name: r.Name,
+    Arn: r.Arn,
+    EventPattern: r.EventPattern,
+    ScheduleExpression: r.ScheduleExpression,
+    State: r.State,
+    Description: r.Description,
+    RoleArn: r.RoleArn,
+    EventBusName: r.EventBusName,
+    CreatedBy: r.CreatedBy,
   };
 }
 
 function busView(b: EventBus) {
   return {
-    Name: b.Name, Arn: b.Arn, Description: b.Description, Policy: b.Policy,
-    CreationTime: epochSeconds(b.CreationTime), LastModifiedTime: epochSeconds(b.LastModifiedTime),
+    Name: b.Name,
+    Arn: b.Arn,
+    Description: b.Description,
+    Policy: b.Policy,
+    CreationTime: epochSeconds(b.CreationTime),
+    LastModifiedTime: epochSeconds(b.LastModifiedTime),
   };
 }
 
@@ -334,7 +367,8 @@ function parseBusPolicy(text: string): PolicyDocument {
   }
   const problems = validatePolicy(policy, 'resource');
   const statements = (policy as any)?.Statement;
-  if (!problems.length && [statements].flat().some((st: any) => st?.Principal === undefined && st?.NotPrincipal === undefined)) problems.push('every statement of a resource policy must name a Principal');
+  if (!problems.length && [statements].flat().some((st: any) => st?.Principal === undefined && st?.NotPrincipal === undefined))
+    problems.push('every statement of a resource policy must name a Principal');
   if (problems.length) throw validation(`Policy is not valid: ${problems.join('; ')}`);
   return policy as PolicyDocument;
 }
@@ -350,9 +384,15 @@ function permissionStatement(bus: EventBus, input: any) {
   }
   if (input.Action !== 'events:PutEvents') throw validation("Provided value in parameter 'action' is not supported.");
   const principal = String(input.Principal);
-  if (principal !== '*' && !/^\d{12}$/.test(principal)) throw validation(`1 validation error detected: Value '${principal}' at 'principal' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\d{12}|\\*)`);
+  if (principal !== '*' && !/^\d{12}$/.test(principal))
+    throw validation(
+      `1 validation error detected: Value '${principal}' at 'principal' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\d{12}|\\*)`,
+    );
   const sid = String(input.StatementId);
-  if (!STATEMENT_ID.test(sid)) throw validation(`1 validation error detected: Value '${sid}' at 'statementId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+`);
+  if (!STATEMENT_ID.test(sid))
+    throw validation(
+      `1 validation error detected: Value '${sid}' at 'statementId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+`,
+    );
   const c = input.Condition;
   if (c !== undefined && principal !== '*') throw validation('Condition can only be set when Principal is "*".');
   return {
@@ -386,7 +426,9 @@ function validateTarget(t: any): EventTarget {
     }
   }
   if (t.InputTransformer && typeof t.InputTransformer.InputTemplate !== 'string') {
-    throw validation(`1 validation error detected: Value null at 'targets.member.inputTransformer.inputTemplate' failed to satisfy constraint: Member must not be null`);
+    throw validation(
+      `1 validation error detected: Value null at 'targets.member.inputTransformer.inputTemplate' failed to satisfy constraint: Member must not be null`,
+    );
   }
   if (/^arn:aws:states:/.test(t.Arn) && !t.RoleArn) throw validation(`RoleArn is required for target ${t.Arn}.`);
   const pick = ['RoleArn', 'Input', 'InputPath', 'InputTransformer', 'RetryPolicy', 'DeadLetterConfig'] as const;
@@ -400,9 +442,13 @@ export const eventBridgeService: Service = {
   readOnly: new Set(['DescribeRule', 'ListRules', 'ListTargetsByRule', 'TestEventPattern', 'DescribeEventBus', 'ListEventBuses']),
   operations: {
     CreateEventBus: (input, { sandbox, caller }) => {
-      if (input.Name === undefined || input.Name === null) throw validation("1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null");
+      if (input.Name === undefined || input.Name === null)
+        throw validation("1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null");
       const name = String(input.Name);
-      if (!BUS_NAME.test(name)) throw validation(`1 validation error detected: Value '${name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [/\\.\\-_A-Za-z0-9]+`);
+      if (!BUS_NAME.test(name))
+        throw validation(
+          `1 validation error detected: Value '${name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [/\\.\\-_A-Za-z0-9]+`,
+        );
       const arn = busArn(sandbox, name);
       sandbox.authorize('events', caller, 'events:CreateEventBus', arn);
       if (findBus(sandbox, name)) throw new AwsError('ResourceAlreadyExistsException', `Event bus ${name} already exists.`, 400);
@@ -430,7 +476,8 @@ export const eventBridgeService: Service = {
     },
 
     DeleteEventBus: (input, { sandbox, caller }) => {
-      if (input.Name === undefined || input.Name === null) throw validation("1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null");
+      if (input.Name === undefined || input.Name === null)
+        throw validation("1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null");
       const name = busRef(sandbox, input.Name);
       sandbox.authorize('events', caller, 'events:DeleteEventBus', busArn(sandbox, name));
       if (name === DEFAULT_BUS) throw validation('Cannot delete event bus default.');
@@ -486,13 +533,24 @@ export const eventBridgeService: Service = {
       }
       if (input.EventPattern !== undefined) parsePattern(String(input.EventPattern));
       const state = input.State ?? 'ENABLED';
-      if (!STATES.includes(state)) throw validation(`1 validation error detected: Value '${state}' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [${STATES.join(', ')}]`);
+      if (!STATES.includes(state))
+        throw validation(
+          `1 validation error detected: Value '${state}' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [${STATES.join(', ')}]`,
+        );
       passRole(sandbox, caller, input.RoleArn);
       const rules = eventsState(sandbox).rules;
       const key = `${bus}/${name}`;
       rules[key] = {
-        Name: name, Arn: arn, EventBusName: bus, EventPattern: input.EventPattern, ScheduleExpression: input.ScheduleExpression,
-        State: state, Description: input.Description, RoleArn: input.RoleArn, CreatedBy: sandbox.account, Targets: rules[key]?.Targets ?? [],
+        Name: name,
+        Arn: arn,
+        EventBusName: bus,
+        EventPattern: input.EventPattern,
+        ScheduleExpression: input.ScheduleExpression,
+        State: state,
+        Description: input.Description,
+        RoleArn: input.RoleArn,
+        CreatedBy: sandbox.account,
+        Targets: rules[key]?.Targets ?? [],
       };
       return { RuleArn: arn };
     },
@@ -539,7 +597,9 @@ export const eventBridgeService: Service = {
       sandbox.authorize('events', caller, 'events:PutTargets', ruleArn(sandbox, checkName(input.Rule, 'rule'), busRef(sandbox, input.EventBusName)));
       const rule = ruleOf(sandbox, input, 'Rule');
       if (!Array.isArray(input.Targets) || !input.Targets.length) {
-        throw validation("1 validation error detected: Value '[]' at 'targets' failed to satisfy constraint: Member must have length greater than or equal to 1");
+        throw validation(
+          "1 validation error detected: Value '[]' at 'targets' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        );
       }
       const targets = input.Targets.map(validateTarget);
       for (const t of targets) passRole(sandbox, caller, t.RoleArn);
@@ -578,7 +638,9 @@ export const eventBridgeService: Service = {
     PutEvents: (input, { sandbox, caller }) => {
       const entries: any[] = input.Entries ?? [];
       if (entries.length < 1 || entries.length > 10) {
-        throw validation(`1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length ${entries.length ? 'less than or equal to 10' : 'greater than or equal to 1'}`);
+        throw validation(
+          `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length ${entries.length ? 'less than or equal to 10' : 'greater than or equal to 1'}`,
+        );
       }
       // PutEvents is authorized on each entry's bus, against the bus's resource policy (same account:
       // the caller's IAM policy or the bus policy; another account: both), with the entry's source and
@@ -586,10 +648,16 @@ export const eventBridgeService: Service = {
       for (const e of entries) {
         const name = busRef(sandbox, e.EventBusName);
         const bus = findBus(sandbox, name);
-        sandbox.authorize('events', caller, 'events:PutEvents', bus?.Arn ?? (String(e.EventBusName ?? '').startsWith('arn:') ? String(e.EventBusName) : busArn(sandbox, name)), {
-          context: { ...(e.Source && { 'events:source': String(e.Source) }), ...(e.DetailType && { 'events:detail-type': String(e.DetailType) }) },
-          resourcePolicy: bus?.Policy ? (JSON.parse(bus.Policy) as PolicyDocument) : undefined,
-        });
+        sandbox.authorize(
+          'events',
+          caller,
+          'events:PutEvents',
+          bus?.Arn ?? (String(e.EventBusName ?? '').startsWith('arn:') ? String(e.EventBusName) : busArn(sandbox, name)),
+          {
+            context: { ...(e.Source && { 'events:source': String(e.Source) }), ...(e.DetailType && { 'events:detail-type': String(e.DetailType) }) },
+            resourcePolicy: bus?.Policy ? (JSON.parse(bus.Policy) as PolicyDocument) : undefined,
+          },
+        );
       }
       const results = entries.map((e) => {
         const failed = (ErrorCode: string, ErrorMessage: string) => ({ ErrorCode, ErrorMessage });
@@ -608,13 +676,17 @@ export const eventBridgeService: Service = {
           return failed('MalformedDetail', 'Detail is malformed.');
         }
         if (!isObject(detail)) return failed('MalformedDetail', 'Detail is malformed.');
-        const event = emitEvent(sandbox, {
-          source: String(e.Source),
-          'detail-type': String(e.DetailType),
-          detail,
-          resources: e.Resources ?? [],
-          ...(e.Time !== undefined && { time: eventTime(Number(e.Time) * 1000) }),
-        }, bus);
+        const event = emitEvent(
+          sandbox,
+          {
+            source: String(e.Source),
+            'detail-type': String(e.DetailType),
+            detail,
+            resources: e.Resources ?? [],
+            ...(e.Time !== undefined && { time: eventTime(Number(e.Time) * 1000) }),
+          },
+          bus,
+        );
         return { EventId: event.id };
       });
       return { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results };

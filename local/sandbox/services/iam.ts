@@ -115,7 +115,8 @@ function assertNoDuplicateTagKeys(tags: Tag[]): void {
 const noSuchRole = (name: string) => new AwsError('NoSuchEntity', `The role with name ${name} cannot be found.`, 404);
 const noSuchRolePolicy = (name: string) => new AwsError('NoSuchEntity', `The role policy with name ${name} cannot be found.`, 404);
 const policyNotFound = (arn: string) => new AwsError('NoSuchEntity', `Policy ${arn} was not found.`, 404);
-const noSuchVersion = (arn: string, version: string) => new AwsError('NoSuchEntity', `Policy ${arn} version ${version} does not exist or is not attachable.`, 404);
+const noSuchVersion = (arn: string, version: string) =>
+  new AwsError('NoSuchEntity', `Policy ${arn} version ${version} does not exist or is not attachable.`, 404);
 const notAttachable = (arn: string) => new AwsError('NoSuchEntity', `Policy ${arn} does not exist or is not attachable.`, 404);
 const boundaryNotAttachable = (arn: string) => new AwsError('NoSuchEntity', `Scope ARN: ${arn} does not exist or is not attachable.`, 404);
 const malformed = (message: string) => new AwsError('MalformedPolicyDocument', message, 400);
@@ -186,10 +187,8 @@ function policyAt(sandbox: Sandbox, arn: string): ManagedPolicy | undefined {
 }
 
 /** Derived from the roles, so they can never drift from the attachments. */
-const attachmentCount = (sandbox: Sandbox, arn: string) =>
-  Object.values(sandbox.state.iam.roles).filter((r) => r.AttachedPolicyArns.includes(arn)).length;
-const boundaryUsageCount = (sandbox: Sandbox, arn: string) =>
-  Object.values(sandbox.state.iam.roles).filter((r) => r.PermissionsBoundaryArn === arn).length;
+const attachmentCount = (sandbox: Sandbox, arn: string) => Object.values(sandbox.state.iam.roles).filter((r) => r.AttachedPolicyArns.includes(arn)).length;
+const boundaryUsageCount = (sandbox: Sandbox, arn: string) => Object.values(sandbox.state.iam.roles).filter((r) => r.PermissionsBoundaryArn === arn).length;
 
 /** `aws:ResourceTag/<k>` (and `iam:ResourceTag/<k>` for roles) from a resource's tags. */
 function resourceTagContext(tags: Tag[], iamKeys: boolean): Record<string, string> {
@@ -294,7 +293,10 @@ function page<T>(items: T[], input: any): { items: T[]; IsTruncated: boolean; Ma
   return { items: items.slice(start, end), IsTruncated: end < items.length, Marker: end < items.length ? String(end) : undefined };
 }
 
-const byName = <T>(key: (t: T) => string) => (a: T, b: T) => key(a).localeCompare(key(b));
+const byName =
+  <T>(key: (t: T) => string) =>
+  (a: T, b: T) =>
+    key(a).localeCompare(key(b));
 
 // ---------------------------------------------------------------------------------------------
 // Response shapes (member names as in the IAM API reference)
@@ -311,9 +313,10 @@ function roleView(role: Role, full: boolean) {
     Description: role.Description,
     MaxSessionDuration: role.MaxSessionDuration,
     // The SDK's constant is named `Policy`; its value, which is what the wire carries, is this.
-    PermissionsBoundary: full && role.PermissionsBoundaryArn
-      ? { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: role.PermissionsBoundaryArn }
-      : undefined,
+    PermissionsBoundary:
+      full && role.PermissionsBoundaryArn
+        ? { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: role.PermissionsBoundaryArn }
+        : undefined,
     Tags: full && role.Tags.length ? role.Tags : undefined,
   };
 }
@@ -330,12 +333,30 @@ function versionView(p: ManagedPolicy, v: PolicyVersion, withDocument: boolean) 
 
 /** GetAccountSummary's figures for what the sandbox does not emulate: AWS's defaults for an account without them. */
 const UNEMULATED_SUMMARY = {
-  Users: 0, UsersQuota: 5000, Groups: 0, GroupsQuota: 300, GroupsPerUserQuota: 10, InstanceProfiles: 0, InstanceProfilesQuota: 1000,
-  AttachedPoliciesPerUserQuota: 10, AttachedPoliciesPerGroupQuota: 10, UserPolicySizeQuota: 2048, GroupPolicySizeQuota: 5120,
-  AccessKeysPerUserQuota: 2, SigningCertificatesPerUserQuota: 2, ServerCertificates: 0, ServerCertificatesQuota: 20,
-  MFADevices: 0, MFADevicesInUse: 0, Providers: 0, AccountMFAEnabled: 0, AccountSigningCertificatesPresent: 0,
+  Users: 0,
+  UsersQuota: 5000,
+  Groups: 0,
+  GroupsQuota: 300,
+  GroupsPerUserQuota: 10,
+  InstanceProfiles: 0,
+  InstanceProfilesQuota: 1000,
+  AttachedPoliciesPerUserQuota: 10,
+  AttachedPoliciesPerGroupQuota: 10,
+  UserPolicySizeQuota: 2048,
+  GroupPolicySizeQuota: 5120,
+  AccessKeysPerUserQuota: 2,
+  SigningCertificatesPerUserQuota: 2,
+  ServerCertificates: 0,
+  ServerCertificatesQuota: 20,
+  MFADevices: 0,
+  MFADevicesInUse: 0,
+  Providers: 0,
+  AccountMFAEnabled: 0,
+  AccountSigningCertificatesPresent: 0,
   // The account root signs with an access key here (`test`).
-  AccountAccessKeysPresent: 1, GlobalEndpointTokenVersion: 1, PolicyVersionsInUseQuota: 10000,
+  AccountAccessKeysPresent: 1,
+  GlobalEndpointTokenVersion: 1,
+  PolicyVersionsInUseQuota: 10000,
 };
 
 function policyView(sandbox: Sandbox, p: ManagedPolicy, full: boolean) {
@@ -363,8 +384,17 @@ export const iamService: Service = {
   protocol: 'query',
   xmlns: 'https://iam.amazonaws.com/doc/2010-05-08/',
   readOnly: new Set([
-    'GetRole', 'ListRoles', 'ListRoleTags', 'GetRolePolicy', 'ListRolePolicies', 'ListAttachedRolePolicies',
-    'GetPolicy', 'GetPolicyVersion', 'ListPolicies', 'ListPolicyVersions', 'GetAccountSummary',
+    'GetRole',
+    'ListRoles',
+    'ListRoleTags',
+    'GetRolePolicy',
+    'ListRolePolicies',
+    'ListAttachedRolePolicies',
+    'GetPolicy',
+    'GetPolicyVersion',
+    'ListPolicies',
+    'ListPolicyVersions',
+    'GetAccountSummary',
   ]),
   cloudTrail: {},
   operations: {
@@ -445,7 +475,9 @@ export const iamService: Service = {
       const prefix = str(input.PathPrefix) ?? '/';
       validate([['pathPrefix', prefix, C.pathPrefix]]);
       authorize(ctx, 'ListRoles', '*', {}, iamArn(ctx.sandbox, 'role', prefix, ''));
-      const roles = Object.values(ctx.sandbox.state.iam.roles).filter((r) => r.Path.startsWith(prefix)).sort(byName((r) => r.RoleName));
+      const roles = Object.values(ctx.sandbox.state.iam.roles)
+        .filter((r) => r.Path.startsWith(prefix))
+        .sort(byName((r) => r.RoleName));
       const { items, ...rest } = page(roles, input);
       return { Roles: items.map((r) => roleView(r, false)), ...rest };
     },
@@ -530,21 +562,29 @@ export const iamService: Service = {
       const role = authorizeOnRole(ctx, 'PutRolePolicy', input.RoleName);
       const document = parseDocument(ctx.sandbox, String(input.PolicyDocument), 'identity');
       // The quota is on all of the role's inline policies together; a policy of the same name is replaced.
-      const others = Object.entries(role.InlinePolicies).filter(([n]) => n !== input.PolicyName).reduce((n, [, d]) => n + sizeOf(d), 0);
+      const others = Object.entries(role.InlinePolicies)
+        .filter(([n]) => n !== input.PolicyName)
+        .reduce((n, [, d]) => n + sizeOf(d), 0);
       ctx.sandbox.quotas.assertWithin('iam', 'RolePolicySize', others, sizeOf(document), role.RoleName);
       role.InlinePolicies[input.PolicyName] = document;
       return undefined;
     },
 
     GetRolePolicy: (input, ctx) => {
-      validate([['roleName', str(input.RoleName), C.roleName], ['policyName', str(input.PolicyName), C.policyName]]);
+      validate([
+        ['roleName', str(input.RoleName), C.roleName],
+        ['policyName', str(input.PolicyName), C.policyName],
+      ]);
       const role = authorizeOnRole(ctx, 'GetRolePolicy', input.RoleName);
       if (!Object.hasOwn(role.InlinePolicies, input.PolicyName)) throw noSuchRolePolicy(input.PolicyName);
       return { RoleName: role.RoleName, PolicyName: input.PolicyName, PolicyDocument: encodeDocument(role.InlinePolicies[input.PolicyName]) };
     },
 
     DeleteRolePolicy: (input, ctx) => {
-      validate([['roleName', str(input.RoleName), C.roleName], ['policyName', str(input.PolicyName), C.policyName]]);
+      validate([
+        ['roleName', str(input.RoleName), C.roleName],
+        ['policyName', str(input.PolicyName), C.policyName],
+      ]);
       const role = authorizeOnRole(ctx, 'DeleteRolePolicy', input.RoleName);
       if (!Object.hasOwn(role.InlinePolicies, input.PolicyName)) throw noSuchRolePolicy(input.PolicyName);
       delete role.InlinePolicies[input.PolicyName];
@@ -606,7 +646,11 @@ export const iamService: Service = {
         throw new AwsError('DeleteConflict', 'Cannot delete a policy attached to entities.', 409);
       }
       if (policy.Versions.length > 1) {
-        throw new AwsError('DeleteConflict', "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.", 409);
+        throw new AwsError(
+          'DeleteConflict',
+          "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.",
+          409,
+        );
       }
       delete ctx.sandbox.state.iam.policies[policy.Arn];
       return undefined;
@@ -662,7 +706,10 @@ export const iamService: Service = {
     ListPolicies: (input, ctx) => {
       const scope = str(input.Scope) ?? 'All';
       const prefix = str(input.PathPrefix) ?? '/';
-      validate([['scope', scope, C.scope], ['pathPrefix', prefix, C.pathPrefix]]);
+      validate([
+        ['scope', scope, C.scope],
+        ['pathPrefix', prefix, C.pathPrefix],
+      ]);
       authorize(ctx, 'ListPolicies', '*', {}, `policy path ${prefix}`);
       const { sandbox } = ctx;
       // Every stored policy is customer managed: AWS managed policies are not emulated, so Scope=AWS is empty.
@@ -697,7 +744,10 @@ export const iamService: Service = {
 
     ListAttachedRolePolicies: (input, ctx) => {
       const prefix = str(input.PathPrefix) ?? '/';
-      validate([['roleName', str(input.RoleName), C.roleName], ['pathPrefix', prefix, C.pathPrefix]]);
+      validate([
+        ['roleName', str(input.RoleName), C.roleName],
+        ['pathPrefix', prefix, C.pathPrefix],
+      ]);
       const role = authorizeOnRole(ctx, 'ListAttachedRolePolicies', input.RoleName);
       const attached = role.AttachedPolicyArns.flatMap((arn) => {
         const p = policyAt(ctx.sandbox, arn);

@@ -37,8 +37,20 @@ const BUSY = new Set(['STARTING', 'STOPPING', 'FORCE_STOPPING', 'UPDATING', 'ROL
 const FORCE_STOPPABLE = new Set(['RUNNING', 'STARTING', 'UPDATING', 'STOPPING']);
 
 const RUNTIMES = [
-  'FLINK-1_6', 'FLINK-1_8', 'FLINK-1_11', 'FLINK-1_13', 'FLINK-1_15', 'FLINK-1_18', 'FLINK-1_19', 'FLINK-1_20', 'FLINK-2_2', 'FLINK-2_3',
-  'SQL-1_0', 'ZEPPELIN-FLINK-1_0', 'ZEPPELIN-FLINK-2_0', 'ZEPPELIN-FLINK-3_0',
+  'FLINK-1_6',
+  'FLINK-1_8',
+  'FLINK-1_11',
+  'FLINK-1_13',
+  'FLINK-1_15',
+  'FLINK-1_18',
+  'FLINK-1_19',
+  'FLINK-1_20',
+  'FLINK-2_2',
+  'FLINK-2_3',
+  'SQL-1_0',
+  'ZEPPELIN-FLINK-1_0',
+  'ZEPPELIN-FLINK-2_0',
+  'ZEPPELIN-FLINK-3_0',
 ];
 const KEY_TYPES = ['AWS_OWNED_KEY', 'CUSTOMER_MANAGED_KEY'];
 const AWS_OWNED: EncryptionConfiguration = { KeyType: 'AWS_OWNED_KEY' };
@@ -109,7 +121,9 @@ function keyDefects(sandbox: Sandbox, keyRef: string): { key?: Key; problems: st
   const problems: string[] = [];
   if (key.KeyState !== 'Enabled') problems.push(`KMS key ${key.Arn} is ${key.KeyState}; the key must be Enabled`);
   if (key.KeySpec !== 'SYMMETRIC_DEFAULT' || key.KeyUsage !== 'ENCRYPT_DECRYPT') {
-    problems.push(`KMS key ${key.Arn} has KeySpec ${key.KeySpec} and KeyUsage ${key.KeyUsage}; a symmetric encryption key (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) is required`);
+    problems.push(
+      `KMS key ${key.Arn} has KeySpec ${key.KeySpec} and KeyUsage ${key.KeyUsage}; a symmetric encryption key (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) is required`,
+    );
   }
   return { key, problems };
 }
@@ -131,11 +145,12 @@ function callerDenials(sandbox: Sandbox, caller: Principal, appArn: string, key:
     const result = sandbox.evaluate(caller, action, key.Arn, { resourcePolicy, context });
     const byIam = sandbox.evaluate(caller, action, key.Arn, { resourcePolicy: identityDecides(sandbox), context });
     if (result.decision === 'Allowed' && byIam.decision === 'Allowed') return [];
-    const why = result.decision === 'ExplicitlyDenied'
-      ? `an explicit deny in a ${result.deniedBy === 'resource' ? 'key' : 'IAM'} policy`
-      : result.decision !== 'Allowed'
-        ? 'neither the key policy nor an IAM policy it delegates to allows it'
-        : 'no IAM policy of the caller allows it (MSF requires the IAM policy as well as the key policy)';
+    const why =
+      result.decision === 'ExplicitlyDenied'
+        ? `an explicit deny in a ${result.deniedBy === 'resource' ? 'key' : 'IAM'} policy`
+        : result.decision !== 'Allowed'
+          ? 'neither the key policy nor an IAM policy it delegates to allows it'
+          : 'no IAM policy of the caller allows it (MSF requires the IAM policy as well as the key policy)';
     return [`${caller.arn} is not authorized to perform ${action} on ${key.Arn} via ${viaService(sandbox)} for ${appArn}: ${why}`];
   });
 }
@@ -175,7 +190,14 @@ function serviceKeyProblems(sandbox: Sandbox, appArn: string, encryption: Encryp
  * the caller (on every CMK involved, old and new: facts §5, §7) or of the service principals →
  * InvalidApplicationConfigurationException.
  */
-function assertCmkUsable(sandbox: Sandbox, caller: Principal, appArn: string, runtime: string, from: EncryptionConfiguration | undefined, to: EncryptionConfiguration): void {
+function assertCmkUsable(
+  sandbox: Sandbox,
+  caller: Principal,
+  appArn: string,
+  runtime: string,
+  from: EncryptionConfiguration | undefined,
+  to: EncryptionConfiguration,
+): void {
   const invalid: string[] = [];
   const denied: string[] = [];
   if (to.KeyType === 'CUSTOMER_MANAGED_KEY') {
@@ -208,16 +230,23 @@ function requireString(input: any, field: string, pattern?: RegExp, max = 2048):
   if (typeof value !== 'string' || value.length === 0) {
     throw validationError(`1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`);
   }
-  if (value.length > max) throw validationError(`1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: Member must have length less than or equal to ${max}`);
+  if (value.length > max)
+    throw validationError(
+      `1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: Member must have length less than or equal to ${max}`,
+    );
   if (pattern && !pattern.test(value)) {
-    throw validationError(`1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${pattern.source}`);
+    throw validationError(
+      `1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${pattern.source}`,
+    );
   }
   return value;
 }
 
 function requireEnum(value: unknown, member: string, allowed: string[]): string {
   if (typeof value !== 'string' || !allowed.includes(value)) {
-    throw validationError(`1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: Member must satisfy enum value set: [${allowed.join(', ')}]`);
+    throw validationError(
+      `1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: Member must satisfy enum value set: [${allowed.join(', ')}]`,
+    );
   }
   return value;
 }
@@ -228,7 +257,8 @@ const appName = (input: any) => requireString(input, 'ApplicationName', APP_NAME
 
 function validateTags(tags: unknown): Tag[] {
   if (tags === undefined) return [];
-  if (!Array.isArray(tags) || tags.some((t) => typeof t?.Key !== 'string' || !t.Key)) throw validationError('1 validation error detected: Value at \'tags\' failed to satisfy constraint: Member must not be null');
+  if (!Array.isArray(tags) || tags.some((t) => typeof t?.Key !== 'string' || !t.Key))
+    throw validationError("1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must not be null");
   if (tags.length > MAX_TAGS) throw new AwsError('TooManyTagsException', `The number of tags exceeds the limit of ${MAX_TAGS}.`);
   return tags.map((t) => ({ Key: t.Key, Value: t.Value ?? '' }));
 }
@@ -266,15 +296,29 @@ function describeConfiguration(config: any = {}): Record<string, any> {
     ApplicationSystemRollbackConfigurationDescription: { RollbackEnabled: config.ApplicationSystemRollbackConfiguration?.RollbackEnabled ?? false },
     FlinkApplicationConfigurationDescription: mergeUpdate(
       {
-        CheckpointConfigurationDescription: { ConfigurationType: 'DEFAULT', CheckpointingEnabled: true, CheckpointInterval: 60000, MinPauseBetweenCheckpoints: 5000 },
+        CheckpointConfigurationDescription: {
+          ConfigurationType: 'DEFAULT',
+          CheckpointingEnabled: true,
+          CheckpointInterval: 60000,
+          MinPauseBetweenCheckpoints: 5000,
+        },
         MonitoringConfigurationDescription: { ConfigurationType: 'DEFAULT', MetricsLevel: 'APPLICATION', LogLevel: 'INFO' },
-        ParallelismConfigurationDescription: { ConfigurationType: 'DEFAULT', Parallelism: 1, ParallelismPerKPU: 1, CurrentParallelism: 1, AutoScalingEnabled: false },
+        ParallelismConfigurationDescription: {
+          ConfigurationType: 'DEFAULT',
+          Parallelism: 1,
+          ParallelismPerKPU: 1,
+          CurrentParallelism: 1,
+          AutoScalingEnabled: false,
+        },
       },
       config.FlinkApplicationConfiguration ?? {},
     ),
   };
   if (config.ApplicationCodeConfiguration) {
-    out.ApplicationCodeConfigurationDescription = codeDescription(config.ApplicationCodeConfiguration.CodeContent, config.ApplicationCodeConfiguration.CodeContentType);
+    out.ApplicationCodeConfigurationDescription = codeDescription(
+      config.ApplicationCodeConfiguration.CodeContent,
+      config.ApplicationCodeConfiguration.CodeContentType,
+    );
   }
   if (config.EnvironmentProperties) out.EnvironmentPropertyDescriptions = { PropertyGroupDescriptions: config.EnvironmentProperties.PropertyGroups ?? [] };
   return out;
@@ -298,13 +342,25 @@ function updateConfiguration(current: Record<string, any>, update: any = {}): Re
     const s3 = c.S3ContentLocationUpdate;
     const current = out.ApplicationCodeConfigurationDescription?.CodeContentDescription?.S3ApplicationCodeLocationDescription ?? {};
     const content = s3
-      ? { S3ContentLocation: { BucketARN: s3.BucketARNUpdate ?? current.BucketARN, FileKey: s3.FileKeyUpdate ?? current.FileKey, ObjectVersion: s3.ObjectVersionUpdate ?? current.ObjectVersion } }
-      : c.TextContentUpdate !== undefined ? { TextContent: c.TextContentUpdate } : undefined;
+      ? {
+          S3ContentLocation: {
+            BucketARN: s3.BucketARNUpdate ?? current.BucketARN,
+            FileKey: s3.FileKeyUpdate ?? current.FileKey,
+            ObjectVersion: s3.ObjectVersionUpdate ?? current.ObjectVersion,
+          },
+        }
+      : c.TextContentUpdate !== undefined
+        ? { TextContent: c.TextContentUpdate }
+        : undefined;
     out.ApplicationCodeConfigurationDescription = content
       ? codeDescription(content, code.CodeContentTypeUpdate ?? out.ApplicationCodeConfigurationDescription?.CodeContentType)
-      : { ...out.ApplicationCodeConfigurationDescription, CodeContentType: code.CodeContentTypeUpdate ?? out.ApplicationCodeConfigurationDescription?.CodeContentType };
+      : {
+          ...out.ApplicationCodeConfigurationDescription,
+          CodeContentType: code.CodeContentTypeUpdate ?? out.ApplicationCodeConfigurationDescription?.CodeContentType,
+        };
   }
-  if (update.EnvironmentPropertyUpdates) out.EnvironmentPropertyDescriptions = { PropertyGroupDescriptions: update.EnvironmentPropertyUpdates.PropertyGroups ?? [] };
+  if (update.EnvironmentPropertyUpdates)
+    out.EnvironmentPropertyDescriptions = { PropertyGroupDescriptions: update.EnvironmentPropertyUpdates.PropertyGroups ?? [] };
   return out;
 }
 
@@ -344,15 +400,21 @@ function authorizedApp(sandbox: Sandbox, caller: Principal, action: string, name
 }
 
 function assertNotBusy(app: Application): void {
-  if (BUSY.has(app.ApplicationStatus)) throw resourceInUse(`Application ${app.ApplicationName} is in ${app.ApplicationStatus} status; wait until it is READY or RUNNING.`);
+  if (BUSY.has(app.ApplicationStatus))
+    throw resourceInUse(`Application ${app.ApplicationName} is in ${app.ApplicationStatus} status; wait until it is READY or RUNNING.`);
 }
 
 /** The execution role must be passable by the caller and assumable by MSF. */
 function assertServiceExecutionRole(sandbox: Sandbox, caller: Principal, roleArn: string): void {
   sandbox.authorize('kinesisanalytics', caller, 'iam:PassRole', roleArn, { context: { 'iam:PassedToService': SERVICE_PRINCIPAL } });
   const role = findRole(sandbox.state, roleArn);
-  const assumable = role && sandbox.isRoleVisible(roleArn) &&
-    sandbox.evaluate(SERVICE_PRINCIPAL, 'sts:AssumeRole', role.Arn, { resourcePolicy: role.AssumeRolePolicyDocument, context: { 'aws:SourceAccount': sandbox.account } }).decision === 'Allowed';
+  const assumable =
+    role &&
+    sandbox.isRoleVisible(roleArn) &&
+    sandbox.evaluate(SERVICE_PRINCIPAL, 'sts:AssumeRole', role.Arn, {
+      resourcePolicy: role.AssumeRolePolicyDocument,
+      context: { 'aws:SourceAccount': sandbox.account },
+    }).decision === 'Allowed';
   if (!assumable) throw invalidArgument(`Kinesis Analytics service doesn't have sufficient privileges to assume the role ${roleArn}.`);
 }
 
@@ -361,7 +423,13 @@ function versionState(app: Application): ApplicationVersionState {
   return { ApplicationVersionId, RuntimeEnvironment, ServiceExecutionRole, Configuration, Encryption, CloudWatchLoggingOptions };
 }
 
-function startOperation(sandbox: Sandbox, app: Application, operation: string, versions?: { from: number; to: number }, at = sandbox.clock.now()): ApplicationOperation {
+function startOperation(
+  sandbox: Sandbox,
+  app: Application,
+  operation: string,
+  versions?: { from: number; to: number },
+  at = sandbox.clock.now(),
+): ApplicationOperation {
   const op: ApplicationOperation = {
     OperationId: sandbox.randomId('', 12),
     ApplicationName: app.ApplicationName,
@@ -375,7 +443,13 @@ function startOperation(sandbox: Sandbox, app: Application, operation: string, v
   return op;
 }
 
-function endOperation(sandbox: Sandbox, id: string | undefined, status: ApplicationOperation['OperationStatus'], at: number, errorString?: string): ApplicationOperation | undefined {
+function endOperation(
+  sandbox: Sandbox,
+  id: string | undefined,
+  status: ApplicationOperation['OperationStatus'],
+  at: number,
+  errorString?: string,
+): ApplicationOperation | undefined {
   const op = id ? sandbox.state.kinesisanalytics.operations[id] : undefined;
   if (op && op.OperationStatus === 'IN_PROGRESS') Object.assign(op, { OperationStatus: status, EndTime: at, ErrorString: errorString });
   return op;
@@ -403,7 +477,8 @@ function takeSnapshot(sandbox: Sandbox, app: Application, name: string): Applica
 }
 
 /** The system snapshot MSF takes on Stop and on updates of a running application; the name is assumed. */
-const systemSnapshot = (sandbox: Sandbox, app: Application) => takeSnapshot(sandbox, app, `ka-app-${app.ApplicationName}-${sandbox.clock.now()}-${sandbox.randomId('', 6).toLowerCase()}`);
+const systemSnapshot = (sandbox: Sandbox, app: Application) =>
+  takeSnapshot(sandbox, app, `ka-app-${app.ApplicationName}-${sandbox.clock.now()}-${sandbox.randomId('', 6).toLowerCase()}`);
 
 function snapshotsOf(sandbox: Sandbox, name: string): ApplicationSnapshot[] {
   return Object.values(sandbox.state.kinesisanalytics.snapshots)
@@ -449,7 +524,13 @@ function complete(sandbox: Sandbox, app: Application): void {
   // the application keeps running (a forced stop takes no snapshot).
   const unwritable = serviceKeyProblems(sandbox, app.ApplicationARN, p.SnapshotEncryption);
   if (unwritable.length) {
-    endOperation(sandbox, p.OperationId, 'FAILED', at, `Application ${app.ApplicationName} could not take its snapshot to stop with its KMS key: ${unwritable.join('; ')}.`);
+    endOperation(
+      sandbox,
+      p.OperationId,
+      'FAILED',
+      at,
+      `Application ${app.ApplicationName} could not take its snapshot to stop with its KMS key: ${unwritable.join('; ')}.`,
+    );
     app.ApplicationStatus = 'RUNNING';
     return;
   }
@@ -463,13 +544,23 @@ function complete(sandbox: Sandbox, app: Application): void {
   }
   const errorString = `Application ${app.ApplicationName} could not ${p.Kind === 'start' ? 'start' : 'restart'} with its KMS key: ${[...new Set(problems)].join('; ')}.`;
   const failed = endOperation(sandbox, p.OperationId, 'FAILED', at, errorString);
-  const rollbackEnabled = (app.Configuration.ApplicationSystemRollbackConfigurationDescription as { RollbackEnabled?: boolean } | undefined)?.RollbackEnabled === true;
+  const rollbackEnabled =
+    (app.Configuration.ApplicationSystemRollbackConfigurationDescription as { RollbackEnabled?: boolean } | undefined)?.RollbackEnabled === true;
   if (p.Kind === 'update' && p.Previous && rollbackEnabled) {
     // System rollback (facts §6 [RB]): back to the previous version's configuration, as a new version.
     const rollback = startOperation(sandbox, app, 'RollbackApplication', undefined, at);
     if (failed) failed.RollbackOperationId = rollback.OperationId;
     app.ApplicationStatus = 'ROLLING_BACK';
-    app.Pending = { At: at + sandbox.flinkDurations.update, OperationId: rollback.OperationId, ToStatus: 'RUNNING', Outcome: 'SUCCESSFUL', Kind: 'rollback', Restart: true, RestoreEncryption: p.RestoreEncryption, Previous: p.Previous };
+    app.Pending = {
+      At: at + sandbox.flinkDurations.update,
+      OperationId: rollback.OperationId,
+      ToStatus: 'RUNNING',
+      Outcome: 'SUCCESSFUL',
+      Kind: 'rollback',
+      Restart: true,
+      RestoreEncryption: p.RestoreEncryption,
+      Previous: p.Previous,
+    };
     const failedVersion = app.ApplicationVersionId;
     Object.assign(app, structuredClone(p.Previous), {
       ApplicationVersionId: failedVersion + 1,
@@ -541,7 +632,9 @@ function snapshotDetails(s: ApplicationSnapshot) {
 function page<T>(items: T[], input: any, maxLimit: number): { items: T[]; NextToken?: string } {
   const limit = input.Limit === undefined ? maxLimit : Number(input.Limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > maxLimit) {
-    throw validationError(`1 validation error detected: Value '${input.Limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and ${maxLimit}`);
+    throw validationError(
+      `1 validation error detected: Value '${input.Limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and ${maxLimit}`,
+    );
   }
   const start = input.NextToken === undefined ? 0 : Number(input.NextToken);
   if (!Number.isInteger(start) || start < 0) throw invalidArgument(`Invalid NextToken ${input.NextToken}.`);
@@ -571,8 +664,13 @@ export const kinesisAnalyticsService: Service = {
   protocol: 'json',
   targetPrefix: 'KinesisAnalytics_20180523',
   readOnly: new Set([
-    'DescribeApplication', 'ListApplications', 'DescribeApplicationOperation', 'ListApplicationOperations',
-    'ListApplicationSnapshots', 'DescribeApplicationSnapshot', 'ListTagsForResource',
+    'DescribeApplication',
+    'ListApplications',
+    'DescribeApplicationOperation',
+    'ListApplicationOperations',
+    'ListApplicationSnapshots',
+    'DescribeApplicationSnapshot',
+    'ListTagsForResource',
   ]),
   tick,
   // CloudTrail records every call and delivers it to EventBridge (facts §8): what auto-onboarding rules see.
@@ -607,7 +705,10 @@ export const kinesisAnalyticsService: Service = {
         LastUpdateTimestamp: now,
         Configuration: describeConfiguration(input.ApplicationConfiguration),
         Encryption: encryption,
-        CloudWatchLoggingOptions: (input.CloudWatchLoggingOptions ?? []).map((o: any, i: number) => ({ CloudWatchLoggingOptionId: `${i + 1}.1`, LogStreamARN: o.LogStreamARN })),
+        CloudWatchLoggingOptions: (input.CloudWatchLoggingOptions ?? []).map((o: any, i: number) => ({
+          CloudWatchLoggingOptionId: `${i + 1}.1`,
+          LogStreamARN: o.LogStreamARN,
+        })),
         Tags: tags,
       };
       apps(sandbox)[name] = app;
@@ -625,8 +726,12 @@ export const kinesisAnalyticsService: Service = {
       const { items, NextToken } = page(all, input, 50);
       return {
         ApplicationSummaries: items.map((a) => ({
-          ApplicationName: a.ApplicationName, ApplicationARN: a.ApplicationARN, ApplicationStatus: a.ApplicationStatus,
-          ApplicationVersionId: a.ApplicationVersionId, RuntimeEnvironment: a.RuntimeEnvironment, ApplicationMode: a.ApplicationMode,
+          ApplicationName: a.ApplicationName,
+          ApplicationARN: a.ApplicationARN,
+          ApplicationStatus: a.ApplicationStatus,
+          ApplicationVersionId: a.ApplicationVersionId,
+          RuntimeEnvironment: a.RuntimeEnvironment,
+          ApplicationMode: a.ApplicationMode,
         })),
         NextToken,
       };
@@ -640,18 +745,34 @@ export const kinesisAnalyticsService: Service = {
       }
       assertNotBusy(app);
       if (input.CurrentApplicationVersionId !== undefined && Number(input.CurrentApplicationVersionId) !== app.ApplicationVersionId) {
-        throw new AwsError('ConcurrentModificationException', `The provided application version id ${input.CurrentApplicationVersionId} does not match the current version id ${app.ApplicationVersionId} of application ${name}.`);
+        throw new AwsError(
+          'ConcurrentModificationException',
+          `The provided application version id ${input.CurrentApplicationVersionId} does not match the current version id ${app.ApplicationVersionId} of application ${name}.`,
+        );
       }
       if (input.ConditionalToken !== undefined && input.ConditionalToken !== app.ConditionalToken) {
-        throw new AwsError('ConcurrentModificationException', `The provided conditional token does not match the current conditional token of application ${name}.`);
+        throw new AwsError(
+          'ConcurrentModificationException',
+          `The provided conditional token does not match the current conditional token of application ${name}.`,
+        );
       }
       const configUpdate = input.ApplicationConfigurationUpdate;
-      if (!configUpdate && !input.ServiceExecutionRoleUpdate && !input.RunConfigurationUpdate && !input.CloudWatchLoggingOptionUpdates && !input.RuntimeEnvironmentUpdate) {
+      if (
+        !configUpdate &&
+        !input.ServiceExecutionRoleUpdate &&
+        !input.RunConfigurationUpdate &&
+        !input.CloudWatchLoggingOptionUpdates &&
+        !input.RuntimeEnvironmentUpdate
+      ) {
         throw invalidArgument('No updates are specified for the application.');
       }
       // Everything is checked before anything changes, so a refused call leaves the application as it was.
-      const runtime = input.RuntimeEnvironmentUpdate === undefined ? app.RuntimeEnvironment : requireEnum(input.RuntimeEnvironmentUpdate, 'runtimeEnvironmentUpdate', RUNTIMES);
-      if (input.ServiceExecutionRoleUpdate !== undefined) assertServiceExecutionRole(sandbox, caller, requireString(input, 'ServiceExecutionRoleUpdate', ROLE_ARN));
+      const runtime =
+        input.RuntimeEnvironmentUpdate === undefined
+          ? app.RuntimeEnvironment
+          : requireEnum(input.RuntimeEnvironmentUpdate, 'runtimeEnvironmentUpdate', RUNTIMES);
+      if (input.ServiceExecutionRoleUpdate !== undefined)
+        assertServiceExecutionRole(sandbox, caller, requireString(input, 'ServiceExecutionRoleUpdate', ROLE_ARN));
       const encUpdate = configUpdate?.ApplicationEncryptionConfigurationUpdate;
       const encryption = encUpdate
         ? requestedEncryption(encUpdate.KeyTypeUpdate, encUpdate.KeyIdUpdate, 'applicationConfigurationUpdate.applicationEncryptionConfigurationUpdate')
@@ -685,7 +806,7 @@ export const kinesisAnalyticsService: Service = {
         ToStatus: running ? 'RUNNING' : 'READY',
         Kind: 'update',
         Restart: running,
-        RestoreEncryption: (fromLatest ? snapshot ?? restore : restore)?.Encryption,
+        RestoreEncryption: (fromLatest ? (snapshot ?? restore) : restore)?.Encryption,
         Previous: previous,
       });
       return { ApplicationDetail: applicationDetail(app), OperationId: op.OperationId };
@@ -694,12 +815,18 @@ export const kinesisAnalyticsService: Service = {
     StartApplication: (input, { sandbox, caller }) => {
       const app = authorizedApp(sandbox, caller, 'StartApplication', appName(input));
       assertNotBusy(app);
-      if (app.ApplicationStatus !== 'READY') throw resourceInUse(`Application ${app.ApplicationName} is in ${app.ApplicationStatus} status; only a READY application can be started.`);
+      if (app.ApplicationStatus !== 'READY')
+        throw resourceInUse(`Application ${app.ApplicationName} is in ${app.ApplicationStatus} status; only a READY application can be started.`);
       assertCallerMayUseKey(sandbox, caller, app);
       const restore = restoreSource(sandbox, app, input.RunConfiguration?.ApplicationRestoreConfiguration);
       const op = startOperation(sandbox, app, 'StartApplication');
       schedule(sandbox, app, 'STARTING', {
-        At: sandbox.clock.now() + sandbox.flinkDurations.start, OperationId: op.OperationId, ToStatus: 'RUNNING', Kind: 'start', Restart: true, RestoreEncryption: restore?.Encryption,
+        At: sandbox.clock.now() + sandbox.flinkDurations.start,
+        OperationId: op.OperationId,
+        ToStatus: 'RUNNING',
+        Kind: 'start',
+        Restart: true,
+        RestoreEncryption: restore?.Encryption,
       });
       return { OperationId: op.OperationId };
     },
@@ -716,14 +843,19 @@ export const kinesisAnalyticsService: Service = {
       const snapshot = !force && snapshotsEnabled(app) ? systemSnapshot(sandbox, app) : undefined;
       const op = startOperation(sandbox, app, 'StopApplication');
       schedule(sandbox, app, force ? 'FORCE_STOPPING' : 'STOPPING', {
-        At: sandbox.clock.now() + sandbox.flinkDurations.stop, OperationId: op.OperationId, ToStatus: 'READY', Kind: force ? 'force-stop' : 'stop', SnapshotEncryption: snapshot?.Encryption,
+        At: sandbox.clock.now() + sandbox.flinkDurations.stop,
+        OperationId: op.OperationId,
+        ToStatus: 'READY',
+        Kind: force ? 'force-stop' : 'stop',
+        SnapshotEncryption: snapshot?.Encryption,
       });
       return { OperationId: op.OperationId };
     },
 
     DeleteApplication: (input, { sandbox, caller }) => {
       const app = authorizedApp(sandbox, caller, 'DeleteApplication', appName(input));
-      if (input.CreateTimestamp === undefined) throw validationError("1 validation error detected: Value null at 'createTimestamp' failed to satisfy constraint: Member must not be null");
+      if (input.CreateTimestamp === undefined)
+        throw validationError("1 validation error detected: Value null at 'createTimestamp' failed to satisfy constraint: Member must not be null");
       if (!sameSecond(input.CreateTimestamp, app.CreateTimestamp)) {
         throw invalidArgument(`The CreateTimestamp does not match the creation time of application ${app.ApplicationName}.`);
       }
@@ -744,10 +876,15 @@ export const kinesisAnalyticsService: Service = {
           StartTime: epochSeconds(op.StartTime),
           EndTime: epochSeconds(op.EndTime),
           OperationStatus: op.OperationStatus,
-          ApplicationVersionChangeDetails: op.ApplicationVersionUpdatedTo === undefined ? undefined : {
-            ApplicationVersionUpdatedFrom: op.ApplicationVersionUpdatedFrom, ApplicationVersionUpdatedTo: op.ApplicationVersionUpdatedTo,
-          },
-          OperationFailureDetails: op.OperationStatus === 'FAILED' ? { RollbackOperationId: op.RollbackOperationId, ErrorInfo: { ErrorString: op.ErrorString } } : undefined,
+          ApplicationVersionChangeDetails:
+            op.ApplicationVersionUpdatedTo === undefined
+              ? undefined
+              : {
+                  ApplicationVersionUpdatedFrom: op.ApplicationVersionUpdatedFrom,
+                  ApplicationVersionUpdatedTo: op.ApplicationVersionUpdatedTo,
+                },
+          OperationFailureDetails:
+            op.OperationStatus === 'FAILED' ? { RollbackOperationId: op.RollbackOperationId, ErrorInfo: { ErrorString: op.ErrorString } } : undefined,
         },
       };
     },
@@ -756,12 +893,21 @@ export const kinesisAnalyticsService: Service = {
       const name = appName(input);
       authorizedApp(sandbox, caller, 'ListApplicationOperations', name);
       const ops = Object.values(sandbox.state.kinesisanalytics.operations)
-        .filter((o) => o.ApplicationName === name && (input.Operation === undefined || o.Operation === input.Operation) && (input.OperationStatus === undefined || o.OperationStatus === input.OperationStatus))
+        .filter(
+          (o) =>
+            o.ApplicationName === name &&
+            (input.Operation === undefined || o.Operation === input.Operation) &&
+            (input.OperationStatus === undefined || o.OperationStatus === input.OperationStatus),
+        )
         .sort((a, b) => b.StartTime - a.StartTime);
       const { items, NextToken } = page(ops, input, 50);
       return {
         ApplicationOperationInfoList: items.map((o) => ({
-          Operation: o.Operation, OperationId: o.OperationId, StartTime: epochSeconds(o.StartTime), EndTime: epochSeconds(o.EndTime), OperationStatus: o.OperationStatus,
+          Operation: o.Operation,
+          OperationId: o.OperationId,
+          StartTime: epochSeconds(o.StartTime),
+          EndTime: epochSeconds(o.EndTime),
+          OperationStatus: o.OperationStatus,
         })),
         NextToken,
       };
@@ -771,9 +917,13 @@ export const kinesisAnalyticsService: Service = {
       const app = authorizedApp(sandbox, caller, 'CreateApplicationSnapshot', appName(input));
       const snapshotName = requireString(input, 'SnapshotName', /^[a-zA-Z0-9_.-]+$/, 256);
       assertNotBusy(app);
-      if (app.ApplicationStatus !== 'RUNNING') throw resourceInUse(`Application ${app.ApplicationName} is in ${app.ApplicationStatus} status; snapshots can only be created of a RUNNING application.`);
+      if (app.ApplicationStatus !== 'RUNNING')
+        throw resourceInUse(
+          `Application ${app.ApplicationName} is in ${app.ApplicationStatus} status; snapshots can only be created of a RUNNING application.`,
+        );
       if (!snapshotsEnabled(app)) throw invalidConfiguration(`Snapshots are disabled for application ${app.ApplicationName}.`);
-      if (sandbox.state.kinesisanalytics.snapshots[snapshotKey(app.ApplicationName, snapshotName)]) throw resourceInUse(`Snapshot ${snapshotName} already exists for application ${app.ApplicationName}.`);
+      if (sandbox.state.kinesisanalytics.snapshots[snapshotKey(app.ApplicationName, snapshotName)])
+        throw resourceInUse(`Snapshot ${snapshotName} already exists for application ${app.ApplicationName}.`);
       assertCallerMayUseKey(sandbox, caller, app);
       takeSnapshot(sandbox, app, snapshotName);
       return {};
@@ -801,7 +951,8 @@ export const kinesisAnalyticsService: Service = {
       const key = snapshotKey(name, String(input.SnapshotName ?? ''));
       const snapshot = sandbox.state.kinesisanalytics.snapshots[key];
       if (!snapshot) throw notFound(`Snapshot ${input.SnapshotName} of application ${name} is not found.`);
-      if (input.SnapshotCreationTimestamp === undefined) throw validationError("1 validation error detected: Value null at 'snapshotCreationTimestamp' failed to satisfy constraint: Member must not be null");
+      if (input.SnapshotCreationTimestamp === undefined)
+        throw validationError("1 validation error detected: Value null at 'snapshotCreationTimestamp' failed to satisfy constraint: Member must not be null");
       if (!sameSecond(input.SnapshotCreationTimestamp, snapshot.SnapshotCreationTimestamp)) {
         throw invalidArgument(`The SnapshotCreationTimestamp does not match the creation time of snapshot ${snapshot.SnapshotName}.`);
       }

@@ -36,20 +36,48 @@ const MAX_TAGS = 50;
 const INVALID_PRINCIPALS = 'Policy contains a statement with one or more invalid principals.';
 const LOCKOUT = 'The new key policy will not allow you to update the key policy in the future.';
 const GRANT_OPERATIONS = [
-  'CreateGrant', 'Decapsulate', 'Decrypt', 'DeriveSharedSecret', 'DescribeKey', 'Encapsulate', 'Encrypt', 'GenerateDataKey',
-  'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext', 'GenerateDataKeyWithoutPlaintext', 'GenerateMac', 'GetPublicKey',
-  'ReEncryptFrom', 'ReEncryptTo', 'RetireGrant', 'Sign', 'Verify', 'VerifyMac',
+  'CreateGrant',
+  'Decapsulate',
+  'Decrypt',
+  'DeriveSharedSecret',
+  'DescribeKey',
+  'Encapsulate',
+  'Encrypt',
+  'GenerateDataKey',
+  'GenerateDataKeyPair',
+  'GenerateDataKeyPairWithoutPlaintext',
+  'GenerateDataKeyWithoutPlaintext',
+  'GenerateMac',
+  'GetPublicKey',
+  'ReEncryptFrom',
+  'ReEncryptTo',
+  'RetireGrant',
+  'Sign',
+  'Verify',
+  'VerifyMac',
 ];
 /** Key specs and the key usages each allows; the first is the default where AWS has one. */
 const KEY_USAGES: Record<string, string[]> = {
   SYMMETRIC_DEFAULT: ['ENCRYPT_DECRYPT'],
-  RSA_2048: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'], RSA_3072: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'], RSA_4096: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'],
-  ECC_NIST_P256: ['SIGN_VERIFY', 'KEY_AGREEMENT'], ECC_NIST_P384: ['SIGN_VERIFY', 'KEY_AGREEMENT'], ECC_NIST_P521: ['SIGN_VERIFY', 'KEY_AGREEMENT'],
-  ECC_SECG_P256K1: ['SIGN_VERIFY'], ECC_NIST_EDWARDS25519: ['SIGN_VERIFY'],
-  HMAC_224: ['GENERATE_VERIFY_MAC'], HMAC_256: ['GENERATE_VERIFY_MAC'], HMAC_384: ['GENERATE_VERIFY_MAC'], HMAC_512: ['GENERATE_VERIFY_MAC'],
+  RSA_2048: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'],
+  RSA_3072: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'],
+  RSA_4096: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'],
+  ECC_NIST_P256: ['SIGN_VERIFY', 'KEY_AGREEMENT'],
+  ECC_NIST_P384: ['SIGN_VERIFY', 'KEY_AGREEMENT'],
+  ECC_NIST_P521: ['SIGN_VERIFY', 'KEY_AGREEMENT'],
+  ECC_SECG_P256K1: ['SIGN_VERIFY'],
+  ECC_NIST_EDWARDS25519: ['SIGN_VERIFY'],
+  HMAC_224: ['GENERATE_VERIFY_MAC'],
+  HMAC_256: ['GENERATE_VERIFY_MAC'],
+  HMAC_384: ['GENERATE_VERIFY_MAC'],
+  HMAC_512: ['GENERATE_VERIFY_MAC'],
   SM2: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'KEY_AGREEMENT'],
-  ML_DSA_44: ['SIGN_VERIFY'], ML_DSA_65: ['SIGN_VERIFY'], ML_DSA_87: ['SIGN_VERIFY'],
-  ML_KEM_512: ['ENCAPSULATE_DECAPSULATE'], ML_KEM_768: ['ENCAPSULATE_DECAPSULATE'], ML_KEM_1024: ['ENCAPSULATE_DECAPSULATE'],
+  ML_DSA_44: ['SIGN_VERIFY'],
+  ML_DSA_65: ['SIGN_VERIFY'],
+  ML_DSA_87: ['SIGN_VERIFY'],
+  ML_KEM_512: ['ENCAPSULATE_DECAPSULATE'],
+  ML_KEM_768: ['ENCAPSULATE_DECAPSULATE'],
+  ML_KEM_1024: ['ENCAPSULATE_DECAPSULATE'],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -63,7 +91,9 @@ const constraint = (value: unknown, field: string, rule: string) =>
 function required(input: any, name: string): string {
   const v = input[name];
   if (v === undefined || v === null || v === '') {
-    throw validation(`1 validation error detected: Value null at '${name[0].toLowerCase()}${name.slice(1)}' failed to satisfy constraint: Member must not be null`);
+    throw validation(
+      `1 validation error detected: Value null at '${name[0].toLowerCase()}${name.slice(1)}' failed to satisfy constraint: Member must not be null`,
+    );
   }
   return String(v);
 }
@@ -87,7 +117,8 @@ function stringMap(value: unknown, field: string): Record<string, string> {
 function base64Input(value: unknown, field: string, max: number): Buffer {
   const buf = typeof value === 'string' ? Buffer.from(value, 'base64') : Buffer.alloc(0);
   if (buf.length < 1) throw constraint('null', field, 'Member must have length greater than or equal to 1');
-  if (buf.length > max) throw validation(`1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must have length less than or equal to ${max}`);
+  if (buf.length > max)
+    throw validation(`1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must have length less than or equal to ${max}`);
   return buf;
 }
 
@@ -179,7 +210,16 @@ function algorithmsOf(key: Key): Record<string, string[]> {
   if (spec.startsWith('RSA_')) {
     return key.KeyUsage === 'ENCRYPT_DECRYPT'
       ? { EncryptionAlgorithms: ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'] }
-      : { SigningAlgorithms: ['RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_384', 'RSASSA_PKCS1_V1_5_SHA_512', 'RSASSA_PSS_SHA_256', 'RSASSA_PSS_SHA_384', 'RSASSA_PSS_SHA_512'] };
+      : {
+          SigningAlgorithms: [
+            'RSASSA_PKCS1_V1_5_SHA_256',
+            'RSASSA_PKCS1_V1_5_SHA_384',
+            'RSASSA_PKCS1_V1_5_SHA_512',
+            'RSASSA_PSS_SHA_256',
+            'RSASSA_PSS_SHA_384',
+            'RSASSA_PSS_SHA_512',
+          ],
+        };
   }
   if (spec.startsWith('ECC_NIST_P')) return { SigningAlgorithms: [`ECDSA_SHA_${spec === 'ECC_NIST_P256' ? 256 : spec === 'ECC_NIST_P384' ? 384 : 512}`] };
   if (spec === 'ECC_SECG_P256K1') return { SigningAlgorithms: ['ECDSA_SHA_256'] };
@@ -242,9 +282,7 @@ function defaultKeyPolicy(sandbox: Sandbox): string {
 /** Every `AWS` principal value of every statement (Principal and NotPrincipal). */
 function awsPrincipals(doc: PolicyDocument): unknown[] {
   const statements = Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
-  return statements.flatMap((s: any) =>
-    [s?.Principal, s?.NotPrincipal].flatMap((p) => (p && typeof p === 'object' ? [p.AWS ?? []].flat() : [])),
-  );
+  return statements.flatMap((s: any) => [s?.Principal, s?.NotPrincipal].flatMap((p) => (p && typeof p === 'object' ? [p.AWS ?? []].flat() : [])));
 }
 
 /**
@@ -256,9 +294,7 @@ function isValidPrincipal(sandbox: Sandbox, value: unknown): boolean {
   if (typeof value !== 'string') return false;
   if (value === '*' || /^\d{12}$/.test(value) || /^arn:aws:iam::\d{12}:root$/.test(value)) return true;
   const session = /^arn:aws:sts::(\d{12}):assumed-role\/([\w+=,.@-]+)\/[\w+=,.@-]+$/.exec(value);
-  const roleArn = session
-    ? Object.values(sandbox.state.iam.roles).find((r) => r.RoleName === session[2] && session[1] === sandbox.account)?.Arn
-    : value;
+  const roleArn = session ? Object.values(sandbox.state.iam.roles).find((r) => r.RoleName === session[2] && session[1] === sandbox.account)?.Arn : value;
   return !!roleArn && !!findRole(sandbox.state, roleArn) && sandbox.isRoleVisible(roleArn);
 }
 
@@ -391,7 +427,8 @@ function open(key: Key, blob: Buffer, ec: Record<string, string>): { plaintext: 
 /** Symmetric encryption keys only, enabled, for the cryptographic operations. */
 function requireCryptoKey(key: Key, operation: string): void {
   requireState(key, {});
-  if (key.KeyUsage !== 'ENCRYPT_DECRYPT') throw kmsError('InvalidKeyUsageException', `${key.Arn} key usage is ${key.KeyUsage} which is not valid for ${operation}.`);
+  if (key.KeyUsage !== 'ENCRYPT_DECRYPT')
+    throw kmsError('InvalidKeyUsageException', `${key.Arn} key usage is ${key.KeyUsage} which is not valid for ${operation}.`);
   if (!isSymmetric(key)) throw kmsError('UnsupportedOperationException', `${operation} with an asymmetric KMS key is not emulated by this sandbox.`);
 }
 
@@ -420,7 +457,8 @@ function generateDataKey(call: Call, input: any, operation: string): { Ciphertex
   const spec = input.KeySpec;
   const bytes = input.NumberOfBytes;
   if ((spec === undefined) === (bytes === undefined)) throw validation('Please specify either number of bytes or key spec.');
-  if (spec !== undefined && spec !== 'AES_256' && spec !== 'AES_128') throw constraint(spec, 'keySpec', 'Member must satisfy enum value set: [AES_256, AES_128]');
+  if (spec !== undefined && spec !== 'AES_256' && spec !== 'AES_128')
+    throw constraint(spec, 'keySpec', 'Member must satisfy enum value set: [AES_256, AES_128]');
   const length = spec === undefined ? intInRange(bytes, 'numberOfBytes', 1, 1024, 32) : spec === 'AES_256' ? 32 : 16;
   const { key, ec } = cryptoKey(call, input, operation);
   const plaintext = randomBytes(length);
@@ -438,7 +476,8 @@ function createKey(input: any, call: Call) {
   const usage = String(input.KeyUsage ?? 'ENCRYPT_DECRYPT');
   if (!KEY_USAGES[spec].includes(usage)) throw validation(`KeyUsage ${usage} is not compatible with KeySpec ${spec}`);
   const origin = String(input.Origin ?? 'AWS_KMS');
-  if (origin !== 'AWS_KMS' || input.CustomKeyStoreId || input.XksKeyId) throw kmsError('UnsupportedOperationException', `Origin ${origin} and custom key stores are not emulated by this sandbox.`);
+  if (origin !== 'AWS_KMS' || input.CustomKeyStoreId || input.XksKeyId)
+    throw kmsError('UnsupportedOperationException', `Origin ${origin} and custom key stores are not emulated by this sandbox.`);
   if (input.MultiRegion === true) throw kmsError('UnsupportedOperationException', 'Multi-Region keys are not emulated by this sandbox.');
   const description = String(input.Description ?? '');
   if (description.length > 8192) throw constraint(description, 'description', 'Member must have length less than or equal to 8192');
@@ -745,14 +784,24 @@ const operations: Record<string, Op> = {
     const ops: unknown[] = Array.isArray(input.Operations) ? input.Operations : [];
     if (!ops.length) throw constraint('[]', 'operations', 'Member must have length greater than or equal to 1');
     const bad = ops.find((o) => !GRANT_OPERATIONS.includes(String(o)));
-    if (bad !== undefined) throw constraint(`[${ops.join(', ')}]`, 'operations', `Member must satisfy constraint: [Member must satisfy enum value set: [${GRANT_OPERATIONS.join(', ')}]]`);
+    if (bad !== undefined)
+      throw constraint(
+        `[${ops.join(', ')}]`,
+        'operations',
+        `Member must satisfy constraint: [Member must satisfy enum value set: [${GRANT_OPERATIONS.join(', ')}]]`,
+      );
     const subset = input.Constraints?.EncryptionContextSubset;
     const equals = input.Constraints?.EncryptionContextEquals;
     if (subset && equals) throw validation('Only one of EncryptionContextSubset and EncryptionContextEquals may be specified.');
     const name = input.Name === undefined ? undefined : String(input.Name);
-    if (name !== undefined && !/^[a-zA-Z0-9:/_-]{1,256}$/.test(name)) throw constraint(name, 'name', 'Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$');
+    if (name !== undefined && !/^[a-zA-Z0-9:/_-]{1,256}$/.test(name))
+      throw constraint(name, 'name', 'Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$');
     const key = findKey(call, required(input, 'KeyId'), false);
-    const constraints = subset ? { EncryptionContextSubset: stringMap(subset, 'EncryptionContextSubset') } : equals ? { EncryptionContextEquals: stringMap(equals, 'EncryptionContextEquals') } : undefined;
+    const constraints = subset
+      ? { EncryptionContextSubset: stringMap(subset, 'EncryptionContextSubset') }
+      : equals
+        ? { EncryptionContextEquals: stringMap(equals, 'EncryptionContextEquals') }
+        : undefined;
     const context: Context = {
       ...encryptionContextKeys(constraints?.EncryptionContextSubset ?? constraints?.EncryptionContextEquals ?? {}),
       'kms:GrantOperations': ops.map(String),
@@ -774,7 +823,8 @@ const operations: Record<string, Op> = {
       Constraints: constraints,
     };
     // A named grant with the same parameters is not duplicated: AWS returns its GrantId again [CreateGrant].
-    const shape = (g: Pick<Grant, 'KeyId' | 'Name' | 'GranteePrincipal' | 'RetiringPrincipal' | 'Operations' | 'Constraints'>) => JSON.stringify([g.KeyId, g.Name, g.GranteePrincipal, g.RetiringPrincipal, g.Operations, g.Constraints]);
+    const shape = (g: Pick<Grant, 'KeyId' | 'Name' | 'GranteePrincipal' | 'RetiringPrincipal' | 'Operations' | 'Constraints'>) =>
+      JSON.stringify([g.KeyId, g.Name, g.GranteePrincipal, g.RetiringPrincipal, g.Operations, g.Constraints]);
     const same = name === undefined ? undefined : Object.values(sandbox.state.kms.grants).find((g) => shape(g) === shape(fields));
     if (same) return { GrantId: same.GrantId, GrantToken: token };
     sandbox.quotas.assertWithin('kms', 'GrantsPerKey', Object.values(sandbox.state.kms.grants).filter((g) => g.KeyId === key.KeyId).length);
@@ -819,7 +869,9 @@ const operations: Record<string, Op> = {
     }
     // The retiring principal, or a grantee allowed to RetireGrant, may retire; otherwise the key policy decides.
     const arns = callerArns(call.caller);
-    const byGrant = (grant.RetiringPrincipal && arns.includes(grant.RetiringPrincipal)) || (arns.includes(grant.GranteePrincipal) && grant.Operations.includes('RetireGrant'));
+    const byGrant =
+      (grant.RetiringPrincipal && arns.includes(grant.RetiringPrincipal)) ||
+      (arns.includes(grant.GranteePrincipal) && grant.Operations.includes('RetireGrant'));
     const key = call.sandbox.state.kms.keys[grant.KeyId];
     if (!byGrant && key) authorizeKey(call, 'RetireGrant', key);
     dryRun(input);
@@ -885,7 +937,13 @@ function tick(sandbox: Sandbox): void {
       delete keys[key.KeyId];
       for (const a of Object.values(aliases)) if (a.TargetKeyId === key.KeyId) delete aliases[a.AliasName];
       for (const g of Object.values(grants)) if (g.KeyId === key.KeyId) delete grants[g.GrantId];
-      emitEvent(sandbox, { source: 'aws.kms', 'detail-type': 'KMS CMK Deletion', time: eventTime(key.DeletionDate), resources: [key.Arn], detail: { 'key-id': key.KeyId } });
+      emitEvent(sandbox, {
+        source: 'aws.kms',
+        'detail-type': 'KMS CMK Deletion',
+        time: eventTime(key.DeletionDate),
+        resources: [key.Arn],
+        detail: { 'key-id': key.KeyId },
+      });
       continue;
     }
     // Disabled keys do not rotate until enabled again.
@@ -918,7 +976,8 @@ function withTrailDates(value: unknown): unknown {
  */
 function trailResources(sandbox: Sandbox, input: any) {
   const refs = [input.KeyId, input.TargetKeyId].filter((r): r is string => typeof r === 'string');
-  const alias = typeof input.AliasName === 'string' && Object.hasOwn(sandbox.state.kms.aliases, input.AliasName) ? sandbox.state.kms.aliases[input.AliasName] : undefined;
+  const alias =
+    typeof input.AliasName === 'string' && Object.hasOwn(sandbox.state.kms.aliases, input.AliasName) ? sandbox.state.kms.aliases[input.AliasName] : undefined;
   const keys = refs.map((r) => resolveKey(sandbox.state, r)?.Arn);
   if (alias && !input.TargetKeyId) keys.push(keyArnOf(sandbox, alias.TargetKeyId));
   const aliasArn = typeof input.AliasName === 'string' && input.AliasName.startsWith('alias/') ? aliasArnOf(sandbox, input.AliasName) : undefined;
@@ -933,8 +992,19 @@ export const kmsService: Service = {
   protocol: 'json',
   targetPrefix: 'TrentService',
   readOnly: new Set([
-    'DescribeKey', 'ListKeys', 'GetKeyPolicy', 'ListKeyPolicies', 'GetKeyRotationStatus', 'ListKeyRotations', 'ListResourceTags',
-    'ListAliases', 'ListGrants', 'Encrypt', 'Decrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext',
+    'DescribeKey',
+    'ListKeys',
+    'GetKeyPolicy',
+    'ListKeyPolicies',
+    'GetKeyRotationStatus',
+    'ListKeyRotations',
+    'ListResourceTags',
+    'ListAliases',
+    'ListGrants',
+    'Encrypt',
+    'Decrypt',
+    'GenerateDataKey',
+    'GenerateDataKeyWithoutPlaintext',
   ]),
   cloudTrail: { resources: trailResources, response: withTrailDates },
   operations: Object.fromEntries(

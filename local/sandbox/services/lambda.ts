@@ -29,7 +29,26 @@ import type { LambdaFunction, SandboxState } from '../state';
 
 const RUNTIMES = new Set(['nodejs18.x', 'nodejs20.x', 'nodejs22.x', 'nodejs24.x']);
 /** Keys Lambda sets itself and refuses in a function's environment. */
-const RESERVED = ['_HANDLER', '_X_AMZN_TRACE_ID', 'AWS_DEFAULT_REGION', 'AWS_REGION', 'AWS_EXECUTION_ENV', 'AWS_LAMBDA_FUNCTION_NAME', 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 'AWS_LAMBDA_FUNCTION_VERSION', 'AWS_LAMBDA_INITIALIZATION_TYPE', 'AWS_LAMBDA_LOG_GROUP_NAME', 'AWS_LAMBDA_LOG_STREAM_NAME', 'AWS_ACCESS_KEY', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_LAMBDA_RUNTIME_API', 'LAMBDA_TASK_ROOT', 'LAMBDA_RUNTIME_DIR'];
+const RESERVED = [
+  '_HANDLER',
+  '_X_AMZN_TRACE_ID',
+  'AWS_DEFAULT_REGION',
+  'AWS_REGION',
+  'AWS_EXECUTION_ENV',
+  'AWS_LAMBDA_FUNCTION_NAME',
+  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+  'AWS_LAMBDA_FUNCTION_VERSION',
+  'AWS_LAMBDA_INITIALIZATION_TYPE',
+  'AWS_LAMBDA_LOG_GROUP_NAME',
+  'AWS_LAMBDA_LOG_STREAM_NAME',
+  'AWS_ACCESS_KEY',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_LAMBDA_RUNTIME_API',
+  'LAMBDA_TASK_ROOT',
+  'LAMBDA_RUNTIME_DIR',
+];
 const MAX_SYNC_PAYLOAD = 6 * 1024 * 1024;
 const RUNTIME_FILE = join(__dirname, '..', 'lambda-runtime.cjs');
 /** Credentials of an environment are renewed when they have less than this left (sandbox clock). */
@@ -44,10 +63,13 @@ export const lambdaRoutes: RestRoute[] = [
   { operation: 'UpdateFunctionConfiguration', method: 'PUT', path: '/2015-03-31/functions/{FunctionName}/configuration' },
   { operation: 'DeleteFunction', method: 'DELETE', path: '/2015-03-31/functions/{FunctionName}', query: { Qualifier: 'Qualifier' }, status: 204 },
   {
-    operation: 'Invoke', method: 'POST', path: '/2015-03-31/functions/{FunctionName}/invocations',
+    operation: 'Invoke',
+    method: 'POST',
+    path: '/2015-03-31/functions/{FunctionName}/invocations',
     query: { Qualifier: 'Qualifier' },
     headers: { 'x-amz-invocation-type': 'InvocationType', 'x-amz-log-type': 'LogType', 'x-amz-client-context': 'ClientContext' },
-    payload: 'Payload', statusMember: 'StatusCode',
+    payload: 'Payload',
+    statusMember: 'StatusCode',
     outputHeaders: { FunctionError: 'x-amz-function-error', LogResult: 'x-amz-log-result', ExecutedVersion: 'x-amz-executed-version' },
     outputPayload: 'Payload',
   },
@@ -62,9 +84,19 @@ export function lambdaState(sandbox: Sandbox): NonNullable<SandboxState['lambda'
 
 /** A function name from a name, an ARN or a partial ARN, with its qualifier; other accounts and regions are not here. */
 function nameOf(sandbox: Sandbox, ref: unknown, qualifier?: unknown): string {
-  if (typeof ref !== 'string' || !ref) throw new AwsError('ValidationException', `1 validation error detected: Value null at 'functionName' failed to satisfy constraint: Member must not be null`, 400);
+  if (typeof ref !== 'string' || !ref)
+    throw new AwsError(
+      'ValidationException',
+      `1 validation error detected: Value null at 'functionName' failed to satisfy constraint: Member must not be null`,
+      400,
+    );
   const m = /^(?:arn:aws[a-z-]*:lambda:([a-z0-9-]+):(\d{12}):function:|(\d{12}):function:)?([A-Za-z0-9_-]{1,64})(?::([A-Za-z0-9$_-]+))?$/.exec(ref);
-  if (!m) throw new AwsError('ValidationException', `1 validation error detected: Value '${ref}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?`, 400);
+  if (!m)
+    throw new AwsError(
+      'ValidationException',
+      `1 validation error detected: Value '${ref}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?`,
+      400,
+    );
   const [, region, account, shortAccount, name, arnQualifier] = m;
   const q = (qualifier as string | undefined) ?? arnQualifier;
   if ((region && region !== sandbox.region) || ((account ?? shortAccount) && (account ?? shortAccount) !== sandbox.account) || (q && q !== '$LATEST')) {
@@ -107,10 +139,14 @@ function storeCode(code: any): Pick<LambdaFunction, 'CodeLocation' | 'CodeSha256
   }
   if (code?.S3Bucket === 'hot-reload') {
     const dir = String(code.S3Key ?? '');
-    if (!dir.startsWith('/') || !existsSync(dir) || !statSync(dir).isDirectory()) throw invalid(`Code S3Key for the hot-reload bucket must be an absolute folder on this machine (got ${dir || 'nothing'}).`);
+    if (!dir.startsWith('/') || !existsSync(dir) || !statSync(dir).isDirectory())
+      throw invalid(`Code S3Key for the hot-reload bucket must be an absolute folder on this machine (got ${dir || 'nothing'}).`);
     return { CodeLocation: dir, CodeSha256: createHash('sha256').update(dir).digest('base64'), CodeSize: 0 };
   }
-  if (code?.S3Bucket) throw invalid(`Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified bucket does not exist (this sandbox has no S3: send ZipFile, or S3Bucket "hot-reload" with the code folder as S3Key)`);
+  if (code?.S3Bucket)
+    throw invalid(
+      `Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified bucket does not exist (this sandbox has no S3: send ZipFile, or S3Bucket "hot-reload" with the code folder as S3Key)`,
+    );
   if (code?.ImageUri) throw invalid('Container image functions are not run by this sandbox (PackageType Zip only).');
   throw invalid('Please provide a source for function code.');
 }
@@ -119,20 +155,30 @@ function checkEnvironment(env: any): Record<string, string> {
   const vars: Record<string, string> = Object.fromEntries(Object.entries(env?.Variables ?? {}).map(([k, v]) => [k, String(v)]));
   const reserved = Object.keys(vars).filter((k) => RESERVED.includes(k));
   if (reserved.length) {
-    throw invalid(`Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: ${reserved.join(', ')}`);
+    throw invalid(
+      `Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: ${reserved.join(', ')}`,
+    );
   }
-  if (Buffer.byteLength(JSON.stringify(vars)) > 4096) throw invalid('Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit.');
+  if (Buffer.byteLength(JSON.stringify(vars)) > 4096)
+    throw invalid('Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit.');
   return vars;
 }
 
 /** The caller may pass the role to Lambda, and Lambda can assume it. */
 function checkRole(sandbox: Sandbox, caller: any, roleArn: unknown): string {
   if (typeof roleArn !== 'string' || !/^arn:aws[a-z-]*:iam::\d{12}:role\/.+/.test(roleArn)) {
-    throw new AwsError('ValidationException', `1 validation error detected: Value '${roleArn ?? 'null'}' at 'role' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+`, 400);
+    throw new AwsError(
+      'ValidationException',
+      `1 validation error detected: Value '${roleArn ?? 'null'}' at 'role' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+`,
+      400,
+    );
   }
   sandbox.authorize('lambda', caller, 'iam:PassRole', roleArn, { context: { 'iam:PassedToService': 'lambda.amazonaws.com' } });
   const role = findRole(sandbox.state, roleArn);
-  const trusted = role && sandbox.isRoleVisible(roleArn) && sandbox.evaluate('lambda.amazonaws.com', 'sts:AssumeRole', role.Arn, { resourcePolicy: role.AssumeRolePolicyDocument }).decision === 'Allowed';
+  const trusted =
+    role &&
+    sandbox.isRoleVisible(roleArn) &&
+    sandbox.evaluate('lambda.amazonaws.com', 'sts:AssumeRole', role.Arn, { resourcePolicy: role.AssumeRolePolicyDocument }).decision === 'Allowed';
   if (!trusted) throw invalid('The role defined for the function cannot be assumed by Lambda.');
   return roleArn;
 }
@@ -141,7 +187,16 @@ const isoTime = (ms: number) => new Date(ms).toISOString().replace('Z', '+0000')
 
 function configuration(fn: LambdaFunction) {
   const { CodeLocation: _code, Tags: _tags, LastModified, ...rest } = fn;
-  return { ...rest, LastModified: isoTime(LastModified), Version: '$LATEST', State: 'Active', LastUpdateStatus: 'Successful', PackageType: 'Zip', Environment: { Variables: fn.Environment }, TracingConfig: { Mode: fn.TracingMode } };
+  return {
+    ...rest,
+    LastModified: isoTime(LastModified),
+    Version: '$LATEST',
+    State: 'Active',
+    LastUpdateStatus: 'Successful',
+    PackageType: 'Zip',
+    Environment: { Variables: fn.Environment },
+    TracingConfig: { Mode: fn.TracingMode },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -164,7 +219,15 @@ function runtimeModulesDir(): string {
   return (runtimeModules = dir);
 }
 
-interface Environment { worker: Worker; busy: boolean; revision: string; expiresAt: number; group: string; stream: string; lines: string[] }
+interface Environment {
+  worker: Worker;
+  busy: boolean;
+  revision: string;
+  expiresAt: number;
+  group: string;
+  stream: string;
+  lines: string[];
+}
 const pools = new WeakMap<Sandbox, Map<string, Environment[]>>();
 
 function poolOf(sandbox: Sandbox, name: string): Environment[] {
@@ -189,7 +252,10 @@ function retire(sandbox: Sandbox, name: string): void {
   for (const env of pool.splice(0)) if (!env.busy) void env.worker.terminate();
 }
 
-const revisionOf = (fn: LambdaFunction) => createHash('sha256').update(JSON.stringify([fn.CodeSha256, fn.Handler, fn.Environment, fn.Role, fn.MemorySize, fn.Runtime])).digest('hex');
+const revisionOf = (fn: LambdaFunction) =>
+  createHash('sha256')
+    .update(JSON.stringify([fn.CodeSha256, fn.Handler, fn.Environment, fn.Role, fn.MemorySize, fn.Runtime]))
+    .digest('hex');
 
 function startEnvironment(sandbox: Sandbox, fn: LambdaFunction): Environment {
   if (!sandbox.endpoint) throw new AwsError('ServiceException', 'The sandbox has no HTTP endpoint for functions to call (start it with startSandbox).', 500);
@@ -227,7 +293,15 @@ function startEnvironment(sandbox: Sandbox, fn: LambdaFunction): Environment {
   };
   const worker = new Worker(RUNTIME_FILE, { env, stdout: true, stderr: true, workerData: { functionArn: fn.FunctionArn, esm: false } });
   const group = env.AWS_LAMBDA_LOG_GROUP_NAME;
-  const environment: Environment = { worker, busy: false, revision: revisionOf(fn), expiresAt: session.Expiration - CREDENTIAL_MARGIN_MS, group, stream, lines: [] };
+  const environment: Environment = {
+    worker,
+    busy: false,
+    revision: revisionOf(fn),
+    expiresAt: session.Expiration - CREDENTIAL_MARGIN_MS,
+    group,
+    stream,
+    lines: [],
+  };
   for (const stdio of [worker.stdout, worker.stderr]) {
     let partial = '';
     stdio.setEncoding('utf8');
@@ -263,7 +337,11 @@ function acquire(sandbox: Sandbox, fn: LambdaFunction): Environment {
   return fresh;
 }
 
-interface Outcome { payload: string; functionError?: 'Unhandled'; logTail: string[] }
+interface Outcome {
+  payload: string;
+  functionError?: 'Unhandled';
+  logTail: string[];
+}
 
 /** Runs one invocation in an environment; a timeout or a crash ends that environment, as Lambda's do. */
 function run(sandbox: Sandbox, fn: LambdaFunction, payload: string): Promise<Outcome> {
@@ -297,14 +375,22 @@ function run(sandbox: Sandbox, fn: LambdaFunction, payload: string): Promise<Out
       }
       resolve({ ...outcome, logTail: env.lines.slice(firstLine) });
     };
-    const failure = (errorType: string, errorMessage: string) => ({ payload: JSON.stringify({ errorType, errorMessage }), functionError: 'Unhandled' as const });
+    const failure = (errorType: string, errorMessage: string) => ({
+      payload: JSON.stringify({ errorType, errorMessage }),
+      functionError: 'Unhandled' as const,
+    });
     const onMessage = (m: { requestId: string; payload?: string; error?: unknown }) => {
       if (m.requestId !== requestId) return;
       finish(m.error ? { payload: JSON.stringify(m.error), functionError: 'Unhandled' } : { payload: m.payload! }, true);
     };
-    const onExit = (code: number) => finish(failure('Runtime.ExitError', `RequestId: ${requestId} Error: Runtime exited with error: exit status ${code}`), false);
-    const onError = (e: Error) => finish(failure('Runtime.ExitError', `RequestId: ${requestId} Error: Runtime exited with error: ${e.name}: ${e.message}`), false);
-    const timer = setTimeout(() => finish(failure('Sandbox.Timedout', `RequestId: ${requestId} Error: Task timed out after ${fn.Timeout.toFixed(2)} seconds`), false), fn.Timeout * 1000);
+    const onExit = (code: number) =>
+      finish(failure('Runtime.ExitError', `RequestId: ${requestId} Error: Runtime exited with error: exit status ${code}`), false);
+    const onError = (e: Error) =>
+      finish(failure('Runtime.ExitError', `RequestId: ${requestId} Error: Runtime exited with error: ${e.name}: ${e.message}`), false);
+    const timer = setTimeout(
+      () => finish(failure('Sandbox.Timedout', `RequestId: ${requestId} Error: Task timed out after ${fn.Timeout.toFixed(2)} seconds`), false),
+      fn.Timeout * 1000,
+    );
     env.worker.on('message', onMessage);
     env.worker.once('exit', onExit);
     env.worker.once('error', onError);
@@ -323,11 +409,17 @@ export const lambdaService: Service = {
   operations: {
     CreateFunction: (input, { sandbox, caller }) => {
       const name = String(input.FunctionName ?? '');
-      if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) throw new AwsError('ValidationException', `1 validation error detected: Value '${name}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+`, 400);
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(name))
+        throw new AwsError(
+          'ValidationException',
+          `1 validation error detected: Value '${name}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+`,
+          400,
+        );
       const arn = functionArn(sandbox, name);
       sandbox.authorize('lambda', caller, 'lambda:CreateFunction', arn);
       const runtime = String(input.Runtime ?? '');
-      if (!RUNTIMES.has(runtime)) throw invalid(`The runtime parameter of ${runtime || 'null'} is not run by this sandbox (Node.js runtimes: ${[...RUNTIMES].join(', ')}).`);
+      if (!RUNTIMES.has(runtime))
+        throw invalid(`The runtime parameter of ${runtime || 'null'} is not run by this sandbox (Node.js runtimes: ${[...RUNTIMES].join(', ')}).`);
       if (!input.Handler) throw invalid('The handler parameter is required for Zip functions.');
       const role = checkRole(sandbox, caller, input.Role);
       const environment = checkEnvironment(input.Environment);
@@ -350,7 +442,10 @@ export const lambdaService: Service = {
         Tags: input.Tags ?? {},
         ...storeCode(input.Code),
       };
-      if (!(fn.Timeout >= 1 && fn.Timeout <= 900)) throw invalid(`1 validation error detected: Value '${fn.Timeout}' at 'timeout' failed to satisfy constraint: Member must have value less than or equal to 900`);
+      if (!(fn.Timeout >= 1 && fn.Timeout <= 900))
+        throw invalid(
+          `1 validation error detected: Value '${fn.Timeout}' at 'timeout' failed to satisfy constraint: Member must have value less than or equal to 900`,
+        );
       lambdaState(sandbox).functions[name] = fn;
       return configuration(fn);
     },
@@ -391,7 +486,8 @@ export const lambdaService: Service = {
       const name = nameOf(sandbox, input.FunctionName);
       sandbox.authorize('lambda', caller, 'lambda:UpdateFunctionConfiguration', functionArn(sandbox, name));
       const fn = existing(sandbox, name);
-      if (input.Runtime !== undefined && !RUNTIMES.has(String(input.Runtime))) throw invalid(`The runtime parameter of ${input.Runtime} is not run by this sandbox.`);
+      if (input.Runtime !== undefined && !RUNTIMES.has(String(input.Runtime)))
+        throw invalid(`The runtime parameter of ${input.Runtime} is not run by this sandbox.`);
       const changes: Partial<LambdaFunction> = {
         ...(input.Role !== undefined && { Role: checkRole(sandbox, caller, input.Role) }),
         ...(input.Environment !== undefined && { Environment: checkEnvironment(input.Environment) }),
@@ -400,7 +496,7 @@ export const lambdaService: Service = {
         ...(input.Timeout !== undefined && { Timeout: Number(input.Timeout) }),
         ...(input.MemorySize !== undefined && { MemorySize: Number(input.MemorySize) }),
         ...(input.Description !== undefined && { Description: String(input.Description) }),
-        ...(input.TracingConfig !== undefined && { TracingMode: input.TracingConfig?.Mode === 'Active' ? 'Active' as const : 'PassThrough' as const }),
+        ...(input.TracingConfig !== undefined && { TracingMode: input.TracingConfig?.Mode === 'Active' ? ('Active' as const) : ('PassThrough' as const) }),
         ...(input.LoggingConfig !== undefined && { LoggingConfig: input.LoggingConfig }),
       };
       Object.assign(fn, changes, { LastModified: sandbox.clock.now(), RevisionId: randomUUID() });
@@ -421,10 +517,19 @@ export const lambdaService: Service = {
       const name = nameOf(sandbox, input.FunctionName, input.Qualifier);
       sandbox.authorize('lambda', caller, 'lambda:InvokeFunction', functionArn(sandbox, name));
       const fn = existing(sandbox, name);
-      const payload = input.Payload === undefined || input.Payload === '' ? '{}' : typeof input.Payload === 'string' ? input.Payload : Buffer.from(input.Payload).toString('utf8');
+      const payload =
+        input.Payload === undefined || input.Payload === ''
+          ? '{}'
+          : typeof input.Payload === 'string'
+            ? input.Payload
+            : Buffer.from(input.Payload).toString('utf8');
       const type = String(input.InvocationType ?? 'RequestResponse');
-      if (!['RequestResponse', 'Event', 'DryRun'].includes(type)) throw invalid(`1 validation error detected: Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]`);
-      if (Buffer.byteLength(payload) > MAX_SYNC_PAYLOAD) throw new AwsError('RequestTooLargeException', `Request must be smaller than ${MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation`, 413);
+      if (!['RequestResponse', 'Event', 'DryRun'].includes(type))
+        throw invalid(
+          `1 validation error detected: Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]`,
+        );
+      if (Buffer.byteLength(payload) > MAX_SYNC_PAYLOAD)
+        throw new AwsError('RequestTooLargeException', `Request must be smaller than ${MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation`, 413);
       try {
         JSON.parse(payload);
       } catch {

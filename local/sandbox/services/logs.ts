@@ -7,7 +7,11 @@ import { AwsError } from '../errors';
 import type { Sandbox, Service } from '../sandbox';
 import type { LogGroup, SandboxState } from '../state';
 
-interface LogEvent { timestamp: number; message: string; ingestionTime: number }
+interface LogEvent {
+  timestamp: number;
+  message: string;
+  ingestionTime: number;
+}
 const events = new WeakMap<Sandbox, Map<string, Map<string, LogEvent[]>>>();
 /** Lines kept per stream; older ones are dropped (a bound, not a retention policy). */
 const MAX_EVENTS_PER_STREAM = 10_000;
@@ -39,7 +43,12 @@ function groupOf(sandbox: Sandbox, name: unknown): LogGroup {
 }
 
 function required(input: any, member: string): string {
-  if (typeof input[member] !== 'string' || !input[member]) throw new AwsError('InvalidParameterException', `1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`, 400);
+  if (typeof input[member] !== 'string' || !input[member])
+    throw new AwsError(
+      'InvalidParameterException',
+      `1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`,
+      400,
+    );
   return input[member];
 }
 
@@ -58,9 +67,20 @@ export const logsService: Service = {
     CreateLogGroup: (input, { sandbox, caller }) => {
       const name = required(input, 'logGroupName');
       sandbox.authorize('logs', caller, 'logs:CreateLogGroup', groupArn(sandbox, name));
-      if (!/^[.\-_/#A-Za-z0-9]{1,512}$/.test(name)) throw new AwsError('InvalidParameterException', `1 validation error detected: Value '${name}' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+`, 400);
+      if (!/^[.\-_/#A-Za-z0-9]{1,512}$/.test(name))
+        throw new AwsError(
+          'InvalidParameterException',
+          `1 validation error detected: Value '${name}' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+`,
+          400,
+        );
       if (logsState(sandbox).groups[name]) throw new AwsError('ResourceAlreadyExistsException', 'The specified log group already exists', 400);
-      logsState(sandbox).groups[name] = { logGroupName: name, arn: `${groupArn(sandbox, name)}:*`, creationTime: sandbox.clock.now(), tags: input.tags ?? {}, ...(input.kmsKeyId && { kmsKeyId: input.kmsKeyId }) };
+      logsState(sandbox).groups[name] = {
+        logGroupName: name,
+        arn: `${groupArn(sandbox, name)}:*`,
+        creationTime: sandbox.clock.now(),
+        tags: input.tags ?? {},
+        ...(input.kmsKeyId && { kmsKeyId: input.kmsKeyId }),
+      };
       return {};
     },
     DeleteLogGroup: (input, { sandbox, caller }) => {
@@ -75,7 +95,12 @@ export const logsService: Service = {
       const name = required(input, 'logGroupName');
       sandbox.authorize('logs', caller, 'logs:PutRetentionPolicy', groupArn(sandbox, name));
       const days = Number(input.retentionInDays);
-      if (!RETENTION.has(days)) throw new AwsError('InvalidParameterException', `1 validation error detected: Value '${input.retentionInDays}' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: [${[...RETENTION].join(', ')}]`, 400);
+      if (!RETENTION.has(days))
+        throw new AwsError(
+          'InvalidParameterException',
+          `1 validation error detected: Value '${input.retentionInDays}' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: [${[...RETENTION].join(', ')}]`,
+          400,
+        );
       groupOf(sandbox, name).retentionInDays = days;
       return {};
     },
@@ -122,7 +147,10 @@ export const logsService: Service = {
       sandbox.authorize('logs', caller, 'logs:FilterLogEvents', groupArn(sandbox, name));
       groupOf(sandbox, name);
       // Filter patterns: plain terms only (every term must appear), a subset of CloudWatch's syntax.
-      const terms = String(input.filterPattern ?? '').split(/\s+/).filter(Boolean).map((t) => t.replace(/^"|"$/g, ''));
+      const terms = String(input.filterPattern ?? '')
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((t) => t.replace(/^"|"$/g, ''));
       const out = [...streamsOf(sandbox, name)].flatMap(([logStreamName, list]) =>
         list.filter((e) => terms.every((t) => e.message.includes(t))).map((e) => ({ logStreamName, ...e, eventId: `${logStreamName}/${e.timestamp}` })),
       );

@@ -10,7 +10,18 @@ import type { Principal, Sandbox, Service } from '../sandbox';
 import type { PolicyDocument, Queue, SandboxState } from '../state';
 
 const VISIBILITY_MS = 30_000;
-const SETTABLE = new Set(['DelaySeconds', 'MaximumMessageSize', 'MessageRetentionPeriod', 'Policy', 'ReceiveMessageWaitTimeSeconds', 'VisibilityTimeout', 'RedrivePolicy', 'KmsMasterKeyId', 'KmsDataKeyReusePeriodSeconds', 'SqsManagedSseEnabled']);
+const SETTABLE = new Set([
+  'DelaySeconds',
+  'MaximumMessageSize',
+  'MessageRetentionPeriod',
+  'Policy',
+  'ReceiveMessageWaitTimeSeconds',
+  'VisibilityTimeout',
+  'RedrivePolicy',
+  'KmsMasterKeyId',
+  'KmsDataKeyReusePeriodSeconds',
+  'SqsManagedSseEnabled',
+]);
 
 export function sqsState(sandbox: Sandbox): NonNullable<SandboxState['sqs']> {
   return (sandbox.state.sqs ??= { queues: {} });
@@ -22,7 +33,10 @@ const nonExistent = () => new AwsError('QueueDoesNotExist', 'The specified queue
 
 /** The queue a URL (or, for EventBridge, an ARN) names. */
 export function queueOf(sandbox: Sandbox, ref: unknown): Queue {
-  const name = String(ref ?? '').split(/[/:]/).pop() ?? '';
+  const name =
+    String(ref ?? '')
+      .split(/[/:]/)
+      .pop() ?? '';
   const q = Object.hasOwn(sqsState(sandbox).queues, name) ? sqsState(sandbox).queues[name] : undefined;
   if (!q) throw nonExistent();
   return q;
@@ -43,7 +57,14 @@ export function sendAsService(sandbox: Sandbox, servicePrincipal: string, arn: s
 
 function enqueue(sandbox: Sandbox, q: Queue, body: string, attributes: Record<string, unknown>): string {
   const id = randomUUID();
-  q.Messages.push({ MessageId: id, Body: body, MD5OfBody: createHash('md5').update(body).digest('hex'), SentAt: sandbox.clock.now(), VisibleAt: sandbox.clock.now(), MessageAttributes: attributes });
+  q.Messages.push({
+    MessageId: id,
+    Body: body,
+    MD5OfBody: createHash('md5').update(body).digest('hex'),
+    SentAt: sandbox.clock.now(),
+    VisibleAt: sandbox.clock.now(),
+    MessageAttributes: attributes,
+  });
   return id;
 }
 
@@ -75,18 +96,40 @@ export const sqsService: Service = {
   operations: {
     CreateQueue: (input, { sandbox, caller }) => {
       const name = String(input.QueueName ?? '');
-      if (!/^[A-Za-z0-9_-]{1,80}$/.test(name)) throw new AwsError('InvalidParameterValue', 'Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length', 400);
+      if (!/^[A-Za-z0-9_-]{1,80}$/.test(name))
+        throw new AwsError('InvalidParameterValue', 'Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length', 400);
       sandbox.authorize('sqs', caller, 'sqs:CreateQueue', queueArn(sandbox, name));
-      const attributes = { VisibilityTimeout: '30', MaximumMessageSize: '262144', MessageRetentionPeriod: '345600', DelaySeconds: '0', ReceiveMessageWaitTimeSeconds: '0', SqsManagedSseEnabled: 'true', ...checkAttributes(input.Attributes) };
+      const attributes = {
+        VisibilityTimeout: '30',
+        MaximumMessageSize: '262144',
+        MessageRetentionPeriod: '345600',
+        DelaySeconds: '0',
+        ReceiveMessageWaitTimeSeconds: '0',
+        SqsManagedSseEnabled: 'true',
+        ...checkAttributes(input.Attributes),
+      };
       const existing = sqsState(sandbox).queues[name];
       if (existing) {
         // Idempotent for the same attributes, as SQS is.
         const same = Object.entries(checkAttributes(input.Attributes)).every(([k, v]) => existing.Attributes[k] === v);
-        if (!same) throw new AwsError('QueueAlreadyExists', `A queue already exists with the same name and a different value for attribute(s) ${Object.keys(input.Attributes ?? {}).join(', ')}`, 400);
+        if (!same)
+          throw new AwsError(
+            'QueueAlreadyExists',
+            `A queue already exists with the same name and a different value for attribute(s) ${Object.keys(input.Attributes ?? {}).join(', ')}`,
+            400,
+          );
         return { QueueUrl: queueUrl(sandbox, name) };
       }
       const now = sandbox.clock.now();
-      sqsState(sandbox).queues[name] = { QueueName: name, QueueArn: queueArn(sandbox, name), Attributes: attributes, Tags: input.tags ?? {}, CreatedTimestamp: now, LastModifiedTimestamp: now, Messages: [] };
+      sqsState(sandbox).queues[name] = {
+        QueueName: name,
+        QueueArn: queueArn(sandbox, name),
+        Attributes: attributes,
+        Tags: input.tags ?? {},
+        CreatedTimestamp: now,
+        LastModifiedTimestamp: now,
+        Messages: [],
+      };
       return { QueueUrl: queueUrl(sandbox, name) };
     },
     GetQueueUrl: (input, { sandbox, caller }) => {
@@ -97,7 +140,12 @@ export const sqsService: Service = {
     ListQueues: (input, { sandbox, caller }) => {
       sandbox.authorize('sqs', caller, 'sqs:ListQueues', '*');
       const prefix = String(input.QueueNamePrefix ?? '');
-      return { QueueUrls: Object.keys(sqsState(sandbox).queues).filter((n) => n.startsWith(prefix)).sort().map((n) => queueUrl(sandbox, n)) };
+      return {
+        QueueUrls: Object.keys(sqsState(sandbox).queues)
+          .filter((n) => n.startsWith(prefix))
+          .sort()
+          .map((n) => queueUrl(sandbox, n)),
+      };
     },
     GetQueueAttributes: (input, { sandbox, caller }) => {
       const q = queueOf(sandbox, input.QueueUrl);

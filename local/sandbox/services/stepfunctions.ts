@@ -28,7 +28,12 @@ const LAMBDA_INVOKE = /^arn:aws[a-z-]*:states:::lambda:invoke$/;
 /** Characters AWS refuses in state machine and execution names (StartExecution `name`). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: AWS refuses control characters in names; this matches them.
 const BAD_NAME = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]/;
-const TERMINAL_TYPES: Record<string, Execution['status']> = { ExecutionSucceeded: 'SUCCEEDED', ExecutionFailed: 'FAILED', ExecutionTimedOut: 'TIMED_OUT', ExecutionAborted: 'ABORTED' };
+const TERMINAL_TYPES: Record<string, Execution['status']> = {
+  ExecutionSucceeded: 'SUCCEEDED',
+  ExecutionFailed: 'FAILED',
+  ExecutionTimedOut: 'TIMED_OUT',
+  ExecutionAborted: 'ABORTED',
+};
 
 const validation = (message: string) => new AwsError('ValidationException', message, 400);
 const invalidArn = (arn: string) => new AwsError('InvalidArn', `Invalid Arn: '${arn}'`, 400);
@@ -40,7 +45,8 @@ export function sfnState(sandbox: Sandbox): NonNullable<SandboxState['stepfuncti
 
 function required(input: any, member: string): string {
   const v = input[member];
-  if (v === undefined || v === null) throw validation(`1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`);
+  if (v === undefined || v === null)
+    throw validation(`1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`);
   return String(v);
 }
 
@@ -128,7 +134,11 @@ function engineFor(text: string): Engine {
 // ---------------------------------------------------------------------------------------------
 // Execution history
 
-interface Draft { type: string; timestamp: number; [details: string]: unknown }
+interface Draft {
+  type: string;
+  timestamp: number;
+  [details: string]: unknown;
+}
 
 /** Appends one event with the next id; timestamps never go backwards. */
 function append(ex: Execution, draft: Draft): void {
@@ -267,7 +277,10 @@ class ServiceSession {
       try {
         s = assumeRoleAsService(this.sandbox, 'states.amazonaws.com', this.roleArn, randomUUID().replace(/-/g, ''), this.stateMachineArn);
       } catch {
-        throw named('States.Runtime', 'Neither the global service principal states.amazonaws.com, nor the regional one is authorized to assume the provided role.');
+        throw named(
+          'States.Runtime',
+          'Neither the global service principal states.amazonaws.com, nor the regional one is authorized to assume the provided role.',
+        );
       }
       this.principal = this.sandbox.resolveAccessKey(s.AccessKeyId, s.SessionToken).principal;
       this.expiresAt = s.Expiration;
@@ -287,7 +300,10 @@ async function invokeFunction(sandbox: Sandbox, session: ServiceSession, functio
   } catch (e) {
     if (!(e instanceof AwsError)) throw e;
     const code = e.code === 'AccessDeniedException' ? 'AWSLambdaException' : e.code;
-    throw named(`Lambda.${code}`, `${e.message} (Service: AWSLambda; Status Code: ${e.status}; Error Code: ${e.code}; Request ID: ${randomUUID()}; Proxy: null)`);
+    throw named(
+      `Lambda.${code}`,
+      `${e.message} (Service: AWSLambda; Status Code: ${e.status}; Error Code: ${e.code}; Request ID: ${randomUUID()}; Proxy: null)`,
+    );
   }
   const raw = String(out.Payload ?? '');
   if (out.FunctionError) {
@@ -333,7 +349,9 @@ async function runExecution(sandbox: Sandbox, sm: StateMachine, executionArn: st
         if (!writer.open) throw named('States.Aborted', 'The execution was stopped.');
         const target = viaIntegration ? String(event?.FunctionName ?? '') : String(st.Resource);
         const payload = viaIntegration ? event?.Payload : event;
-        writer.hold(stateName, 'LambdaFunctionScheduled', { lambdaFunctionScheduledEventDetails: { resource: target, input: json(payload), inputDetails: { truncated: false } } });
+        writer.hold(stateName, 'LambdaFunctionScheduled', {
+          lambdaFunctionScheduledEventDetails: { resource: target, input: json(payload), inputDetails: { truncated: false } },
+        });
         try {
           writer.hold(stateName, 'LambdaFunctionStarted');
           const { result, raw } = await invokeFunction(sandbox, session, target, payload);
@@ -348,7 +366,10 @@ async function runExecution(sandbox: Sandbox, sm: StateMachine, executionArn: st
     });
     const run = engineFor(sm.definition).run(JSON.parse(ex.input), {
       overrides: { taskResourceLocalHandlers: handlers as any, ...timeOverrides(definition, sandbox.stepFunctions.timeScale) },
-      context: { Execution: { Id: executionArn, Name: ex.name, StartTime: new Date(ex.startDate).toISOString(), RoleArn: sm.roleArn }, StateMachine: { Id: sm.stateMachineArn, Name: sm.name } } as any,
+      context: {
+        Execution: { Id: executionArn, Name: ex.name, StartTime: new Date(ex.startDate).toISOString(), RoleArn: sm.roleArn },
+        StateMachine: { Id: sm.stateMachineArn, Name: sm.name },
+      } as any,
       noThrowOnAbort: true,
     });
     running.set(executionArn, run);
@@ -365,7 +386,8 @@ async function runExecution(sandbox: Sandbox, sm: StateMachine, executionArn: st
       writer.finish('SUCCEEDED', { output: json(output) });
     } catch {
       await drain;
-      if (log.some((e) => e.type === 'ExecutionTimeout')) writer.finish('TIMED_OUT', { error: 'States.Timeout', cause: 'The execution timed out (TimeoutSeconds).' });
+      if (log.some((e) => e.type === 'ExecutionTimeout'))
+        writer.finish('TIMED_OUT', { error: 'States.Timeout', cause: 'The execution timed out (TimeoutSeconds).' });
       else {
         const failed = log.find((e) => e.type === 'ExecutionFailed') as { Error?: string; Cause?: unknown } | undefined;
         writer.finish('FAILED', { error: failed?.Error ?? 'States.Runtime', cause: String(failed?.Cause ?? '') });
@@ -402,7 +424,10 @@ function describeExecution(ex: Execution) {
 /** Opaque pagination token: an offset bound to the listing it came from. */
 function page<T>(items: T[], input: any, scope: string, defaultMax = 100): { items: T[]; nextToken?: string } {
   const max = input.maxResults ? Number(input.maxResults) : defaultMax;
-  if (!(max >= 0 && max <= 1000)) throw validation(`1 validation error detected: Value '${input.maxResults}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000`);
+  if (!(max >= 0 && max <= 1000))
+    throw validation(
+      `1 validation error detected: Value '${input.maxResults}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000`,
+    );
   let start = 0;
   if (input.nextToken) {
     const [tokenScope, offset] = Buffer.from(String(input.nextToken), 'base64url').toString().split('\u0000');
@@ -431,8 +456,16 @@ function withoutData(event: HistoryEvent): HistoryEvent {
 function checkTrust(sandbox: Sandbox, roleArn: string, stateMachineArn: string): void {
   const role = findRole(sandbox.state, roleArn);
   const context = { 'aws:SourceAccount': sandbox.account, 'aws:SourceArn': stateMachineArn };
-  const trusted = role && sandbox.isRoleVisible(roleArn) && sandbox.evaluate('states.amazonaws.com', 'sts:AssumeRole', role.Arn, { resourcePolicy: role.AssumeRolePolicyDocument, context }).decision === 'Allowed';
-  if (!trusted) throw new AwsError('AccessDeniedException', 'Neither the global service principal states.amazonaws.com, nor the regional one is authorized to assume the provided role.', 400);
+  const trusted =
+    role &&
+    sandbox.isRoleVisible(roleArn) &&
+    sandbox.evaluate('states.amazonaws.com', 'sts:AssumeRole', role.Arn, { resourcePolicy: role.AssumeRolePolicyDocument, context }).decision === 'Allowed';
+  if (!trusted)
+    throw new AwsError(
+      'AccessDeniedException',
+      'Neither the global service principal states.amazonaws.com, nor the regional one is authorized to assume the provided role.',
+      400,
+    );
 }
 
 function startExecution(sandbox: Sandbox, caller: Principal, input: any) {
@@ -456,7 +489,11 @@ function startExecution(sandbox: Sandbox, caller: Principal, input: any) {
   }
   const now = sandbox.clock.now();
   const ex: Execution = { executionArn, stateMachineArn: smArn, name, status: 'RUNNING', startDate: now, input: text, events: [] };
-  append(ex, { type: 'ExecutionStarted', timestamp: now, executionStartedEventDetails: { input: text, inputDetails: { truncated: false }, roleArn: sm.roleArn } });
+  append(ex, {
+    type: 'ExecutionStarted',
+    timestamp: now,
+    executionStartedEventDetails: { input: text, inputDetails: { truncated: false }, roleArn: sm.roleArn },
+  });
   executions[executionArn] = ex;
   statusChanged(sandbox, ex);
   setImmediate(() => void runExecution(sandbox, sm, executionArn));
@@ -478,11 +515,13 @@ export const stepFunctionsService: Service = {
       sandbox.authorize('states', caller, 'iam:PassRole', roleArn, { context: { 'iam:PassedToService': 'states.amazonaws.com' } });
       checkName(name);
       const type = input.type ?? 'STANDARD';
-      if (type !== 'STANDARD') throw new AwsError('StateMachineTypeNotSupported', `State machine type ${type} is not supported by this sandbox (STANDARD only).`, 400);
+      if (type !== 'STANDARD')
+        throw new AwsError('StateMachineTypeNotSupported', `State machine type ${type} is not supported by this sandbox (STANDARD only).`, 400);
       const existing = sfnState(sandbox).stateMachines[arn];
       // Idempotent for the same definition and role, as AWS documents; anything else is a conflict.
       if (existing) {
-        if (existing.definition === definition && existing.roleArn === roleArn) return { stateMachineArn: arn, creationDate: epochSeconds(existing.creationDate) };
+        if (existing.definition === definition && existing.roleArn === roleArn)
+          return { stateMachineArn: arn, creationDate: epochSeconds(existing.creationDate) };
         throw new AwsError('StateMachineAlreadyExists', `State Machine Already Exists: '${arn}'`, 400);
       }
       parseDefinition(definition);
@@ -497,8 +536,17 @@ export const stepFunctionsService: Service = {
       const arn = required(input, 'stateMachineArn');
       sandbox.authorize('states', caller, 'states:UpdateStateMachine', arn);
       const sm = stateMachineOf(sandbox, arn);
-      if (input.definition === undefined && input.roleArn === undefined && input.loggingConfiguration === undefined && input.tracingConfiguration === undefined) {
-        throw new AwsError('MissingRequiredParameter', 'Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified', 400);
+      if (
+        input.definition === undefined &&
+        input.roleArn === undefined &&
+        input.loggingConfiguration === undefined &&
+        input.tracingConfiguration === undefined
+      ) {
+        throw new AwsError(
+          'MissingRequiredParameter',
+          'Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified',
+          400,
+        );
       }
       if (input.definition !== undefined) parseDefinition(String(input.definition));
       if (input.roleArn !== undefined) {
@@ -576,14 +624,23 @@ export const stepFunctionsService: Service = {
       stateMachineOf(sandbox, smArn);
       const filter = input.statusFilter as string | undefined;
       if (filter !== undefined && !['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'].includes(filter)) {
-        throw validation(`1 validation error detected: Value '${filter}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING]`);
+        throw validation(
+          `1 validation error detected: Value '${filter}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING]`,
+        );
       }
       const all = Object.values(sfnState(sandbox).executions)
         .filter((e) => e.stateMachineArn === smArn && (!filter || e.status === filter))
         .sort((a, b) => b.startDate - a.startDate);
       const { items, nextToken } = page(all, input, `ListExecutions${smArn}${filter ?? ''}`);
       return {
-        executions: items.map((e) => ({ executionArn: e.executionArn, stateMachineArn: e.stateMachineArn, name: e.name, status: e.status, startDate: epochSeconds(e.startDate), stopDate: epochSeconds(e.stopDate) })),
+        executions: items.map((e) => ({
+          executionArn: e.executionArn,
+          stateMachineArn: e.stateMachineArn,
+          name: e.name,
+          status: e.status,
+          startDate: epochSeconds(e.startDate),
+          stopDate: epochSeconds(e.stopDate),
+        })),
         nextToken,
       };
     },

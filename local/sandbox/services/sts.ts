@@ -13,7 +13,13 @@ import type { Session } from '../state';
 const validation = (message: string) => new AwsError('ValidationError', message, 400);
 const CHAINING_LIMIT = 'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.';
 
-interface Constraint { min?: number; max?: number; minValue?: number; maxValue?: number; pattern?: string }
+interface Constraint {
+  min?: number;
+  max?: number;
+  minValue?: number;
+  maxValue?: number;
+  pattern?: string;
+}
 
 /** AWS's front-end validation: one ValidationError listing every violated constraint, in its words. */
 function validate(checks: [member: string, value: unknown, c: Constraint][]): void {
@@ -60,11 +66,14 @@ export function issueSession(sandbox: Sandbox, roleArn: string, sessionName: str
 export function assumeRoleAsService(sandbox: Sandbox, servicePrincipal: string, roleArn: string, sessionName: string, sourceArn?: string): Session {
   const role = findRole(sandbox.state, roleArn);
   // As with AssumeRole, a missing, a propagating and an untrusting role give the same answer.
-  const trusted = role && sandbox.isRoleVisible(roleArn) && sandbox.evaluate(servicePrincipal, 'sts:AssumeRole', role.Arn, {
-    resourcePolicy: role.AssumeRolePolicyDocument,
-    // What the service says it acts for (the confused-deputy keys trust policies condition on).
-    context: { 'aws:SourceAccount': sandbox.account, ...(sourceArn && { 'aws:SourceArn': sourceArn }) },
-  }).decision === 'Allowed';
+  const trusted =
+    role &&
+    sandbox.isRoleVisible(roleArn) &&
+    sandbox.evaluate(servicePrincipal, 'sts:AssumeRole', role.Arn, {
+      resourcePolicy: role.AssumeRolePolicyDocument,
+      // What the service says it acts for (the confused-deputy keys trust policies condition on).
+      context: { 'aws:SourceAccount': sandbox.account, ...(sourceArn && { 'aws:SourceArn': sourceArn }) },
+    }).decision === 'Allowed';
   if (!trusted) throw new AwsError('AccessDenied', `User: ${servicePrincipal} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, 403);
   return issueSession(sandbox, roleArn, sessionName);
 }

@@ -7,7 +7,11 @@
 import { AwsError } from '../errors';
 import type { Sandbox, Service } from '../sandbox';
 
-interface Tagged { arn: string; type: string; tags: { Key: string; Value: string }[] }
+interface Tagged {
+  arn: string;
+  type: string;
+  tags: { Key: string; Value: string }[];
+}
 
 function taggedResources(sandbox: Sandbox): Tagged[] {
   const { kms, kinesisanalytics } = sandbox.state;
@@ -36,7 +40,9 @@ export const taggingService: Service = {
       const typeMatches = (t: string) => !types.length || types.some((f) => t === f || t.split(':')[0] === f);
       // Every filter must match; a filter with no values matches any value of its key.
       const tagsMatch = (tags: Tagged['tags']) => filters.every((f) => tags.some((t) => t.Key === f.Key && (!f.Values?.length || f.Values.includes(t.Value))));
-      const all = taggedResources(sandbox).filter((r) => r.tags.length && typeMatches(r.type) && tagsMatch(r.tags)).sort((a, b) => a.arn.localeCompare(b.arn));
+      const all = taggedResources(sandbox)
+        .filter((r) => r.tags.length && typeMatches(r.type) && tagsMatch(r.tags))
+        .sort((a, b) => a.arn.localeCompare(b.arn));
       const start = input.PaginationToken ? Number(Buffer.from(String(input.PaginationToken), 'base64url').toString()) : 0;
       if (!Number.isInteger(start) || start < 0) throw validation('The PaginationToken is not valid.');
       const end = start + perPage;
