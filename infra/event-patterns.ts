@@ -122,3 +122,17 @@ export function keyGuardPattern(): EventPattern {
     ],
   };
 }
+
+/** EventBridge's detail type for a Step Functions execution's status change (default bus, source aws.states). */
+export const EXECUTION_STATUS_CHANGE = 'Step Functions Execution Status Change';
+/** The ends that run no Catch: the execution's changes stay until its cleanup (next-capabilities §6). */
+export const UNCAUGHT_END_STATUSES = ['ABORTED', 'TIMED_OUT'] as const;
+
+/** An execution of one of `stateMachineArns` that was stopped or timed out. */
+export function endedWithoutCatchPattern(stateMachineArns: string[]): EventPattern {
+  return {
+    source: ['aws.states'],
+    'detail-type': [EXECUTION_STATUS_CHANGE],
+    detail: { status: [...UNCAUGHT_END_STATUSES], stateMachineArn: stateMachineArns },
+  };
+}

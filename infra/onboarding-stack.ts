@@ -39,6 +39,7 @@ import {
   onboardingRequestPattern,
   operationRequestPattern,
   REQUEST_INPUT_PATH,
+  endedWithoutCatchPattern,
   type InputTransformer,
 } from './event-patterns';
 import type { Settings } from './settings';
@@ -98,6 +99,9 @@ export class OnboardingStack extends Stack {
   readonly stateMachine: StateMachine;
   /** The day-two operations' state machines, by operation. */
   readonly operationMachines: Record<string, StateMachine> = {};
+  /** Cleans an onboarding that was stopped or timed out (no Catch ran), from that execution's own history. */
+  readonly cleanupMachine: StateMachine;
+  readonly cleanupRule: events.Rule;
   readonly deadLetterQueue: Queue;
   /** Where onboarding requests go; its resource policy names who may send them. */
   readonly requestBus: events.EventBus;
@@ -191,7 +195,8 @@ export class OnboardingStack extends Stack {
     });
     Validations.of(orchestratorPolicyResource).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:*]',
-      reason: "states:DescribeExecution only: whether a lock's holder has ended, so its lock may be taken over",
+      reason:
+        "Reads only: states:DescribeExecution (whether a lock's holder has ended, so its lock may be taken over) and states:GetExecutionHistory (an ended execution's ledger, for its cleanup)",
     });
     Validations.of(orchestratorPolicyResource).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
@@ -262,6 +267,11 @@ export class OnboardingStack extends Stack {
     );
     for (const [operation, m] of Object.entries(DAY_TWO_MACHINES))
       this.operationMachines[operation] = this.operationMachine(m.id, aslFileOf(operation), m.comment);
+    this.cleanupMachine = this.operationMachine(
+      'Cleanup',
+      aslFileOf('cleanup'),
+      'Cleans a stopped or timed-out onboarding (no Catch ran) from its own execution history: the same compensations, then its lock',
+    );
 
     this.deadLetterQueue = new Queue(this, 'EventTargetDeadLetterQueue', {
       // SQS-managed SSE: EventBridge can send to it without a key policy naming events.amazonaws.com.
@@ -331,6 +341,14 @@ export class OnboardingStack extends Stack {
       });
     }
 
+    // A stopped or timed-out onboarding ran no Catch: its status-change event starts its cleanup, which
+    // reads everything else from that execution's history.
+    this.cleanupRule = new events.Rule(this, 'CleanupRule', {
+      description: 'Starts the cleanup of each onboarding execution that was stopped (ABORTED) or TIMED_OUT, with its execution ARN',
+      eventPattern: endedWithoutCatchPattern([this.stateMachine.stateMachineArn]) as events.EventPattern,
+      targets: [startExecution(events.RuleTargetInput.fromObject({ executionArn: events.EventField.fromPath('$.detail.executionArn') }), this.cleanupMachine)],
+    });
+
     // The guard: a KMS call or event that can hurt a key starts an audit of the account (input {}).
     this.keyGuardRule = new events.Rule(this, 'KeyGuardRule', {
       description:
@@ -360,6 +378,10 @@ export class OnboardingStack extends Stack {
         description: `The ${operation} state machine`,
       });
     }
+    new CfnOutput(this, 'CleanupStateMachineArn', {
+      value: this.cleanupMachine.stateMachineArn,
+      description: 'Cleans a stopped or timed-out onboarding: start it with {"executionArn": "<that execution>"} (msf-cmk cleanup)',
+    });
     new CfnOutput(this, 'OrchestratorRoleArn', { value: this.orchestratorRole.roleArn, description: 'The principal the operator and key-admin roles trust' });
     new CfnOutput(this, 'KeyAdminRoleArn', {
       value: this.keyAdminRole.attrArn,

@@ -122,6 +122,19 @@ targetOptions(
 });
 
 program
+  .command('cleanup')
+  .description(
+    "clean up an onboarding execution that was stopped or timed out (its Catch did not run): starts the deployed cleanup state machine, which undoes what it did from its own history and frees its lock (the stack's CleanupRule does this by itself; this is for an event that never arrived)",
+  )
+  .argument('<execution-arn>', 'the ended execution (ABORTED or TIMED_OUT)')
+  .requiredOption('--state-machine-arn <arn>', 'the Cleanup state machine (stack output CleanupStateMachineArn)')
+  .option('--endpoint <url>', 'e.g. the sandbox: http://127.0.0.1:4566')
+  .action(async (executionArn: string, opts) => {
+    const { status } = await startExecution({ endpoint: opts.endpoint, stateMachineArn: opts.stateMachineArn, input: { executionArn } }, console.log);
+    process.exitCode = status === 'SUCCEEDED' ? 0 : 1;
+  });
+
+program
   .command('sandbox')
   .description('serve the offline AWS sandbox on one port (npm run sandbox; the services it emulates: docs/sandbox.md)')
   .option('--port <port>', 'port on 127.0.0.1', '4566')

@@ -20,6 +20,7 @@ export const STATE_MACHINE_NAMES: Record<string, string> = {
   'move-key': 'MoveKey',
   audit: 'Audit',
   'rotate-key': 'RotateKey',
+  cleanup: 'Cleanup',
 };
 const PLACEHOLDER = /\$\{([A-Za-z0-9_]+)\}/g;
 

@@ -82,6 +82,11 @@ export class ApplyInterrupted extends OnboardingError {
   override readonly name = 'ApplyInterrupted';
 }
 
+/** A cleanup was asked for an execution that has not ended (RUNNING, or waiting to be redriven). */
+export class NotCleanable extends OnboardingError {
+  override readonly name = 'NotCleanable';
+}
+
 /** The AWS error name of an SDK exception (or any error). */
 export const errorName = (e: unknown): string => (e instanceof Error ? e.name : typeof e);
 

@@ -438,9 +438,10 @@ export function orchestratorPolicy(p: {
     { Sid: 'FindByTags', Effect: 'Allow', Action: values('kinesisanalytics:ListApplications', 'tag:GetResources'), Resource: '*' },
     // Whether a lock's holder has ended, so its lock may be taken over (AcquireLock).
     {
+      // Whether a lock's holder has ended; and an ended execution's history, the ledger its cleanup undoes.
       Sid: 'ReadLockHolders',
       Effect: 'Allow',
-      Action: 'states:DescribeExecution',
+      Action: values('states:DescribeExecution', 'states:GetExecutionHistory'),
       Resource: `arn:${partition}:states:${p.scope.region}:${p.scope.account}:execution:*`,
     },
     {

@@ -23,6 +23,7 @@ import * as auditApplication from './audit-application';
 import * as reportFindings from './report-findings';
 import * as rotateKeyOnDemand from './rotate-key-on-demand';
 import * as verifyRotation from './verify-rotation';
+import * as readEndedExecution from './read-ended-execution';
 import * as revertApplication from '../compensations/revert-application';
 import * as checkRevert from '../compensations/check-revert';
 import * as revokeOperatorKeyAccess from '../compensations/revoke-operator-key-access';
@@ -56,6 +57,7 @@ export const steps: Record<string, StepDefinition> = {
     handler: switchApplicationToCmk.handler,
     persona: switchApplicationToCmk.handler.persona,
   },
+  ReadEndedExecution: { entry: 'steps/read-ended-execution', handler: readEndedExecution.handler, persona: readEndedExecution.handler.persona },
   CheckUpdate: { entry: 'steps/check-update', handler: checkUpdate.handler, persona: checkUpdate.handler.persona },
   VerifyEncryption: { entry: 'steps/verify-encryption', handler: verifyEncryption.handler, persona: verifyEncryption.handler.persona },
   ReleaseLock: { entry: 'steps/release-lock', handler: releaseLock.handler, persona: releaseLock.handler.persona },

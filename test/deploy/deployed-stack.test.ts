@@ -11,8 +11,9 @@ import { CreateApplicationCommand, DescribeApplicationCommand } from '@aws-sdk/c
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { readAssembly, deployTemplate } from '../../local/sandbox/deploy';
 import { STACK_NAME, cachedAssembly as testAssembly } from '../../local/stack';
+import { deployed, execRoleArn } from './deployed';
 import { REQUEST_DETAIL_TYPE, REQUEST_SOURCE } from '../../infra/event-patterns';
-import { clients, ended, roleCredentials, testSandbox } from '../sandbox/helpers';
+import { clients, ended, roleCredentials } from '../sandbox/helpers';
 import { startExecution } from '../../local/start';
 import type { Principal } from '../../local/sandbox/sandbox';
 import type { RunningSandbox } from '../../local/sandbox/server';
@@ -29,11 +30,7 @@ const REQUESTER = `arn:aws:iam::${A}:role/OnboardingRequester`;
 const CONTEXT = { autoOnboarding: true, requestPrincipals: [REQUESTER] };
 const EVENTS = path.resolve(__dirname, '../../events');
 const entriesFiles = (JSON.parse(readFileSync(path.join(EVENTS, 'index.json'), 'utf8')).entries as { file: string }[]).map((e) => e.file);
-const flinkTrust = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'kinesisanalytics.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-});
-const execRole = (app: string) => `arn:aws:iam::${A}:role/${app}-flink-execution`;
+const execRole = (app: string) => execRoleArn(A, app);
 
 async function executionsOf(sfn: SFNClient, stateMachineArn: string, count: number) {
   for (let i = 0; i < 600; i++) {
@@ -43,24 +40,6 @@ async function executionsOf(sfn: SFNClient, stateMachineArn: string, count: numb
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error('executions still RUNNING');
-}
-
-/** A sandbox with the stack deployed from the assembly (optionally edited first); returns its outputs. */
-async function deployed(context: Record<string, unknown> = {}, edit?: (template: any) => void) {
-  const sb = await testSandbox({ stepFunctions: { timeScale: 0 } });
-  try {
-    // The account's own roles first: the deploy's burst of IAM writes then has the request rate to itself.
-    for (const app of ['orders', 'clicks', 'ledger', 'clickstream'])
-      await clients(sb).iam.send(new CreateRoleCommand({ RoleName: `${app}-flink-execution`, AssumeRolePolicyDocument: flinkTrust }));
-    await clients(sb).iam.send(new CreateRoleCommand({ RoleName: 'OnboardingRequester', AssumeRolePolicyDocument: lambdaTrust }));
-    const assembly = readAssembly(await testAssembly(context), STACK_NAME);
-    edit?.(assembly.template);
-    const result = await deployTemplate(sb.sandbox, STACK_NAME, assembly);
-    return { sb, result, assembly };
-  } catch (e) {
-    await sb.close();
-    throw e;
-  }
 }
 
 describe('the CDK app deployed into the sandbox', () => {
@@ -251,12 +230,14 @@ describe('the orchestrator role the sandbox runs with is the synthesized one', (
   // (Without AssumePersonas a run still succeeds, in AWS too: a same-account trust policy that names the
   // orchestrator role grants AssumeRole by itself.)
   it('without the statement of the CDK policy that lets it create operator roles, the execution fails with AccessDenied on iam:CreateRole', async () => {
-    const { sb, result } = await deployed(CONTEXT, (template) => {
-      const sid = 'WriteOnlyBoundedOperatorRoles';
-      const policy = Object.values(template.Resources as Record<string, any>).find(
-        (r) => r.Type === 'AWS::IAM::Policy' && r.Properties.PolicyDocument.Statement.some((s: any) => s.Sid === sid),
-      );
-      policy.Properties.PolicyDocument.Statement = policy.Properties.PolicyDocument.Statement.filter((s: any) => s.Sid !== sid);
+    const { sb, result } = await deployed(CONTEXT, {
+      edit: (template) => {
+        const sid = 'WriteOnlyBoundedOperatorRoles';
+        const policy = Object.values(template.Resources as Record<string, any>).find(
+          (r) => r.Type === 'AWS::IAM::Policy' && r.Properties.PolicyDocument.Statement.some((s: any) => s.Sid === sid),
+        );
+        policy.Properties.PolicyDocument.Statement = policy.Properties.PolicyDocument.Statement.filter((s: any) => s.Sid !== sid);
+      },
     });
     try {
       const { sfn } = clients(sb);

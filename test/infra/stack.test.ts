@@ -16,6 +16,7 @@ import { buildApp, STACK_NAME } from '../../infra/app';
 import {
   type OPERATION_REQUEST_DETAIL_TYPES,
   keyGuardPattern,
+  endedWithoutCatchPattern,
   autoOnboardingInput,
   autoOnboardingPattern,
   onboardingRequestPattern,
@@ -115,16 +116,19 @@ afterAll(() => {
   for (const s of [plain, auto]) if (s) rmSync(s.outdir, { recursive: true, force: true });
 });
 
-/** Every state machine of the stack: onboarding, and one per day-two operation. */
+/** Every state machine of the stack: onboarding, one per day-two operation, and the cleanup. */
 const MACHINES: [string, string][] = [
   ['OnboardApplication', ASL_FILE],
   ...Object.entries(DAY_TWO_MACHINES).map(([op, m]) => [m.id, aslFileOf(op)] as [string, string]),
+  ['Cleanup', aslFileOf('cleanup')],
 ];
 const machineOf = (s: Synth, id: string) =>
   s.json.Resources[
     s.stack.getLogicalId(
-      (id === 'OnboardApplication' ? s.stack.stateMachine : Object.values(s.stack.operationMachines).find((m) => m.node.id === id)!).node
-        .defaultChild as CfnFunction,
+      (id === 'OnboardApplication'
+        ? s.stack.stateMachine
+        : [...Object.values(s.stack.operationMachines), s.stack.cleanupMachine].find((m) => m.node.id === id)!
+      ).node.defaultChild as CfnFunction,
     )
   ];
 
@@ -348,7 +352,7 @@ describe('EventBridge rules', () => {
     // Prepare
     const busId = plain.stack.getLogicalId(plain.stack.requestBus.node.defaultChild as CfnFunction);
     // Act
-    const { OnboardingRequestRule: rule, KeyGuardRule: _guard, ...others } = rules(plain);
+    const { OnboardingRequestRule: rule, KeyGuardRule: _guard, CleanupRule: _cleanup, ...others } = rules(plain);
     const operations = Object.fromEntries(Object.entries(DAY_TWO_MACHINES).map(([op, m]) => [`${m.id}RequestRule`, op]));
     // Assess
     // No auto-onboarding and no default-bus requests without the context flags; the day-two operations' requests are on the request bus too.
@@ -398,6 +402,23 @@ describe('EventBridge rules', () => {
     expect(onBus.EventBusName).toEqual({ Ref: busId });
     expect(onDefault.EventBusName).toBeUndefined();
     expect([onDefault.EventPattern, onDefault.Targets[0].InputPath]).toEqual([onboardingRequestPattern(), REQUEST_INPUT_PATH]);
+  });
+
+  it("starts the cleanup of an onboarding that was stopped or timed out, with that execution's ARN as its only input", () => {
+    // Act
+    const { CleanupRule: rule } = rules(plain);
+    const onboarding = plain.stack.getLogicalId(plain.stack.stateMachine.node.defaultChild as CfnFunction);
+    // Assess
+    expect(rule.EventBusName).toBeUndefined();
+    expect(rule.EventPattern).toEqual(endedWithoutCatchPattern([{ Ref: onboarding } as never]));
+    expect(rule.EventPattern.detail.status).toEqual(['ABORTED', 'TIMED_OUT']);
+    expect(rule.Targets).toEqual([
+      expect.objectContaining({
+        ...target,
+        InputTransformer: { InputPathsMap: { 'detail-executionArn': '$.detail.executionArn' }, InputTemplate: '{"executionArn":<detail-executionArn>}' },
+      }),
+    ]);
+    expect(rule.Targets[0].Arn.Ref).toBe(plain.stack.getLogicalId(plain.stack.cleanupMachine.node.defaultChild as CfnFunction));
   });
 
   it('guards the keys: a KMS call or event that can hurt a key starts an audit of the whole account', () => {

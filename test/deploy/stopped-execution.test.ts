@@ -1,0 +1,176 @@
+/**
+ * A stopped onboarding runs no Catch; the deployed stack cleans it anyway. Each execution is stopped
+ * (StopExecution, as the console's Stop button does) while in one state of the onboarding, its function's
+ * call in flight; the status-change event reaches the cleanup rule, which starts the cleanup state machine
+ * with that execution's ARN; one cleanup execution leaves the account as before (a created key pending
+ * deletion, MSF's operation history and the run's own executions and logs aside) and the lock free.
+ *
+ * Step Functions does not stop a running function: its call lands after the stop. The cleanup waits for
+ * it (SettleInFlightTask, 60 s); the sandbox runs Wait states instantly here, so the cleanup's first call
+ * is slowed instead by more than the in-flight call's latency, which is what the Wait buys in AWS.
+ */
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { readFileSync } from 'node:fs';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import type { RunningSandbox } from '../../local/sandbox/server';
+import type { StateChange } from '../../local/sandbox/state';
+import { clients, ended } from '../sandbox/helpers';
+import { leftovers } from '../workflow/faults';
+import { ASL_FILE } from '../../infra/onboarding-stack';
+import { startExecution } from '../../local/start';
+import { deployed, execRoleArn } from './deployed';
+
+const A = '000000000000';
+/** Each state to stop in, and the call its function makes there that is held in flight. */
+const STOP_IN: [state: string, service: string, operation: string][] = [
+  ['AcquireLock', 'dynamodb', 'UpdateItem'],
+  ['EnsureOperatorRole', 'iam', 'CreateRole'],
+  ['EnsureApplication', 'kinesisanalytics', 'CreateApplication'],
+  ['CreateKey', 'kms', 'CreateKey'],
+  ['GrantOperatorKeyAccess', 'iam', 'PutRolePolicy'],
+  ['SwitchApplicationToCmk', 'kinesisanalytics', 'UpdateApplication'],
+  ['CheckUpdate', 'kinesisanalytics', 'DescribeApplicationOperation'],
+  ['VerifyEncryption', 'kms', 'DescribeKey'],
+];
+const IN_FLIGHT_MS = 150;
+/** The onboarding's execution timeout here (7200 s in the ASL), so that one run can time out. */
+const EXECUTION_TIMEOUT_S = 6;
+const apps = STOP_IN.map((_, i) => `stopped${i}`);
+
+/** What the run and its cleanup leave in the account, less their own executions, logs and function containers. */
+const accountLeftovers = (changes: StateChange[], sb: RunningSandbox) =>
+  leftovers(changes, sb.sandbox.state).filter((c) => !/^(stepfunctions|logs|lambda|events|sqs)\./.test(c.path));
+
+describe('an onboarding stopped in any state is cleaned by the deployed stack, from its own history', () => {
+  let sb: RunningSandbox;
+  let outputs: Record<string, string>;
+  beforeAll(async () => {
+    const d = await deployed(
+      {},
+      {
+        apps: [...apps, 'timedout'],
+        lambdaRoles: [],
+        // The onboarding machine's own definition, with a short execution timeout.
+        edit: (template) => {
+          const [, machine] = Object.entries(template.Resources as Record<string, any>).find(
+            ([id, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && id.startsWith('OnboardApplication'),
+          )!;
+          const definition = JSON.parse(readFileSync(ASL_FILE, 'utf8'));
+          machine.Properties.DefinitionString = JSON.stringify({ ...definition, TimeoutSeconds: EXECUTION_TIMEOUT_S });
+          delete machine.Properties.DefinitionS3Location;
+        },
+      },
+    );
+    sb = d.sb;
+    outputs = d.result.outputs;
+  }, 120_000);
+  afterAll(() => sb.close());
+
+  const lockOwner = async (app: string) =>
+    (
+      await new DynamoDBClient(sb.clientConfig()).send(
+        new GetItemCommand({ TableName: 'msf-cmk-onboarding-locks', Key: { lockId: { S: `arn:aws:kinesisanalytics:us-east-1:${A}:application/${app}` } } }),
+      )
+    ).Item?.owner?.S;
+
+  async function cleanups(count: number) {
+    const { sfn } = clients(sb);
+    for (let i = 0; i < 800; i++) {
+      const list = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: outputs.CleanupStateMachineArn }))).executions ?? [];
+      if (list.length >= count && list.every((e) => e.status !== 'RUNNING')) return list;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error('the cleanup did not end');
+  }
+
+  it('leaves the account as before and the lock free, whichever state it was stopped in', async () => {
+    const { sfn } = clients(sb);
+    const rows: string[][] = [];
+    for (const [i, [state, service, operation]] of STOP_IN.entries()) {
+      const app = apps[i];
+      const before = sb.sandbox.snapshot();
+      sb.sandbox.faults.setLatency(service, operation, IN_FLIGHT_MS);
+      sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', 3 * IN_FLIGHT_MS);
+      const input = { applicationName: app, createApplication: { serviceExecutionRoleArn: execRoleArn(A, app) } };
+      const { executionArn } = await sfn.send(
+        new StartExecutionCommand({ stateMachineArn: outputs.StateMachineArn, name: `stop-in-${state}`, input: JSON.stringify(input) }),
+      );
+      // Stop as soon as the execution is in the state (its function's call is then held in flight).
+      const execution = () => sb.sandbox.state.stepfunctions!.executions[executionArn!];
+      for (let t = 0; t < 2000 && !execution().events.some((e: any) => e.type === 'TaskStateEntered' && e.stateEnteredEventDetails?.name === state); t++)
+        await new Promise((r) => setTimeout(r, 2));
+      await sfn.send(new StopExecutionCommand({ executionArn, cause: `stopped in ${state} by the test` }));
+      expect((await ended(sfn, executionArn!)).status).toBe('ABORTED');
+      const [cleanup] = await cleanups(i + 1); // newest first
+      sb.sandbox.faults.clear();
+      const history = (await sfn.send(new GetExecutionHistoryCommand({ executionArn: cleanup.executionArn, maxResults: 1000 }))).events ?? [];
+      const settled = history.some((e) => e.stateEnteredEventDetails?.name === 'SettleInFlightTask');
+      const left = accountLeftovers(sb.sandbox.diff(before), sb).map((c) => c.path);
+      const owner = await lockOwner(app);
+      rows.push([state, cleanup.status!, settled ? 'waited' : '-', String(left.length), owner ? 'held' : 'free']);
+      expect({ state, cleanup: cleanup.status, settled, left, owner }).toEqual({ state, cleanup: 'SUCCEEDED', settled: true, left: [], owner: undefined });
+    }
+    console.log(
+      `stopped in → cleanup (one execution each)\n${['state | cleanup | in flight | changes left | lock', ...rows.map((r) => r.join(' | '))].join('\n')}`,
+    );
+  }, 120_000);
+
+  it('an onboarding that timed out (its call in flight) is cleaned the same way', async () => {
+    const { sfn } = clients(sb);
+    const before = sb.sandbox.snapshot();
+    // CreateKey outlasts the execution; the cleanup reads the account only after that call has landed.
+    sb.sandbox.faults.setLatency('kms', 'CreateKey', (EXECUTION_TIMEOUT_S + 1) * 1000);
+    sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', 2000);
+    const input = { applicationName: 'timedout', createApplication: { serviceExecutionRoleArn: execRoleArn(A, 'timedout') } };
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: outputs.StateMachineArn, input: JSON.stringify(input) }));
+    for (let i = 0; i < 600 && (await sfn.send(new DescribeExecutionCommand({ executionArn }))).status === 'RUNNING'; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    expect((await sfn.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('TIMED_OUT');
+    const [cleanup] = await cleanups(STOP_IN.length + 1);
+    sb.sandbox.faults.clear();
+    expect(JSON.parse((await sfn.send(new DescribeExecutionCommand({ executionArn: cleanup.executionArn }))).input!)).toEqual({ executionArn });
+    expect(cleanup.status).toBe('SUCCEEDED');
+    expect(accountLeftovers(sb.sandbox.diff(before), sb)).toEqual([]);
+    expect(await lockOwner('timedout')).toBeUndefined();
+    // A second cleanup of the same execution finds nothing of it left, and changes nothing.
+    const after = sb.sandbox.snapshot();
+    const { executionArn: again } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: outputs.CleanupStateMachineArn, input: JSON.stringify({ executionArn }) }),
+    );
+    expect((await ended(sfn, again!)).status).toBe('SUCCEEDED');
+    expect(accountLeftovers(sb.sandbox.diff(after), sb)).toEqual([]);
+    // And `msf-cmk cleanup <execution-arn> --state-machine-arn … --endpoint …`, by hand: the same, followed to its end.
+    const lines: string[] = [];
+    const byHand = await startExecution({ client: sfn, stateMachineArn: outputs.CleanupStateMachineArn, input: { executionArn }, pollMs: 10 }, (l) =>
+      lines.push(l),
+    );
+    expect([byHand.status, JSON.parse(byHand.output!).cleanupOf]).toEqual(['SUCCEEDED', { executionArn, status: 'TIMED_OUT', inFlightTask: 'CreateKey' }]);
+    expect(lines.at(-1)).toMatch(/^SUCCEEDED in /);
+    expect(accountLeftovers(sb.sandbox.diff(after), sb)).toEqual([]);
+  }, 60_000);
+
+  it('a cleanup refuses a running execution (NotCleanable), finds nothing to clean after a SUCCEEDED one, and refuses a bad ARN: all changing nothing', async () => {
+    const { sfn } = clients(sb);
+    sb.sandbox.faults.setLatency('iam', 'CreateRole', 2000);
+    const input = { applicationName: 'notyet', createApplication: { serviceExecutionRoleArn: execRoleArn(A, apps[0]) } };
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: outputs.StateMachineArn, input: JSON.stringify(input) }));
+    const { executionArn: cleanupArn } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: outputs.CleanupStateMachineArn, input: JSON.stringify({ executionArn }) }),
+    );
+    const cleanup = await ended(sfn, cleanupArn!);
+    sb.sandbox.faults.clear();
+    await ended(sfn, executionArn!);
+    expect([cleanup.status, cleanup.error]).toEqual(['FAILED', 'NotCleanable']);
+    expect(cleanup.cause).toContain('RUNNING');
+    // Ended by its own path (SUCCEEDED here): nothing to clean, nothing changed.
+    const before = sb.sandbox.snapshot();
+    const clean = async (input: unknown) =>
+      ended(sfn, (await sfn.send(new StartExecutionCommand({ stateMachineArn: outputs.CleanupStateMachineArn, input: JSON.stringify(input) }))).executionArn!);
+    const finished = await clean({ executionArn });
+    expect([finished.status, JSON.parse(finished.output!).nothingToClean]).toEqual(['SUCCEEDED', expect.stringContaining('ended SUCCEEDED')]);
+    // Not an execution ARN: refused by name, before any call.
+    const bad = await clean({ executionArn: 'stopped0' });
+    expect([bad.status, bad.error, bad.cause]).toEqual(['FAILED', 'InvalidInput', expect.stringContaining('executionArn')]);
+    expect(accountLeftovers(sb.sandbox.diff(before), sb)).toEqual([]);
+  }, 60_000);
+});
