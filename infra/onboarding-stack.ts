@@ -110,6 +110,9 @@ export class OnboardingStack extends Stack {
   readonly defaultBusRequestRule?: events.Rule;
   readonly autoOnboardingRule?: events.Rule;
   readonly dailyAuditSchedule?: Schedule;
+  /** Reports what stopped executions left, read-only (a lost status-change event, a deployment that was down). */
+  readonly sweepMachine: StateMachine;
+  readonly hourlySweepSchedule?: Schedule;
   readonly keyGuardRule: events.Rule;
 
   constructor(scope: Construct, id: string, props: OnboardingStackProps) {
@@ -200,7 +203,8 @@ export class OnboardingStack extends Stack {
     });
     Validations.of(orchestratorPolicyResource).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-      reason: 'kinesisanalytics:ListApplications and tag:GetResources authorize on "*" only; both are reads',
+      reason:
+        'iam:ListRoles, kinesisanalytics:ListApplications and tag:GetResources authorize on "*" only; all are reads (ListRoles returns no tags or policies)',
     });
 
     const logGroups: LogGroup[] = [];
@@ -267,6 +271,11 @@ export class OnboardingStack extends Stack {
     );
     for (const [operation, m] of Object.entries(DAY_TWO_MACHINES))
       this.operationMachines[operation] = this.operationMachine(m.id, aslFileOf(operation), m.comment);
+    this.sweepMachine = this.operationMachine(
+      'Sweep',
+      aslFileOf('sweep'),
+      'Reports, read-only, what executions that were stopped or timed out still own because their cleanup never ran or never succeeded',
+    );
     this.cleanupMachine = this.operationMachine(
       'Cleanup',
       aslFileOf('cleanup'),
@@ -369,6 +378,18 @@ export class OnboardingStack extends Stack {
         }),
       });
     }
+    if (settings.hourlySweep) {
+      // Read-only: its report (the execution output) names each leftover and the cleanup that removes it.
+      this.hourlySweepSchedule = new Schedule(this, 'HourlySweepSchedule', {
+        description: 'Finds what stopped or timed-out onboardings still own (their cleanup never ran or never succeeded), read-only',
+        schedule: ScheduleExpression.rate(Duration.hours(1)),
+        target: new StepFunctionsStartExecution(this.sweepMachine, {
+          input: ScheduleTargetInput.fromObject({}),
+          retryAttempts: 3,
+          deadLetterQueue: this.deadLetterQueue,
+        }),
+      });
+    }
 
     // What docs/operations.md tells operators to look up.
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
@@ -378,6 +399,10 @@ export class OnboardingStack extends Stack {
         description: `The ${operation} state machine`,
       });
     }
+    new CfnOutput(this, 'SweepStateMachineArn', {
+      value: this.sweepMachine.stateMachineArn,
+      description: 'Reports what stopped or timed-out onboardings left (read-only; input {})',
+    });
     new CfnOutput(this, 'CleanupStateMachineArn', {
       value: this.cleanupMachine.stateMachineArn,
       description: 'Cleans a stopped or timed-out onboarding: start it with {"executionArn": "<that execution>"} (msf-cmk cleanup)',

@@ -21,6 +21,7 @@ export const STATE_MACHINE_NAMES: Record<string, string> = {
   audit: 'Audit',
   'rotate-key': 'RotateKey',
   cleanup: 'Cleanup',
+  sweep: 'Sweep',
 };
 const PLACEHOLDER = /\$\{([A-Za-z0-9_]+)\}/g;
 

@@ -385,8 +385,10 @@ export const boundaryPolicyArn = (scope: Scope) => `arn:${partitionOf(scope)}:ia
  *   not remove a boundary, nor attach managed policies.
  * - Reads of Managed Flink applications, their operations and snapshots: to decide, poll and verify without
  *   taking on the operator's identity, so the operator is assumed only to act. Read-only by action list.
- * - tag:GetResources finds what an execution created by its ownership tags, when a crash lost the result.
- * - Its lock table (one item per application), and whether a lock's holder execution has ended.
+ * - tag:GetResources finds what an execution created by its ownership tags, when a crash lost the result;
+ *   with iam:ListRoles (names only) the sweeper finds what stopped executions left.
+ * - Its lock table (one item per application, scanned by the sweeper), whether a lock's holder execution has
+ *   ended, and an ended execution's history (its ledger, for its cleanup).
  */
 export function orchestratorPolicy(p: {
   scope: Scope;
@@ -435,7 +437,7 @@ export function orchestratorPolicy(p: {
       Resource: `arn:${partition}:kinesisanalytics:${p.scope.region}:${p.scope.account}:application/*`,
     },
     // These two authorize on `*` only.
-    { Sid: 'FindByTags', Effect: 'Allow', Action: values('kinesisanalytics:ListApplications', 'tag:GetResources'), Resource: '*' },
+    { Sid: 'FindByTags', Effect: 'Allow', Action: values('iam:ListRoles', 'kinesisanalytics:ListApplications', 'tag:GetResources'), Resource: '*' },
     // Whether a lock's holder has ended, so its lock may be taken over (AcquireLock).
     {
       // Whether a lock's holder has ended; and an ended execution's history, the ledger its cleanup undoes.
@@ -447,7 +449,8 @@ export function orchestratorPolicy(p: {
     {
       Sid: 'OneRunPerApplication',
       Effect: 'Allow',
-      Action: values('dynamodb:GetItem', 'dynamodb:UpdateItem'),
+      // Scan: the sweeper's read of the locks still held.
+      Action: values('dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'),
       Resource: `arn:${partition}:dynamodb:${p.scope.region}:${p.scope.account}:table/${p.lockTableName}`,
     },
   ]);

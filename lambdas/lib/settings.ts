@@ -25,6 +25,8 @@ export interface Settings {
   defaultBusRequests: boolean;
   /** Deploy a daily EventBridge Scheduler audit of the account (infra only). */
   dailyAudit: boolean;
+  /** Deploy an hourly EventBridge Scheduler sweep for what stopped executions left (infra only). */
+  hourlySweep: boolean;
 }
 
 /** What the stack deploys that the functions act with or on. */
@@ -71,6 +73,7 @@ const ENV: Record<keyof Deployment, string> = {
   requestPrincipals: 'MSF_CMK_REQUEST_PRINCIPALS',
   defaultBusRequests: 'MSF_CMK_DEFAULT_BUS_REQUESTS',
   dailyAudit: 'MSF_CMK_DAILY_AUDIT',
+  hourlySweep: 'MSF_CMK_HOURLY_SWEEP',
   orchestratorRoleArn: 'MSF_CMK_ORCHESTRATOR_ROLE_ARN',
   keyAdminRoleArn: 'MSF_CMK_KEY_ADMIN_ROLE_ARN',
   permissionsBoundaryArn: 'MSF_CMK_PERMISSIONS_BOUNDARY_ARN',

@@ -24,6 +24,7 @@ import * as reportFindings from './report-findings';
 import * as rotateKeyOnDemand from './rotate-key-on-demand';
 import * as verifyRotation from './verify-rotation';
 import * as readEndedExecution from './read-ended-execution';
+import * as findOrphans from './find-orphans';
 import * as revertApplication from '../compensations/revert-application';
 import * as checkRevert from '../compensations/check-revert';
 import * as revokeOperatorKeyAccess from '../compensations/revoke-operator-key-access';
@@ -57,6 +58,7 @@ export const steps: Record<string, StepDefinition> = {
     handler: switchApplicationToCmk.handler,
     persona: switchApplicationToCmk.handler.persona,
   },
+  FindOrphans: { entry: 'steps/find-orphans', handler: findOrphans.handler, persona: findOrphans.handler.persona },
   ReadEndedExecution: { entry: 'steps/read-ended-execution', handler: readEndedExecution.handler, persona: readEndedExecution.handler.persona },
   CheckUpdate: { entry: 'steps/check-update', handler: checkUpdate.handler, persona: checkUpdate.handler.persona },
   VerifyEncryption: { entry: 'steps/verify-encryption', handler: verifyEncryption.handler, persona: verifyEncryption.handler.persona },

@@ -11,6 +11,7 @@
  */
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { readFileSync } from 'node:fs';
+import { DisableRuleCommand, EnableRuleCommand, ListRulesCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import type { RunningSandbox } from '../../local/sandbox/server';
 import type { StateChange } from '../../local/sandbox/state';
@@ -36,6 +37,8 @@ const IN_FLIGHT_MS = 150;
 /** The onboarding's execution timeout here (7200 s in the ASL), so that one run can time out. */
 const EXECUTION_TIMEOUT_S = 6;
 const apps = STOP_IN.map((_, i) => `stopped${i}`);
+/** The onboarding the sweeper must find: its status-change event never reached a rule. */
+const UNSWEPT = 'unswept';
 
 /** What the run and its cleanup leave in the account, less their own executions, logs and function containers. */
 const accountLeftovers = (changes: StateChange[], sb: RunningSandbox) =>
@@ -48,7 +51,7 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
     const d = await deployed(
       {},
       {
-        apps: [...apps, 'timedout'],
+        apps: [...apps, 'timedout', UNSWEPT],
         lambdaRoles: [],
         // The onboarding machine's own definition, with a short execution timeout.
         edit: (template) => {
@@ -73,6 +76,14 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
       )
     ).Item?.owner?.S;
 
+  /** Stops the execution as soon as it is in `state` (its function's call is then held in flight). */
+  async function stopIn(executionArn: string, state: string) {
+    const execution = () => sb.sandbox.state.stepfunctions!.executions[executionArn];
+    for (let t = 0; t < 2000 && !execution().events.some((e: any) => e.type === 'TaskStateEntered' && e.stateEnteredEventDetails?.name === state); t++)
+      await new Promise((r) => setTimeout(r, 2));
+    await clients(sb).sfn.send(new StopExecutionCommand({ executionArn, cause: `stopped in ${state} by the test` }));
+  }
+
   async function cleanups(count: number) {
     const { sfn } = clients(sb);
     for (let i = 0; i < 800; i++) {
@@ -95,11 +106,7 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
       const { executionArn } = await sfn.send(
         new StartExecutionCommand({ stateMachineArn: outputs.StateMachineArn, name: `stop-in-${state}`, input: JSON.stringify(input) }),
       );
-      // Stop as soon as the execution is in the state (its function's call is then held in flight).
-      const execution = () => sb.sandbox.state.stepfunctions!.executions[executionArn!];
-      for (let t = 0; t < 2000 && !execution().events.some((e: any) => e.type === 'TaskStateEntered' && e.stateEnteredEventDetails?.name === state); t++)
-        await new Promise((r) => setTimeout(r, 2));
-      await sfn.send(new StopExecutionCommand({ executionArn, cause: `stopped in ${state} by the test` }));
+      await stopIn(executionArn!, state);
       expect((await ended(sfn, executionArn!)).status).toBe('ABORTED');
       const [cleanup] = await cleanups(i + 1); // newest first
       sb.sandbox.faults.clear();
@@ -147,6 +154,50 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
     expect([byHand.status, JSON.parse(byHand.output!).cleanupOf]).toEqual(['SUCCEEDED', { executionArn, status: 'TIMED_OUT', inFlightTask: 'CreateKey' }]);
     expect(lines.at(-1)).toMatch(/^SUCCEEDED in /);
     expect(accountLeftovers(sb.sandbox.diff(after), sb)).toEqual([]);
+  }, 60_000);
+
+  const sweep = async () => {
+    const { sfn } = clients(sb);
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: outputs.SweepStateMachineArn, input: '{}' }));
+    const done = await ended(sfn, executionArn!);
+    expect(done.status).toBe('SUCCEEDED');
+    return JSON.parse(done.output!) as { orphans: { executionArn: string; status: string; lock?: string; resources: string[]; fix: string }[] };
+  };
+
+  it('the sweeper finds nothing on an account whose stopped executions were all cleaned, and reports one whose cleanup never ran, read-only', async () => {
+    const { sfn, events } = clients(sb);
+    expect((await sweep()).orphans).toEqual([]);
+    // The status-change event is lost: the cleanup rule is disabled while the execution is stopped.
+    const rule = ((await events.send(new ListRulesCommand({}))).Rules ?? []).find((r) => r.Name?.includes('CleanupRule'))?.Name;
+    await events.send(new DisableRuleCommand({ Name: rule }));
+    sb.sandbox.faults.setLatency('kms', 'CreateKey', IN_FLIGHT_MS);
+    const input = { applicationName: UNSWEPT, createApplication: { serviceExecutionRoleArn: execRoleArn(A, UNSWEPT) } };
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: outputs.StateMachineArn, input: JSON.stringify(input) }));
+    await stopIn(executionArn!, 'CreateKey');
+    await new Promise((r) => setTimeout(r, 2 * IN_FLIGHT_MS));
+    sb.sandbox.faults.clear();
+    await events.send(new EnableRuleCommand({ Name: rule }));
+    const before = sb.sandbox.snapshot();
+    const { orphans } = await sweep();
+    expect(accountLeftovers(sb.sandbox.diff(before), sb)).toEqual([]);
+    // Stopped in CreateKey: its lock, its operator role and application, and the key its call made.
+    expect(orphans).toEqual([
+      {
+        executionArn,
+        status: 'ABORTED',
+        lock: `arn:aws:kinesisanalytics:us-east-1:${A}:application/${UNSWEPT}`,
+        resources: [
+          expect.stringMatching(/^arn:aws:iam::000000000000:role\/msf-cmk\/msf-cmk-operator-unswept$/),
+          expect.stringMatching(/^arn:aws:kinesisanalytics:us-east-1:000000000000:application\/unswept$/),
+          expect.stringMatching(/^arn:aws:kms:us-east-1:000000000000:key\//),
+        ],
+        fix: expect.stringContaining(`cleanup ${executionArn}`),
+      },
+    ]);
+    // Cleaned by hand, it is no longer reported.
+    const cleaned = await startExecution({ client: sfn, stateMachineArn: outputs.CleanupStateMachineArn, input: { executionArn }, pollMs: 10 }, () => {});
+    expect(cleaned.status).toBe('SUCCEEDED');
+    expect((await sweep()).orphans).toEqual([]);
   }, 60_000);
 
   it('a cleanup refuses a running execution (NotCleanable), finds nothing to clean after a SUCCEEDED one, and refuses a bad ARN: all changing nothing', async () => {

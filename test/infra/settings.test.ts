@@ -42,6 +42,7 @@ describe('CDK context settings', () => {
       delegateToAccount: false,
       autoOnboarding: false,
       dailyAudit: false,
+      hourlySweep: false,
       requestBusName: 'msf-cmk-onboarding-requests',
       defaultBusRequests: false,
     });
@@ -86,6 +87,7 @@ describe('CDK context settings', () => {
       requestBusName: 'msf-cmk-onboarding-requests',
       defaultBusRequests: false,
       dailyAudit: false,
+      hourlySweep: false,
     };
     expect(settings).toEqual([expected, expected, false]);
   });

@@ -110,7 +110,7 @@ const autoSettings = {
 
 beforeAll(() => {
   plain = synth({});
-  auto = synth({ autoOnboarding: 'true', logLevel: 'DEBUG', dailyAudit: 'true', ...autoSettings });
+  auto = synth({ autoOnboarding: 'true', logLevel: 'DEBUG', dailyAudit: 'true', hourlySweep: 'true', ...autoSettings });
 });
 afterAll(() => {
   for (const s of [plain, auto]) if (s) rmSync(s.outdir, { recursive: true, force: true });
@@ -121,13 +121,14 @@ const MACHINES: [string, string][] = [
   ['OnboardApplication', ASL_FILE],
   ...Object.entries(DAY_TWO_MACHINES).map(([op, m]) => [m.id, aslFileOf(op)] as [string, string]),
   ['Cleanup', aslFileOf('cleanup')],
+  ['Sweep', aslFileOf('sweep')],
 ];
 const machineOf = (s: Synth, id: string) =>
   s.json.Resources[
     s.stack.getLogicalId(
       (id === 'OnboardApplication'
         ? s.stack.stateMachine
-        : [...Object.values(s.stack.operationMachines), s.stack.cleanupMachine].find((m) => m.node.id === id)!
+        : [...Object.values(s.stack.operationMachines), s.stack.cleanupMachine, s.stack.sweepMachine].find((m) => m.node.id === id)!
       ).node.defaultChild as CfnFunction,
     )
   ];
@@ -181,7 +182,7 @@ describe.each(MACHINES)('state machine %s', (id, aslFile) => {
     // Act
     const lambdaStatements = (statementsOf(plain, roleId) as any[]).filter((s) => [s.Action].flat().some((a: string) => a.startsWith('lambda:')));
     // Assess
-    expect(lambdaStatements).toEqual([
+    expect(lambdaStatements.map((st) => ({ ...st, Resource: [st.Resource].flat() }))).toEqual([
       {
         Sid: 'InvokeStepFunctions',
         Effect: 'Allow',
@@ -289,7 +290,7 @@ describe('deployment: settings and shared personas', () => {
     [
       'settings from the context',
       () => auto,
-      { ...autoSettings, autoOnboarding: true, requestPrincipals: [requester, '444455556666'], defaultBusRequests: true, dailyAudit: true },
+      { ...autoSettings, autoOnboarding: true, requestPrincipals: [requester, '444455556666'], defaultBusRequests: true, dailyAudit: true, hourlySweep: true },
     ],
   ])("gives every function the deployment's settings and personas in its environment (%s)", (_, get, context) => {
     // Prepare
@@ -433,7 +434,7 @@ describe('EventBridge rules', () => {
   it('audits the whole account daily only with dailyAudit, through an EventBridge Scheduler schedule on the audit machine', () => {
     // Act
     const schedules = (s: Synth) => resources(s, 'AWS::Scheduler::Schedule');
-    const [[, schedule]] = schedules(auto);
+    const [, schedule] = schedules(auto).find(([id]) => id.startsWith('DailyAuditSchedule'))!;
     // Assess
     expect(schedules(plain)).toEqual([]);
     expect(schedule.Properties).toMatchObject({
@@ -442,6 +443,16 @@ describe('EventBridge rules', () => {
       Target: { Input: '{}', RetryPolicy: { MaximumRetryAttempts: 3 } },
     });
     expect(flat(schedule.Properties.Target.Arn)).toBe(`\${${auto.stack.getLogicalId(auto.stack.operationMachines.audit.node.defaultChild as CfnFunction)}}`);
+  });
+
+  it('sweeps hourly only with hourlySweep, through an EventBridge Scheduler schedule on the read-only sweep machine', () => {
+    // Act
+    const sweeps = (s: Synth) => resources(s, 'AWS::Scheduler::Schedule').filter(([id]) => id.startsWith('HourlySweepSchedule'));
+    const [[, schedule]] = sweeps(auto);
+    // Assess
+    expect(sweeps(plain)).toEqual([]);
+    expect(schedule.Properties).toMatchObject({ ScheduleExpression: 'rate(1 hour)', State: 'ENABLED', Target: { Input: '{}' } });
+    expect(flat(schedule.Properties.Target.Arn)).toBe(`\${${auto.stack.getLogicalId(auto.stack.sweepMachine.node.defaultChild as CfnFunction)}}`);
   });
 
   it('onboards created applications only with autoOnboarding, excluding the operator of the deployment', () => {

@@ -114,6 +114,7 @@ describe('deployment settings (lambdas/lib/settings.schema.json)', () => {
       delegateToAccount: false,
       autoOnboarding: false,
       dailyAudit: false,
+      hourlySweep: false,
       requestBusName: 'msf-cmk-onboarding-requests',
       defaultBusRequests: false,
     });
