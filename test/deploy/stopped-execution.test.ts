@@ -33,9 +33,9 @@ const STOP_IN: [state: string, service: string, operation: string][] = [
   ['CheckUpdate', 'kinesisanalytics', 'DescribeApplicationOperation'],
   ['VerifyEncryption', 'kms', 'DescribeKey'],
 ];
-const IN_FLIGHT_MS = 150;
+const IN_FLIGHT_MS = 100;
 /** The onboarding's execution timeout here (7200 s in the ASL), so that one run can time out. */
-const EXECUTION_TIMEOUT_S = 6;
+const EXECUTION_TIMEOUT_S = 10;
 const apps = STOP_IN.map((_, i) => `stopped${i}`);
 /** The onboarding the sweeper must find: its status-change event never reached a rule. */
 const UNSWEPT = 'unswept';
@@ -53,6 +53,8 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
       {
         apps: [...apps, 'timedout', UNSWEPT],
         lambdaRoles: [],
+        // Eight runs at once, retried at once (Wait and retry intervals are instant here): no request rates.
+        sandbox: { rates: false },
         // The onboarding machine's own definition, with a short execution timeout.
         edit: (template) => {
           const [, machine] = Object.entries(template.Resources as Record<string, any>).find(
@@ -94,29 +96,44 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
     throw new Error('the cleanup did not end');
   }
 
-  it('leaves the account as before and the lock free, whichever state it was stopped in', async () => {
+  it('leaves the account as before and the lock free, whichever state it was stopped in (the runs concurrent)', async () => {
     const { sfn } = clients(sb);
-    const rows: string[][] = [];
-    for (const [i, [state, service, operation]] of STOP_IN.entries()) {
-      const app = apps[i];
-      const before = sb.sandbox.snapshot();
-      sb.sandbox.faults.setLatency(service, operation, IN_FLIGHT_MS);
-      sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', 3 * IN_FLIGHT_MS);
-      const input = { applicationName: app, createApplication: { serviceExecutionRoleArn: execRoleArn(A, app) } };
-      const { executionArn } = await sfn.send(
-        new StartExecutionCommand({ stateMachineArn: outputs.StateMachineArn, name: `stop-in-${state}`, input: JSON.stringify(input) }),
-      );
-      await stopIn(executionArn!, state);
-      expect((await ended(sfn, executionArn!)).status).toBe('ABORTED');
-      const [cleanup] = await cleanups(i + 1); // newest first
-      sb.sandbox.faults.clear();
-      const history = (await sfn.send(new GetExecutionHistoryCommand({ executionArn: cleanup.executionArn, maxResults: 1000 }))).events ?? [];
-      const settled = history.some((e) => e.stateEnteredEventDetails?.name === 'SettleInFlightTask');
-      const left = accountLeftovers(sb.sandbox.diff(before), sb).map((c) => c.path);
-      const owner = await lockOwner(app);
-      rows.push([state, cleanup.status!, settled ? 'waited' : '-', String(left.length), owner ? 'held' : 'free']);
-      expect({ state, cleanup: cleanup.status, settled, left, owner }).toEqual({ state, cleanup: 'SUCCEEDED', settled: true, left: [], owner: undefined });
+    const before = sb.sandbox.snapshot();
+    for (const [, service, operation] of STOP_IN) sb.sandbox.faults.setLatency(service, operation, IN_FLIGHT_MS);
+    sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', 3 * IN_FLIGHT_MS);
+    // One application per state, all at once: each run is stopped in its own state, and cleaned on its own.
+    const stopped = await Promise.all(
+      STOP_IN.map(async ([state], i) => {
+        const input = { applicationName: apps[i], createApplication: { serviceExecutionRoleArn: execRoleArn(A, apps[i]) } };
+        const { executionArn } = await sfn.send(
+          new StartExecutionCommand({ stateMachineArn: outputs.StateMachineArn, name: `stop-in-${state}`, input: JSON.stringify(input) }),
+        );
+        await stopIn(executionArn!, state);
+        return executionArn!;
+      }),
+    );
+    for (const executionArn of stopped) expect((await ended(sfn, executionArn)).status).toBe('ABORTED');
+    const done = await cleanups(STOP_IN.length);
+    sb.sandbox.faults.clear();
+    const cleanupOf = new Map<string, { status: string; settled: boolean }>();
+    for (const c of done) {
+      const { input, status } = await sfn.send(new DescribeExecutionCommand({ executionArn: c.executionArn }));
+      const history = (await sfn.send(new GetExecutionHistoryCommand({ executionArn: c.executionArn, maxResults: 1000 }))).events ?? [];
+      cleanupOf.set(JSON.parse(input!).executionArn, {
+        status: status!,
+        settled: history.some((e) => e.stateEnteredEventDetails?.name === 'SettleInFlightTask'),
+      });
     }
+    const left = accountLeftovers(sb.sandbox.diff(before), sb).map((c) => c.path);
+    const rows: string[][] = [];
+    for (const [i, [state]] of STOP_IN.entries()) {
+      const cleanup = cleanupOf.get(stopped[i]);
+      const mine = left.filter((path) => path.includes(apps[i]));
+      const owner = await lockOwner(apps[i]);
+      rows.push([state, cleanup?.status ?? 'none', cleanup?.settled ? 'waited' : '-', String(mine.length), owner ? 'held' : 'free']);
+      expect({ state, cleanup, left: mine, owner }).toEqual({ state, cleanup: { status: 'SUCCEEDED', settled: true }, left: [], owner: undefined });
+    }
+    expect(left).toEqual([]);
     console.log(
       `stopped in → cleanup (one execution each)\n${['state | cleanup | in flight | changes left | lock', ...rows.map((r) => r.join(' | '))].join('\n')}`,
     );
@@ -125,11 +142,18 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
   it('an onboarding that timed out (its call in flight) is cleaned the same way', async () => {
     const { sfn } = clients(sb);
     const before = sb.sandbox.snapshot();
-    // CreateKey outlasts the execution; the cleanup reads the account only after that call has landed.
-    sb.sandbox.faults.setLatency('kms', 'CreateKey', (EXECUTION_TIMEOUT_S + 1) * 1000);
-    sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', 2000);
+    // CreateKey outlasts the execution (held 1 s past its timeout); the cleanup reads the account only once
+    // that call has landed, however late the run reached it.
+    const HELD_MS = (EXECUTION_TIMEOUT_S + 1) * 1000;
+    sb.sandbox.faults.setLatency('kms', 'CreateKey', HELD_MS);
     const input = { applicationName: 'timedout', createApplication: { serviceExecutionRoleArn: execRoleArn(A, 'timedout') } };
+    const started = Date.now();
     const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: outputs.StateMachineArn, input: JSON.stringify(input) }));
+    const execution = () => sb.sandbox.state.stepfunctions!.executions[executionArn!];
+    while (!execution().events.some((e: any) => e.type === 'TaskStateEntered' && e.stateEnteredEventDetails?.name === 'CreateKey'))
+      await new Promise((r) => setTimeout(r, 2));
+    const lands = Date.now() + HELD_MS;
+    sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', lands - (started + EXECUTION_TIMEOUT_S * 1000) + 1000);
     for (let i = 0; i < 600 && (await sfn.send(new DescribeExecutionCommand({ executionArn }))).status === 'RUNNING'; i++)
       await new Promise((r) => setTimeout(r, 25));
     expect((await sfn.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('TIMED_OUT');

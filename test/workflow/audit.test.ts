@@ -15,7 +15,8 @@ describe('audit', () => {
     w = await world({ flinkDurations: { start: 0, update: 0, snapshot: 0 } });
     for (const app of APPS) {
       await w.existingApp(app, { running: app === 'oldsnapshots' });
-      expect((await w.machine().run({ applicationName: app })).status).toBe('SUCCEEDED');
+      const { status, error, cause } = await w.machine().run({ applicationName: app });
+      expect({ app, status, error, cause }).toEqual({ app, status: 'SUCCEEDED', error: undefined, cause: undefined });
     }
   });
   afterAll(() => w.close());
@@ -116,7 +117,8 @@ describe('audit', () => {
       expect(before.output.findings.length).toBeGreaterThan(0);
       expect(before.output.applications).toEqual([expect.objectContaining({ applicationName: app })]);
       expect(before.output.findings[0].ProductFields['msf-cmk/remediation-operation']).toBe('onboard-application');
-      expect((await w.machine().run({ applicationName: app })).status).toBe('SUCCEEDED');
+      const { status, error, cause } = await w.machine().run({ applicationName: app });
+      expect({ app, status, error, cause }).toEqual({ app, status: 'SUCCEEDED', error: undefined, cause: undefined });
       expect((await audit({ applicationName: app })).output.findings).toEqual([]);
     }
   });

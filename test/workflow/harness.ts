@@ -61,7 +61,10 @@ export function accountChanges(w: World, before: SandboxState): StateChange[] {
 
 export async function world(options: SandboxOptions = {}): Promise<World> {
   // The account is seeded as it stands long before the run: propagation applies only to what the run creates.
-  const sb = await startSandbox({ port: 0, ...options, iamPropagationDelayMs: 0 });
+  // No request rates unless asked: the runner retries at once (retryScale 0), so a throttled call could never
+  // wait for its bucket to refill (ten onboardings in a second exceed KMS CreateKey's 5/s). The rates are
+  // tested with real intervals in test/sandbox/quotas.test.ts.
+  const sb = await startSandbox({ port: 0, rates: false, ...options, iamPropagationDelayMs: 0 });
   const cfg = sb.clientConfig();
   const root = { iam: new IAMClient(cfg), flink: new KinesisAnalyticsV2Client(cfg) };
   const deployment = await deployLocally({ iam: root.iam, dynamodb: new DynamoDBClient(cfg) }, { partition: 'aws', account: ACCOUNT, region: REGION });

@@ -63,6 +63,8 @@ function backend(sandbox: Sandbox): Promise<Backend> {
     }).then(async (started) => {
       for (const [TableName, t] of Object.entries(mirror(sandbox).tables)) {
         await send(started.endpoint, 'CreateTable', { ...t.definition, TableName });
+        // dynalite makes a table ACTIVE on a timer, even at createTableMs 0; until then items are refused.
+        while ((await send(started.endpoint, 'DescribeTable', { TableName })).Table?.TableStatus !== 'ACTIVE') await new Promise((r) => setTimeout(r, 1));
         for (const Item of Object.values(t.items)) await send(started.endpoint, 'PutItem', { TableName, Item });
       }
       return started;
