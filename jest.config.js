@@ -7,8 +7,9 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   testTimeout: 30000,
-  // The suite is CPU-bound (sandboxes, the policy evaluator, the SDK): one worker per core. Measured side by
-  // side on two cores: 2 workers 83 s, 3 workers 98 s (Jest's default, cores - 1, leaves one core idle).
+  // The suite is CPU-bound (sandboxes, the policy evaluator, the SDK): one worker per core. On two cores 2
+  // workers ran it in 83 s against 98 s with 3 once, and within noise of 3 in farm-bench pairs later (3/2
+  // wall 0.96, spread 0.91-1.02); Jest's default, cores - 1, leaves one core idle.
   maxWorkers: Math.max(2, availableParallelism()),
   // A test that fails mid-way can leave a sandbox's servers or function environments open; CI must still
   // end, red, rather than hang. (Green runs close everything they start: see each afterAll.)
