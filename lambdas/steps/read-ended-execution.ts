@@ -70,6 +70,11 @@ export const handler = task('ReadEndedExecution', 'orchestrator', async (event: 
         continue;
       }
       if (!isWorkflowState(state, executionArn)) continue;
+      // Its compensations are the onboarding's: a day-two operation's ledger is not theirs to undo.
+      const operation = state.config.operation ?? 'onboard-application';
+      if (operation !== 'onboard-application') {
+        throw new NotCleanable(`${executionArn} is a ${operation} execution: this cleanup undoes onboardings only; nothing was changed.`);
+      }
       // The lock may have been taken by a call whose answer was lost: ReleaseLock releases it only if this
       // execution holds it, so naming it is always safe.
       const lock = state.lock ?? { lockId: appArn(state.context, state.config.applicationName), owner: executionArn, expiresAt: 0 };

@@ -34,7 +34,7 @@ const STOP_IN: [state: string, service: string, operation: string][] = [
   ['VerifyEncryption', 'kms', 'DescribeKey'],
 ];
 const IN_FLIGHT_MS = 100;
-/** The onboarding's execution timeout here (7200 s in the ASL), so that one run can time out. */
+/** The onboarding's execution timeout in the timed-out test's own deployment (7200 s in the ASL). */
 const EXECUTION_TIMEOUT_S = 10;
 const apps = STOP_IN.map((_, i) => `stopped${i}`);
 /** The onboarding the sweeper must find: its status-change event never reached a rule. */
@@ -44,6 +44,24 @@ const UNSWEPT = 'unswept';
 const accountLeftovers = (changes: StateChange[], sb: RunningSandbox) =>
   leftovers(changes, sb.sandbox.state).filter((c) => !/^(stepfunctions|logs|lambda|events|sqs)\./.test(c.path));
 
+const lockOwnerIn = async (sb: RunningSandbox, app: string) =>
+  (
+    await new DynamoDBClient(sb.clientConfig()).send(
+      new GetItemCommand({ TableName: 'msf-cmk-onboarding-locks', Key: { lockId: { S: `arn:aws:kinesisanalytics:us-east-1:${A}:application/${app}` } } }),
+    )
+  ).Item?.owner?.S;
+
+/** The cleanup executions, newest first, once `count` have ended (up to a minute: CI machines are slow). */
+async function cleanupsIn(sb: RunningSandbox, outputs: Record<string, string>, count: number) {
+  const { sfn } = clients(sb);
+  for (let i = 0; i < 2400; i++) {
+    const list = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: outputs.CleanupStateMachineArn }))).executions ?? [];
+    if (list.length >= count && list.every((e) => e.status !== 'RUNNING')) return list;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('the cleanup did not end');
+}
+
 describe('an onboarding stopped in any state is cleaned by the deployed stack, from its own history', () => {
   let sb: RunningSandbox;
   let outputs: Record<string, string>;
@@ -51,19 +69,10 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
     const d = await deployed(
       {},
       {
-        apps: [...apps, 'timedout', UNSWEPT],
+        apps: [...apps, UNSWEPT],
         lambdaRoles: [],
         // Eight runs at once, retried at once (Wait and retry intervals are instant here): no request rates.
         sandbox: { rates: false },
-        // The onboarding machine's own definition, with a short execution timeout.
-        edit: (template) => {
-          const [, machine] = Object.entries(template.Resources as Record<string, any>).find(
-            ([id, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && id.startsWith('OnboardApplication'),
-          )!;
-          const definition = JSON.parse(readFileSync(ASL_FILE, 'utf8'));
-          machine.Properties.DefinitionString = JSON.stringify({ ...definition, TimeoutSeconds: EXECUTION_TIMEOUT_S });
-          delete machine.Properties.DefinitionS3Location;
-        },
       },
     );
     sb = d.sb;
@@ -71,29 +80,18 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
   }, 120_000);
   afterAll(() => sb.close());
 
-  const lockOwner = async (app: string) =>
-    (
-      await new DynamoDBClient(sb.clientConfig()).send(
-        new GetItemCommand({ TableName: 'msf-cmk-onboarding-locks', Key: { lockId: { S: `arn:aws:kinesisanalytics:us-east-1:${A}:application/${app}` } } }),
-      )
-    ).Item?.owner?.S;
+  const lockOwner = (app: string) => lockOwnerIn(sb, app);
+  const cleanups = (count: number) => cleanupsIn(sb, outputs, count);
 
   /** Stops the execution as soon as it is in `state` (its function's call is then held in flight). */
   async function stopIn(executionArn: string, state: string) {
     const execution = () => sb.sandbox.state.stepfunctions!.executions[executionArn];
-    for (let t = 0; t < 2000 && !execution().events.some((e: any) => e.type === 'TaskStateEntered' && e.stateEnteredEventDetails?.name === state); t++)
+    for (
+      const until = Date.now() + 60_000;
+      Date.now() < until && !execution().events.some((e: any) => e.type === 'TaskStateEntered' && e.stateEnteredEventDetails?.name === state);
+    )
       await new Promise((r) => setTimeout(r, 2));
     await clients(sb).sfn.send(new StopExecutionCommand({ executionArn, cause: `stopped in ${state} by the test` }));
-  }
-
-  async function cleanups(count: number) {
-    const { sfn } = clients(sb);
-    for (let i = 0; i < 800; i++) {
-      const list = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: outputs.CleanupStateMachineArn }))).executions ?? [];
-      if (list.length >= count && list.every((e) => e.status !== 'RUNNING')) return list;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error('the cleanup did not end');
   }
 
   it('leaves the account as before and the lock free, whichever state it was stopped in (the runs concurrent)', async () => {
@@ -137,48 +135,7 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
     console.log(
       `stopped in → cleanup (one execution each)\n${['state | cleanup | in flight | changes left | lock', ...rows.map((r) => r.join(' | '))].join('\n')}`,
     );
-  }, 120_000);
-
-  it('an onboarding that timed out (its call in flight) is cleaned the same way', async () => {
-    const { sfn } = clients(sb);
-    const before = sb.sandbox.snapshot();
-    // CreateKey outlasts the execution (held 1 s past its timeout); the cleanup reads the account only once
-    // that call has landed, however late the run reached it.
-    const HELD_MS = (EXECUTION_TIMEOUT_S + 1) * 1000;
-    sb.sandbox.faults.setLatency('kms', 'CreateKey', HELD_MS);
-    const input = { applicationName: 'timedout', createApplication: { serviceExecutionRoleArn: execRoleArn(A, 'timedout') } };
-    const started = Date.now();
-    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: outputs.StateMachineArn, input: JSON.stringify(input) }));
-    const execution = () => sb.sandbox.state.stepfunctions!.executions[executionArn!];
-    while (!execution().events.some((e: any) => e.type === 'TaskStateEntered' && e.stateEnteredEventDetails?.name === 'CreateKey'))
-      await new Promise((r) => setTimeout(r, 2));
-    const lands = Date.now() + HELD_MS;
-    sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', lands - (started + EXECUTION_TIMEOUT_S * 1000) + 1000);
-    for (let i = 0; i < 600 && (await sfn.send(new DescribeExecutionCommand({ executionArn }))).status === 'RUNNING'; i++)
-      await new Promise((r) => setTimeout(r, 25));
-    expect((await sfn.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('TIMED_OUT');
-    const [cleanup] = await cleanups(STOP_IN.length + 1);
-    sb.sandbox.faults.clear();
-    expect(JSON.parse((await sfn.send(new DescribeExecutionCommand({ executionArn: cleanup.executionArn }))).input!)).toEqual({ executionArn });
-    expect(cleanup.status).toBe('SUCCEEDED');
-    expect(accountLeftovers(sb.sandbox.diff(before), sb)).toEqual([]);
-    expect(await lockOwner('timedout')).toBeUndefined();
-    // A second cleanup of the same execution finds nothing of it left, and changes nothing.
-    const after = sb.sandbox.snapshot();
-    const { executionArn: again } = await sfn.send(
-      new StartExecutionCommand({ stateMachineArn: outputs.CleanupStateMachineArn, input: JSON.stringify({ executionArn }) }),
-    );
-    expect((await ended(sfn, again!)).status).toBe('SUCCEEDED');
-    expect(accountLeftovers(sb.sandbox.diff(after), sb)).toEqual([]);
-    // And `msf-cmk cleanup <execution-arn> --state-machine-arn … --endpoint …`, by hand: the same, followed to its end.
-    const lines: string[] = [];
-    const byHand = await startExecution({ client: sfn, stateMachineArn: outputs.CleanupStateMachineArn, input: { executionArn }, pollMs: 10 }, (l) =>
-      lines.push(l),
-    );
-    expect([byHand.status, JSON.parse(byHand.output!).cleanupOf]).toEqual(['SUCCEEDED', { executionArn, status: 'TIMED_OUT', inFlightTask: 'CreateKey' }]);
-    expect(lines.at(-1)).toMatch(/^SUCCEEDED in /);
-    expect(accountLeftovers(sb.sandbox.diff(after), sb)).toEqual([]);
-  }, 60_000);
+  }, 180_000);
 
   const sweep = async () => {
     const { sfn } = clients(sb);
@@ -222,7 +179,7 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
     const cleaned = await startExecution({ client: sfn, stateMachineArn: outputs.CleanupStateMachineArn, input: { executionArn }, pollMs: 10 }, () => {});
     expect(cleaned.status).toBe('SUCCEEDED');
     expect((await sweep()).orphans).toEqual([]);
-  }, 60_000);
+  }, 180_000);
 
   it('a cleanup refuses a running execution (NotCleanable), finds nothing to clean after a SUCCEEDED one, and refuses a bad ARN: all changing nothing', async () => {
     const { sfn } = clients(sb);
@@ -247,5 +204,74 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
     const bad = await clean({ executionArn: 'stopped0' });
     expect([bad.status, bad.error, bad.cause]).toEqual(['FAILED', 'InvalidInput', expect.stringContaining('executionArn')]);
     expect(accountLeftovers(sb.sandbox.diff(before), sb)).toEqual([]);
-  }, 60_000);
+  }, 180_000);
+});
+
+describe('an onboarding that timed out is cleaned the same way', () => {
+  let sb: RunningSandbox;
+  let outputs: Record<string, string>;
+  beforeAll(async () => {
+    const d = await deployed(
+      {},
+      {
+        apps: ['timedout'],
+        lambdaRoles: [],
+        // The onboarding machine's own definition, with a short execution timeout.
+        edit: (template) => {
+          const [, machine] = Object.entries(template.Resources as Record<string, any>).find(
+            ([id, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && id.startsWith('OnboardApplication'),
+          )!;
+          const definition = JSON.parse(readFileSync(ASL_FILE, 'utf8'));
+          machine.Properties.DefinitionString = JSON.stringify({ ...definition, TimeoutSeconds: EXECUTION_TIMEOUT_S });
+          delete machine.Properties.DefinitionS3Location;
+        },
+      },
+    );
+    sb = d.sb;
+    outputs = d.result.outputs;
+  }, 120_000);
+  afterAll(() => sb.close());
+  const lockOwner = (app: string) => lockOwnerIn(sb, app);
+  const cleanups = (count: number) => cleanupsIn(sb, outputs, count);
+
+  it('an onboarding that timed out (its call in flight) is cleaned the same way', async () => {
+    const { sfn } = clients(sb);
+    const before = sb.sandbox.snapshot();
+    // CreateKey outlasts the execution (held 1 s past its timeout); the cleanup reads the account only once
+    // that call has landed, however late the run reached it.
+    const HELD_MS = (EXECUTION_TIMEOUT_S + 1) * 1000;
+    sb.sandbox.faults.setLatency('kms', 'CreateKey', HELD_MS);
+    const input = { applicationName: 'timedout', createApplication: { serviceExecutionRoleArn: execRoleArn(A, 'timedout') } };
+    const started = Date.now();
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: outputs.StateMachineArn, input: JSON.stringify(input) }));
+    const execution = () => sb.sandbox.state.stepfunctions!.executions[executionArn!];
+    while (!execution().events.some((e: any) => e.type === 'TaskStateEntered' && e.stateEnteredEventDetails?.name === 'CreateKey'))
+      await new Promise((r) => setTimeout(r, 2));
+    const lands = Date.now() + HELD_MS;
+    sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', lands - (started + EXECUTION_TIMEOUT_S * 1000) + 1000);
+    for (let i = 0; i < 600 && (await sfn.send(new DescribeExecutionCommand({ executionArn }))).status === 'RUNNING'; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    expect((await sfn.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('TIMED_OUT');
+    const [cleanup] = await cleanups(1);
+    sb.sandbox.faults.clear();
+    expect(JSON.parse((await sfn.send(new DescribeExecutionCommand({ executionArn: cleanup.executionArn }))).input!)).toEqual({ executionArn });
+    expect(cleanup.status).toBe('SUCCEEDED');
+    expect(accountLeftovers(sb.sandbox.diff(before), sb)).toEqual([]);
+    expect(await lockOwner('timedout')).toBeUndefined();
+    // A second cleanup of the same execution finds nothing of it left, and changes nothing.
+    const after = sb.sandbox.snapshot();
+    const { executionArn: again } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: outputs.CleanupStateMachineArn, input: JSON.stringify({ executionArn }) }),
+    );
+    expect((await ended(sfn, again!)).status).toBe('SUCCEEDED');
+    expect(accountLeftovers(sb.sandbox.diff(after), sb)).toEqual([]);
+    // And `msf-cmk cleanup <execution-arn> --state-machine-arn … --endpoint …`, by hand: the same, followed to its end.
+    const lines: string[] = [];
+    const byHand = await startExecution({ client: sfn, stateMachineArn: outputs.CleanupStateMachineArn, input: { executionArn }, pollMs: 10 }, (l) =>
+      lines.push(l),
+    );
+    expect([byHand.status, JSON.parse(byHand.output!).cleanupOf]).toEqual(['SUCCEEDED', { executionArn, status: 'TIMED_OUT', inFlightTask: 'CreateKey' }]);
+    expect(lines.at(-1)).toMatch(/^SUCCEEDED in /);
+    expect(accountLeftovers(sb.sandbox.diff(after), sb)).toEqual([]);
+  }, 180_000);
 });
