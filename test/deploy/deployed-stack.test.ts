@@ -89,7 +89,7 @@ describe('the CDK app deployed into the sandbox', () => {
     // Each Task ran as Lambda runs it: the function's log group holds its START/END lines.
     const { events } = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
     expect(events!.filter((e) => e.type === 'LambdaFunctionSucceeded').length).toBeGreaterThan(8);
-  }, 60_000);
+  });
 
   it('a request event starts an onboarding of the application it names; with auto-onboarding, one created by someone else is onboarded once', async () => {
     const { sfn, flink } = clients(sb);
@@ -109,7 +109,7 @@ describe('the CDK app deployed into the sandbox', () => {
       const app = (await flink.send(new DescribeApplicationCommand({ ApplicationName: name }))).ApplicationDetail!;
       expect(app.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription?.KeyType).toBe('CUSTOMER_MANAGED_KEY');
     }
-  }, 60_000);
+  });
 
   describe('cli start on the deployed state machine: the one progress view', () => {
     it('prints one line per Task state with its persona, and returns SUCCEEDED', async () => {
@@ -125,7 +125,7 @@ describe('the CDK app deployed into the sandbox', () => {
       expect(lines.filter((l) => /^ {2}✓ ValidateInput +none +\d+ ms$/.test(l))).toHaveLength(1);
       expect(lines.some((l) => /^ {2}✓ SwitchApplicationToCmk +operator/.test(l))).toBe(true);
       expect(lines.at(-1)).toMatch(/^SUCCEEDED in \d+\.\d s$/);
-    }, 60_000);
+    });
 
     it('ends on the failing state with its error, not the Fail state it ends in, and returns FAILED', async () => {
       const lines: string[] = [];
@@ -141,7 +141,7 @@ describe('the CDK app deployed into the sandbox', () => {
       expect(lines.join('\n')).not.toMatch(/RolledBack|retr/);
       expect(lines.at(-2)).toMatch(/^ {2}✓ ReleaseLockAfterRollback/);
       expect(lines.at(-1)).toMatch(/^FAILED in \d+\.\d s: ApplicationNotFound: /);
-    }, 60_000);
+    });
   });
 
   describe('who may start an onboarding: only the principals the request bus names', () => {
@@ -197,24 +197,20 @@ describe('the CDK app deployed into the sandbox', () => {
       expect(await started()).toBe(before);
     });
 
-    it.each(entriesFiles)(
-      'events/%s, sent as `aws events put-events --entries file://…` sends it, starts one execution with its detail',
-      async (file) => {
-        const entries = JSON.parse(readFileSync(path.join(EVENTS, file), 'utf8')) as PutEventsRequestEntry[];
-        const { sfn } = clients(sb);
-        const list = async () => (await sfn.send(new ListExecutionsCommand({ stateMachineArn: outputs.StateMachineArn }))).executions ?? [];
-        const before = new Set((await list()).map((e) => e.executionArn));
-        const out = await clients(sb, roleCredentials(sb, REQUESTER)).events.send(new PutEventsCommand({ Entries: entries }));
-        expect(out.FailedEntryCount).toBe(0);
-        const added = (await list()).filter((e) => !before.has(e.executionArn));
-        const inputs = await Promise.all(
-          added.map(async (e) => JSON.parse((await sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }))).input!)),
-        );
-        expect(inputs).toEqual(entries.map((e) => JSON.parse(e.Detail!)));
-        await executionsOf(sfn, outputs.StateMachineArn, before.size + 1);
-      },
-      60_000,
-    );
+    it.each(entriesFiles)('events/%s, sent as `aws events put-events --entries file://…` sends it, starts one execution with its detail', async (file) => {
+      const entries = JSON.parse(readFileSync(path.join(EVENTS, file), 'utf8')) as PutEventsRequestEntry[];
+      const { sfn } = clients(sb);
+      const list = async () => (await sfn.send(new ListExecutionsCommand({ stateMachineArn: outputs.StateMachineArn }))).executions ?? [];
+      const before = new Set((await list()).map((e) => e.executionArn));
+      const out = await clients(sb, roleCredentials(sb, REQUESTER)).events.send(new PutEventsCommand({ Entries: entries }));
+      expect(out.FailedEntryCount).toBe(0);
+      const added = (await list()).filter((e) => !before.has(e.executionArn));
+      const inputs = await Promise.all(
+        added.map(async (e) => JSON.parse((await sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }))).input!)),
+      );
+      expect(inputs).toEqual(entries.map((e) => JSON.parse(e.Detail!)));
+      await executionsOf(sfn, outputs.StateMachineArn, before.size + 1);
+    });
   });
 });
 

@@ -51,10 +51,10 @@ const lockOwnerIn = async (sb: RunningSandbox, app: string) =>
     )
   ).Item?.owner?.S;
 
-/** The cleanup executions, newest first, once `count` have ended (up to a minute: CI machines are slow). */
+/** The cleanup executions, newest first, once `count` have ended (up to 150 s: CI machines are slow). */
 async function cleanupsIn(sb: RunningSandbox, outputs: Record<string, string>, count: number) {
   const { sfn } = clients(sb);
-  for (let i = 0; i < 2400; i++) {
+  for (const until = Date.now() + 150_000; Date.now() < until; ) {
     const list = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: outputs.CleanupStateMachineArn }))).executions ?? [];
     if (list.length >= count && list.every((e) => e.status !== 'RUNNING')) return list;
     await new Promise((r) => setTimeout(r, 25));

@@ -99,8 +99,8 @@ export async function deployStateMachine(sb: RunningSandbox, name: string, defin
 
 /** Polls DescribeExecution until the execution has ended. */
 export async function ended(sfn: SFNClient, executionArn: string) {
-  // Up to a minute: a loaded CI machine runs a deployed onboarding several times slower than a laptop.
-  for (let i = 0; i < 2400; i++) {
+  // Up to 100 s (inside Jest's 120 s): a loaded CI machine runs a deployed onboarding several times slower than a laptop.
+  for (const until = Date.now() + 100_000; Date.now() < until; ) {
     const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
     if (d.status !== 'RUNNING') return d;
     await new Promise((r) => setTimeout(r, 25));
