@@ -226,6 +226,10 @@ export interface Execution {
   output?: string;
   error?: string;
   cause?: string;
+  /** The definition it started with: a redrive runs that one, whatever UpdateStateMachine did since. */
+  definition?: string;
+  redriveCount?: number;
+  redriveDate?: number;
   events: HistoryEvent[];
 }
 

@@ -1,7 +1,7 @@
 /**
  * Step Functions in the sandbox, through the real SFN client: state machines whose Tasks invoke the
  * sandbox's Lambda functions as the state machine's role, AWS-shaped history, idempotent StartExecution,
- * StopExecution, and the time scale.
+ * StopExecution, RedriveExecution, and the time scale.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,8 +14,10 @@ import {
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
   ListStateMachinesCommand,
+  RedriveExecutionCommand,
   StartExecutionCommand,
   StopExecutionCommand,
+  UpdateStateMachineCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { CreateRoleCommand } from '@aws-sdk/client-iam';
@@ -29,6 +31,7 @@ const fn = (name: string) => `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${nam
 const SOURCES: Record<string, string> = {
   Echo: `const fs = require('fs'); exports.handler = async (e) => { fs.appendFileSync(process.env.CALLS, 'Echo\\n'); return { ...e, echoed: true }; };`,
   Boom: `const fs = require('fs'); exports.handler = async () => { fs.appendFileSync(process.env.CALLS, 'Boom\\n'); const e = new Error('the function failed'); e.name = 'Kaboom'; throw e; };`,
+  Flaky: `const fs = require('fs'); exports.handler = async (e) => { fs.appendFileSync(process.env.CALLS, 'Flaky\\n'); if (!fs.existsSync(process.env.FIXED)) { const x = new Error('not yet'); x.name = 'NotYet'; throw x; } return e; };`,
   Gate: `const fs = require('fs'); exports.handler = async (e) => { fs.appendFileSync(process.env.CALLS, 'Gate\\n'); while (!fs.existsSync(process.env.GATE)) await new Promise((r) => setTimeout(r, 5)); return e; };`,
 };
 
@@ -36,7 +39,7 @@ describe('Step Functions invoking Lambda functions', () => {
   let sb: RunningSandbox;
   let sfn: SFNClient;
   const dir = mkdtempSync(join(tmpdir(), 'sfn-test-'));
-  const environment = { CALLS: join(dir, 'calls'), GATE: join(dir, 'gate') };
+  const environment = { CALLS: join(dir, 'calls'), GATE: join(dir, 'gate'), FIXED: join(dir, 'fixed') };
   const calls = () => (existsSync(environment.CALLS) ? readFileSync(environment.CALLS, 'utf8').split('\n').filter(Boolean) : []);
   const g = { open: () => writeFileSync(environment.GATE, '') };
   const echoMachine = {
@@ -60,6 +63,7 @@ describe('Step Functions invoking Lambda functions', () => {
   beforeEach(() => {
     rmSync(environment.CALLS, { force: true });
     rmSync(environment.GATE, { force: true });
+    rmSync(environment.FIXED, { force: true });
   });
 
   it('creates a state machine from ASL with function ARNs, and describes and lists it', async () => {
@@ -275,6 +279,113 @@ describe('Step Functions invoking Lambda functions', () => {
       expect(running.executions!.map((e) => e.name)).toEqual(['stopped']);
       const all = await sfn.send(new ListExecutionsCommand({ stateMachineArn: gateArn }));
       expect(all.executions!.map((e) => e.name)).toEqual(['stopped', 'closed', 'other-input', 'once']);
+    });
+  });
+
+  describe('RedriveExecution (AWS: the same execution resumes at its unsuccessful state)', () => {
+    /** Echo, then Flaky (fails until FIXED exists), with the redrive count the context gives it, then Done. */
+    const flakyMachine = {
+      StartAt: 'Echo',
+      States: {
+        Echo: { Type: 'Task', Resource: fn('Echo'), Next: 'Flaky' },
+        Flaky: {
+          Type: 'Task',
+          Resource: fn('Flaky'),
+          Parameters: { 'echoed.$': '$.echoed', 'redriveCount.$': '$$.Execution.RedriveCount' },
+          Next: 'Done',
+        },
+        Done: { Type: 'Succeed' },
+      },
+    };
+    let flakyArn: string;
+    let gatedArn: string;
+    beforeAll(async () => {
+      flakyArn = await deployStateMachine(sb, 'Flaky', flakyMachine);
+      gatedArn = await deployStateMachine(sb, 'GatedRedrive', {
+        StartAt: 'Hold',
+        States: { Hold: { Type: 'Task', Resource: fn('Gate'), Next: 'Echo' }, Echo: { Type: 'Task', Resource: fn('Echo'), End: true } },
+      });
+    });
+    const failedRun = async (name: string) => {
+      const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: flakyArn, name }));
+      expect((await ended(sfn, executionArn!)).status).toBe('FAILED');
+      return executionArn!;
+    };
+
+    it('resumes a FAILED execution at the failed state, reruns none that succeeded, and counts the redrive', async () => {
+      const executionArn = await failedRun('redriven');
+      expect(await sfn.send(new DescribeExecutionCommand({ executionArn }))).toMatchObject({ redriveCount: 0, redriveStatus: 'REDRIVABLE' });
+      writeFileSync(environment.FIXED, '');
+      const { redriveDate } = await sfn.send(new RedriveExecutionCommand({ executionArn }));
+      const done = await ended(sfn, executionArn);
+      expect(done).toMatchObject({ status: 'SUCCEEDED', redriveCount: 1, redriveDate, redriveStatus: 'NOT_REDRIVABLE' });
+      // Echo ran once, in the first attempt; Flaky twice; the resumed state got the first attempt's input.
+      expect(calls()).toEqual(['Echo', 'Flaky', 'Flaky']);
+      expect(JSON.parse(done.output!)).toEqual({ echoed: true, redriveCount: 1 });
+      const { events } = await sfn.send(new GetExecutionHistoryCommand({ executionArn }));
+      const types = events!.map((e) => e.type);
+      expect(types.filter((t) => /^Execution/.test(t!))).toEqual(['ExecutionStarted', 'ExecutionFailed', 'ExecutionRedriven', 'ExecutionSucceeded']);
+      expect(events!.find((e) => e.type === 'ExecutionRedriven')).toMatchObject({ executionRedrivenEventDetails: { redriveCount: 1 } });
+      expect(types.slice(types.indexOf('ExecutionRedriven') + 1, types.indexOf('ExecutionRedriven') + 2)).toEqual(['TaskStateEntered']);
+      await expect(sfn.send(new RedriveExecutionCommand({ executionArn }))).rejects.toMatchObject({ name: 'ExecutionNotRedrivable' });
+    });
+
+    it('resumes a stopped execution at the state it was stopped in, with the definition it started with', async () => {
+      const updated = await deployStateMachine(sb, 'GatedUpdated', {
+        StartAt: 'Hold',
+        States: { Hold: { Type: 'Task', Resource: fn('Gate'), Next: 'Echo' }, Echo: { Type: 'Task', Resource: fn('Echo'), End: true } },
+      });
+      const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: updated, input: '{"n":1}' }));
+      while (!calls().includes('Gate')) await new Promise((r) => setTimeout(r, 10));
+      await sfn.send(new StopExecutionCommand({ executionArn }));
+      // Changed since: the redrive still runs the definition the execution started with.
+      await sfn.send(
+        new UpdateStateMachineCommand({
+          stateMachineArn: updated,
+          definition: JSON.stringify({ StartAt: 'Boom', States: { Boom: { Type: 'Task', Resource: fn('Boom'), End: true } } }),
+        }),
+      );
+      g.open();
+      await sfn.send(new RedriveExecutionCommand({ executionArn }));
+      const done = await ended(sfn, executionArn!);
+      expect({ status: done.status, output: JSON.parse(done.output!) }).toEqual({ status: 'SUCCEEDED', output: { n: 1, echoed: true } });
+      expect(calls()).toEqual(['Gate', 'Gate', 'Echo']);
+    });
+
+    it('refuses ExecutionNotRedrivable while it runs, once it succeeded, and 14 days after it closed, changing nothing', async () => {
+      const { executionArn: running } = await sfn.send(new StartExecutionCommand({ stateMachineArn: gatedArn }));
+      await expect(sfn.send(new RedriveExecutionCommand({ executionArn: running }))).rejects.toMatchObject({
+        name: 'ExecutionNotRedrivable',
+        message: 'Execution is RUNNING and cannot be redriven',
+      });
+      while (!calls().includes('Gate')) await new Promise((r) => setTimeout(r, 10));
+      await sfn.send(new StopExecutionCommand({ executionArn: running }));
+      rmSync(environment.CALLS, { force: true });
+      const old = await failedRun('too-old');
+      sb.sandbox.clock.advance(15 * 86_400_000);
+      const before = sb.sandbox.snapshot();
+      await expect(sfn.send(new RedriveExecutionCommand({ executionArn: old }))).rejects.toMatchObject({ name: 'ExecutionNotRedrivable' });
+      expect(await sfn.send(new DescribeExecutionCommand({ executionArn: old }))).toMatchObject({
+        status: 'FAILED',
+        redriveCount: 0,
+        redriveStatus: 'NOT_REDRIVABLE',
+        redriveStatusReason: 'Execution can no longer be redriven: it closed more than 14 days ago',
+      });
+      expect(sb.sandbox.diff(before)).toEqual([]);
+      expect(calls()).toEqual(['Echo', 'Flaky']);
+    });
+
+    it('refuses a caller whose policies do not allow states:RedriveExecution on the execution', async () => {
+      const executionArn = await failedRun('denied');
+      const { iam } = clients(sb);
+      const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
+      const role = await iam.send(new CreateRoleCommand({ RoleName: 'NoRedrive', AssumeRolePolicyDocument: JSON.stringify(trust) }));
+      const err = await clients(sb, roleCredentials(sb, role.Role!.Arn!))
+        .sfn.send(new RedriveExecutionCommand({ executionArn }))
+        .catch((e) => e);
+      expect(err.name).toBe('AccessDeniedException');
+      expect(err.message).toContain(`is not authorized to perform: states:RedriveExecution on resource: ${executionArn}`);
+      expect((await sfn.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('FAILED');
     });
   });
 

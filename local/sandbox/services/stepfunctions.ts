@@ -8,6 +8,9 @@
  *   the cause), a Lambda service error `Lambda.<code>` — the names Retry and Catch see in AWS.
  * Any other Task resource is refused at CreateStateMachine, naming it, so nothing fails later.
  *
+ * RedriveExecution resumes an ended execution at its unsuccessful state, with AWS's rules (14 days, 24,999
+ * history events, the definition it started with).
+ *
  * Time: Wait states and retry intervals take what the definition says × `stepFunctions.timeScale`
  * (1 by default, as in AWS). Executions, their history and the status-change events
  * ("Step Functions Execution Status Change" on the default bus) are as AWS records them.
@@ -118,15 +121,24 @@ function parseDefinition(text: string): any {
   return definition;
 }
 
-/** One validated engine per definition text: validation costs ~150 ms, runs cost well under 1 ms. */
+/**
+ * One validated engine per definition text (and resume point): validation costs ~150 ms, runs cost well under
+ * 1 ms. A redrive's engine starts at the state it resumes: the states before it are unreachable from there,
+ * so it is not validated again (the definition was, when the execution started).
+ */
 const engines = new Map<string, Engine>();
-function engineFor(text: string): Engine {
-  let engine = engines.get(text);
+function engineFor(text: string, startAt?: string): Engine {
+  const key = startAt === undefined ? text : `${startAt}\u0000${text}`;
+  let engine = engines.get(key);
   if (!engine) {
     // The engine's validator annotates the definition it is given: give it its own copy.
-    engine = new Engine(JSON.parse(text), { validationOptions: { checkPaths: true } });
+    const definition = JSON.parse(text);
+    engine =
+      startAt === undefined
+        ? new Engine(definition, { validationOptions: { checkPaths: true } })
+        : new Engine({ ...definition, StartAt: startAt }, { validationOptions: { noValidate: true } });
     if (engines.size > 100) engines.clear();
-    engines.set(text, engine);
+    engines.set(key, engine);
   }
   return engine;
 }
@@ -333,12 +345,20 @@ function timeOverrides(definition: any, scale: number) {
   return { waitTimeOverrides, retryIntervalOverrides };
 }
 
-async function runExecution(sandbox: Sandbox, sm: StateMachine, executionArn: string): Promise<void> {
+/** Where a redrive resumes: the state, and the input it was entered with. */
+interface Resume {
+  state: string;
+  input: string;
+}
+
+async function runExecution(sandbox: Sandbox, sm: StateMachine, executionArn: string, resume?: Resume): Promise<void> {
   const writer = new HistoryWriter(sandbox, executionArn);
   const ex = writer.open;
   if (!ex) return;
   try {
-    const definition = JSON.parse(sm.definition);
+    // The definition the execution started with (a redrive too), wherever it resumes.
+    const text = ex.definition ?? sm.definition;
+    const definition = JSON.parse(text);
     const session = new ServiceSession(sandbox, sm.roleArn, sm.stateMachineArn);
     const handlers: Record<string, (event: any) => Promise<unknown>> = {};
     eachState(definition, (stateName, st) => {
@@ -364,10 +384,18 @@ async function runExecution(sandbox: Sandbox, sm: StateMachine, executionArn: st
         }
       };
     });
-    const run = engineFor(sm.definition).run(JSON.parse(ex.input), {
+    const run = engineFor(text, resume?.state).run(JSON.parse(resume?.input ?? ex.input), {
       overrides: { taskResourceLocalHandlers: handlers as any, ...timeOverrides(definition, sandbox.stepFunctions.timeScale) },
       context: {
-        Execution: { Id: executionArn, Name: ex.name, StartTime: new Date(ex.startDate).toISOString(), RoleArn: sm.roleArn },
+        Execution: {
+          Id: executionArn,
+          Name: ex.name,
+          StartTime: new Date(ex.startDate).toISOString(),
+          RoleArn: sm.roleArn,
+          Input: JSON.parse(ex.input),
+          RedriveCount: ex.redriveCount ?? 0,
+          ...(ex.redriveDate !== undefined && { RedriveTime: new Date(ex.redriveDate).toISOString() }),
+        },
         StateMachine: { Id: sm.stateMachineArn, Name: sm.name },
       } as any,
       noThrowOnAbort: true,
@@ -404,7 +432,7 @@ async function runExecution(sandbox: Sandbox, sm: StateMachine, executionArn: st
 // ---------------------------------------------------------------------------------------------
 // Operations
 
-function describeExecution(ex: Execution) {
+function describeExecution(ex: Execution, now: number) {
   return {
     executionArn: ex.executionArn,
     stateMachineArn: ex.stateMachineArn,
@@ -418,7 +446,72 @@ function describeExecution(ex: Execution) {
     outputDetails: ex.output === undefined ? undefined : { included: true },
     error: ex.error,
     cause: ex.cause,
+    redriveCount: ex.redriveCount ?? 0,
+    redriveDate: epochSeconds(ex.redriveDate),
+    ...redrivable(ex, now),
   };
+}
+
+/** AWS keeps an ended execution redrivable for 14 days after it closed, below 24,999 history events. */
+const REDRIVABLE_DAYS = 14;
+const MAX_REDRIVE_EVENTS = 24_999;
+
+/** DescribeExecution's redriveStatus and reason (the reasons' wording is the sandbox's: docs/sandbox.md). */
+function redrivable(ex: Execution, now: number): { redriveStatus: string; redriveStatusReason?: string } {
+  const no = (redriveStatusReason: string) => ({ redriveStatus: 'NOT_REDRIVABLE', redriveStatusReason });
+  if (ex.status === 'RUNNING' || ex.status === 'SUCCEEDED') return no(`Execution is ${ex.status} and cannot be redriven`);
+  if (now - (ex.stopDate ?? now) > REDRIVABLE_DAYS * 86_400_000)
+    return no(`Execution can no longer be redriven: it closed more than ${REDRIVABLE_DAYS} days ago`);
+  if (ex.events.length >= MAX_REDRIVE_EVENTS) return no(`Execution history has ${ex.events.length} events: the limit for a redrive is ${MAX_REDRIVE_EVENTS}`);
+  return { redriveStatus: 'REDRIVABLE' };
+}
+
+/**
+ * Where a redrive resumes, from the history: the top-level state entered last and never left (a Fail state
+ * included, which fails again), or else the Next of the one left last. Nested states (Parallel, Map) are not
+ * redriven on their own here: their enclosing top-level state reruns whole (AWS reruns only the failed
+ * branches and iterations; docs/sandbox.md).
+ */
+function resumePoint(definition: any, ex: Execution): Resume | undefined {
+  const topLevel = new Set(Object.keys(definition.States ?? {}));
+  let open: Resume | undefined;
+  let left: Resume | undefined;
+  for (const e of ex.events as any[]) {
+    const entered = e.stateEnteredEventDetails;
+    const exited = e.stateExitedEventDetails;
+    if (entered && topLevel.has(entered.name)) open = { state: entered.name, input: entered.input };
+    if (exited && topLevel.has(exited.name) && open?.state === exited.name) {
+      left = { state: exited.name, input: exited.output };
+      open = undefined;
+    }
+  }
+  if (open) return open;
+  const next = left && definition.States[left.state]?.Next;
+  return next ? { state: next, input: left!.input } : undefined;
+}
+
+/**
+ * RedriveExecution: the same execution (ARN, definition, input) resumes at its unsuccessful state; the states
+ * that succeeded are not rerun, retry counters and timeouts start again. Refused (ExecutionNotRedrivable)
+ * while it runs, once it succeeded, 14 days after it closed, or at 24,999 history events.
+ */
+function redriveExecution(sandbox: Sandbox, caller: Principal, input: any) {
+  const arn = required(input, 'executionArn');
+  sandbox.authorize('states', caller, 'states:RedriveExecution', arn);
+  const ex = executionOf(sandbox, arn);
+  const now = sandbox.clock.now();
+  const status = redrivable(ex, now);
+  if (status.redriveStatus !== 'REDRIVABLE') throw new AwsError('ExecutionNotRedrivable', status.redriveStatusReason!, 400);
+  const sm = stateMachineOf(sandbox, ex.stateMachineArn);
+  const resume = resumePoint(JSON.parse(ex.definition ?? sm.definition), ex);
+  if (!resume) throw new AwsError('ExecutionNotRedrivable', 'Execution has no unsuccessful state to redrive', 400);
+  const redriveCount = (ex.redriveCount ?? 0) + 1;
+  Object.assign(ex, { status: 'RUNNING', redriveCount, redriveDate: now });
+  for (const k of ['stopDate', 'output', 'error', 'cause'] as const) delete ex[k];
+  append(ex, { type: 'ExecutionRedriven', timestamp: now, executionRedrivenEventDetails: { redriveCount } });
+  statusChanged(sandbox, ex);
+  setImmediate(() => void runExecution(sandbox, sm, arn, resume));
+  return { redriveDate: epochSeconds(now) };
 }
 
 /** Opaque pagination token: an offset bound to the listing it came from. */
@@ -488,7 +581,7 @@ function startExecution(sandbox: Sandbox, caller: Principal, input: any) {
     throw new AwsError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`, 400);
   }
   const now = sandbox.clock.now();
-  const ex: Execution = { executionArn, stateMachineArn: smArn, name, status: 'RUNNING', startDate: now, input: text, events: [] };
+  const ex: Execution = { executionArn, stateMachineArn: smArn, name, status: 'RUNNING', startDate: now, input: text, definition: sm.definition, events: [] };
   append(ex, {
     type: 'ExecutionStarted',
     timestamp: now,
@@ -601,10 +694,12 @@ export const stepFunctionsService: Service = {
 
     StartExecution: (input, { sandbox, caller }) => startExecution(sandbox, caller, input),
 
+    RedriveExecution: (input, { sandbox, caller }) => redriveExecution(sandbox, caller, input),
+
     DescribeExecution: (input, { sandbox, caller }) => {
       const arn = required(input, 'executionArn');
       sandbox.authorize('states', caller, 'states:DescribeExecution', arn);
-      return describeExecution(executionOf(sandbox, arn));
+      return describeExecution(executionOf(sandbox, arn), sandbox.clock.now());
     },
 
     StopExecution: (input, { sandbox, caller }) => {
@@ -640,6 +735,8 @@ export const stepFunctionsService: Service = {
           status: e.status,
           startDate: epochSeconds(e.startDate),
           stopDate: epochSeconds(e.stopDate),
+          redriveCount: e.redriveCount ?? 0,
+          redriveDate: epochSeconds(e.redriveDate),
         })),
         nextToken,
       };
