@@ -171,7 +171,7 @@ export class LocalStateMachine {
         waitTimeOverrides: waitMs === undefined ? undefined : Object.fromEntries(waits.map(([n]) => [n, waitMs])),
         retryIntervalOverrides: retryScale === undefined ? undefined : retryOverrides,
       },
-      context: { Execution: { Id: executionArn, Name: name, StartTime: new Date().toISOString() } } as any,
+      context: { Execution: { Id: executionArn, Name: name, StartTime: new Date().toISOString(), RedriveCount: 0 } } as any,
     });
     const events: EventLog[] = [];
     const drain = (async () => {

@@ -87,6 +87,14 @@ export class NotCleanable extends OnboardingError {
   override readonly name = 'NotCleanable';
 }
 
+/**
+ * A redriven execution reached a change while its lock is no longer its own: its cleanup (or `msf-cmk unlock`)
+ * has undone it and let the lock go, or another execution holds it. Nothing was changed; start a new execution.
+ */
+export class RedriveRefused extends OnboardingError {
+  override readonly name = 'RedriveRefused';
+}
+
 /** The AWS error name of an SDK exception (or any error). */
 export const errorName = (e: unknown): string => (e instanceof Error ? e.name : typeof e);
 

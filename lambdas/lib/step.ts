@@ -19,6 +19,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { applyChanges, withKey, type Decision } from './changes';
+import { assertLockHeld } from './lock';
 import { PreconditionFailed, errorName, isAwsError } from './errors';
 import { logger, tracer, withoutDocuments } from './observability';
 import { clientsAs, forgetSessions, type Actor, type Persona } from './personas';
@@ -54,6 +55,8 @@ const withCreatedKey = <T>(value: T, state: WorkflowState): T =>
 export interface StepEvent {
   phase: 'decide' | 'apply';
   state: WorkflowState;
+  /** `$$.Execution.RedriveCount`, passed to every apply: above 0, the apply first checks the lock is still its own. */
+  redriveCount?: number;
 }
 
 export const actorOf = (state: Pick<WorkflowState, 'context' | 'config'>, step: string): Actor => ({
@@ -175,6 +178,8 @@ export function stepHandler<F, O>(def: StepDefinition<F, O>): Task<StepEvent, De
     if (missing.length) throw new PreconditionFailed(`${def.name} applies after ${missing.join(', ')} (facts §2): the documented order was not followed.`);
     const decision = withCreatedKey(recorded, state);
     if (!decision.changes.length) return decision.outcome;
+    // A redrive resumes mid-way: if a cleanup has undone this run since, its lock has gone with it.
+    if (event.redriveCount) await assertLockHeld(state, actor);
     const answers = await applyChanges(decision.changes, actor);
     return def.settle ? def.settle(decision, answers) : decision.outcome;
   });

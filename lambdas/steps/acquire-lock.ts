@@ -48,7 +48,7 @@ export const handler = task('AcquireLock', 'orchestrator', async (state: Workflo
       new UpdateItemCommand({
         TableName: table,
         Key: { lockId: { S: lockId } },
-        UpdateExpression: 'SET #owner = :me, acquiredAt = :now, expiresAt = :exp',
+        UpdateExpression: 'SET #owner = :me, acquiredAt = :now, expiresAt = :exp REMOVE claimedFor',
         ConditionExpression: from ? '#owner = :from' : 'attribute_not_exists(#owner) OR #owner = :me OR expiresAt < :now',
         ExpressionAttributeNames: { '#owner': 'owner' },
         ExpressionAttributeValues: {

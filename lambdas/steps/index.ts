@@ -24,6 +24,7 @@ import * as reportFindings from './report-findings';
 import * as rotateKeyOnDemand from './rotate-key-on-demand';
 import * as verifyRotation from './verify-rotation';
 import * as readEndedExecution from './read-ended-execution';
+import * as claimLock from './claim-lock';
 import * as findOrphans from './find-orphans';
 import * as revertApplication from '../compensations/revert-application';
 import * as checkRevert from '../compensations/check-revert';
@@ -60,6 +61,7 @@ export const steps: Record<string, StepDefinition> = {
   },
   FindOrphans: { entry: 'steps/find-orphans', handler: findOrphans.handler, persona: findOrphans.handler.persona },
   ReadEndedExecution: { entry: 'steps/read-ended-execution', handler: readEndedExecution.handler, persona: readEndedExecution.handler.persona },
+  ClaimLock: { entry: 'steps/claim-lock', handler: claimLock.handler, persona: claimLock.handler.persona },
   CheckUpdate: { entry: 'steps/check-update', handler: checkUpdate.handler, persona: checkUpdate.handler.persona },
   VerifyEncryption: { entry: 'steps/verify-encryption', handler: verifyEncryption.handler, persona: verifyEncryption.handler.persona },
   ReleaseLock: { entry: 'steps/release-lock', handler: releaseLock.handler, persona: releaseLock.handler.persona },

@@ -15,10 +15,14 @@ import type { WorkflowState } from '../lib/model';
 
 export interface ReadEndedExecutionEvent {
   executionArn?: unknown;
+  /** `$$.Execution.Id` of the cleanup itself (ClaimLock makes it the lock's holder). */
+  cleanupExecutionArn?: unknown;
 }
 export interface CleanupOf {
   executionArn: string;
   status: string;
+  /** This cleanup's own execution. */
+  cleanupExecutionArn: string;
   /** The Task state it was in when it ended: its function runs on (Step Functions does not stop it). */
   inFlightTask?: string;
 }
@@ -44,6 +48,10 @@ export const handler = task('ReadEndedExecution', 'orchestrator', async (event: 
     throw new InvalidInput(
       `executionArn: must be a Step Functions execution ARN (arn:aws:states:<region>:<account>:execution:<state machine>:<name>), got ${JSON.stringify(executionArn)}`,
     );
+  }
+  const cleanupExecutionArn = event.cleanupExecutionArn;
+  if (typeof cleanupExecutionArn !== 'string' || !EXECUTION_ARN.test(cleanupExecutionArn)) {
+    throw new InvalidInput(`cleanupExecutionArn: the state machine passes $$.Execution.Id, got ${JSON.stringify(cleanupExecutionArn)}`);
   }
   const context = contextOf(executionArn);
   const { sfn } = await clientsAs('orchestrator', { step: 'ReadEndedExecution', context, applicationName: '' }, 'read');
@@ -79,7 +87,7 @@ export const handler = task('ReadEndedExecution', 'orchestrator', async (event: 
       // execution holds it, so naming it is always safe.
       const lock = state.lock ?? { lockId: appArn(state.context, state.config.applicationName), owner: executionArn, expiresAt: 0 };
       const inFlightTask = e.type === 'TaskStateEntered' ? e.stateEnteredEventDetails?.name : undefined;
-      return { ...state, lock, cleanupOf: { executionArn, status: status!, ...(inFlightTask ? { inFlightTask } : {}) } };
+      return { ...state, lock, cleanupOf: { executionArn, status: status!, cleanupExecutionArn, ...(inFlightTask ? { inFlightTask } : {}) } };
     }
     nextToken = page.nextToken;
   } while (nextToken);

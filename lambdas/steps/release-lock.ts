@@ -17,7 +17,7 @@ export const handler = task('ReleaseLock', 'orchestrator', async (state: Workflo
       new UpdateItemCommand({
         TableName: deployment().lockTableName,
         Key: { lockId: { S: state.lock.lockId } },
-        UpdateExpression: 'REMOVE #owner, expiresAt SET releasedAt = :now, lastOwner = :me',
+        UpdateExpression: 'REMOVE #owner, expiresAt, claimedFor SET releasedAt = :now, lastOwner = :me',
         ConditionExpression: '#owner = :me',
         ExpressionAttributeNames: { '#owner': 'owner' },
         ExpressionAttributeValues: { ':me': { S: state.lock.owner }, ':now': { N: String(Math.floor(Date.now() / 1000)) } },

@@ -270,7 +270,10 @@ describe('an onboarding that timed out is cleaned the same way', () => {
     const byHand = await startExecution({ client: sfn, stateMachineArn: outputs.CleanupStateMachineArn, input: { executionArn }, pollMs: 10 }, (l) =>
       lines.push(l),
     );
-    expect([byHand.status, JSON.parse(byHand.output!).cleanupOf]).toEqual(['SUCCEEDED', { executionArn, status: 'TIMED_OUT', inFlightTask: 'CreateKey' }]);
+    expect([byHand.status, JSON.parse(byHand.output!).cleanupOf]).toEqual([
+      'SUCCEEDED',
+      { executionArn, status: 'TIMED_OUT', cleanupExecutionArn: byHand.executionArn, inFlightTask: 'CreateKey' },
+    ]);
     expect(lines.at(-1)).toMatch(/^SUCCEEDED in /);
     expect(accountLeftovers(sb.sandbox.diff(after), sb)).toEqual([]);
   }, 180_000);

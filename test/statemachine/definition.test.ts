@@ -123,16 +123,27 @@ describe('statemachine/onboard-application.asl.json', () => {
     ]) {
       expect({ s, next: caught(s) }).toEqual({ s, next: ['ReportRollback'] });
     }
-    for (const s of [
-      'EnsureOperatorRole',
-      'EnsureApplication',
-      'CreateKey',
-      'GrantOperatorKeyAccess',
-      'SwitchApplicationToCmk',
-      'CheckUpdate',
-      'VerifyEncryption',
-    ]) {
-      expect({ s, next: caught(s) }).toEqual({ s, next: ['RevertApplication'] });
+    // A change that a redrive finds its lock gone for ends at once (RedriveRefused): its cleanup undid the run.
+    for (const s of ['EnsureOperatorRole', 'EnsureApplication', 'CreateKey', 'GrantOperatorKeyAccess', 'SwitchApplicationToCmk']) {
+      expect({ s, next: caught(s) }).toEqual({ s, next: ['RedriveRefused', 'RevertApplication'] });
+    }
+    for (const s of ['CheckUpdate', 'VerifyEncryption']) expect({ s, next: caught(s) }).toEqual({ s, next: ['RevertApplication'] });
+  });
+
+  it('gives every apply its redrive count, so that a redriven apply checks its lock first, in every operation that changes', () => {
+    for (const file of ['onboard-application', 'move-key', 'revert-to-aws-owned-key', 'rotate-key']) {
+      const def = JSON.parse(readFileSync(definitionOf(file), 'utf8'));
+      const applies = Object.entries(def.States as Record<string, any>).filter(([, st]) => st.Parameters?.phase === 'apply');
+      expect(applies.length).toBeGreaterThan(0);
+      for (const [name, st] of applies) {
+        expect({ file, name, redriveCount: st.Parameters['redriveCount.$'] }).toEqual({ file, name, redriveCount: '$$.Execution.RedriveCount' });
+        expect({ file, name, first: st.Catch[0] }).toEqual({
+          file,
+          name,
+          first: { ErrorEquals: ['RedriveRefused'], ResultPath: '$.failure', Next: 'RedriveRefused' },
+        });
+      }
+      expect(def.States.RedriveRefused).toMatchObject({ Type: 'Fail', Error: 'RedriveRefused' });
     }
   });
 
