@@ -350,11 +350,17 @@ export class OnboardingStack extends Stack {
       });
     }
 
-    // A stopped or timed-out onboarding ran no Catch: its status-change event starts its cleanup, which
-    // reads everything else from that execution's history.
+    // A stopped or timed-out run of an operation that changes the account (the audit only reads) ran no
+    // Catch: its status-change event starts its cleanup, which reads everything else from its history.
+    const changing = [
+      this.stateMachine,
+      ...Object.entries(this.operationMachines)
+        .filter(([op]) => op !== 'audit')
+        .map(([, m]) => m),
+    ];
     this.cleanupRule = new events.Rule(this, 'CleanupRule', {
-      description: 'Starts the cleanup of each onboarding execution that was stopped (ABORTED) or TIMED_OUT, with its execution ARN',
-      eventPattern: endedWithoutCatchPattern([this.stateMachine.stateMachineArn]) as events.EventPattern,
+      description: 'Starts the cleanup of each onboarding, move, revert or rotation execution that was stopped (ABORTED) or TIMED_OUT, with its execution ARN',
+      eventPattern: endedWithoutCatchPattern(changing.map((m) => m.stateMachineArn)) as events.EventPattern,
       targets: [startExecution(events.RuleTargetInput.fromObject({ executionArn: events.EventField.fromPath('$.detail.executionArn') }), this.cleanupMachine)],
     });
 

@@ -38,7 +38,7 @@ export const handler = task('FindOrphans', 'orchestrator', async (event: { execu
   const context = contextOf(event.execution.Id);
   const actor = { step: 'FindOrphans', context, applicationName: '' };
   const { dynamodb, iam, tagging, sfn } = await clientsAs('orchestrator', actor, 'read');
-  const owned = new Map<string, { lock?: string; resources: string[] }>();
+  const owned = new Map<string, { lock?: string; claimedBy?: string; resources: string[] }>();
   const of = (executionArn: string) => owned.get(executionArn) ?? owned.set(executionArn, { resources: [] }).get(executionArn)!;
   let locks = 0;
   let resources = 0;
@@ -49,7 +49,12 @@ export const handler = task('FindOrphans', 'orchestrator', async (event: { execu
     const page = await dynamodb.send(new ScanCommand({ TableName: settings.lockTableName, ExclusiveStartKey: start, ConsistentRead: true }));
     for (const item of page.Items ?? []) {
       locks++;
-      if (item.owner?.S) of(item.owner.S).lock = item.lockId?.S;
+      if (!item.owner?.S) continue;
+      // Claimed by a cleanup (ClaimLock): the lock is still the cleaned execution's to report, and cleaning
+      // that execution again takes it over.
+      const held = of(item.claimedFor?.S ?? item.owner.S);
+      held.lock = item.lockId?.S;
+      if (item.claimedFor?.S) held.claimedBy = item.owner.S;
     }
     start = page.LastEvaluatedKey;
   } while (start);
@@ -91,6 +96,9 @@ export const handler = task('FindOrphans', 'orchestrator', async (event: { execu
     // Long gone (history is kept 90 days): its resources are an onboarding's, its lock is taken over.
     const status = (await unlessMissing(sfn.send(new DescribeExecutionCommand({ executionArn })), 'ExecutionDoesNotExist'))?.status;
     if (!status || !UNCAUGHT_ENDS.includes(status)) continue;
+    // Its cleanup holds the lock and is still at work.
+    const cleanup = left.claimedBy && (await unlessMissing(sfn.send(new DescribeExecutionCommand({ executionArn: left.claimedBy })), 'ExecutionDoesNotExist'));
+    if (cleanup && cleanup.status === 'RUNNING') continue;
     const live: string[] = [];
     for (const arn of left.resources) {
       if (arn.includes(':kms:')) {

@@ -1,6 +1,6 @@
 /**
- * ReadEndedExecution: the first state of the cleanup machine. A stopped (ABORTED) or TIMED_OUT execution ran
- * no Catch, so what it did is known only from its own history: the newest state document recorded there
+ * ReadEndedExecution: the first state of the cleanup machine. A stopped (ABORTED) or TIMED_OUT execution of an
+ * operation that changes the account ran no Catch, so what it did is known only from its own history: the newest state document recorded there
  * (its before-images in the ledger, its execution ARN as owner tag) is what the compensations undo. Read-only.
  *
  * Only the execution's ARN comes in (from the status-change event or `msf-cmk cleanup`); everything else is
@@ -8,6 +8,7 @@
  */
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { InvalidInput, NotCleanable } from '../lib/errors';
+import { OPERATIONS } from '../lib/model';
 import { appArn, contextOf } from '../lib/names';
 import { clientsAs } from '../lib/personas';
 import { task } from '../lib/step';
@@ -29,6 +30,8 @@ export interface CleanupOf {
 export type ReadEndedExecutionResult = (WorkflowState & { cleanupOf: CleanupOf }) | { nothingToClean: string };
 
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/;
+/** The operations that change an account (the audit only reads): the cleanup machine runs their compensations. */
+const CLEANABLE: string[] = Object.keys(OPERATIONS);
 /** Ended without running its Catch: the only ends that can leave changes behind. */
 const UNCAUGHT_ENDS = ['ABORTED', 'TIMED_OUT'];
 
@@ -78,10 +81,12 @@ export const handler = task('ReadEndedExecution', 'orchestrator', async (event: 
         continue;
       }
       if (!isWorkflowState(state, executionArn)) continue;
-      // Its compensations are the onboarding's: a day-two operation's ledger is not theirs to undo.
+      // The cleanup's compensations are every changing operation's, each undoing only its own step's entries.
       const operation = state.config.operation ?? 'onboard-application';
-      if (operation !== 'onboard-application') {
-        throw new NotCleanable(`${executionArn} is a ${operation} execution: this cleanup undoes onboardings only; nothing was changed.`);
+      if (!CLEANABLE.includes(operation)) {
+        throw new NotCleanable(
+          `${executionArn} is a ${operation} execution, which the cleanup does not undo (it undoes ${CLEANABLE.join(', ')}); nothing was changed.`,
+        );
       }
       // The lock may have been taken by a call whose answer was lost: ReleaseLock releases it only if this
       // execution holds it, so naming it is always safe.

@@ -72,6 +72,14 @@ describe('a redrive of an onboarding resumes only where that is safe, and is ref
     await sfn().send(new StopExecutionCommand({ executionArn }));
     expect((await ended(sfn(), executionArn)).status).toBe('ABORTED');
   }
+  /**
+   * GrantOperatorKeyAccess's call held in flight (100 ms), and the cleanup's first read held longer: its 60 s
+   * settle is instant here, and the in-flight call must land before the compensations read the account.
+   */
+  const holdInFlightCall = () => {
+    sb.sandbox.faults.setLatency('iam', 'PutRolePolicy', 100);
+    sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', 300);
+  };
   const cleanupRule = async () => ((await clients(sb).events.send(new ListRulesCommand({}))).Rules ?? []).find((r) => r.Name?.includes('CleanupRule'))!.Name!;
   const cleanupsOf = async (executionArn: string) => {
     const list = (await sfn().send(new ListExecutionsCommand({ stateMachineArn: outputs.CleanupStateMachineArn }))).executions ?? [];
@@ -152,11 +160,11 @@ describe('a redrive of an onboarding resumes only where that is safe, and is ref
 
   it('stopped and cleaned: a redrive is refused at its first change (RedriveRefused), changing nothing', async () => {
     const before = sb.sandbox.snapshot();
-    sb.sandbox.faults.setLatency('iam', 'PutRolePolicy', 100);
+    holdInFlightCall();
     const executionArn = await start('cleaned');
     await stopIn(executionArn, 'GrantOperatorKeyAccess');
-    sb.sandbox.faults.clear();
     expect((await cleanedUp(executionArn)).status).toBe('SUCCEEDED');
+    sb.sandbox.faults.clear();
     expect(accountLeftovers(sb.sandbox.diff(before), sb)).toEqual([]);
     const cleaned = sb.sandbox.snapshot();
     const refused = await redrive(executionArn);
@@ -167,7 +175,7 @@ describe('a redrive of an onboarding resumes only where that is safe, and is ref
 
   it('stopped, and redriven while its cleanup runs: refused once the cleanup has claimed the lock; the cleanup leaves the account as before', async () => {
     const before = sb.sandbox.snapshot();
-    sb.sandbox.faults.setLatency('iam', 'PutRolePolicy', 100);
+    holdInFlightCall();
     const executionArn = await start('racing');
     await stopIn(executionArn, 'GrantOperatorKeyAccess');
     // The cleanup's compensations held back, so that the redrive lands between its claim and its end.

@@ -12,11 +12,12 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { readFileSync } from 'node:fs';
 import { DisableRuleCommand, EnableRuleCommand, ListRulesCommand } from '@aws-sdk/client-eventbridge';
+import { DescribeApplicationCommand } from '@aws-sdk/client-kinesis-analytics-v2';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import type { RunningSandbox } from '../../local/sandbox/server';
 import type { StateChange } from '../../local/sandbox/state';
 import { clients, ended } from '../sandbox/helpers';
-import { leftovers } from '../workflow/faults';
+import { leftovers, leftoversOfExisting } from '../workflow/faults';
 import { ASL_FILE } from '../../infra/onboarding-stack';
 import { startExecution } from '../../local/start';
 import { deployed, execRoleArn } from './deployed';
@@ -37,6 +38,15 @@ const IN_FLIGHT_MS = 100;
 /** The onboarding's execution timeout in the timed-out test's own deployment (7200 s in the ASL). */
 const EXECUTION_TIMEOUT_S = 10;
 const apps = STOP_IN.map((_, i) => `stopped${i}`);
+/**
+ * Each day-two operation that changes the account (its stack output), stopped in the state with the most to
+ * undo, that state's call held in flight, on an application onboarded first.
+ */
+const DAY_TWO_STOP_IN: [output: string, app: string, state: string, service: string, operation: string][] = [
+  ['MoveKeyStateMachineArn', 'moved', 'SwitchApplicationToCmk', 'kinesisanalytics', 'UpdateApplication'],
+  ['RevertToAwsOwnedKeyStateMachineArn', 'reverted', 'RemoveOperatorKeyAccess', 'iam', 'DeleteRolePolicy'],
+  ['RotateKeyStateMachineArn', 'rotated', 'RotateKeyOnDemand', 'kms', 'RotateKeyOnDemand'],
+];
 /** The onboarding the sweeper must find: its status-change event never reached a rule. */
 const UNSWEPT = 'unswept';
 
@@ -69,7 +79,7 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
     const d = await deployed(
       {},
       {
-        apps: [...apps, UNSWEPT],
+        apps: [...apps, UNSWEPT, ...DAY_TWO_STOP_IN.map(([, app]) => app)],
         lambdaRoles: [],
         // Eight runs at once, retried at once (Wait and retry intervals are instant here): no request rates.
         sandbox: { rates: false },
@@ -134,6 +144,57 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
     expect(left).toEqual([]);
     console.log(
       `stopped in → cleanup (one execution each)\n${['state | cleanup | in flight | changes left | lock', ...rows.map((r) => r.join(' | '))].join('\n')}`,
+    );
+  }, 180_000);
+
+  it('a move, a revert or a rotation stopped mid-way is cleaned the same way: the application as onboarded, the lock free', async () => {
+    const { sfn } = clients(sb);
+    const onboardings = await Promise.all(
+      DAY_TWO_STOP_IN.map(async ([, app]) => {
+        const input = { applicationName: app, createApplication: { serviceExecutionRoleArn: execRoleArn(A, app) } };
+        const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: outputs.StateMachineArn, input: JSON.stringify(input) }));
+        return (await ended(sfn, executionArn!)).status;
+      }),
+    );
+    expect(onboardings).toEqual(DAY_TWO_STOP_IN.map(() => 'SUCCEEDED'));
+    const cleanedBefore = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: outputs.CleanupStateMachineArn }))).executions!.length;
+    const before = sb.sandbox.snapshot();
+    for (const [, , , service, operation] of DAY_TWO_STOP_IN) sb.sandbox.faults.setLatency(service, operation, IN_FLIGHT_MS);
+    // The cleanup's 60 s settle is instant here: its first read is held back past the in-flight call instead.
+    sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', 3 * IN_FLIGHT_MS);
+    const stopped = await Promise.all(
+      DAY_TWO_STOP_IN.map(async ([output, app, state]) => {
+        const { executionArn } = await sfn.send(
+          new StartExecutionCommand({ stateMachineArn: outputs[output], input: JSON.stringify({ applicationName: app }) }),
+        );
+        await stopIn(executionArn!, state);
+        return executionArn!;
+      }),
+    );
+    for (const executionArn of stopped) expect((await ended(sfn, executionArn)).status).toBe('ABORTED');
+    const done = await cleanups(cleanedBefore + DAY_TWO_STOP_IN.length);
+    sb.sandbox.faults.clear();
+    const statusOf = new Map<string, string>();
+    for (const c of done)
+      statusOf.set(JSON.parse((await sfn.send(new DescribeExecutionCommand({ executionArn: c.executionArn }))).input!).executionArn, c.status!);
+    const left = leftoversOfExisting(sb.sandbox.diff(before), sb.sandbox.state).filter((c) => !/^(stepfunctions|logs|lambda|events|sqs)\./.test(c.path));
+    const rows: string[][] = [];
+    for (const [i, [output, app, state]] of DAY_TWO_STOP_IN.entries()) {
+      const mine = left.filter((c) => c.path.includes(app)).map((c) => c.path);
+      const owner = await lockOwner(app);
+      rows.push([output.replace('StateMachineArn', ''), state, statusOf.get(stopped[i]) ?? 'none', String(mine.length), owner ? 'held' : 'free']);
+      expect({ app, state, cleanup: statusOf.get(stopped[i]), left: mine, owner }).toEqual({ app, state, cleanup: 'SUCCEEDED', left: [], owner: undefined });
+    }
+    // What no cleanup takes back, by design: the rotated key's new material (and its rotation record).
+    const rotatedKey = (await clients(sb).flink.send(new DescribeApplicationCommand({ ApplicationName: 'rotated' }))).ApplicationDetail
+      ?.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription?.KeyId;
+    const changed = (c: StateChange) =>
+      Object.keys({ ...(c.before as object), ...(c.after as object) }).filter(
+        (k) => JSON.stringify((c.before as any)?.[k]) !== JSON.stringify((c.after as any)?.[k]),
+      );
+    expect(left.map((c) => [c.path, changed(c)])).toEqual([[`kms.keys.${rotatedKey!.split('/').pop()}`, ['Rotations', 'KeyMaterial']]]);
+    console.log(
+      `day-two operation stopped in → cleanup\n${['operation | state | cleanup | changes left | lock', ...rows.map((r) => r.join(' | '))].join('\n')}`,
     );
   }, 180_000);
 

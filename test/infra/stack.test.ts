@@ -405,13 +405,17 @@ describe('EventBridge rules', () => {
     expect([onDefault.EventPattern, onDefault.Targets[0].InputPath]).toEqual([onboardingRequestPattern(), REQUEST_INPUT_PATH]);
   });
 
-  it("starts the cleanup of an onboarding that was stopped or timed out, with that execution's ARN as its only input", () => {
+  it("starts the cleanup of an onboarding, move, revert or rotation that was stopped or timed out (not of an audit), with that execution's ARN as its only input", () => {
     // Act
     const { CleanupRule: rule } = rules(plain);
-    const onboarding = plain.stack.getLogicalId(plain.stack.stateMachine.node.defaultChild as CfnFunction);
+    const ref = (m: { node: { defaultChild?: unknown } }) => ({ Ref: plain.stack.getLogicalId(m.node.defaultChild as CfnFunction) });
+    const { audit, ...changing } = plain.stack.operationMachines;
     // Assess
     expect(rule.EventBusName).toBeUndefined();
-    expect(rule.EventPattern).toEqual(endedWithoutCatchPattern([{ Ref: onboarding } as never]));
+    expect(rule.EventPattern.detail.stateMachineArn).toEqual(expect.arrayContaining([plain.stack.stateMachine, ...Object.values(changing)].map(ref)));
+    expect(rule.EventPattern.detail.stateMachineArn).toHaveLength(4);
+    expect(rule.EventPattern.detail.stateMachineArn).not.toContainEqual(ref(audit));
+    expect(rule.EventPattern).toEqual(endedWithoutCatchPattern(rule.EventPattern.detail.stateMachineArn));
     expect(rule.EventPattern.detail.status).toEqual(['ABORTED', 'TIMED_OUT']);
     expect(rule.Targets).toEqual([
       expect.objectContaining({
