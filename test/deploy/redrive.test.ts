@@ -73,12 +73,12 @@ describe('a redrive of an onboarding resumes only where that is safe, and is ref
     expect((await ended(sfn(), executionArn)).status).toBe('ABORTED');
   }
   /**
-   * GrantOperatorKeyAccess's call held in flight (100 ms), and the cleanup's first read held longer: its 60 s
+   * GrantOperatorKeyAccess's call held in flight (100 ms), and the cleanup's first read held longer (1.5 s): its 60 s
    * settle is instant here, and the in-flight call must land before the compensations read the account.
    */
   const holdInFlightCall = () => {
     sb.sandbox.faults.setLatency('iam', 'PutRolePolicy', 100);
-    sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', 300);
+    sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', 1500);
   };
   const cleanupRule = async () => ((await clients(sb).events.send(new ListRulesCommand({}))).Rules ?? []).find((r) => r.Name?.includes('CleanupRule'))!.Name!;
   const cleanupsOf = async (executionArn: string) => {

@@ -23,9 +23,18 @@ import { startExecution } from '../../local/start';
 import { deployed, execRoleArn } from './deployed';
 
 const A = '000000000000';
-/** Each state to stop in, and the call its function makes there that is held in flight. */
-const STOP_IN: [state: string, service: string, operation: string][] = [
+/**
+ * Each state to stop in — every Task state an onboarding passes through when nothing fails — and the call its
+ * function makes there that is held in flight (none for a read-only state: it is stopped as soon as it is entered).
+ */
+const STOP_IN: [state: string, service?: string, operation?: string][] = [
+  ['ValidateInput'],
   ['AcquireLock', 'dynamodb', 'UpdateItem'],
+  ['DecideEnsureOperatorRole'],
+  ['DecideEnsureApplication'],
+  ['DecideCreateKey'],
+  ['DecideGrantOperatorKeyAccess'],
+  ['DecideSwitchApplicationToCmk'],
   ['EnsureOperatorRole', 'iam', 'CreateRole'],
   ['EnsureApplication', 'kinesisanalytics', 'CreateApplication'],
   ['CreateKey', 'kms', 'CreateKey'],
@@ -33,8 +42,37 @@ const STOP_IN: [state: string, service: string, operation: string][] = [
   ['SwitchApplicationToCmk', 'kinesisanalytics', 'UpdateApplication'],
   ['CheckUpdate', 'kinesisanalytics', 'DescribeApplicationOperation'],
   ['VerifyEncryption', 'kms', 'DescribeKey'],
+  ['ReleaseLock', 'dynamodb', 'UpdateItem'],
 ];
+/** Every Task state on the onboarding's way when nothing fails: on a path of Next, Choices and Default from StartAt to Onboarded. */
+function forwardTaskStates(definition: any): string[] {
+  const nexts = (name: string): string[] => {
+    const st = definition.States[name];
+    return [st.Next, st.Default, ...(st.Choices ?? []).map((c: any) => c.Next)].filter(Boolean);
+  };
+  const reaches = (from: string, to: string, seen = new Set<string>()): boolean => {
+    if (from === to) return true;
+    if (seen.has(from)) return false;
+    seen.add(from);
+    return nexts(from).some((n) => reaches(n, to, seen));
+  };
+  const onPath = new Set<string>();
+  const visit = (name: string) => {
+    if (onPath.has(name) || !reaches(name, 'Onboarded')) return;
+    onPath.add(name);
+    for (const n of nexts(name)) visit(n);
+  };
+  visit(definition.StartAt);
+  return Object.keys(definition.States).filter((n) => onPath.has(n) && definition.States[n].Type === 'Task');
+}
 const IN_FLIGHT_MS = 100;
+/**
+ * The cleanup's first read (GetExecutionHistory) is held this long, standing in for its 60 s settle (instant
+ * here): long enough for the in-flight function's held call and every call after it, on a loaded machine.
+ */
+const SETTLE_MS = 1500;
+/** How many runs are stopped (and cleaned) at once. */
+const BATCH = 3;
 /** The onboarding's execution timeout in the timed-out test's own deployment (7200 s in the ASL). */
 const EXECUTION_TIMEOUT_S = 10;
 const apps = STOP_IN.map((_, i) => `stopped${i}`);
@@ -104,23 +142,34 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
     await clients(sb).sfn.send(new StopExecutionCommand({ executionArn, cause: `stopped in ${state} by the test` }));
   }
 
-  it('leaves the account as before and the lock free, whichever state it was stopped in (the runs concurrent)', async () => {
+  it('stops in every Task state an onboarding passes through', () => {
+    expect(STOP_IN.map(([state]) => state)).toEqual(forwardTaskStates(JSON.parse(readFileSync(ASL_FILE, 'utf8'))));
+  });
+
+  it('leaves the account as before and the lock free, whichever state it was stopped in (the runs concurrent, in batches)', async () => {
     const { sfn } = clients(sb);
     const before = sb.sandbox.snapshot();
-    for (const [, service, operation] of STOP_IN) sb.sandbox.faults.setLatency(service, operation, IN_FLIGHT_MS);
-    sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', 3 * IN_FLIGHT_MS);
-    // One application per state, all at once: each run is stopped in its own state, and cleaned on its own.
-    const stopped = await Promise.all(
-      STOP_IN.map(async ([state], i) => {
-        const input = { applicationName: apps[i], createApplication: { serviceExecutionRoleArn: execRoleArn(A, apps[i]) } };
-        const { executionArn } = await sfn.send(
-          new StartExecutionCommand({ stateMachineArn: outputs.StateMachineArn, name: `stop-in-${state}`, input: JSON.stringify(input) }),
-        );
-        await stopIn(executionArn!, state);
-        return executionArn!;
-      }),
-    );
-    for (const executionArn of stopped) expect((await ended(sfn, executionArn)).status).toBe('ABORTED');
+    for (const [, service, operation] of STOP_IN) if (service && operation) sb.sandbox.faults.setLatency(service, operation, IN_FLIGHT_MS);
+    sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', SETTLE_MS);
+    // One application per state, BATCH at a time: each run is stopped in its own state, and cleaned on its own.
+    // (All at once would start an execution environment per run for every function: CPU, not coverage.)
+    const stopped: string[] = [];
+    for (let from = 0; from < STOP_IN.length; from += BATCH) {
+      const batch = await Promise.all(
+        STOP_IN.slice(from, from + BATCH).map(async ([state], j) => {
+          const app = apps[from + j];
+          const input = { applicationName: app, createApplication: { serviceExecutionRoleArn: execRoleArn(A, app) } };
+          const { executionArn } = await sfn.send(
+            new StartExecutionCommand({ stateMachineArn: outputs.StateMachineArn, name: `stop-in-${state}`, input: JSON.stringify(input) }),
+          );
+          await stopIn(executionArn!, state);
+          return executionArn!;
+        }),
+      );
+      for (const executionArn of batch) expect((await ended(sfn, executionArn)).status).toBe('ABORTED');
+      stopped.push(...batch);
+      await cleanups(stopped.length);
+    }
     const done = await cleanups(STOP_IN.length);
     sb.sandbox.faults.clear();
     const cleanupOf = new Map<string, { status: string; settled: boolean }>();
@@ -139,7 +188,9 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
       const mine = left.filter((path) => path.includes(apps[i]));
       const owner = await lockOwner(apps[i]);
       rows.push([state, cleanup?.status ?? 'none', cleanup?.settled ? 'waited' : '-', String(mine.length), owner ? 'held' : 'free']);
-      expect({ state, cleanup, left: mine, owner }).toEqual({ state, cleanup: { status: 'SUCCEEDED', settled: true }, left: [], owner: undefined });
+      // Stopped before it validated its input, it decided nothing: nothing to clean, nothing to wait for.
+      const settled = state !== 'ValidateInput';
+      expect({ state, cleanup, left: mine, owner }).toEqual({ state, cleanup: { status: 'SUCCEEDED', settled }, left: [], owner: undefined });
     }
     expect(left).toEqual([]);
     console.log(
@@ -161,7 +212,7 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
     const before = sb.sandbox.snapshot();
     for (const [, , , service, operation] of DAY_TWO_STOP_IN) sb.sandbox.faults.setLatency(service, operation, IN_FLIGHT_MS);
     // The cleanup's 60 s settle is instant here: its first read is held back past the in-flight call instead.
-    sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', 3 * IN_FLIGHT_MS);
+    sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', SETTLE_MS);
     const stopped = await Promise.all(
       DAY_TWO_STOP_IN.map(async ([output, app, state]) => {
         const { executionArn } = await sfn.send(
