@@ -35,8 +35,11 @@ export function failedStep(s: WorkflowState): string {
   return (states.find(([, result]) => !result(s)) ?? states.at(-1)!)[0];
 }
 
+/** How the run ended: the step that failed and why; for a cleanup, how and where the cleaned execution ended. */
 export const original = (s: WorkflowState) =>
-  `${failedStep(s)} failed with ${s.failure?.Error ?? 'an unknown error'}: ${causeMessage(s.failure?.Cause).replace(/\.$/, '')}`;
+  s.cleanupOf
+    ? `${s.cleanupOf.executionArn} ended ${s.cleanupOf.status} in ${s.cleanupOf.inFlightTask ?? failedStep(s)}, running no Catch; cleaned by ${s.cleanupOf.cleanupExecutionArn}`
+    : `${failedStep(s)} failed with ${s.failure?.Error ?? 'an unknown error'}: ${causeMessage(s.failure?.Cause).replace(/\.$/, '')}`;
 
 const CREATIONS = new Set(['iam:CreateRole', 'kinesisanalytics:CreateApplication', 'kms:CreateKey']);
 

@@ -166,6 +166,17 @@ export interface UndoState {
   operatorRole?: UndoResult[];
 }
 
+/** What a cleanup execution cleans (set by ReadEndedExecution; absent in the operations' own runs). */
+export interface CleanupOf {
+  /** The execution that ended without its Catch. */
+  executionArn: string;
+  status: string;
+  /** This cleanup's own execution. */
+  cleanupExecutionArn: string;
+  /** The Task state it was in when it ended: its function runs on (Step Functions does not stop it). */
+  inFlightTask?: string;
+}
+
 export interface WorkflowState {
   config: Config;
   context: Context;
@@ -183,6 +194,7 @@ export interface WorkflowState {
   report?: unknown;
   undo?: UndoState;
   rollbackFailure?: CaughtError;
+  cleanupOf?: CleanupOf;
 }
 
 /** Every change the ledger records, in the order decided (the plan's change list). */

@@ -11,8 +11,7 @@ import { clientsAs } from '../lib/personas';
 import { deployment } from '../lib/settings';
 import { actorOf, task } from '../lib/step';
 import { LEASE_SECONDS } from './acquire-lock';
-import type { LockResult, WorkflowState } from '../lib/model';
-import type { CleanupOf } from './read-ended-execution';
+import type { CleanupOf, LockResult, WorkflowState } from '../lib/model';
 
 export const handler = task('ClaimLock', 'orchestrator', async (state: WorkflowState & { cleanupOf: CleanupOf }): Promise<LockResult | undefined> => {
   const { lock, cleanupOf } = state;

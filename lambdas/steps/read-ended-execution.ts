@@ -8,7 +8,7 @@
  */
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { InvalidInput, NotCleanable } from '../lib/errors';
-import { OPERATIONS } from '../lib/model';
+import { OPERATIONS, type CleanupOf } from '../lib/model';
 import { appArn, contextOf } from '../lib/names';
 import { clientsAs } from '../lib/personas';
 import { task } from '../lib/step';
@@ -18,14 +18,6 @@ export interface ReadEndedExecutionEvent {
   executionArn?: unknown;
   /** `$$.Execution.Id` of the cleanup itself (ClaimLock makes it the lock's holder). */
   cleanupExecutionArn?: unknown;
-}
-export interface CleanupOf {
-  executionArn: string;
-  status: string;
-  /** This cleanup's own execution. */
-  cleanupExecutionArn: string;
-  /** The Task state it was in when it ended: its function runs on (Step Functions does not stop it). */
-  inFlightTask?: string;
 }
 export type ReadEndedExecutionResult = (WorkflowState & { cleanupOf: CleanupOf }) | { nothingToClean: string };
 

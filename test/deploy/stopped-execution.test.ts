@@ -172,13 +172,14 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
     }
     const done = await cleanups(STOP_IN.length);
     sb.sandbox.faults.clear();
-    const cleanupOf = new Map<string, { status: string; settled: boolean }>();
+    const cleanupOf = new Map<string, { status: string; settled: boolean; says?: string }>();
     for (const c of done) {
-      const { input, status } = await sfn.send(new DescribeExecutionCommand({ executionArn: c.executionArn }));
+      const { input, status, output } = await sfn.send(new DescribeExecutionCommand({ executionArn: c.executionArn }));
       const history = (await sfn.send(new GetExecutionHistoryCommand({ executionArn: c.executionArn, maxResults: 1000 }))).events ?? [];
       cleanupOf.set(JSON.parse(input!).executionArn, {
         status: status!,
         settled: history.some((e) => e.stateEnteredEventDetails?.name === 'SettleInFlightTask'),
+        says: JSON.parse(output!).rollback?.cause,
       });
     }
     const left = accountLeftovers(sb.sandbox.diff(before), sb).map((c) => c.path);
@@ -190,7 +191,9 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
       rows.push([state, cleanup?.status ?? 'none', cleanup?.settled ? 'waited' : '-', String(mine.length), owner ? 'held' : 'free']);
       // Stopped before it validated its input, it decided nothing: nothing to clean, nothing to wait for.
       const settled = state !== 'ValidateInput';
-      expect({ state, cleanup, left: mine, owner }).toEqual({ state, cleanup: { status: 'SUCCEEDED', settled }, left: [], owner: undefined });
+      // Its report says how the run ended, and where: it was stopped, nothing failed.
+      const says = settled ? expect.stringMatching(new RegExp(`^${stopped[i]} ended ABORTED in ${state}, running no Catch; cleaned by `)) : undefined;
+      expect({ state, cleanup, left: mine, owner }).toEqual({ state, cleanup: { status: 'SUCCEEDED', settled, says }, left: [], owner: undefined });
     }
     expect(left).toEqual([]);
     console.log(
