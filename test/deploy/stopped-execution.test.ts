@@ -142,6 +142,10 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
     await clients(sb).sfn.send(new StopExecutionCommand({ executionArn, cause: `stopped in ${state} by the test` }));
   }
 
+  /** The Task state an execution was in when it ended. */
+  const endedInState = (executionArn: string): string | undefined =>
+    (sb.sandbox.state.stepfunctions!.executions[executionArn].events as any[]).findLast((e) => e.type === 'TaskStateEntered')?.stateEnteredEventDetails?.name;
+
   it('stops in every Task state an onboarding passes through', () => {
     expect(STOP_IN.map(([state]) => state)).toEqual(forwardTaskStates(JSON.parse(readFileSync(ASL_FILE, 'utf8'))));
   });
@@ -189,10 +193,13 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
       const mine = left.filter((path) => path.includes(apps[i]));
       const owner = await lockOwner(apps[i]);
       rows.push([state, cleanup?.status ?? 'none', cleanup?.settled ? 'waited' : '-', String(mine.length), owner ? 'held' : 'free']);
+      // Where it ended: a state whose call is not held may be left before the stop lands, then a later one.
+      const endedIn = endedInState(stopped[i]);
+      expect(STOP_IN.slice(i, STOP_IN[i][1] ? i + 1 : undefined).map(([s]) => s)).toContain(endedIn);
       // Stopped before it validated its input, it decided nothing: nothing to clean, nothing to wait for.
-      const settled = state !== 'ValidateInput';
+      const settled = endedIn !== 'ValidateInput';
       // Its report says how the run ended, and where: it was stopped, nothing failed.
-      const says = settled ? expect.stringMatching(new RegExp(`^${stopped[i]} ended ABORTED in ${state}, running no Catch; cleaned by `)) : undefined;
+      const says = settled ? expect.stringMatching(new RegExp(`^${stopped[i]} ended ABORTED in ${endedIn}, running no Catch; cleaned by `)) : undefined;
       expect({ state, cleanup, left: mine, owner }).toEqual({ state, cleanup: { status: 'SUCCEEDED', settled, says }, left: [], owner: undefined });
     }
     expect(left).toEqual([]);
@@ -290,9 +297,27 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
         fix: expect.stringContaining(`cleanup ${executionArn}`),
       },
     ]);
-    // Cleaned by hand, it is no longer reported.
+    // Its cleanup, started by hand, is itself stopped once it has claimed the lock: the sweeper still reports
+    // the execution it was cleaning (not the stopped cleanup), and names the same fix.
+    sb.sandbox.faults.setLatency('kinesisanalytics', 'DescribeApplication', 500);
+    const { executionArn: interrupted } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: outputs.CleanupStateMachineArn, input: JSON.stringify({ executionArn }) }),
+    );
+    const claimedFor = async () =>
+      (
+        await new DynamoDBClient(sb.clientConfig()).send(
+          new GetItemCommand({ TableName: 'msf-cmk-onboarding-locks', Key: { lockId: { S: orphans[0].lock! } }, ConsistentRead: true }),
+        )
+      ).Item?.claimedFor?.S;
+    for (const until = Date.now() + 60_000; Date.now() < until && (await claimedFor()) !== executionArn; ) await new Promise((r) => setTimeout(r, 5));
+    await sfn.send(new StopExecutionCommand({ executionArn: interrupted }));
+    sb.sandbox.faults.clear();
+    expect([(await ended(sfn, interrupted!)).status, await lockOwner(UNSWEPT)]).toEqual(['ABORTED', interrupted]);
+    expect((await sweep()).orphans).toEqual([expect.objectContaining({ executionArn, status: 'ABORTED', lock: orphans[0].lock })]);
+    // Cleaned by hand again, the lock taken over from the stopped cleanup: no longer reported, the lock free.
     const cleaned = await startExecution({ client: sfn, stateMachineArn: outputs.CleanupStateMachineArn, input: { executionArn }, pollMs: 10 }, () => {});
     expect(cleaned.status).toBe('SUCCEEDED');
+    expect(await lockOwner(UNSWEPT)).toBeUndefined();
     expect((await sweep()).orphans).toEqual([]);
   }, 180_000);
 
