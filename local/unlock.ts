@@ -51,7 +51,7 @@ export async function unlock(
       new UpdateItemCommand({
         TableName: p.lockTableName,
         Key: key,
-        UpdateExpression: 'REMOVE #owner, expiresAt SET unlocks = list_append(if_not_exists(unlocks, :none), :entry)',
+        UpdateExpression: 'REMOVE #owner, expiresAt, claimedFor SET unlocks = list_append(if_not_exists(unlocks, :none), :entry)',
         ConditionExpression: '#owner = :holder',
         ExpressionAttributeNames: { '#owner': 'owner' },
         ExpressionAttributeValues: { ':holder': { S: holder }, ':none': { L: [] }, ':entry': { L: [entry] } },

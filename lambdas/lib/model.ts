@@ -161,6 +161,8 @@ export interface KeyRetirement {
 export interface UndoState {
   revert?: RevertResult;
   operatorKeyAccess?: UndoResult[];
+  /** A cleanup's RestoreOperatorKeyAccess (a revert's own rollback writes it as operatorKeyAccess). */
+  operatorKeyRestore?: UndoResult[];
   key?: { results: UndoResult[]; retired: KeyRetirement[] };
   application?: UndoResult[];
   operatorRole?: UndoResult[];

@@ -19,7 +19,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { applyChanges, withKey, type Decision } from './changes';
-import { assertLockHeld } from './lock';
+import { renewLockForRedrive } from './lock';
 import { PreconditionFailed, errorName, isAwsError } from './errors';
 import { logger, tracer, withoutDocuments } from './observability';
 import { clientsAs, forgetSessions, type Actor, type Persona } from './personas';
@@ -179,7 +179,7 @@ export function stepHandler<F, O>(def: StepDefinition<F, O>): Task<StepEvent, De
     const decision = withCreatedKey(recorded, state);
     if (!decision.changes.length) return decision.outcome;
     // A redrive resumes mid-way: if a cleanup has undone this run since, its lock has gone with it.
-    if (event.redriveCount) await assertLockHeld(state, actor);
+    if (event.redriveCount) await renewLockForRedrive(state, actor);
     const answers = await applyChanges(decision.changes, actor);
     return def.settle ? def.settle(decision, answers) : decision.outcome;
   });

@@ -10,12 +10,11 @@ import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { AlreadyInProgress, unlessMissing } from '../lib/errors';
 import { appArn } from '../lib/names';
 import { clientsAs } from '../lib/personas';
+import { LEASE_SECONDS } from '../lib/lock';
 import { deployment } from '../lib/settings';
 import { actorOf, isPlan, task } from '../lib/step';
 import type { LockResult, WorkflowState } from '../lib/model';
 
-/** Longer than the state machine's TimeoutSeconds, so a live execution never loses its lock. */
-export const LEASE_SECONDS = 7500;
 /** Holders whose own Catch ran to its end: their lock may be taken over. */
 const ENDED_CLEANLY = ['SUCCEEDED', 'FAILED'];
 

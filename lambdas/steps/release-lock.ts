@@ -4,6 +4,7 @@
  * next run: AcquireLock takes over a lock whose holder has ended.
  */
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { isConditionFailed, refuseIfClaimed } from '../lib/lock';
 import { clientsAs } from '../lib/personas';
 import { deployment } from '../lib/settings';
 import { actorOf, task } from '../lib/step';
@@ -11,7 +12,8 @@ import type { WorkflowState } from '../lib/model';
 
 export const handler = task('ReleaseLock', 'orchestrator', async (state: WorkflowState): Promise<{ released: boolean }> => {
   if (!state.lock) return { released: false };
-  const { dynamodb } = await clientsAs('orchestrator', actorOf(state, 'ReleaseLock'), 'write');
+  const actor = actorOf(state, 'ReleaseLock');
+  const { dynamodb } = await clientsAs('orchestrator', actor, 'write');
   try {
     await dynamodb.send(
       new UpdateItemCommand({
@@ -25,8 +27,10 @@ export const handler = task('ReleaseLock', 'orchestrator', async (state: Workflo
     );
     return { released: true };
   } catch (e) {
-    // Not ours any more: released by an earlier attempt whose answer was lost, or taken over.
-    if ((e as Error).name === 'ConditionalCheckFailedException') return { released: false };
-    throw e;
+    if (!isConditionFailed(e)) throw e;
+    // Claimed by this execution's cleanup (it was stopped, then redriven): it is being undone, not done.
+    await refuseIfClaimed(state, actor);
+    // Otherwise not ours any more: released by an earlier attempt whose answer was lost, or taken over.
+    return { released: false };
   }
 });

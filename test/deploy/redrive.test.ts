@@ -26,7 +26,7 @@ import { leftovers } from '../workflow/faults';
 import { deployed, execRoleArn } from './deployed';
 
 const A = '000000000000';
-const APPS = ['throttled', 'rolledback', 'resumed', 'cleaned', 'racing'];
+const APPS = ['throttled', 'rolledback', 'resumed', 'cleaned', 'racing', 'late'];
 /** What a run leaves in the account, less executions, logs, function containers and rule state. */
 const accountLeftovers = (changes: StateChange[], sb: RunningSandbox) =>
   leftovers(changes, sb.sandbox.state).filter((c) => !/^(stepfunctions|logs|lambda|events|sqs)\./.test(c.path));
@@ -73,11 +73,11 @@ describe('a redrive of an onboarding resumes only where that is safe, and is ref
     expect((await ended(sfn(), executionArn)).status).toBe('ABORTED');
   }
   /**
-   * GrantOperatorKeyAccess's call held in flight (100 ms), and the cleanup's first read held longer (1.5 s): its 60 s
+   * A state's call held in flight (100 ms; GrantOperatorKeyAccess's by default), and the cleanup's first read held longer (1.5 s): its 60 s
    * settle is instant here, and the in-flight call must land before the compensations read the account.
    */
-  const holdInFlightCall = () => {
-    sb.sandbox.faults.setLatency('iam', 'PutRolePolicy', 100);
+  const holdInFlightCall = (service = 'iam', operation = 'PutRolePolicy') => {
+    sb.sandbox.faults.setLatency(service, operation, 100);
     sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', 1500);
   };
   const cleanupRule = async () => ((await clients(sb).events.send(new ListRulesCommand({}))).Rules ?? []).find((r) => r.Name?.includes('CleanupRule'))!.Name!;
@@ -173,24 +173,31 @@ describe('a redrive of an onboarding resumes only where that is safe, and is ref
     expect(accountLeftovers(sb.sandbox.diff(cleaned), sb)).toEqual([]);
   });
 
-  it('stopped, and redriven while its cleanup runs: refused once the cleanup has claimed the lock; the cleanup leaves the account as before', async () => {
-    const before = sb.sandbox.snapshot();
-    holdInFlightCall();
-    const executionArn = await start('racing');
-    await stopIn(executionArn, 'GrantOperatorKeyAccess');
-    // The cleanup's compensations held back, so that the redrive lands between its claim and its end.
-    sb.sandbox.faults.setLatency('kinesisanalytics', 'DescribeApplication', 300);
-    for (const until = Date.now() + 60_000; Date.now() < until; await new Promise((r) => setTimeout(r, 5)))
-      if ((await lock('racing'))?.claimedFor?.S === executionArn) break;
-    const claimed = await lock('racing');
-    expect(claimed?.claimedFor?.S).toBe(executionArn);
-    const refused = await redrive(executionArn);
-    sb.sandbox.faults.clear();
-    expect([refused.status, refused.error]).toEqual(['FAILED', 'RedriveRefused']);
-    const [cleanup] = await cleanupsOf(executionArn);
-    expect(claimed?.owner?.S).toBe(cleanup.executionArn);
-    expect((await cleanedUp(executionArn)).status).toBe('SUCCEEDED');
-    expect(accountLeftovers(sb.sandbox.diff(before), sb)).toEqual([]);
-    expect((await lock('racing'))?.owner).toBeUndefined();
-  });
+  // In an apply (its first change refused), and after the last one (its release refused, not SUCCEEDED).
+  it.each([
+    ['racing', 'GrantOperatorKeyAccess', 'iam', 'PutRolePolicy'],
+    ['late', 'VerifyEncryption', 'kms', 'DescribeKey'],
+  ])(
+    'stopped (%s) in %s and redriven while its cleanup runs: refused once the cleanup has claimed the lock; the cleanup leaves the account as before',
+    async (app, state, service, operation) => {
+      const before = sb.sandbox.snapshot();
+      holdInFlightCall(service, operation);
+      const executionArn = await start(app);
+      await stopIn(executionArn, state);
+      // The cleanup's compensations held back, so that the redrive lands between its claim and its end.
+      sb.sandbox.faults.setLatency('kinesisanalytics', 'DescribeApplication', 300);
+      for (const until = Date.now() + 60_000; Date.now() < until; await new Promise((r) => setTimeout(r, 5)))
+        if ((await lock(app))?.claimedFor?.S === executionArn) break;
+      const claimed = await lock(app);
+      expect(claimed?.claimedFor?.S).toBe(executionArn);
+      const refused = await redrive(executionArn);
+      sb.sandbox.faults.clear();
+      expect([refused.status, refused.error]).toEqual(['FAILED', 'RedriveRefused']);
+      const [cleanup] = await cleanupsOf(executionArn);
+      expect(claimed?.owner?.S).toBe(cleanup.executionArn);
+      expect((await cleanedUp(executionArn)).status).toBe('SUCCEEDED');
+      expect(accountLeftovers(sb.sandbox.diff(before), sb)).toEqual([]);
+      expect((await lock(app))?.owner).toBeUndefined();
+    },
+  );
 });
