@@ -1,9 +1,11 @@
 /** The CDK app deployed into a fresh sandbox, as the deploy tests share it. */
 import { CreateRoleCommand } from '@aws-sdk/client-iam';
+import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { readAssembly, deployTemplate } from '../../local/sandbox/deploy';
 import { STACK_NAME, cachedAssembly } from '../../local/stack';
 import { clients, testSandbox } from '../sandbox/helpers';
 import type { SandboxOptions } from '../../local/sandbox/sandbox';
+import type { RunningSandbox } from '../../local/sandbox/server';
 
 const trust = (service: string) =>
   JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole' }] });
@@ -35,4 +37,14 @@ export async function deployed(
     await sb.close();
     throw e;
   }
+}
+
+/** Stops the execution (StopExecution, as the console's Stop does) as soon as it has entered `state`. */
+export async function stopIn(sb: RunningSandbox, executionArn: string, state: string): Promise<void> {
+  const entered = () =>
+    sb.sandbox.state.stepfunctions!.executions[executionArn].events.some(
+      (e: any) => e.type === 'TaskStateEntered' && e.stateEnteredEventDetails?.name === state,
+    );
+  for (const until = Date.now() + 60_000; Date.now() < until && !entered(); ) await new Promise((r) => setTimeout(r, 2));
+  await clients(sb).sfn.send(new StopExecutionCommand({ executionArn, cause: `stopped in ${state} by the test` }));
 }

@@ -17,13 +17,12 @@ import {
   ListExecutionsCommand,
   RedriveExecutionCommand,
   StartExecutionCommand,
-  StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { RunningSandbox } from '../../local/sandbox/server';
 import type { StateChange } from '../../local/sandbox/state';
 import { clients, ended } from '../sandbox/helpers';
 import { leftovers } from '../workflow/faults';
-import { deployed, execRoleArn } from './deployed';
+import { deployed, execRoleArn, stopIn as stopInState } from './deployed';
 
 const A = '000000000000';
 const APPS = ['throttled', 'rolledback', 'resumed', 'cleaned', 'racing', 'late'];
@@ -66,10 +65,7 @@ describe('a redrive of an onboarding resumes only where that is safe, and is ref
       ?.ApplicationEncryptionConfigurationDescription?.KeyType;
   /** Stops the execution once it has entered `state`, its call there held in flight. */
   async function stopIn(executionArn: string, state: string) {
-    const execution = () => sb.sandbox.state.stepfunctions!.executions[executionArn];
-    for (const until = Date.now() + 60_000; Date.now() < until; await new Promise((r) => setTimeout(r, 2)))
-      if (execution().events.some((e: any) => e.type === 'TaskStateEntered' && e.stateEnteredEventDetails?.name === state)) break;
-    await sfn().send(new StopExecutionCommand({ executionArn }));
+    await stopInState(sb, executionArn, state);
     expect((await ended(sfn(), executionArn)).status).toBe('ABORTED');
   }
   /**

@@ -20,7 +20,7 @@ import { clients, ended } from '../sandbox/helpers';
 import { leftovers, leftoversOfExisting } from '../workflow/faults';
 import { ASL_FILE } from '../../infra/onboarding-stack';
 import { startExecution } from '../../local/start';
-import { deployed, execRoleArn } from './deployed';
+import { deployed, execRoleArn, stopIn as stopInState } from './deployed';
 
 const A = '000000000000';
 /**
@@ -132,15 +132,7 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
   const cleanups = (count: number) => cleanupsIn(sb, outputs, count);
 
   /** Stops the execution as soon as it is in `state` (its function's call is then held in flight). */
-  async function stopIn(executionArn: string, state: string) {
-    const execution = () => sb.sandbox.state.stepfunctions!.executions[executionArn];
-    for (
-      const until = Date.now() + 60_000;
-      Date.now() < until && !execution().events.some((e: any) => e.type === 'TaskStateEntered' && e.stateEnteredEventDetails?.name === state);
-    )
-      await new Promise((r) => setTimeout(r, 2));
-    await clients(sb).sfn.send(new StopExecutionCommand({ executionArn, cause: `stopped in ${state} by the test` }));
-  }
+  const stopIn = (executionArn: string, state: string) => stopInState(sb, executionArn, state);
 
   /** The Task state an execution was in when it ended. */
   const endedInState = (executionArn: string): string | undefined =>
