@@ -5,12 +5,12 @@
  * An execution that was stopped or timed out ran no rollback: its lock stays until its cleanup (or
  * `msf-cmk unlock`) releases it. Otherwise the run ends AlreadyInProgress having changed nothing.
  */
-import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { AlreadyInProgress, unlessMissing } from '../lib/errors';
 import { appArn } from '../lib/names';
 import { clientsAs } from '../lib/personas';
-import { LEASE_SECONDS } from '../lib/lock';
+import { LEASE_SECONDS, isConditionFailed } from '../lib/lock';
 import { deployment } from '../lib/settings';
 import { actorOf, isPlan, task } from '../lib/step';
 import type { LockResult, WorkflowState } from '../lib/model';
@@ -61,7 +61,7 @@ export const handler = task('AcquireLock', 'orchestrator', async (state: Workflo
   try {
     await take();
   } catch (e) {
-    if (!(e instanceof ConditionalCheckFailedException) && (e as Error).name !== 'ConditionalCheckFailedException') throw e;
+    if (!isConditionFailed(e)) throw e;
     const held = await read();
     const owner = held?.owner?.S;
     const status = owner ? await holderStatus(owner) : undefined;
@@ -69,7 +69,7 @@ export const handler = task('AcquireLock', 'orchestrator', async (state: Workflo
     try {
       await take(owner);
     } catch (again) {
-      if ((again as Error).name === 'ConditionalCheckFailedException') throw refuse(await read());
+      if (isConditionFailed(again)) throw refuse(await read());
       throw again;
     }
   }

@@ -1,7 +1,8 @@
 /**
  * ReadEndedExecution: the first state of the cleanup machine. A stopped (ABORTED) or TIMED_OUT execution of an
- * operation that changes the account ran no Catch, so what it did is known only from its own history: the newest state document recorded there
- * (its before-images in the ledger, its execution ARN as owner tag) is what the compensations undo. Read-only.
+ * operation that changes the account ran no Catch, so what it did is known only from its own history: the
+ * newest state document recorded there (its before-images in the ledger, its execution ARN as owner tag) is
+ * what the compensations undo. Read-only.
  *
  * Only the execution's ARN comes in (from the status-change event or `msf-cmk cleanup`); everything else is
  * read back from Step Functions, so an input cannot hand the compensations a ledger of its own making.
