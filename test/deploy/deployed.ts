@@ -1,4 +1,6 @@
 /** The CDK app deployed into a fresh sandbox, as the deploy tests share it. */
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { ListRulesCommand } from '@aws-sdk/client-eventbridge';
 import { CreateRoleCommand } from '@aws-sdk/client-iam';
 import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { readAssembly, deployTemplate } from '../../local/sandbox/deploy';
@@ -47,4 +49,19 @@ export async function stopIn(sb: RunningSandbox, executionArn: string, state: st
     );
   for (const until = Date.now() + 60_000; Date.now() < until && !entered(); ) await new Promise((r) => setTimeout(r, 2));
   await clients(sb).sfn.send(new StopExecutionCommand({ executionArn, cause: `stopped in ${state} by the test` }));
+}
+
+/** An application's lock item in the deployed stack's lock table (a consistent read). */
+export async function lockItem(sb: RunningSandbox, app: string) {
+  const lockId = `arn:aws:kinesisanalytics:${sb.sandbox.region}:${sb.sandbox.account}:application/${app}`;
+  return (
+    await new DynamoDBClient(sb.clientConfig()).send(
+      new GetItemCommand({ TableName: 'msf-cmk-onboarding-locks', Key: { lockId: { S: lockId } }, ConsistentRead: true }),
+    )
+  ).Item;
+}
+
+/** The name CloudFormation gave the stack's CleanupRule. */
+export async function cleanupRuleName(sb: RunningSandbox): Promise<string> {
+  return ((await clients(sb).events.send(new ListRulesCommand({}))).Rules ?? []).find((r) => r.Name?.includes('CleanupRule'))!.Name!;
 }

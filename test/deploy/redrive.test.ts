@@ -8,8 +8,7 @@
  * - stopped: with its cleanup not run, a redrive resumes where it stopped and onboards; once its cleanup has
  *   claimed its lock (or undone it), the redrive's first change is refused (RedriveRefused), nothing changed.
  */
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { DisableRuleCommand, EnableRuleCommand, ListRulesCommand } from '@aws-sdk/client-eventbridge';
+import { DisableRuleCommand, EnableRuleCommand } from '@aws-sdk/client-eventbridge';
 import { CreateApplicationCommand, DescribeApplicationCommand } from '@aws-sdk/client-kinesis-analytics-v2';
 import {
   DescribeExecutionCommand,
@@ -22,7 +21,7 @@ import type { RunningSandbox } from '../../local/sandbox/server';
 import type { StateChange } from '../../local/sandbox/state';
 import { clients, ended } from '../sandbox/helpers';
 import { leftovers } from '../workflow/faults';
-import { deployed, execRoleArn, stopIn as stopInState } from './deployed';
+import { cleanupRuleName, deployed, execRoleArn, lockItem, stopIn as stopInState } from './deployed';
 
 const A = '000000000000';
 const APPS = ['throttled', 'rolledback', 'resumed', 'cleaned', 'racing', 'late'];
@@ -54,12 +53,7 @@ describe('a redrive of an onboarding resumes only where that is safe, and is ref
     const from = events.findIndex((e) => e.type === 'ExecutionRedriven');
     return events.slice(from).flatMap((e) => (e.stateEnteredEventDetails ? [e.stateEnteredEventDetails.name!] : []));
   };
-  const lock = async (app: string) =>
-    (
-      await new DynamoDBClient(sb.clientConfig()).send(
-        new GetItemCommand({ TableName: 'msf-cmk-onboarding-locks', Key: { lockId: { S: `arn:aws:kinesisanalytics:us-east-1:${A}:application/${app}` } } }),
-      )
-    ).Item;
+  const lock = (app: string) => lockItem(sb, app);
   const keyType = async (app: string) =>
     (await clients(sb).flink.send(new DescribeApplicationCommand({ ApplicationName: app }))).ApplicationDetail?.ApplicationConfigurationDescription
       ?.ApplicationEncryptionConfigurationDescription?.KeyType;
@@ -76,7 +70,7 @@ describe('a redrive of an onboarding resumes only where that is safe, and is ref
     sb.sandbox.faults.setLatency(service, operation, 100);
     sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', 1500);
   };
-  const cleanupRule = async () => ((await clients(sb).events.send(new ListRulesCommand({}))).Rules ?? []).find((r) => r.Name?.includes('CleanupRule'))!.Name!;
+  const cleanupRule = () => cleanupRuleName(sb);
   const cleanupsOf = async (executionArn: string) => {
     const list = (await sfn().send(new ListExecutionsCommand({ stateMachineArn: outputs.CleanupStateMachineArn }))).executions ?? [];
     const mine = [];

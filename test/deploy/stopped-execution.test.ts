@@ -9,9 +9,8 @@
  * it (SettleInFlightTask, 60 s); the sandbox runs Wait states instantly here, so the cleanup's first call
  * is slowed instead by more than the in-flight call's latency, which is what the Wait buys in AWS.
  */
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { readFileSync } from 'node:fs';
-import { DisableRuleCommand, EnableRuleCommand, ListRulesCommand } from '@aws-sdk/client-eventbridge';
+import { DisableRuleCommand, EnableRuleCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeApplicationCommand } from '@aws-sdk/client-kinesis-analytics-v2';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import type { RunningSandbox } from '../../local/sandbox/server';
@@ -20,7 +19,7 @@ import { clients, ended } from '../sandbox/helpers';
 import { leftovers, leftoversOfExisting } from '../workflow/faults';
 import { ASL_FILE } from '../../infra/onboarding-stack';
 import { startExecution } from '../../local/start';
-import { deployed, execRoleArn, stopIn as stopInState } from './deployed';
+import { cleanupRuleName, deployed, execRoleArn, lockItem, stopIn as stopInState } from './deployed';
 
 const A = '000000000000';
 /**
@@ -92,12 +91,7 @@ const UNSWEPT = 'unswept';
 const accountLeftovers = (changes: StateChange[], sb: RunningSandbox) =>
   leftovers(changes, sb.sandbox.state).filter((c) => !/^(stepfunctions|logs|lambda|events|sqs)\./.test(c.path));
 
-const lockOwnerIn = async (sb: RunningSandbox, app: string) =>
-  (
-    await new DynamoDBClient(sb.clientConfig()).send(
-      new GetItemCommand({ TableName: 'msf-cmk-onboarding-locks', Key: { lockId: { S: `arn:aws:kinesisanalytics:us-east-1:${A}:application/${app}` } } }),
-    )
-  ).Item?.owner?.S;
+const lockOwnerIn = async (sb: RunningSandbox, app: string) => (await lockItem(sb, app))?.owner?.S;
 
 /** The cleanup executions, newest first, once `count` have ended (up to 150 s: CI machines are slow). */
 async function cleanupsIn(sb: RunningSandbox, outputs: Record<string, string>, count: number) {
@@ -263,7 +257,7 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
     const { sfn, events } = clients(sb);
     expect((await sweep()).orphans).toEqual([]);
     // The status-change event is lost: the cleanup rule is disabled while the execution is stopped.
-    const rule = ((await events.send(new ListRulesCommand({}))).Rules ?? []).find((r) => r.Name?.includes('CleanupRule'))?.Name;
+    const rule = await cleanupRuleName(sb);
     await events.send(new DisableRuleCommand({ Name: rule }));
     sb.sandbox.faults.setLatency('kms', 'CreateKey', IN_FLIGHT_MS);
     const input = { applicationName: UNSWEPT, createApplication: { serviceExecutionRoleArn: execRoleArn(A, UNSWEPT) } };
@@ -295,12 +289,7 @@ describe('an onboarding stopped in any state is cleaned by the deployed stack, f
     const { executionArn: interrupted } = await sfn.send(
       new StartExecutionCommand({ stateMachineArn: outputs.CleanupStateMachineArn, input: JSON.stringify({ executionArn }) }),
     );
-    const claimedFor = async () =>
-      (
-        await new DynamoDBClient(sb.clientConfig()).send(
-          new GetItemCommand({ TableName: 'msf-cmk-onboarding-locks', Key: { lockId: { S: orphans[0].lock! } }, ConsistentRead: true }),
-        )
-      ).Item?.claimedFor?.S;
+    const claimedFor = async () => (await lockItem(sb, UNSWEPT))?.claimedFor?.S;
     for (const until = Date.now() + 60_000; Date.now() < until && (await claimedFor()) !== executionArn; ) await new Promise((r) => setTimeout(r, 5));
     await sfn.send(new StopExecutionCommand({ executionArn: interrupted }));
     sb.sandbox.faults.clear();
