@@ -101,8 +101,19 @@ export function autoOnboardingInput(): InputTransformer {
   };
 }
 
-/** next-capabilities §1.5: the KMS calls that can hurt a key an application depends on (there is no key-state event). */
-export const KEY_GUARD_EVENT_NAMES = ['DisableKey', 'ScheduleKeyDeletion', 'PutKeyPolicy', 'CreateGrant', 'RevokeGrant', 'DeleteAlias'] as const;
+/**
+ * next-capabilities §1.5: the KMS calls that can hurt a key an application depends on (there is no key-state
+ * event). UntagResource too: removing the in-use tag is the first of the two acts the deletion guard asks for.
+ */
+export const KEY_GUARD_EVENT_NAMES = [
+  'DisableKey',
+  'ScheduleKeyDeletion',
+  'PutKeyPolicy',
+  'CreateGrant',
+  'RevokeGrant',
+  'DeleteAlias',
+  'UntagResource',
+] as const;
 /** KMS's own events: the key's deletion when its pending window ends, and a rotation. */
 export const KMS_NATIVE_DETAIL_TYPES = ['KMS CMK Deletion', 'KMS CMK Rotation'] as const;
 

@@ -5,10 +5,11 @@
  * enabled, is tagged with why, keeps its alias (a re-run finds and reuses it) and is reported. An alias is
  * deleted only after its key's deletion is scheduled, so a key is never left live without one. Every other
  * change (a rewritten key policy, a moved alias) goes back to its before-image. An adopted key is untouched.
+ * A key to be deleted loses its in-use tag first, which the deletion guard's deny is conditioned on.
  */
-import { DeleteAliasCommand, ScheduleKeyDeletionCommand, TagResourceCommand, type KeyMetadata } from '@aws-sdk/client-kms';
+import { DeleteAliasCommand, ScheduleKeyDeletionCommand, TagResourceCommand, UntagResourceCommand, type KeyMetadata } from '@aws-sdk/client-kms';
 import { undoChange, type UndoResult } from '../lib/changes';
-import { RETAINED_KEY, aliasName, isCreatedByThisRun } from '../lib/names';
+import { IN_USE_KEY, RETAINED_KEY, aliasName, isCreatedByThisRun, tagValue } from '../lib/names';
 import { clientsAs } from '../lib/personas';
 import { aliasTarget, keyTags } from '../lib/reads';
 import { deployment } from '../lib/settings';
@@ -21,7 +22,8 @@ async function retire(state: WorkflowState, key: Pick<KeyMetadata, 'KeyId' | 'Ar
   const meta = await keyState(actor, key.Arn!);
   if (!meta) return { keyArn: key.Arn!, result: 'none' };
   const { kms } = await clientsAs('key-admin', actor, 'write');
-  if (!isCreatedByThisRun(await keyTags(kms, meta.KeyId!), state.context, state.config.applicationName)) return { keyArn: key.Arn!, result: 'none' };
+  const tags = await keyTags(kms, meta.KeyId!);
+  if (!isCreatedByThisRun(tags, state.context, state.config.applicationName)) return { keyArn: key.Arn!, result: 'none' };
   const alias = aliasName(deployment(), state.config.applicationName);
   let deletionDate = meta.DeletionDate?.toISOString();
   if (meta.KeyState !== 'PendingDeletion') {
@@ -32,6 +34,8 @@ async function retire(state: WorkflowState, key: Pick<KeyMetadata, 'KeyId' | 'Ar
       );
       return { keyArn: key.Arn!, result: 'retained', references };
     }
+    // Nothing needs the key, so it is no longer in use: the deletion guard's deny lifts with the tag.
+    if (tagValue(tags, IN_USE_KEY) !== undefined) await kms.send(new UntagResourceCommand({ KeyId: meta.KeyId, TagKeys: [IN_USE_KEY] }));
     deletionDate = (
       await kms.send(new ScheduleKeyDeletionCommand({ KeyId: meta.KeyId, PendingWindowInDays: deployment().pendingWindowDays }))
     ).DeletionDate?.toISOString();

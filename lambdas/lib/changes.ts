@@ -19,10 +19,19 @@ import {
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { CreateApplicationCommand, DeleteApplicationCommand, UpdateApplicationCommand } from '@aws-sdk/client-kinesis-analytics-v2';
-import { CreateAliasCommand, CreateKeyCommand, PutKeyPolicyCommand, RotateKeyOnDemandCommand, UpdateAliasCommand, type KeyMetadata } from '@aws-sdk/client-kms';
+import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  PutKeyPolicyCommand,
+  RotateKeyOnDemandCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  UpdateAliasCommand,
+  type KeyMetadata,
+} from '@aws-sdk/client-kms';
 import { isDeepStrictEqual } from 'node:util';
 import { ApplicationBusy, ApplyInterrupted, PrincipalNotYetVisible, ResourceConflict, isAwsError, unlessMissing } from './errors';
-import { isCreatedByThisRun } from './names';
+import { isCreatedByThisRun, tagValue } from './names';
 import { clientsAs, type Actor, type Persona } from './personas';
 import {
   aliasTarget,
@@ -34,6 +43,7 @@ import {
   getRole,
   getRolePolicy,
   keyPolicyOf,
+  keyTags,
   onDemandRotations,
 } from './reads';
 
@@ -50,6 +60,7 @@ export type Action =
   | 'kms:CreateAlias'
   | 'kms:UpdateAlias'
   | 'kms:PutKeyPolicy'
+  | 'kms:TagResource'
   | 'kms:RotateKeyOnDemand';
 
 export interface Change {
@@ -193,6 +204,8 @@ async function apply(change: Change, actor: Actor): Promise<unknown> {
       return kms.send(new UpdateAliasCommand(r as never));
     case 'kms:PutKeyPolicy':
       return kms.send(new PutKeyPolicyCommand(r as never));
+    case 'kms:TagResource':
+      return kms.send(new TagResourceCommand(r as never));
     case 'kms:RotateKeyOnDemand':
       // Not idempotent in KMS: a retry after a lost answer finds the rotation made and does not rotate again.
       if ((await onDemandRotations(kms, r.KeyId)) >= (change.after as number)) return {};
@@ -235,6 +248,8 @@ export async function observe(change: Change, actor: Actor): Promise<unknown> {
       return aliasTarget(kms, r.AliasName);
     case 'kms:PutKeyPolicy':
       return keyPolicyOf(kms, r.KeyId);
+    case 'kms:TagResource':
+      return tagValue(await keyTags(kms, r.KeyId), r.Tags[0].TagKey);
     case 'kms:RotateKeyOnDemand':
       return onDemandRotations(kms, r.KeyId);
   }
@@ -310,6 +325,9 @@ export async function undoChange(change: Change, actor: Actor): Promise<UndoResu
       return result('undone');
     case 'kms:PutKeyPolicy':
       await kms.send(new PutKeyPolicyCommand({ KeyId: r.KeyId, PolicyName: 'default', Policy: JSON.stringify(change.before) }));
+      return result('undone');
+    case 'kms:TagResource':
+      await kms.send(new UntagResourceCommand({ KeyId: r.KeyId, TagKeys: [r.Tags[0].TagKey] }));
       return result('undone');
     case 'iam:PutRolePermissionsBoundary':
     case 'kinesisanalytics:UpdateApplication':

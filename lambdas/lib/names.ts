@@ -74,8 +74,15 @@ export const CREATED_BY_KEY = 'msf-cmk:created-by-execution';
 /** On a key a rollback kept because something still references it. */
 export const RETAINED_KEY = 'msf-cmk:retained';
 
+/**
+ * On every key the workflow creates: an application depends on it. With the keyDeletionGuard setting, the
+ * key policy denies DisableKey and ScheduleKeyDeletion while it is "true" (IN_USE_VALUE).
+ */
+export const IN_USE_KEY = 'msf-cmk:in-use';
+export const IN_USE_VALUE = 'true';
+
 /** Tag keys the workflow writes itself: an input may not set them (any case). */
-export const RESERVED_TAG_KEYS = [MANAGED_BY_KEY, APPLICATION_KEY, CREATED_BY_KEY, RETAINED_KEY];
+export const RESERVED_TAG_KEYS = [MANAGED_BY_KEY, APPLICATION_KEY, CREATED_BY_KEY, RETAINED_KEY, IN_USE_KEY];
 export const isReservedTagKey = (key: string) => {
   const k = key.toLowerCase();
   return k.startsWith('aws:') || k.startsWith('msf-cmk:') || RESERVED_TAG_KEYS.some((r) => r.toLowerCase() === k);
@@ -97,7 +104,8 @@ export function ownerTags(ctx: Context, applicationName: string, extra: Record<s
 }
 
 type AnyTag = { Key?: string; Value?: string; TagKey?: string; TagValue?: string };
-const tagValue = (tags: AnyTag[] | undefined, key: string) => {
+/** A tag's value, in either AWS tag shape. */
+export const tagValue = (tags: AnyTag[] | undefined, key: string) => {
   const t = tags?.find((x) => (x.Key ?? x.TagKey) === key);
   return t?.Value ?? t?.TagValue;
 };

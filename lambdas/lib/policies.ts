@@ -6,7 +6,7 @@
  * plain string as in the documented examples), because the workflow compares the document it would
  * write with the one in AWS to decide whether anything changed.
  */
-import { MANAGED_BY_KEY, MANAGED_BY_VALUE, partitionOf, type Scope } from './names';
+import { IN_USE_KEY, IN_USE_VALUE, MANAGED_BY_KEY, MANAGED_BY_VALUE, partitionOf, type Scope } from './names';
 
 export type ConditionValue = string | string[];
 export type Condition = Record<string, Record<string, ConditionValue>>;
@@ -110,7 +110,11 @@ export const ALIAS_ACTIONS = ['kms:CreateAlias', 'kms:DeleteAlias', 'kms:UpdateA
  *   kms:*), which replaces the recovery statement. With it, IAM policies in the account count for this key:
  *   any principal whose identity policy allows kms:* on `*` can use or manage it too — hence off by default,
  *   an option for organisations that govern KMS access through IAM. The operator's IAM CMK policy is
- *   attached either way: MSF checks the caller's IAM policy as well as the key policy (facts §4 (a)/(b)).
+ *   attached either way: MSF checks the caller's IAM policy as well as the key policy (facts §4 (a)/(b));
+ * - only with `deletionGuard`, a Deny of DisableKey and ScheduleKeyDeletion to every principal (the key
+ *   administrator and the account root included: an explicit deny beats every allow) while the key is
+ *   tagged in use. Removing the tag first is the deliberate second act; the key administrator may, and
+ *   CloudTrail records it.
  */
 export function keyPolicy(p: {
   scope: Scope;
@@ -118,6 +122,7 @@ export function keyPolicy(p: {
   operatorRoleArn: string;
   keyAdminRoleArn: string;
   delegateToAccount?: boolean;
+  deletionGuard?: boolean;
 }): PolicyDocument {
   const app = p.applicationArn;
   const via = viaService(p.scope.region);
@@ -206,18 +211,29 @@ export function keyPolicy(p: {
       Condition: grantConstraints(app),
     },
   );
+  if (p.deletionGuard) {
+    statements.push({
+      Sid: 'DenyDisableOrDeletionWhileInUse',
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: values('kms:DisableKey', 'kms:ScheduleKeyDeletion'),
+      Resource: '*',
+      Condition: { StringEquals: { [`aws:ResourceTag/${IN_USE_KEY}`]: IN_USE_VALUE } },
+    });
+  }
   return document(statements, 'msf-cmk-key-policy');
 }
 
-/** Every Sid keyPolicy writes (with either delegateToAccount): the statements the workflow owns in a key policy. */
+/** Every Sid keyPolicy writes (with any options): the statements the workflow owns in a key policy. */
 export const KEY_POLICY_SIDS: ReadonlySet<string> = new Set(
-  [true, false].flatMap((delegateToAccount) =>
+  [true, false].flatMap((option) =>
     keyPolicy({
       scope: { account: '000000000000', region: 'us-east-1' },
       applicationArn: '',
       operatorRoleArn: '',
       keyAdminRoleArn: '',
-      delegateToAccount,
+      delegateToAccount: option,
+      deletionGuard: option,
     }).Statement.map((s) => s.Sid),
   ),
 );

@@ -16,6 +16,8 @@ export interface Settings {
   lockTableName: string;
   pendingWindowDays: number;
   delegateToAccount: boolean;
+  /** Deny DisableKey/ScheduleKeyDeletion in the key policies while a key is tagged in use. */
+  keyDeletionGuard: boolean;
   autoOnboarding: boolean;
   /** The event bus for onboarding request events (infra only). */
   requestBusName: string;
@@ -68,6 +70,7 @@ const ENV: Record<keyof Deployment, string> = {
   lockTableName: 'MSF_CMK_LOCK_TABLE',
   pendingWindowDays: 'MSF_CMK_PENDING_WINDOW_DAYS',
   delegateToAccount: 'MSF_CMK_DELEGATE_TO_ACCOUNT',
+  keyDeletionGuard: 'MSF_CMK_KEY_DELETION_GUARD',
   autoOnboarding: 'MSF_CMK_AUTO_ONBOARDING',
   requestBusName: 'MSF_CMK_REQUEST_BUS_NAME',
   requestPrincipals: 'MSF_CMK_REQUEST_PRINCIPALS',

@@ -12,7 +12,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { EXISTS, NEW_KEY, type Change, type Decision } from '../lib/changes';
 import { PreconditionFailed, ResourceConflict, isAwsError } from '../lib/errors';
 import { refusedRequests } from '../lib/key-policy-check';
-import { aliasArn, aliasName, appArn, isManagedFor, operatorRoleArn, ownerTags } from '../lib/names';
+import { IN_USE_KEY, IN_USE_VALUE, aliasArn, aliasName, appArn, isManagedFor, operatorRoleArn, ownerTags } from '../lib/names';
 import { KEY_POLICY_SIDS, keyPolicy, type PolicyDocument, type Statement } from '../lib/policies';
 import { describeKey, keyPolicyOf, keyTags } from '../lib/reads';
 import { deployment } from '../lib/settings';
@@ -32,6 +32,7 @@ export const expectedKeyPolicy = (state: WorkflowState, keyAdminRoleArn = deploy
     operatorRoleArn: operatorRoleArn(state.context, deployment(), state.config.applicationName),
     keyAdminRoleArn,
     delegateToAccount: deployment().delegateToAccount,
+    deletionGuard: deployment().keyDeletionGuard,
   });
 
 /** The policy with the workflow's statements as they should be, and everyone else's kept, in place. */
@@ -138,8 +139,11 @@ export const definition: StepDefinition<Found, KeyResult> = {
               KeySpec: 'SYMMETRIC_DEFAULT',
               KeyUsage: 'ENCRYPT_DECRYPT',
               Policy: JSON.stringify(expectedKeyPolicy(state)),
-              // The owner tags make the key findable before its alias exists.
-              Tags: ownerTags(context, config.applicationName, config.tags).map((t) => ({ TagKey: t.Key, TagValue: t.Value })),
+              // The owner tags make the key findable before its alias exists; the in-use tag arms the deletion guard.
+              Tags: [...ownerTags(context, config.applicationName, config.tags), { Key: IN_USE_KEY, Value: IN_USE_VALUE }].map((t) => ({
+                TagKey: t.Key,
+                TagValue: t.Value,
+              })),
             },
             after: EXISTS,
             detail: `symmetric encryption key whose policy names the operator, the key administrator, ${appArn(context, config.applicationName)} and both Managed Flink service principals`,
@@ -178,19 +182,29 @@ export const definition: StepDefinition<Found, KeyResult> = {
     const problems = keyProblems(key, state);
     if (problems.length) throw new PreconditionFailed(`Key ${key.Arn} behind ${alias} cannot be used: ${problems.join('; ')}.`);
     const converged = convergedPolicy(state, policy);
-    const changes: Change[] = isDeepStrictEqual(policy, converged)
-      ? []
-      : [
-          {
-            action: 'kms:PutKeyPolicy',
-            resource: key.Arn!,
-            persona: 'key-admin',
-            request: { KeyId: key.KeyId, PolicyName: 'default', Policy: JSON.stringify(converged) },
-            before: policy,
-            after: converged,
-            detail: "converges the workflow's statements of the key policy to the documented ones (other statements kept)",
-          },
-        ];
+    const changes: Change[] = [];
+    if (!isDeepStrictEqual(policy, converged)) {
+      changes.push({
+        action: 'kms:PutKeyPolicy',
+        resource: key.Arn!,
+        persona: 'key-admin',
+        request: { KeyId: key.KeyId, PolicyName: 'default', Policy: JSON.stringify(converged) },
+        before: policy,
+        after: converged,
+        detail: "converges the workflow's statements of the key policy to the documented ones (other statements kept)",
+      });
+    }
+    // A key made before the in-use tag existed gets it, so the deletion guard covers it too; a value someone set is theirs.
+    if (!tags?.some((t) => t.TagKey === IN_USE_KEY)) {
+      changes.push({
+        action: 'kms:TagResource',
+        resource: key.Arn!,
+        persona: 'key-admin',
+        request: { KeyId: key.KeyId, Tags: [{ TagKey: IN_USE_KEY, TagValue: IN_USE_VALUE }] },
+        after: IN_USE_VALUE,
+        detail: `tags ${key.Arn} ${IN_USE_KEY}=${IN_USE_VALUE}: an application depends on it`,
+      });
+    }
     return { changes, outcome: { keyArn: key.Arn!, keyId: key.KeyId!, aliasName: alias, keyState: key.KeyState!, created: false, adopted: false } };
   },
 

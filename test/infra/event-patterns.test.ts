@@ -149,6 +149,8 @@ describe('the key guard pattern', () => {
     ['ScheduleKeyDeletion', call('ScheduleKeyDeletion'), true],
     ['PutKeyPolicy', call('PutKeyPolicy'), true],
     ['DeleteAlias', call('DeleteAlias'), true],
+    ['UntagResource (the first act before a guarded deletion)', call('UntagResource'), true],
+    ['TagResource', call('TagResource'), false],
     ["KMS's own KMS CMK Deletion", { source: 'aws.kms', 'detail-type': 'KMS CMK Deletion', detail: { 'key-id': 'k' } }, true],
   ])('%s → matches: %s', (_what, event, matches) => {
     expect(validatePattern(keyGuardPattern())).toBeUndefined();

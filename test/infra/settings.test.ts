@@ -40,6 +40,7 @@ describe('CDK context settings', () => {
       lockTableName: 'msf-cmk-onboarding-locks',
       pendingWindowDays: 30,
       delegateToAccount: false,
+      keyDeletionGuard: false,
       autoOnboarding: false,
       dailyAudit: false,
       hourlySweep: false,
@@ -70,8 +71,17 @@ describe('CDK context settings', () => {
       operatorRolePrefix: 'op-',
       aliasPrefix: 'x/',
       delegateToAccount: 'true',
+      keyDeletionGuard: 'true',
     };
-    const fromJson = { autoOnboarding: true, pendingWindowDays: 7, rolePath: '/a/b/', operatorRolePrefix: 'op-', aliasPrefix: 'x/', delegateToAccount: true };
+    const fromJson = {
+      autoOnboarding: true,
+      pendingWindowDays: 7,
+      rolePath: '/a/b/',
+      operatorRolePrefix: 'op-',
+      aliasPrefix: 'x/',
+      delegateToAccount: true,
+      keyDeletionGuard: true,
+    };
     // Act
     const settings = [read(fromCli), read(fromJson), read({ autoOnboarding: 'false' }).autoOnboarding];
     // Assess
@@ -84,6 +94,7 @@ describe('CDK context settings', () => {
       autoOnboarding: true,
       pendingWindowDays: 7,
       delegateToAccount: true,
+      keyDeletionGuard: true,
       requestBusName: 'msf-cmk-onboarding-requests',
       defaultBusRequests: false,
       dailyAudit: false,

@@ -112,6 +112,7 @@ describe('deployment settings (lambdas/lib/settings.schema.json)', () => {
       lockTableName: 'msf-cmk-onboarding-locks',
       pendingWindowDays: 30,
       delegateToAccount: false,
+      keyDeletionGuard: false,
       autoOnboarding: false,
       dailyAudit: false,
       hourlySweep: false,
