@@ -20,7 +20,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { deployLocally, functionEnvironment } from '../../local/deployment';
 import { unlock, type UnlockResult } from '../../local/unlock';
 import { steps } from '../../lambdas/steps';
-import type { Deployment } from '../../lambdas/lib/settings';
+import type { Deployment, Settings } from '../../lambdas/lib/settings';
 import type { SandboxOptions } from '../../local/sandbox/sandbox';
 import type { SandboxState, StateChange } from '../../local/sandbox/state';
 
@@ -59,15 +59,21 @@ export function accountChanges(w: World, before: SandboxState): StateChange[] {
   return w.sb.sandbox.diff(before).filter((c) => c.path !== `dynamodb.tables.${w.deployment.lockTableName}`);
 }
 
-export async function world(options: SandboxOptions = {}): Promise<World> {
+/** `settings`: the deployment's, over the defaults (as `-c name=value` would give them). */
+export async function world(options: SandboxOptions & { settings?: Partial<Settings> } = {}): Promise<World> {
+  const { settings, ...sandboxOptions } = options;
   // The account is seeded as it stands long before the run: propagation applies only to what the run creates.
   // No request rates unless asked: the runner retries at once (retryScale 0), so a throttled call could never
   // wait for its bucket to refill (ten onboardings in a second exceed KMS CreateKey's 5/s). The rates are
   // tested with real intervals in test/sandbox/quotas.test.ts.
-  const sb = await startSandbox({ port: 0, rates: false, ...options, iamPropagationDelayMs: 0 });
+  const sb = await startSandbox({ port: 0, rates: false, ...sandboxOptions, iamPropagationDelayMs: 0 });
   const cfg = sb.clientConfig();
   const root = { iam: new IAMClient(cfg), flink: new KinesisAnalyticsV2Client(cfg) };
-  const deployment = await deployLocally({ iam: root.iam, dynamodb: new DynamoDBClient(cfg) }, { partition: 'aws', account: ACCOUNT, region: REGION });
+  const deployment = await deployLocally(
+    { iam: root.iam, dynamodb: new DynamoDBClient(cfg) },
+    { partition: 'aws', account: ACCOUNT, region: REGION },
+    settings,
+  );
   const orchestratorArn = deployment.orchestratorRoleArn;
   const s = assumeRoleAsService(sb.sandbox, 'lambda.amazonaws.com', orchestratorArn, 'orchestrator');
   const env = functionEnvironment(
