@@ -52,7 +52,8 @@ export const ASL_FILE = aslFileOf('onboard-application');
 export const DAY_TWO_MACHINES = {
   audit: {
     id: 'Audit',
-    comment: 'Audits Managed Service for Apache Flink applications and their keys, read-only; the findings (ASFF) are the execution output',
+    comment:
+      'Audits Managed Service for Apache Flink applications and their keys, read-only; the findings (ASFF) are the execution output, and imported into Security Hub with securityHubFindings',
   },
   'rotate-key': { id: 'RotateKey', comment: "Rotates the key material of a Managed Service for Apache Flink application's customer managed key on demand" },
   'move-key': {
@@ -185,6 +186,7 @@ export class OnboardingStack extends Stack {
           keyAdminRoleArn: this.keyAdminRole.attrArn,
           lockTableName: settings.lockTableName,
           permissionsBoundaryArn,
+          securityHubFindings: settings.securityHubFindings,
         }),
       ),
     });

@@ -70,7 +70,14 @@ export async function deployLocally(
       ORCHESTRATOR_ROLE,
       lambdaTrust,
       'orchestrator',
-      orchestratorPolicy({ scope, rolePath: settings.rolePath, keyAdminRoleArn, lockTableName: settings.lockTableName, permissionsBoundaryArn }),
+      orchestratorPolicy({
+        scope,
+        rolePath: settings.rolePath,
+        keyAdminRoleArn,
+        lockTableName: settings.lockTableName,
+        permissionsBoundaryArn,
+        securityHubFindings: settings.securityHubFindings,
+      }),
       'MSF CMK orchestrator (the step functions)',
     ));
   await ensureRole(

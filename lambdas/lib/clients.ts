@@ -18,6 +18,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { KinesisAnalyticsV2Client } from '@aws-sdk/client-kinesis-analytics-v2';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { STSClient } from '@aws-sdk/client-sts';
 import { WriteRefused } from './errors';
@@ -41,6 +42,7 @@ export interface AwsClients {
   dynamodb: DynamoDBClient;
   tagging: ResourceGroupsTaggingAPIClient;
   sfn: SFNClient;
+  securityhub: SecurityHubClient;
 }
 
 /** What leaves an account as it was: reads, and taking on a role (which changes nothing in it). */
@@ -89,9 +91,10 @@ const SERVICES = {
   dynamodb: DynamoDBClient,
   tagging: ResourceGroupsTaggingAPIClient,
   sfn: SFNClient,
+  securityhub: SecurityHubClient,
 } as const;
 
-/** Clients made on first use (a step uses two or three of the seven), each with its read-only view. */
+/** Clients made on first use (a step uses two or three of the eight), each with its read-only view. */
 function build(config: Record<string, unknown>): { write: AwsClients; read: AwsClients } {
   const made: Partial<AwsClients> = {};
   const views: Partial<AwsClients> = {};

@@ -405,6 +405,8 @@ export const boundaryPolicyArn = (scope: Scope) => `arn:${partitionOf(scope)}:ia
  *   with iam:ListRoles (names only) the sweeper finds what stopped executions left.
  * - Its lock table (one item per application, scanned by the sweeper), whether a lock's holder execution has
  *   ended, and an ended execution's history (its ledger, for its cleanup).
+ * - Only with `securityHubFindings`: importing the audit's findings into Security Hub as this account's own
+ *   default product — the one product ARN, no reads of Security Hub, no other product or account.
  */
 export function orchestratorPolicy(p: {
   scope: Scope;
@@ -412,11 +414,12 @@ export function orchestratorPolicy(p: {
   keyAdminRoleArn: string;
   lockTableName: string;
   permissionsBoundaryArn: string;
+  securityHubFindings?: boolean;
 }): PolicyDocument {
   const partition = partitionOf(p.scope);
   const roles = `arn:${partition}:iam::${p.scope.account}:role${p.rolePath}*`;
   const bounded = { StringEquals: { 'iam:PermissionsBoundary': p.permissionsBoundaryArn } };
-  return document([
+  const statements: Statement[] = [
     {
       Sid: 'ReadAndRemoveOperatorRoles',
       Effect: 'Allow',
@@ -469,8 +472,15 @@ export function orchestratorPolicy(p: {
       Action: values('dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'),
       Resource: `arn:${partition}:dynamodb:${p.scope.region}:${p.scope.account}:table/${p.lockTableName}`,
     },
-  ]);
+  ];
+  if (p.securityHubFindings)
+    statements.push({ Sid: 'PublishAuditFindings', Effect: 'Allow', Action: 'securityhub:BatchImportFindings', Resource: securityHubProductArn(p.scope) });
+  return document(statements);
 }
+
+/** This account's own Security Hub product, the one its own findings are imported as (next §2.3). */
+export const securityHubProductArn = (scope: Scope) =>
+  `arn:${partitionOf(scope)}:securityhub:${scope.region}:${scope.account}:product/${scope.account}/default`;
 
 /** `events:PutEvents` on the request bus: the one way an onboarding request gets in. */
 export const REQUEST_ACTION = 'events:PutEvents';

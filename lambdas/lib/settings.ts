@@ -29,6 +29,8 @@ export interface Settings {
   dailyAudit: boolean;
   /** Deploy an hourly EventBridge Scheduler sweep for what stopped executions left (infra only). */
   hourlySweep: boolean;
+  /** The audit also imports its findings into Security Hub (ReportFindings; the stack grants it). */
+  securityHubFindings: boolean;
 }
 
 /** What the stack deploys that the functions act with or on. */
@@ -77,6 +79,7 @@ const ENV: Record<keyof Deployment, string> = {
   defaultBusRequests: 'MSF_CMK_DEFAULT_BUS_REQUESTS',
   dailyAudit: 'MSF_CMK_DAILY_AUDIT',
   hourlySweep: 'MSF_CMK_HOURLY_SWEEP',
+  securityHubFindings: 'MSF_CMK_SECURITY_HUB_FINDINGS',
   orchestratorRoleArn: 'MSF_CMK_ORCHESTRATOR_ROLE_ARN',
   keyAdminRoleArn: 'MSF_CMK_KEY_ADMIN_ROLE_ARN',
   permissionsBoundaryArn: 'MSF_CMK_PERMISSIONS_BOUNDARY_ARN',

@@ -67,7 +67,7 @@ export type LimitsConfig = { [S in keyof typeof DEFAULT_LIMITS]?: Partial<Record
 /**
  * Requests per second, per account, by operation. `*` stands for every operation of the service that
  * is not read-only and not listed, each with its own bucket. A bucket holds one second's worth of
- * requests (at least one) and refills continuously.
+ * requests (at least one; more where the service documents a burst) and refills continuously.
  */
 export type RatesConfig = Record<string, Record<string, number | null>>;
 
@@ -108,7 +108,12 @@ export const DEFAULT_RATES: RatesConfig = {
   // Unpublished and unknown: off unless configured.
   kinesisanalytics: {},
   sts: {},
+  // BatchImportFindings: 10 per second per account and Region, bursts of 30 [BIF]; the other APIs' rates are not in our sources.
+  securityhub: { BatchImportFindings: 10 },
 };
+
+/** Buckets that hold more than one second's worth, in seconds: the documented bursts (30 at 10/s) [BIF]. */
+const BURST_SECONDS: Record<string, Record<string, number>> = { securityhub: { BatchImportFindings: 3 } };
 
 /** Operations that draw on a shared quota rather than their own. */
 const SHARED: Record<string, Record<string, string>> = {
@@ -120,14 +125,16 @@ const SHARED: Record<string, Record<string, string>> = {
   ),
 };
 
-/** Each service's own throttling error, as it names it and words it [KMS-RPS; IAM error reports]. */
-export const THROTTLING: Record<string, { code: string; message: string }> = {
+/** Each service's own throttling error, as it names it and words it [KMS-RPS; IAM and Security Hub error reports]. */
+export const THROTTLING: Record<string, { code: string; message: string; status?: number }> = {
   iam: { code: 'Throttling', message: 'Rate exceeded' },
   sts: { code: 'Throttling', message: 'Rate exceeded' },
   kms: { code: 'ThrottlingException', message: 'You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls.' },
   kinesisanalytics: { code: 'ThrottlingException', message: 'Rate exceeded' },
   dynamodb: { code: 'ThrottlingException', message: 'Rate of requests exceeds the allowed throughput.' },
   tagging: { code: 'ThrottledException', message: 'Rate exceeded' },
+  // Not in the service model (its LimitExceededException is 429); reported against AWS for GetFindings and others.
+  securityhub: { code: 'TooManyRequestsException', message: 'Too Many Requests', status: 429 },
 };
 
 export const isThrottlingCode = (code: string) => Object.values(THROTTLING).some((t) => t.code === code);
@@ -189,7 +196,7 @@ export class Quotas {
     if (perSecond === undefined || perSecond === null) return;
     // `*` gives every write operation a bucket of its own.
     const key = `${service}:${rateKey === '*' ? operation : rateKey}`;
-    const capacity = Math.max(1, perSecond);
+    const capacity = Math.max(1, perSecond * ((rateKey !== '*' && BURST_SECONDS[service]?.[rateKey]) || 1));
     const now = this.clock.now();
     const bucket = this.buckets.get(key) ?? { tokens: capacity, at: now };
     bucket.tokens = Math.min(capacity, bucket.tokens + ((now - bucket.at) * perSecond) / 1000);
@@ -197,7 +204,7 @@ export class Quotas {
     this.buckets.set(key, bucket);
     if (bucket.tokens < 1) {
       const t = THROTTLING[service] ?? THROTTLING.kinesisanalytics;
-      throw new AwsError(t.code, t.message, 400);
+      throw new AwsError(t.code, t.message, t.status ?? 400);
     }
     bucket.tokens -= 1;
   }

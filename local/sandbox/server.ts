@@ -1,6 +1,6 @@
 /**
  * One HTTP port for every service. Dispatch by protocol: JSON 1.0/1.1 by `X-Amz-Target`, REST-JSON
- * (Lambda) by the signing name and the method and path, the Query protocol by the signing name (`iam`, `sts`). `/_sandbox/…` is the control endpoint for
+ * (Lambda, Security Hub) by the signing name and the method and path, the Query protocol by the signing name (`iam`, `sts`). `/_sandbox/…` is the control endpoint for
  * faults, latency, the clock, the request log and the state.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -22,6 +22,7 @@ import { taggingService } from './services/tagging';
 import { lambdaService } from './services/lambda';
 import { logsService } from './services/logs';
 import { sqsService } from './services/sqs';
+import { securityHubService } from './services/securityhub';
 import { call } from './dispatch';
 import { DeployError, deployTemplate, readAssembly } from './deploy';
 import { isThrottlingCode } from './quotas';
@@ -53,7 +54,8 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     .register(taggingService)
     .register(lambdaService)
     .register(logsService)
-    .register(sqsService);
+    .register(sqsService)
+    .register(securityHubService);
 }
 
 interface Route {

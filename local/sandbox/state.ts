@@ -335,6 +335,9 @@ export interface Queue {
   }[];
 }
 
+/** Security Hub (services/securityhub.ts): a finding as imported (ASFF), with what Security Hub adds. */
+export type SecurityHubFinding = Record<string, unknown> & { Id: string; ProductArn: string; UpdatedAt: string };
+
 /** A CloudFormation stack the template deployer made (deploy.ts): what it made, for updates and deletes. */
 export interface Stack {
   StackName: string;
@@ -365,6 +368,8 @@ export interface SandboxState {
   lambda?: { functions: Record<string, LambdaFunction> };
   logs?: { groups: Record<string, LogGroup> };
   sqs?: { queues: Record<string, Queue> };
+  /** Findings by `<ProductArn> <Id>`, the pair that identifies one. */
+  securityhub?: { findings: Record<string, SecurityHubFinding> };
   cloudformation?: { stacks: Record<string, Stack> };
   /** DynamoDB's tables and items as the backend holds them, mirrored after each write (services/dynamodb.ts). */
   dynamodb?: { tables: Record<string, { definition: Record<string, unknown>; items: Record<string, Record<string, unknown>> }> };
@@ -383,6 +388,7 @@ export function emptyState(account: string, region: string): SandboxState {
     lambda: { functions: {} },
     logs: { groups: {} },
     sqs: { queues: {} },
+    securityhub: { findings: {} },
     cloudformation: { stacks: {} },
     dynamodb: { tables: {} },
   };

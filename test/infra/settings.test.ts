@@ -44,6 +44,7 @@ describe('CDK context settings', () => {
       autoOnboarding: false,
       dailyAudit: false,
       hourlySweep: false,
+      securityHubFindings: false,
       requestBusName: 'msf-cmk-onboarding-requests',
       defaultBusRequests: false,
     });
@@ -99,6 +100,7 @@ describe('CDK context settings', () => {
       defaultBusRequests: false,
       dailyAudit: false,
       hourlySweep: false,
+      securityHubFindings: false,
     };
     expect(settings).toEqual([expected, expected, false]);
   });

@@ -110,7 +110,7 @@ const autoSettings = {
 
 beforeAll(() => {
   plain = synth({});
-  auto = synth({ autoOnboarding: 'true', logLevel: 'DEBUG', dailyAudit: 'true', hourlySweep: 'true', ...autoSettings });
+  auto = synth({ autoOnboarding: 'true', logLevel: 'DEBUG', dailyAudit: 'true', hourlySweep: 'true', securityHubFindings: 'true', ...autoSettings });
 });
 afterAll(() => {
   for (const s of [plain, auto]) if (s) rmSync(s.outdir, { recursive: true, force: true });
@@ -241,9 +241,9 @@ describe('step functions and the orchestrator role', () => {
   });
 
   it.each([
-    ['default settings', () => plain, '/msf-cmk/'],
-    ['a rolePath from the context', () => auto, autoSettings.rolePath],
-  ])('grants the orchestrator exactly orchestratorPolicy(), step logging and X-Ray (%s)', (_, get, rolePath) => {
+    ['default settings', () => plain, '/msf-cmk/', false],
+    ['a rolePath and securityHubFindings from the context', () => auto, autoSettings.rolePath, true],
+  ])('grants the orchestrator exactly orchestratorPolicy(), step logging and X-Ray (%s)', (_, get, rolePath, securityHubFindings) => {
     // Prepare
     const s = get();
     const roleId = s.stack.getLogicalId(s.stack.orchestratorRole.node.defaultChild as CfnRole);
@@ -257,6 +257,7 @@ describe('step functions and the orchestrator role', () => {
         keyAdminRoleArn: `\${${s.stack.getLogicalId(s.stack.keyAdminRole)}.Arn}`,
         lockTableName: 'msf-cmk-onboarding-locks',
         permissionsBoundaryArn: boundaryPolicyArn(pseudo),
+        securityHubFindings,
       }).Statement,
       { Sid: 'WriteStepLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logGroupArns },
       { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
@@ -290,7 +291,15 @@ describe('deployment: settings and shared personas', () => {
     [
       'settings from the context',
       () => auto,
-      { ...autoSettings, autoOnboarding: true, requestPrincipals: [requester, '444455556666'], defaultBusRequests: true, dailyAudit: true, hourlySweep: true },
+      {
+        ...autoSettings,
+        autoOnboarding: true,
+        requestPrincipals: [requester, '444455556666'],
+        defaultBusRequests: true,
+        dailyAudit: true,
+        hourlySweep: true,
+        securityHubFindings: true,
+      },
     ],
   ])("gives every function the deployment's settings and personas in its environment (%s)", (_, get, context) => {
     // Prepare

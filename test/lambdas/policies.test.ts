@@ -65,6 +65,14 @@ const ORCHESTRATOR_POLICY = orchestratorPolicy({
   lockTableName: 'msf-cmk-onboarding-locks',
   permissionsBoundaryArn: boundaryPolicyArn(SCOPE),
 });
+const PUBLISHING_ORCHESTRATOR_POLICY = orchestratorPolicy({
+  scope: SCOPE,
+  rolePath: '/msf-cmk/',
+  keyAdminRoleArn: KEY_ADMIN_ROLE_ARN,
+  lockTableName: 'msf-cmk-onboarding-locks',
+  permissionsBoundaryArn: boundaryPolicyArn(SCOPE),
+  securityHubFindings: true,
+});
 /** Another key in the account, with KMS's default policy only (IAM decides): the IAM policies must not reach it. */
 const FOREIGN_KEY_POLICY: PolicyDocument = { Version: '2012-10-17', Statement: DELEGATING_KEY_POLICY.Statement.filter((s) => s.Action === 'kms:*') };
 
@@ -804,6 +812,56 @@ describe('orchestrator policy', () => {
   it('manages only the operator roles under its path, assumes only the personas, reads applications, and changes no key or application', () => {
     expectTable(orchestratorCases, { identity: { [ORCHESTRATOR_ROLE_ARN]: [ORCHESTRATOR_POLICY] }, resource: { [KEY_ARN]: DELEGATING_KEY_POLICY } });
   });
+
+  // The audit's findings go to this account's own default product (next §2.3), and only with the setting on.
+  const OWN_PRODUCT = `arn:aws:securityhub:${REGION}:${ACCOUNT}:product/${ACCOUNT}/default`;
+  const securityHubCases = (on: boolean): Case[] => [
+    // non-compliant, either way
+    {
+      name: "BatchImportFindings into another account's default product",
+      principal: ORCHESTRATOR_ROLE_ARN,
+      action: 'securityhub:BatchImportFindings',
+      resource: 'arn:aws:securityhub:us-east-1:111122223333:product/111122223333/default',
+      allowed: false,
+    },
+    {
+      name: 'BatchImportFindings into its default product in another Region',
+      principal: ORCHESTRATOR_ROLE_ARN,
+      action: 'securityhub:BatchImportFindings',
+      resource: `arn:aws:securityhub:eu-west-1:${ACCOUNT}:product/${ACCOUNT}/default`,
+      allowed: false,
+    },
+    {
+      name: 'BatchImportFindings into a partner product',
+      principal: ORCHESTRATOR_ROLE_ARN,
+      action: 'securityhub:BatchImportFindings',
+      resource: `arn:aws:securityhub:${REGION}::product/prowler/prowler`,
+      allowed: false,
+    },
+    ...['securityhub:GetFindings', 'securityhub:BatchUpdateFindings', 'securityhub:DisableSecurityHub'].map((action) => ({
+      name: `${action} on the hub`,
+      principal: ORCHESTRATOR_ROLE_ARN,
+      action,
+      resource: `arn:aws:securityhub:${REGION}:${ACCOUNT}:hub/default`,
+      allowed: false,
+    })),
+    // compliant only with securityHubFindings
+    {
+      name: 'BatchImportFindings into its default product',
+      principal: ORCHESTRATOR_ROLE_ARN,
+      action: 'securityhub:BatchImportFindings',
+      resource: OWN_PRODUCT,
+      allowed: on,
+    },
+  ];
+
+  it('imports findings into its own default product only, and only with securityHubFindings; reads and changes nothing else in Security Hub', () => {
+    expectTable(securityHubCases(true), { identity: { [ORCHESTRATOR_ROLE_ARN]: [PUBLISHING_ORCHESTRATOR_POLICY] } });
+    expectTable(securityHubCases(false), { identity: { [ORCHESTRATOR_ROLE_ARN]: [ORCHESTRATOR_POLICY] } });
+    // The setting adds that one statement and changes none of the others.
+    expect(PUBLISHING_ORCHESTRATOR_POLICY.Statement.filter((st) => st.Sid !== 'PublishAuditFindings')).toEqual(ORCHESTRATOR_POLICY.Statement);
+    expectTable(orchestratorCases, { identity: { [ORCHESTRATOR_ROLE_ARN]: [PUBLISHING_ORCHESTRATOR_POLICY] }, resource: { [KEY_ARN]: DELEGATING_KEY_POLICY } });
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------
@@ -890,6 +948,7 @@ const allDocuments: [string, PolicyDocument, PolicyKind][] = [
   ['keyAdminPolicy', KEY_ADMIN_POLICY, 'identity'],
   ['roleTrustPolicy', TRUST_POLICY, 'trust'],
   ['orchestratorPolicy', ORCHESTRATOR_POLICY, 'identity'],
+  ['orchestratorPolicy (securityHubFindings)', PUBLISHING_ORCHESTRATOR_POLICY, 'identity'],
   ['managedRolesBoundary', managedRolesBoundary(), 'identity'],
 ];
 

@@ -116,6 +116,7 @@ describe('deployment settings (lambdas/lib/settings.schema.json)', () => {
       autoOnboarding: false,
       dailyAudit: false,
       hourlySweep: false,
+      securityHubFindings: false,
       requestBusName: 'msf-cmk-onboarding-requests',
       defaultBusRequests: false,
     });

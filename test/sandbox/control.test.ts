@@ -45,7 +45,7 @@ describe('sandbox control endpoint', () => {
   afterAll(() => sb.close());
 
   it('reports health with the account and region, each service running, and the deployed stacks', async () => {
-    const services = ['dynamodb', 'events', 'iam', 'kinesisanalytics', 'kms', 'lambda', 'logs', 'sqs', 'states', 'sts', 'tagging'];
+    const services = ['dynamodb', 'events', 'iam', 'kinesisanalytics', 'kms', 'lambda', 'logs', 'securityhub', 'sqs', 'states', 'sts', 'tagging'];
     await expect(control('GET', 'health')).resolves.toEqual({
       status: 200,
       body: { ok: true, account: ACCOUNT, region: 'us-east-1', services: Object.fromEntries(services.map((s) => [s, 'running'])), stacks: [] },

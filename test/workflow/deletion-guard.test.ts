@@ -28,7 +28,7 @@ describe('deletion guard', () => {
 
   it('refuses DisableKey and ScheduleKeyDeletion of an in-use key to the key administrator; removing the tag first lets it through', async () => {
     // Prepare
-    w = await world({}, { keyDeletionGuard: true });
+    w = await world({ settings: { keyDeletionGuard: true } });
     await w.existingApp('orders');
     expect((await w.machine().run({ applicationName: 'orders' })).status).toBe('SUCCEEDED');
     const key = onlyKey();
@@ -59,7 +59,7 @@ describe('deletion guard', () => {
 
   it('a rollback still retires the key it created: it removes the in-use tag, then schedules the deletion', async () => {
     // Prepare: the switch fails for good, after the key exists.
-    w = await world({}, { keyDeletionGuard: true });
+    w = await world({ settings: { keyDeletionGuard: true } });
     await w.existingApp('orders');
     w.sb.sandbox.faults.inject({ service: 'kinesisanalytics', operation: 'UpdateApplication', error: 'ValidationException', status: 400, times: 1 });
 

@@ -59,13 +59,14 @@ export function accountChanges(w: World, before: SandboxState): StateChange[] {
   return w.sb.sandbox.diff(before).filter((c) => c.path !== `dynamodb.tables.${w.deployment.lockTableName}`);
 }
 
-/** A sandbox with the orchestrator deployed into it, with the deployment's settings (defaults unless given). */
-export async function world(options: SandboxOptions = {}, settings: Partial<Settings> = {}): Promise<World> {
+/** `settings`: the deployment's, over the defaults (as `-c name=value` would give them). */
+export async function world(options: SandboxOptions & { settings?: Partial<Settings> } = {}): Promise<World> {
+  const { settings, ...sandboxOptions } = options;
   // The account is seeded as it stands long before the run: propagation applies only to what the run creates.
   // No request rates unless asked: the runner retries at once (retryScale 0), so a throttled call could never
   // wait for its bucket to refill (ten onboardings in a second exceed KMS CreateKey's 5/s). The rates are
   // tested with real intervals in test/sandbox/quotas.test.ts.
-  const sb = await startSandbox({ port: 0, rates: false, ...options, iamPropagationDelayMs: 0 });
+  const sb = await startSandbox({ port: 0, rates: false, ...sandboxOptions, iamPropagationDelayMs: 0 });
   const cfg = sb.clientConfig();
   const root = { iam: new IAMClient(cfg), flink: new KinesisAnalyticsV2Client(cfg) };
   const deployment = await deployLocally(
