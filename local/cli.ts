@@ -102,7 +102,19 @@ operationCommand(
 operationCommand(
   'rotate',
   'rotate-key',
-  "rotate the key material of an application's customer managed key on demand (rotate-key); a RUNNING application uses it after its next restart",
+  "rotate the key material of an application's customer managed key on demand and restart a RUNNING application so it uses it, or set KMS's automatic rotation on or off (rotate-key)",
+  (cmd) =>
+    cmd
+      .addOption(
+        new Option('--rotation <mode>', 'on-demand: new material now; automatic / off: KMS automatic rotation').choices(['on-demand', 'automatic', 'off']),
+      )
+      .option('--period <days>', 'with --rotation automatic: days between rotations (90-2560; KMS default 365)', (v) => Number(v))
+      .option('--no-restart', 'leave a RUNNING application running on the previous material (the report says restartNeeded)'),
+  (opts) => ({
+    ...(opts.rotation && { rotation: opts.rotation }),
+    ...(opts.period !== undefined && { rotationPeriodInDays: opts.period }),
+    ...(opts.restart === false && { restart: false }),
+  }),
 );
 
 targetOptions(

@@ -197,8 +197,8 @@ export function checkApplication(ctx: Context, o: Observed, expect: Expectations
         'LOW',
         `Automatic rotation is ${rotating ? 'on' : 'off'}, configured ${expect.rotation}`,
         `${keyArn} has automatic rotation ${rotating ? 'enabled' : 'disabled'}; the audit expects ${expect.rotation}. Managed Flink uses new key material only after a restart.`,
-        'manual',
-        `kms:${expect.rotation === 'automatic' ? 'EnableKeyRotation' : 'DisableKeyRotation'} by the key administrator (rotate-key rotates on demand only, as the facts advise for Managed Flink).`,
+        'rotate-key',
+        `Run rotate-key with "rotation": "${expect.rotation}" (its ${expect.rotation === 'automatic' ? 'EnableKeyRotation' : 'DisableKeyRotation'} as the key administrator); the facts advise on-demand rotation and a restart for Managed Flink.`,
       ),
     );
   }

@@ -22,6 +22,10 @@ import { CreateApplicationCommand, DeleteApplicationCommand, UpdateApplicationCo
 import {
   CreateAliasCommand,
   CreateKeyCommand,
+  DisableKeyRotationCommand,
+  EnableKeyRotationCommand,
+  GetKeyRotationStatusCommand,
+  type KMSClient,
   PutKeyPolicyCommand,
   RotateKeyOnDemandCommand,
   TagResourceCommand,
@@ -61,7 +65,9 @@ export type Action =
   | 'kms:UpdateAlias'
   | 'kms:PutKeyPolicy'
   | 'kms:TagResource'
-  | 'kms:RotateKeyOnDemand';
+  | 'kms:RotateKeyOnDemand'
+  | 'kms:EnableKeyRotation'
+  | 'kms:DisableKeyRotation';
 
 export interface Change {
   action: Action;
@@ -210,7 +216,17 @@ async function apply(change: Change, actor: Actor): Promise<unknown> {
       // Not idempotent in KMS: a retry after a lost answer finds the rotation made and does not rotate again.
       if ((await onDemandRotations(kms, r.KeyId)) >= (change.after as number)) return {};
       return kms.send(new RotateKeyOnDemandCommand(r as never));
+    case 'kms:EnableKeyRotation':
+      return kms.send(new EnableKeyRotationCommand(r as never));
+    case 'kms:DisableKeyRotation':
+      return kms.send(new DisableKeyRotationCommand(r as never));
   }
+}
+
+/** KMS's automatic rotation of a key, in the shape of the rotation changes' images (the period only when on). */
+export async function automaticRotation(kms: KMSClient, keyId: string): Promise<{ enabled: boolean; periodInDays?: number }> {
+  const status = await kms.send(new GetKeyRotationStatusCommand({ KeyId: keyId }));
+  return { enabled: !!status.KeyRotationEnabled, ...(status.KeyRotationEnabled && { periodInDays: status.RotationPeriodInDays }) };
 }
 
 /**
@@ -252,6 +268,9 @@ export async function observe(change: Change, actor: Actor): Promise<unknown> {
       return tagValue(await keyTags(kms, r.KeyId), r.Tags[0].TagKey);
     case 'kms:RotateKeyOnDemand':
       return onDemandRotations(kms, r.KeyId);
+    case 'kms:EnableKeyRotation':
+    case 'kms:DisableKeyRotation':
+      return automaticRotation(kms, r.KeyId);
   }
 }
 
@@ -329,6 +348,13 @@ export async function undoChange(change: Change, actor: Actor): Promise<UndoResu
     case 'kms:TagResource':
       await kms.send(new UntagResourceCommand({ KeyId: r.KeyId, TagKeys: [r.Tags[0].TagKey] }));
       return result('undone');
+    case 'kms:EnableKeyRotation':
+    case 'kms:DisableKeyRotation': {
+      const before = change.before as { enabled: boolean; periodInDays?: number };
+      if (before.enabled) await kms.send(new EnableKeyRotationCommand({ KeyId: r.KeyId, RotationPeriodInDays: before.periodInDays }));
+      else await kms.send(new DisableKeyRotationCommand({ KeyId: r.KeyId }));
+      return result('undone');
+    }
     case 'iam:PutRolePermissionsBoundary':
     case 'kinesisanalytics:UpdateApplication':
     case 'kms:CreateKey':

@@ -20,7 +20,15 @@ export interface Config {
   createApplication?: { runtimeEnvironment: string; serviceExecutionRoleArn: string; applicationDescription?: string };
   keyId?: string;
   tags: Record<string, string>;
+  /** rotate-key: new material now (on-demand, the default), or KMS's automatic rotation set on or off. */
+  rotation?: RotationMode;
+  /** rotate-key with rotation "automatic": KMS's period, 90-2560 days (KMS's default 365). */
+  rotationPeriodInDays?: number;
+  /** rotate-key: restart a RUNNING application after an on-demand rotation, so it uses the new material (default true). */
+  restart?: boolean;
 }
+
+export type RotationMode = 'on-demand' | 'automatic' | 'off';
 
 /** Every forward step that changes something, across the operations. */
 export const CHANGING_STEPS = [
@@ -32,6 +40,8 @@ export const CHANGING_STEPS = [
   'SwitchApplicationToAwsOwnedKey',
   'RemoveOperatorKeyAccess',
   'RotateKeyOnDemand',
+  'SetAutomaticRotation',
+  'RestartApplication',
 ] as const;
 export type StepName = (typeof CHANGING_STEPS)[number];
 export type Ledger = Partial<Record<StepName, Decision>>;
@@ -55,9 +65,13 @@ export const OPERATIONS = {
   'onboard-application': ONBOARDING_STATES,
   // Facts §5 "CMK#1 → CMK#2": onboarding's steps, with CreateKey making (or adopting) a second key.
   'move-key': ONBOARDING_STATES,
-  // next-capabilities §1.2: new key material for the same key ARN; nothing else changes.
+  // next-capabilities §1.2: new key material for the same key ARN (or KMS's automatic rotation set), then a
+  // RUNNING application restarted, because Managed Flink uses new material only after a restart.
   'rotate-key': [
     ['RotateKeyOnDemand', (s) => s.rotation],
+    ['SetAutomaticRotation', (s) => s.automaticRotation],
+    ['RestartApplication', (s) => s.restart],
+    ['CheckRestart', (s) => s.restart?.poll.done || undefined],
     ['VerifyRotation', (s) => s.report],
   ],
   // Facts §5 "CMK → AOK": the operator keeps its CMK rights through the switch and loses them only after it.
@@ -105,12 +119,31 @@ export interface OperatorKeyAccessResult {
   roleName: string;
   policyName: string;
 }
-/** The key an on-demand rotation rotates, and how many on-demand rotations it had before. */
+/** The key a rotation rotates, how many on-demand rotations it had before, and the application as found. */
 export interface RotationResult {
+  mode: RotationMode;
   keyArn: string;
   keyId: string;
   onDemandBefore: number;
+  /** KMS's automatic rotation as found (GetKeyRotationStatus). */
+  automatic: AutomaticRotation;
+  applicationArn: string;
   applicationStatus: string;
+  /** The application's encryption configuration, as DescribeApplication shows it. */
+  encryption: EncryptionConfig;
+  versionId: number;
+  snapshotsEnabled: boolean;
+}
+/** KMS's automatic rotation setting of a key; the period only when it is enabled. */
+export interface AutomaticRotation {
+  enabled: boolean;
+  periodInDays?: number;
+}
+/** The restart a rotation asks of a RUNNING application (none for any other). */
+export interface RestartResult {
+  restarted: boolean;
+  operationId?: string;
+  poll: PollResult;
 }
 /** The operator's inline CMK policies a revert removes. */
 export interface OperatorKeyRemovalResult {
@@ -163,6 +196,7 @@ export interface UndoState {
   operatorKeyAccess?: UndoResult[];
   /** A cleanup's RestoreOperatorKeyAccess (a revert's own rollback writes it as operatorKeyAccess). */
   operatorKeyRestore?: UndoResult[];
+  automaticRotation?: UndoResult[];
   key?: { results: UndoResult[]; retired: KeyRetirement[] };
   application?: UndoResult[];
   operatorRole?: UndoResult[];
@@ -190,6 +224,8 @@ export interface WorkflowState {
   operatorKeyAccess?: OperatorKeyAccessResult;
   operatorKeyRemoval?: OperatorKeyRemovalResult;
   rotation?: RotationResult;
+  automaticRotation?: AutomaticRotation;
+  restart?: RestartResult;
   switch?: SwitchResult;
   failure?: CaughtError;
   /** The run's report: the last forward state's result. */

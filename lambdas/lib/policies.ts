@@ -75,7 +75,9 @@ export const KEY_READ_ACTIONS = [
 export const KEY_CHANGE_ACTIONS = [
   'kms:CancelKeyDeletion',
   'kms:DisableKey',
+  'kms:DisableKeyRotation',
   'kms:EnableKey',
+  'kms:EnableKeyRotation',
   'kms:PutKeyPolicy',
   'kms:RevokeGrant',
   'kms:RotateKeyOnDemand',

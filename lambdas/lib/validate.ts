@@ -15,8 +15,9 @@ const OPERATION_FIELDS: Record<Operation, readonly string[]> = {
   'onboard-application': ['createApplication', 'keyId'],
   'revert-to-aws-owned-key': [],
   'move-key': ['keyId'],
-  'rotate-key': [],
+  'rotate-key': ['rotation', 'rotationPeriodInDays', 'restart'],
 };
+const OPERATION_SPECIFIC = [...new Set(Object.values(OPERATION_FIELDS).flat())];
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: false, unicodeRegExp: true });
 const check = ajv.compile<Config>(schema);
@@ -61,8 +62,10 @@ export function validateInput(input: unknown, operation: Operation = 'onboard-ap
   const copy = structuredClone(input ?? {});
   if (typeof copy !== 'object' || Array.isArray(copy)) throw new InvalidInput('(input): must be a JSON object');
   if (!check(copy)) throw new InvalidInput([...new Set((check.errors ?? []).map(describe))].join('; '));
-  const foreign = ['createApplication', 'keyId'].filter((f) => f in copy && !OPERATION_FIELDS[operation].includes(f));
+  const foreign = OPERATION_SPECIFIC.filter((f) => f in copy && !OPERATION_FIELDS[operation].includes(f));
   const problems = [...foreign.map((f) => `${f}: is not a field of ${operation}`), ...tagProblems(copy.tags)];
+  if (copy.rotationPeriodInDays !== undefined && copy.rotation !== 'automatic')
+    problems.push('rotationPeriodInDays: is a period of automatic rotation, so it needs rotation "automatic"');
   if (problems.length) throw new InvalidInput(problems.join('; '));
   return { ...copy, operation };
 }

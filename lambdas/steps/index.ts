@@ -23,6 +23,9 @@ import * as auditApplication from './audit-application';
 import * as reportFindings from './report-findings';
 import * as rotateKeyOnDemand from './rotate-key-on-demand';
 import * as verifyRotation from './verify-rotation';
+import * as setAutomaticRotation from './set-automatic-rotation';
+import * as restartApplication from './restart-application';
+import * as checkRestart from './check-restart';
 import * as readEndedExecution from './read-ended-execution';
 import * as claimLock from './claim-lock';
 import * as findOrphans from './find-orphans';
@@ -34,6 +37,7 @@ import * as deleteCreatedApplication from '../compensations/delete-created-appli
 import * as restoreOperatorRole from '../compensations/restore-operator-role';
 import * as reportRollback from '../compensations/report-rollback';
 import * as restoreOperatorKeyAccess from '../compensations/restore-operator-key-access';
+import * as restoreAutomaticRotation from '../compensations/restore-automatic-rotation';
 
 export interface StepDefinition {
   /** Module path under lambdas/ (without .ts), for bundling one function per step. */
@@ -80,6 +84,13 @@ export const steps: Record<string, StepDefinition> = {
   VerifyAwsOwnedKey: { entry: 'steps/verify-aws-owned-key', handler: verifyAwsOwnedKey.handler, persona: verifyAwsOwnedKey.handler.persona },
   // rotate-key.
   RotateKeyOnDemand: { entry: 'steps/rotate-key-on-demand', handler: rotateKeyOnDemand.handler, persona: rotateKeyOnDemand.handler.persona },
+  SetAutomaticRotation: {
+    entry: 'steps/set-automatic-rotation',
+    handler: setAutomaticRotation.handler,
+    persona: setAutomaticRotation.handler.persona,
+  },
+  RestartApplication: { entry: 'steps/restart-application', handler: restartApplication.handler, persona: restartApplication.handler.persona },
+  CheckRestart: { entry: 'steps/check-restart', handler: checkRestart.handler, persona: checkRestart.handler.persona },
   VerifyRotation: { entry: 'steps/verify-rotation', handler: verifyRotation.handler, persona: verifyRotation.handler.persona },
   // audit: reads only (the key administrator reads KMS).
   ListApplicationsToAudit: {
@@ -108,6 +119,11 @@ export const steps: Record<string, StepDefinition> = {
     entry: 'compensations/restore-operator-key-access',
     handler: restoreOperatorKeyAccess.handler,
     persona: restoreOperatorKeyAccess.handler.persona,
+  },
+  RestoreAutomaticRotation: {
+    entry: 'compensations/restore-automatic-rotation',
+    handler: restoreAutomaticRotation.handler,
+    persona: restoreAutomaticRotation.handler.persona,
   },
   ReportRollback: { entry: 'compensations/report-rollback', handler: reportRollback.handler, persona: reportRollback.handler.persona },
 };

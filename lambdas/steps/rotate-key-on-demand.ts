@@ -4,6 +4,9 @@
  * a key not enabled or not symmetric, the lifetime cap of on-demand rotations reached, or an automatic
  * rotation due within 20 minutes (ConflictException). Rotated material cannot be taken back, so a rollback
  * keeps it (the previous material still decrypts what it encrypted).
+ *
+ * It finds, for the whole rotation, the application and its key as they are: with rotation "automatic" or
+ * "off" it decides no change of its own, and SetAutomaticRotation and RestartApplication decide from it.
  */
 import { GetKeyRotationStatusCommand, type GetKeyRotationStatusResponse, type KeyMetadata } from '@aws-sdk/client-kms';
 import type { ApplicationDetail } from '@aws-sdk/client-kinesis-analytics-v2';
@@ -41,13 +44,26 @@ export const definition: StepDefinition<Found, RotationResult> = {
   },
 
   decide(state, { app, key, onDemand, status }): Decision<RotationResult> {
-    const { applicationName } = state.config;
+    const { applicationName, rotation: mode = 'on-demand' } = state.config;
     if (!app) throw new ApplicationNotFound(`Application ${applicationName} does not exist in ${state.context.region}.`);
     if (encryptionOf(app).KeyType !== 'CUSTOMER_MANAGED_KEY')
       throw new PreconditionFailed(`Application ${applicationName} is on the AWS owned key, which AWS rotates; there is no key of ours to rotate.`);
     if (!key) throw new PreconditionFailed(`The key administrator cannot read ${encryptionOf(app).KeyId}; run audit for ${applicationName}.`);
     if (key.KeyState !== 'Enabled') throw new PreconditionFailed(`Key ${key.Arn} is ${key.KeyState}; only an enabled key rotates (run audit).`);
-    if (key.KeySpec !== 'SYMMETRIC_DEFAULT') throw new PreconditionFailed(`Key ${key.Arn} is ${key.KeySpec}; only symmetric encryption keys rotate on demand.`);
+    if (key.KeySpec !== 'SYMMETRIC_DEFAULT') throw new PreconditionFailed(`Key ${key.Arn} is ${key.KeySpec}; only symmetric encryption keys rotate.`);
+    const outcome: RotationResult = {
+      mode,
+      keyArn: key.Arn!,
+      keyId: key.KeyId!,
+      onDemandBefore: onDemand!,
+      automatic: { enabled: !!status?.KeyRotationEnabled, ...(status?.KeyRotationEnabled && { periodInDays: status.RotationPeriodInDays }) },
+      applicationArn: app.ApplicationARN!,
+      applicationStatus: app.ApplicationStatus!,
+      encryption: encryptionOf(app),
+      versionId: app.ApplicationVersionId!,
+      snapshotsEnabled: app.ApplicationConfigurationDescription?.ApplicationSnapshotConfigurationDescription?.SnapshotsEnabled !== false,
+    };
+    if (mode !== 'on-demand') return { outcome, changes: [] };
     if (onDemand! >= ON_DEMAND_ROTATION_CAP)
       throw new PreconditionFailed(
         `Key ${key.Arn} has had ${onDemand} on-demand rotations, KMS's lifetime cap; move the application to a new key instead (move-key).`,
@@ -58,8 +74,14 @@ export const definition: StepDefinition<Found, RotationResult> = {
         `An automatic rotation of ${key.Arn} is due at ${new Date(due).toISOString()}; KMS refuses an on-demand one within 20 minutes of it.`,
       );
     }
+    const uses =
+      app.ApplicationStatus !== 'RUNNING'
+        ? 'the application uses it from its next start'
+        : state.config.restart === false
+          ? 'the RUNNING application uses it from its next restart (restart: false)'
+          : 'RestartApplication restarts the RUNNING application so it uses it';
     return {
-      outcome: { keyArn: key.Arn!, keyId: key.KeyId!, onDemandBefore: onDemand!, applicationStatus: app.ApplicationStatus! },
+      outcome,
       changes: [
         {
           action: 'kms:RotateKeyOnDemand',
@@ -68,9 +90,7 @@ export const definition: StepDefinition<Found, RotationResult> = {
           request: { KeyId: key.KeyId },
           before: onDemand,
           after: onDemand! + 1,
-          detail: `new key material for ${key.Arn} (on-demand rotation ${onDemand! + 1} of ${ON_DEMAND_ROTATION_CAP}); ${
-            app.ApplicationStatus === 'RUNNING' ? 'the RUNNING application uses it from its next restart' : 'the application uses it from its next start'
-          }`,
+          detail: `new key material for ${key.Arn} (on-demand rotation ${onDemand! + 1} of ${ON_DEMAND_ROTATION_CAP}); ${uses}`,
           kept: 'rotated key material cannot be taken back; the previous material still decrypts what it encrypted',
         },
       ],

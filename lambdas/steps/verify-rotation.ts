@@ -1,24 +1,30 @@
 /**
- * VerifyRotation: the key, read back by the key administrator, has the new on-demand rotation; returns the
- * report with the rotation dates. Managed Flink uses new material only after a restart (next-capabilities
- * §1.2), so a RUNNING application is reported as needing one: this operation does not restart it.
+ * VerifyRotation: the key, read back by the key administrator, has the new on-demand rotation (or the
+ * automatic rotation setting asked for), and a restarted application, read back by the orchestrator, is
+ * RUNNING on a newer version; returns the report with the rotation dates. Managed Flink uses new material
+ * only after a restart (next-capabilities §1.2): `restartNeeded` says when the application still needs one.
  */
 import { GetKeyRotationStatusCommand } from '@aws-sdk/client-kms';
+import { isDeepStrictEqual } from 'node:util';
+import { automaticRotation as readAutomaticRotation } from '../lib/changes';
 import { PreconditionFailed, VerificationFailed } from '../lib/errors';
 import { clientsAs } from '../lib/personas';
-import { keyRotations } from '../lib/reads';
+import { describeApplication, keyRotations } from '../lib/reads';
 import { actorOf, task } from '../lib/step';
 import { ON_DEMAND_ROTATION_CAP } from './rotate-key-on-demand';
-import { ledgerChanges, type WorkflowState } from '../lib/model';
+import { ledgerChanges, type RotationMode, type WorkflowState } from '../lib/model';
 
 export interface RotationReport {
   operation: 'rotate-key';
   applicationName: string;
+  rotation: RotationMode;
   keyArn: string;
   rotations: { date: string; type: string }[];
   onDemandRemaining: number;
   automaticRotation: { enabled: boolean; periodInDays?: number; nextRotationDate?: string };
-  /** True for a RUNNING application: it keeps using the previous material until it restarts. */
+  /** The restart after an on-demand rotation of a RUNNING application, as read back. */
+  restart: { restarted: boolean; applicationStatus?: string; versionId?: number };
+  /** A RUNNING application not restarted since an on-demand rotation keeps using the previous material. */
   restartNeeded: boolean;
   changes: number;
 }
@@ -26,23 +32,35 @@ export interface RotationReport {
 export const handler = task('VerifyRotation', 'key-admin', async (state: WorkflowState): Promise<RotationReport> => {
   const { rotation } = state;
   if (!rotation) throw new PreconditionFailed('VerifyRotation runs only after RotateKeyOnDemand.');
-  const { kms } = await clientsAs('key-admin', actorOf(state, 'VerifyRotation'), 'read');
+  const actor = actorOf(state, 'VerifyRotation');
+  const { kms } = await clientsAs('key-admin', actor, 'read');
   const rotations = await keyRotations(kms, rotation.keyId);
   const onDemand = rotations.filter((r) => r.RotationType === 'ON_DEMAND').length;
-  if (onDemand <= rotation.onDemandBefore) throw new VerificationFailed(`${rotation.keyArn} shows ${onDemand} on-demand rotations, as before the rotation.`);
-  const status = await kms.send(new GetKeyRotationStatusCommand({ KeyId: rotation.keyId }));
+  if (rotation.mode === 'on-demand' && onDemand <= rotation.onDemandBefore)
+    throw new VerificationFailed(`${rotation.keyArn} shows ${onDemand} on-demand rotations, as before the rotation.`);
+  const status = await readAutomaticRotation(kms, rotation.keyId);
+  if (state.automaticRotation && !isDeepStrictEqual(status, state.automaticRotation))
+    throw new VerificationFailed(`${rotation.keyArn} shows automatic rotation ${JSON.stringify(status)}, not ${JSON.stringify(state.automaticRotation)}.`);
+  let restart: RotationReport['restart'] = { restarted: false };
+  if (state.restart?.restarted) {
+    const app = await describeApplication((await clientsAs('orchestrator', actor, 'read')).flink, state.config.applicationName);
+    restart = { restarted: true, applicationStatus: app?.ApplicationStatus, versionId: app?.ApplicationVersionId };
+    if (app?.ApplicationStatus !== 'RUNNING' || !(app.ApplicationVersionId! > rotation.versionId))
+      throw new VerificationFailed(
+        `${state.config.applicationName} is ${app?.ApplicationStatus ?? 'gone'} at version ${app?.ApplicationVersionId} after its restart; it was RUNNING at version ${rotation.versionId}.`,
+      );
+  }
+  const next = rotation.mode === 'on-demand' ? undefined : (await kms.send(new GetKeyRotationStatusCommand({ KeyId: rotation.keyId }))).NextRotationDate;
   return {
     operation: 'rotate-key',
     applicationName: state.config.applicationName,
+    rotation: rotation.mode,
     keyArn: rotation.keyArn,
     rotations: rotations.map((r) => ({ date: new Date(r.RotationDate!).toISOString(), type: r.RotationType! })),
     onDemandRemaining: ON_DEMAND_ROTATION_CAP - onDemand,
-    automaticRotation: {
-      enabled: !!status.KeyRotationEnabled,
-      periodInDays: status.RotationPeriodInDays,
-      nextRotationDate: status.NextRotationDate && new Date(status.NextRotationDate).toISOString(),
-    },
-    restartNeeded: rotation.applicationStatus === 'RUNNING',
+    automaticRotation: { ...status, ...(next && { nextRotationDate: new Date(next).toISOString() }) },
+    restart,
+    restartNeeded: rotation.mode === 'on-demand' && rotation.applicationStatus === 'RUNNING' && !restart.restarted,
     changes: ledgerChanges(state).length,
   };
 });

@@ -78,7 +78,7 @@ describe('audit', () => {
       foreign: ['key-in-account', 'HIGH', 'move-key'],
       openpolicy: ['key-policy', 'HIGH', 'onboard-application'],
       nooperator: ['operator-key-policy', 'HIGH', 'onboard-application'],
-      rotating: ['rotation', 'LOW', 'manual'],
+      rotating: ['rotation', 'LOW', 'rotate-key'],
       oldsnapshots: ['snapshot-keys', 'HIGH', 'manual'],
       unreadable: ['key-readable', 'HIGH', 'manual'],
     };
@@ -121,6 +121,10 @@ describe('audit', () => {
       expect({ app, status, error, cause }).toEqual({ app, status: 'SUCCEEDED', error: undefined, cause: undefined });
       expect((await audit({ applicationName: app })).output.findings).toEqual([]);
     }
+    // The rotation finding names rotate-key with the configured setting.
+    expect((await audit({ applicationName: 'rotating' })).output.findings[0].ProductFields['msf-cmk/remediation-operation']).toBe('rotate-key');
+    expect((await w.operation('rotate-key').run({ applicationName: 'rotating', rotation: 'off' })).status).toBe('SUCCEEDED');
+    expect((await audit({ applicationName: 'rotating' })).output.findings).toEqual([]);
   });
 
   it('refuses an input it does not know, by field', async () => {

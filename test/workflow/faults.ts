@@ -43,11 +43,21 @@ const VERSION_HISTORY = [
 const withoutHistory = (app: unknown) => app && Object.fromEntries(Object.entries(app).filter(([k]) => !VERSION_HISTORY.includes(k)));
 /** An alias moved and moved back names the same key; only its LastUpdatedDate says it moved. */
 const aliasTarget = (alias: unknown) => (alias as { TargetKeyId?: string } | undefined)?.TargetKeyId;
-/** leftovers, also less an existing application's version history and the dates of an alias moved back. */
+/**
+ * A key's rotations are kept by design (new material cannot be taken back), and a period KMS no longer
+ * applies once rotation is off is not shown by GetKeyRotationStatus: what else of the key differs counts.
+ */
+const withoutRotationHistory = (key: unknown) => {
+  if (!key) return key;
+  const { Rotations: _r, KeyMaterial: _m, RotationPeriodInDays, ...rest } = key as Record<string, unknown>;
+  return rest.RotationEnabled ? { ...rest, RotationPeriodInDays } : rest;
+};
+/** leftovers, also less an existing application's version history, a key's rotations and the dates of an alias moved back. */
 export const leftoversOfExisting = (changes: StateChange[], after: SandboxState) =>
   leftovers(changes, after).filter(
     (c) =>
       !(/^kinesisanalytics\.applications\./.test(c.path) && isDeepStrictEqual(withoutHistory(c.before), withoutHistory(c.after))) &&
+      !(/^kms\.keys\./.test(c.path) && c.before !== undefined && isDeepStrictEqual(withoutRotationHistory(c.before), withoutRotationHistory(c.after))) &&
       !(/^kms\.aliases\./.test(c.path) && c.before !== undefined && aliasTarget(c.before) === aliasTarget(c.after)),
   );
 
