@@ -12,7 +12,10 @@ import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { steps } from '../lambdas/steps';
 import { causeMessage } from '../lambdas/lib/errors';
 import type { PlanReport } from '../lambdas/steps/report-plan';
-import { DEFAULT_DEFINITION, taskBindings, type EventLog } from './runner';
+import type { AuditReport } from '../lambdas/steps/report-findings';
+import type { RotationReport } from '../lambdas/steps/verify-rotation';
+import type { OnboardingReport } from '../lambdas/steps/verify-encryption';
+import { STATE_MACHINE_NAMES, definitionOf, taskBindings, type EventLog } from './runner';
 
 export type ProgressEvent =
   | { kind: 'entered'; state: string; type: string; at: number }
@@ -22,9 +25,14 @@ export type ProgressEvent =
   | { kind: 'exited'; state: string; at: number }
   | { kind: 'ended'; status: string; error?: string; cause?: string; at: number };
 
-/** The persona of each Task state, from the ASL's bindings and the steps table (Decide<Step> is its step's). */
-export function personas(definitionText = readFileSync(DEFAULT_DEFINITION, 'utf8')): (state: string) => string {
-  const byState = new Map(taskBindings(JSON.parse(definitionText)).map((b) => [b.stateName, steps[b.handlerName]?.persona ?? '']));
+/**
+ * The persona of each Task state, from the ASL's bindings and the steps table (Decide<Step> is its step's).
+ * With no definition, every state machine's: a state name binds the same step in each of them, and a view
+ * of a deployed execution does not know which machine it follows.
+ */
+export function personas(definitionText?: string): (state: string) => string {
+  const texts = definitionText ? [definitionText] : Object.keys(STATE_MACHINE_NAMES).map((op) => readFileSync(definitionOf(op), 'utf8'));
+  const byState = new Map(texts.flatMap((text) => taskBindings(JSON.parse(text)).map((b) => [b.stateName, steps[b.handlerName]?.persona ?? ''] as const)));
   return (state) => byState.get(state) ?? '';
 }
 
@@ -161,3 +169,47 @@ export function planLines(report: PlanReport): string[] {
 }
 
 export const isPlanReport = (output: unknown): output is PlanReport => (output as PlanReport | undefined)?.mode === 'plan';
+
+const isAuditReport = (o: unknown): o is AuditReport => (o as AuditReport | undefined)?.operation === 'audit';
+const isRotationReport = (o: unknown): o is RotationReport => (o as RotationReport | undefined)?.operation === 'rotate-key';
+/** An onboarding or a move that left a customer managed key behind (move-key always does). */
+const leftAKey = (o: unknown): o is OnboardingReport & Required<Pick<OnboardingReport, 'previousKey'>> => !!(o as OnboardingReport | undefined)?.previousKey;
+
+/** An execution's output as the few lines a person reads: a plan, an audit, a rotation, or the key a move left; else none. */
+export function reportLines(output: unknown): string[] {
+  if (isPlanReport(output)) return planLines(output);
+  if (isAuditReport(output)) {
+    const n = output.findings.length;
+    const counts = Object.entries(output.bySeverity).map(([severity, count]) => `${severity} ${count}`);
+    const apps = output.applications.length;
+    return [
+      `  Audit of ${apps} ${apps === 1 ? 'application' : 'applications'}: ${n ? `${n} ${n === 1 ? 'finding' : 'findings'} (${counts.join(', ')})` : 'no findings'}`,
+      ...output.findings.map(
+        (f) =>
+          `    ${f.Severity.Label.padEnd(8)} ${f.ProductFields['msf-cmk/application'].padEnd(14)} ${f.Title} (fix: ${f.ProductFields['msf-cmk/remediation-operation']})`,
+      ),
+    ];
+  }
+  if (isRotationReport(output)) {
+    const auto = output.automaticRotation;
+    return [
+      `  Rotated ${output.keyArn} (${output.applicationName}'s key) on demand; ${output.onDemandRemaining} on-demand rotations left`,
+      ...output.rotations.map((r) => `    ${r.date} ${r.type}`),
+      `    automatic rotation ${auto.enabled ? `every ${auto.periodInDays} days, next ${auto.nextRotationDate}` : 'off'}; ${
+        output.restartNeeded
+          ? `${output.applicationName} is RUNNING: it uses the new material after its next restart (not done by this operation)`
+          : `${output.applicationName} is not running: it uses the new material when it starts`
+      }`,
+    ];
+  }
+  if (leftAKey(output)) {
+    const p = output.previousKey;
+    return [
+      `  ${output.applicationName} now on ${output.encryption.KeyType} ${output.encryption.KeyId}${output.key.aliasName ? ` (${output.key.aliasName})` : ''}`,
+      `    previous key ${p.keyArn} kept, ${p.keyState}: ${
+        p.retirable ? 'nothing references it any more, so it may be retired' : `needed by ${p.referencedBy.join(', ')}`
+      }`,
+    ];
+  }
+  return [];
+}
