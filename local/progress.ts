@@ -1,7 +1,8 @@
 /**
  * The one progress view, for `npm start` (the local runner's event log) and `cli start` (a deployed
  * execution's history): one line per Task state as it ends — ✓ or ✗, persona, duration, and the errors
- * the state machine retried. Each source is turned into the same few events, so both views agree.
+ * the state machine retried (a Map's iterations of one state share a line). Each source is turned into the
+ * same few events, so both views agree.
  *
  * A retry is counted only when the state machine did retry (the local StateRetried, another
  * LambdaFunctionScheduled in history); the error a state finally failed with is its ✗, not a retry — also
@@ -48,7 +49,10 @@ export function progressRenderer(options: RendererOptions): (e: ProgressEvent) =
   const paint = (code: number) => (s: string) => (options.color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const [green, red, dim, yellow] = [32, 31, 2, 33].map(paint);
   const personaOf = options.personaOf ?? (() => '');
-  const open = new Map<string, { type: string; at: number; failures: { error: string; cause?: string; retried: boolean }[] }>();
+  const open = new Map<
+    string,
+    { type: string; at: number; failures: { error: string; cause?: string; retried: boolean }[]; running: number; iterations: number }
+  >();
   const line = (state: string, ms: number) => {
     const s = open.get(state)!;
     open.delete(state);
@@ -57,16 +61,23 @@ export function progressRenderer(options: RendererOptions): (e: ProgressEvent) =
     const last = s.failures.at(-1);
     const failed = last && !last.retried ? last : undefined;
     const retries = retried.length ? yellow(`  ${retried.length} ${retried.length === 1 ? 'retry' : 'retries'} (${[...new Set(retried)].join(', ')})`) : '';
+    const times = s.iterations > 1 ? dim(`  ×${s.iterations}`) : '';
     options.print(
-      `  ${failed ? red('✗') : green('✓')} ${state.padEnd(32)} ${dim(personaOf(state).padEnd(12))} ${String(Math.round(ms)).padStart(6)} ms${retries}`,
+      `  ${failed ? red('✗') : green('✓')} ${state.padEnd(32)} ${dim(personaOf(state).padEnd(12))} ${String(Math.round(ms)).padStart(6)} ms${times}${retries}`,
     );
     if (failed) options.print(red(`      ${failed.error}${failed.cause ? `: ${causeMessage(failed.cause)}` : ''}`));
   };
   return (e) => {
     switch (e.kind) {
-      case 'entered':
-        open.set(e.state, { type: e.type, at: e.at, failures: [] });
+      case 'entered': {
+        // A Map's iterations enter the same state while others are in it: one line, first entry to last exit.
+        const s = open.get(e.state);
+        if (s) {
+          s.running++;
+          s.iterations++;
+        } else open.set(e.state, { type: e.type, at: e.at, failures: [], running: 1, iterations: 1 });
         return;
+      }
       case 'failed':
         open.get(e.state)?.failures.push({ error: e.error, cause: e.cause, retried: false });
         return;
@@ -77,7 +88,7 @@ export function progressRenderer(options: RendererOptions): (e: ProgressEvent) =
       }
       case 'exited': {
         const s = open.get(e.state);
-        if (s) line(e.state, e.at - s.at);
+        if (s && --s.running === 0) line(e.state, e.at - s.at);
         return;
       }
       case 'ended':
