@@ -42,7 +42,7 @@ targetOptions(
   const inputs = opts.input ? [JSON.parse(readFileSync(opts.input, 'utf8'))] : opts.application ? [{ applicationName: opts.application }] : undefined;
   const target: Target = opts.aws ? { kind: 'aws' } : opts.endpoint ? { kind: 'endpoint', endpoint: opts.endpoint } : { kind: 'embedded' };
   const options = { fast: !!opts.fast, verbose: !!opts.verbose };
-  process.exitCode = target.kind === 'embedded' ? await demo({ inputs, ...options }) : await runOnboardings(target, inputs ?? [], options);
+  process.exitCode = target.kind === 'embedded' ? (await demo({ inputs, ...options })).exitCode : await runOnboardings(target, inputs ?? [], options);
 });
 
 program

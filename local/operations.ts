@@ -9,6 +9,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { LocalStateMachine, STATE_MACHINE_NAMES, definitionOf, type ExecutionResult } from './runner';
 import { deployLocally, functionEnvironment } from './deployment';
+import { fromLocalEvent, personas, progressRenderer, reportLines } from './progress';
+import { causeMessage } from '../lambdas/lib/errors';
 
 export type RemoteTarget = { kind: 'endpoint'; endpoint: string } | { kind: 'aws' };
 
@@ -46,7 +48,10 @@ export async function targetEnvironment(target: RemoteTarget): Promise<{ account
   return { account: identity.Account!, region, env: functionEnvironment(undefined, region, undefined, deployment) };
 }
 
-/** Runs one operation for one input and prints its report (or its failure); returns the result. */
+/**
+ * Runs one operation for one input with the one progress view, and prints its report (the summary lines
+ * `npm start` and `cli start` print, then the whole output: an audit's findings in full) or its failure.
+ */
 export async function runOperation(target: RemoteTarget, operation: string, input: object, options: { fast?: boolean } = {}): Promise<ExecutionResult> {
   const { account, region, env } = await targetEnvironment(target);
   const machine = new LocalStateMachine({
@@ -58,13 +63,14 @@ export async function runOperation(target: RemoteTarget, operation: string, inpu
     ...(options.fast ? { waitMs: 0, retryScale: 0 } : {}),
   });
   console.log(`▶ ${STATE_MACHINE_NAMES[operation]} ${JSON.stringify(input)}`);
+  const show = progressRenderer({ print: (l) => console.log(l), personaOf: personas(), color: process.stdout.isTTY });
   const result = await machine.run(input, {
     onEvent: (e) => {
-      const state = (e as { type: string; state?: { name: string } }).state;
-      if (e.type === 'StateEntered' && state) console.log(`  · ${state.name}`);
+      const p = fromLocalEvent(e);
+      if (p) show(p);
     },
   });
-  if (result.status === 'SUCCEEDED') console.log(JSON.stringify(result.output, null, 2));
-  else console.log(`  Failed: ${result.error}: ${result.cause}`);
+  if (result.status === 'SUCCEEDED') for (const l of [...reportLines(result.output), JSON.stringify(result.output, null, 2)]) console.log(l);
+  else console.log(`  Failed: ${result.error}: ${causeMessage(result.cause)}`);
   return result;
 }

@@ -1,7 +1,8 @@
 /**
  * The one progress view, for `npm start` (the local runner's event log) and `cli start` (a deployed
  * execution's history): one line per Task state as it ends — ✓ or ✗, persona, duration, and the errors
- * the state machine retried. Each source is turned into the same few events, so both views agree.
+ * the state machine retried (a Map's iterations of one state share a line). Each source is turned into the
+ * same few events, so both views agree.
  *
  * A retry is counted only when the state machine did retry (the local StateRetried, another
  * LambdaFunctionScheduled in history); the error a state finally failed with is its ✗, not a retry — also
@@ -12,7 +13,10 @@ import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { steps } from '../lambdas/steps';
 import { causeMessage } from '../lambdas/lib/errors';
 import type { PlanReport } from '../lambdas/steps/report-plan';
-import { DEFAULT_DEFINITION, taskBindings, type EventLog } from './runner';
+import type { AuditReport } from '../lambdas/steps/report-findings';
+import type { RotationReport } from '../lambdas/steps/verify-rotation';
+import type { OnboardingReport } from '../lambdas/steps/verify-encryption';
+import { STATE_MACHINE_NAMES, definitionOf, taskBindings, type EventLog } from './runner';
 
 export type ProgressEvent =
   | { kind: 'entered'; state: string; type: string; at: number }
@@ -22,9 +26,14 @@ export type ProgressEvent =
   | { kind: 'exited'; state: string; at: number }
   | { kind: 'ended'; status: string; error?: string; cause?: string; at: number };
 
-/** The persona of each Task state, from the ASL's bindings and the steps table (Decide<Step> is its step's). */
-export function personas(definitionText = readFileSync(DEFAULT_DEFINITION, 'utf8')): (state: string) => string {
-  const byState = new Map(taskBindings(JSON.parse(definitionText)).map((b) => [b.stateName, steps[b.handlerName]?.persona ?? '']));
+/**
+ * The persona of each Task state, from the ASL's bindings and the steps table (Decide<Step> is its step's).
+ * With no definition, every state machine's: a state name binds the same step in each of them, and a view
+ * of a deployed execution does not know which machine it follows.
+ */
+export function personas(definitionText?: string): (state: string) => string {
+  const texts = definitionText ? [definitionText] : Object.keys(STATE_MACHINE_NAMES).map((op) => readFileSync(definitionOf(op), 'utf8'));
+  const byState = new Map(texts.flatMap((text) => taskBindings(JSON.parse(text)).map((b) => [b.stateName, steps[b.handlerName]?.persona ?? ''] as const)));
   return (state) => byState.get(state) ?? '';
 }
 
@@ -40,7 +49,10 @@ export function progressRenderer(options: RendererOptions): (e: ProgressEvent) =
   const paint = (code: number) => (s: string) => (options.color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const [green, red, dim, yellow] = [32, 31, 2, 33].map(paint);
   const personaOf = options.personaOf ?? (() => '');
-  const open = new Map<string, { type: string; at: number; failures: { error: string; cause?: string; retried: boolean }[] }>();
+  const open = new Map<
+    string,
+    { type: string; at: number; failures: { error: string; cause?: string; retried: boolean }[]; running: number; iterations: number }
+  >();
   const line = (state: string, ms: number) => {
     const s = open.get(state)!;
     open.delete(state);
@@ -49,16 +61,23 @@ export function progressRenderer(options: RendererOptions): (e: ProgressEvent) =
     const last = s.failures.at(-1);
     const failed = last && !last.retried ? last : undefined;
     const retries = retried.length ? yellow(`  ${retried.length} ${retried.length === 1 ? 'retry' : 'retries'} (${[...new Set(retried)].join(', ')})`) : '';
+    const times = s.iterations > 1 ? dim(`  ×${s.iterations}`) : '';
     options.print(
-      `  ${failed ? red('✗') : green('✓')} ${state.padEnd(32)} ${dim(personaOf(state).padEnd(12))} ${String(Math.round(ms)).padStart(6)} ms${retries}`,
+      `  ${failed ? red('✗') : green('✓')} ${state.padEnd(32)} ${dim(personaOf(state).padEnd(12))} ${String(Math.round(ms)).padStart(6)} ms${times}${retries}`,
     );
     if (failed) options.print(red(`      ${failed.error}${failed.cause ? `: ${causeMessage(failed.cause)}` : ''}`));
   };
   return (e) => {
     switch (e.kind) {
-      case 'entered':
-        open.set(e.state, { type: e.type, at: e.at, failures: [] });
+      case 'entered': {
+        // A Map's iterations enter the same state while others are in it: one line, first entry to last exit.
+        const s = open.get(e.state);
+        if (s) {
+          s.running++;
+          s.iterations++;
+        } else open.set(e.state, { type: e.type, at: e.at, failures: [], running: 1, iterations: 1 });
         return;
+      }
       case 'failed':
         open.get(e.state)?.failures.push({ error: e.error, cause: e.cause, retried: false });
         return;
@@ -69,7 +88,7 @@ export function progressRenderer(options: RendererOptions): (e: ProgressEvent) =
       }
       case 'exited': {
         const s = open.get(e.state);
-        if (s) line(e.state, e.at - s.at);
+        if (s && --s.running === 0) line(e.state, e.at - s.at);
         return;
       }
       case 'ended':
@@ -161,3 +180,53 @@ export function planLines(report: PlanReport): string[] {
 }
 
 export const isPlanReport = (output: unknown): output is PlanReport => (output as PlanReport | undefined)?.mode === 'plan';
+
+const isAuditReport = (o: unknown): o is AuditReport => (o as AuditReport | undefined)?.operation === 'audit';
+const isRotationReport = (o: unknown): o is RotationReport => (o as RotationReport | undefined)?.operation === 'rotate-key';
+/** An onboarding or a move that left a customer managed key behind (move-key always does). */
+const leftAKey = (o: unknown): o is OnboardingReport & Required<Pick<OnboardingReport, 'previousKey'>> => !!(o as OnboardingReport | undefined)?.previousKey;
+
+/** An execution's output as the few lines a person reads: a plan, an audit, a rotation, or the key a move left; else none. */
+export function reportLines(output: unknown): string[] {
+  if (isPlanReport(output)) return planLines(output);
+  if (isAuditReport(output)) {
+    const n = output.findings.length;
+    const counts = Object.entries(output.bySeverity).map(([severity, count]) => `${severity} ${count}`);
+    const apps = output.applications.length;
+    return [
+      `  Audit of ${apps} ${apps === 1 ? 'application' : 'applications'}: ${n ? `${n} ${n === 1 ? 'finding' : 'findings'} (${counts.join(', ')})` : 'no findings'}`,
+      ...output.findings.map(
+        (f) =>
+          `    ${f.Severity.Label.padEnd(8)} ${f.ProductFields['msf-cmk/application'].padEnd(14)} ${f.Title} (fix: ${f.ProductFields['msf-cmk/remediation-operation']})`,
+      ),
+    ];
+  }
+  if (isRotationReport(output)) {
+    const auto = output.automaticRotation;
+    const app = output.applicationName;
+    const setting = `automatic rotation ${auto.enabled ? `every ${auto.periodInDays} days, next ${auto.nextRotationDate}` : 'off'}`;
+    if (output.rotation !== 'on-demand')
+      return [`  ${setting} for ${output.keyArn} (${app}'s key); each automatic rotation is used after ${app}'s next restart`];
+    return [
+      `  Rotated ${output.keyArn} (${app}'s key) on demand; ${output.onDemandRemaining} on-demand rotations left`,
+      ...output.rotations.map((r) => `    ${r.date} ${r.type}`),
+      `    ${setting}; ${
+        output.restart.restarted
+          ? `${app} restarted from the snapshot Managed Flink took first: ${output.restart.applicationStatus} at version ${output.restart.versionId}, on the new material`
+          : output.restartNeeded
+            ? `${app} is RUNNING on the previous material: restart it to use the new one`
+            : `${app} is not running: it uses the new material when it starts`
+      }`,
+    ];
+  }
+  if (leftAKey(output)) {
+    const p = output.previousKey;
+    return [
+      `  ${output.applicationName} now on ${output.encryption.KeyType} ${output.encryption.KeyId}${output.key.aliasName ? ` (${output.key.aliasName})` : ''}`,
+      `    previous key ${p.keyArn} kept, ${p.keyState}: ${
+        p.retirable ? 'nothing references it any more, so it may be retired' : `needed by ${p.referencedBy.join(', ')}`
+      }`,
+    ];
+  }
+  return [];
+}

@@ -1,6 +1,7 @@
 /**
  * The CLI `start` command's logic: StartExecution on a deployed state machine (real AWS, or the sandbox
- * with `endpoint`), then a live progress view read from GetExecutionHistory until the execution ends.
+ * with `endpoint`), then a live progress view read from GetExecutionHistory until the execution ends, and
+ * its report in a few lines (local/progress.ts reportLines).
  * Region and credentials come from the standard environment, as for any SDK client (with the sandbox's
  * defaults for an endpoint).
  */
@@ -15,7 +16,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { causeMessage } from '../lambdas/lib/errors';
 import { ROOT_ACCESS_KEY, ROOT_SECRET_KEY } from './sandbox/sandbox';
-import { historyAdapter, isPlanReport, personas, planLines, progressRenderer } from './progress';
+import { historyAdapter, personas, progressRenderer, reportLines } from './progress';
 
 export interface StartExecutionOptions {
   /** An endpoint such as the sandbox's; omitted, the SDK's own resolution applies. */
@@ -81,8 +82,7 @@ export async function startExecution(options: StartExecutionOptions, print: (lin
   }
   const done = await sfn.send(new DescribeExecutionCommand({ executionArn }));
   const seconds = ((done.stopDate!.getTime() - done.startDate!.getTime()) / 1000).toFixed(1);
-  const output = done.output ? JSON.parse(done.output) : undefined;
-  if (done.status === 'SUCCEEDED' && isPlanReport(output)) for (const l of planLines(output)) print(l);
+  if (done.status === 'SUCCEEDED' && done.output) for (const l of reportLines(JSON.parse(done.output))) print(l);
   print(
     done.status === 'SUCCEEDED'
       ? `SUCCEEDED in ${seconds} s`

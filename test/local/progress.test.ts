@@ -87,6 +87,25 @@ describe('the progress view of a deployed execution (history events)', () => {
       fromHistory(history(entered('IsPlan', 'Choice'), exited('IsPlan', 'Choice'), entered('WaitForUpdate', 'Wait'), exited('WaitForUpdate', 'Wait'))),
     ).toEqual([]);
   });
+
+  it("gives a Map's overlapping iterations of one Task state one line, from the first entry to the last exit", () => {
+    // Three audits at once: entered at 0, 1 and 2 s, exited at 3, 4 and 5 s.
+    const lines = fromHistory(
+      history(
+        entered('AuditApplication'),
+        entered('AuditApplication'),
+        entered('AuditApplication'),
+        exited('AuditApplication'),
+        exited('AuditApplication'),
+        exited('AuditApplication'),
+        entered('ReportFindings'),
+        exited('ReportFindings'),
+      ),
+    );
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^ {2}✓ AuditApplication +orchestrator +5000 ms {2}×3$/);
+    expect(lines[1]).toMatch(/^ {2}✓ ReportFindings +orchestrator +1000 ms$/);
+  });
 });
 
 describe('the progress view of a local run (the runner event log)', () => {
