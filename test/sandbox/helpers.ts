@@ -80,9 +80,10 @@ export async function deployFunction(
 
 /**
  * A state machine as CDK deploys it: `definition` with function ARNs already substituted, and a role that
- * trusts Step Functions and may invoke every function of the account. Returns its ARN.
+ * trusts Step Functions and may invoke every function of the account (and do what `options.policy` allows,
+ * e.g. start other state machines). Returns its ARN.
  */
-export async function deployStateMachine(sb: RunningSandbox, name: string, definition: unknown): Promise<string> {
+export async function deployStateMachine(sb: RunningSandbox, name: string, definition: unknown, options: { policy?: object } = {}): Promise<string> {
   const { iam, sfn } = clients(sb);
   const { account, region } = sb.sandbox;
   const roleName = `${name}-StateMachineRole`;
@@ -93,6 +94,7 @@ export async function deployStateMachine(sb: RunningSandbox, name: string, defin
   };
   const role = await iam.send(new CreateRoleCommand({ RoleName: roleName, AssumeRolePolicyDocument: JSON.stringify(trust) }));
   await iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: 'invoke-functions', PolicyDocument: JSON.stringify(invoke) }));
+  if (options.policy) await iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: 'extra', PolicyDocument: JSON.stringify(options.policy) }));
   const out = await sfn.send(new CreateStateMachineCommand({ name, definition: JSON.stringify(definition), roleArn: role.Role!.Arn! }));
   return out.stateMachineArn!;
 }

@@ -102,7 +102,7 @@ describe('Step Functions invoking Lambda functions', () => {
     const err = await deployStateMachine(sb, 'Unknown', definition).catch((e) => e);
     expect(err.name).toBe('InvalidDefinition');
     expect(err.message).toBe(
-      `Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: /States/X/Resource: ${resource} is not served by this sandbox (it serves Lambda function ARNs and arn:aws:states:::lambda:invoke)'`,
+      `Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: /States/X/Resource: ${resource} is not served by this sandbox (it serves Lambda function ARNs, arn:aws:states:::lambda:invoke and arn:aws:states:::states:startExecution[.sync[:2]])'`,
     );
   });
 

@@ -28,6 +28,8 @@ import type { Execution, HistoryEvent, SandboxState, StateMachine } from '../sta
 
 const FUNCTION_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(?::[A-Za-z0-9$_-]+)?$/;
 const LAMBDA_INVOKE = /^arn:aws[a-z-]*:states:::lambda:invoke$/;
+/** The optimized Step Functions integration: fire and forget, `.sync` (Output a string) and `.sync:2` (Output JSON). */
+const START_EXECUTION = /^arn:aws[a-z-]*:states:::states:(startExecution(?:\.sync(?::2)?)?)$/;
 /** Characters AWS refuses in state machine and execution names (StartExecution `name`). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: AWS refuses control characters in names; this matches them.
 const BAD_NAME = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]/;
@@ -108,8 +110,11 @@ function parseDefinition(text: string): any {
   }
   const problems: string[] = [];
   eachState(definition, (_name, st, path) => {
-    if (st?.Type === 'Task' && !FUNCTION_ARN.test(String(st.Resource)) && !LAMBDA_INVOKE.test(String(st.Resource))) {
-      problems.push(`${path}/Resource: ${st.Resource} is not served by this sandbox (it serves Lambda function ARNs and arn:aws:states:::lambda:invoke)`);
+    const resource = String(st?.Resource);
+    if (st?.Type === 'Task' && !FUNCTION_ARN.test(resource) && !LAMBDA_INVOKE.test(resource) && !START_EXECUTION.test(resource)) {
+      problems.push(
+        `${path}/Resource: ${st.Resource} is not served by this sandbox (it serves Lambda function ARNs, arn:aws:states:::lambda:invoke and arn:aws:states:::states:startExecution[.sync[:2]])`,
+      );
     }
   });
   if (problems.length) throw invalidDefinition(`SCHEMA_VALIDATION_FAILED: ${problems.join('; ')}`);
@@ -168,6 +173,43 @@ function close(sandbox: Sandbox, ex: Execution, status: Execution['status'], res
   append(ex, { type, timestamp: now, [detailsKey]: details });
   Object.assign(ex, { status, stopDate: now }, result);
   statusChanged(sandbox, ex);
+  closed(sandbox, ex.executionArn);
+}
+
+/** Per sandbox: who waits for an execution to close, and the `.sync` children a RUNNING execution waits for. */
+interface Waits {
+  closing: Map<string, (() => void)[]>;
+  /** Parent execution ARN → child execution ARN → how the parent's role stops it. */
+  children: Map<string, Map<string, () => Promise<unknown>>>;
+}
+const waitsBySandbox = new WeakMap<Sandbox, Waits>();
+function waits(sandbox: Sandbox): Waits {
+  let w = waitsBySandbox.get(sandbox);
+  if (!w) waitsBySandbox.set(sandbox, (w = { closing: new Map(), children: new Map() }));
+  return w;
+}
+
+/** Resolves once the execution is no longer RUNNING (at once if it is not), without polling. */
+function whenClosed(sandbox: Sandbox, executionArn: string): Promise<void> {
+  if (sfnState(sandbox).executions[executionArn]?.status !== 'RUNNING') return Promise.resolve();
+  const { closing } = waits(sandbox);
+  return new Promise((resolve) => closing.set(executionArn, [...(closing.get(executionArn) ?? []), resolve]));
+}
+
+/**
+ * An execution closed: wake whoever waits for it, and stop the `.sync` children it still waited for, as AWS
+ * does when the parent of a `startExecution.sync` Task is stopped (as the parent's role: states:StopExecution).
+ */
+function closed(sandbox: Sandbox, executionArn: string): void {
+  const w = waits(sandbox);
+  const resolvers = w.closing.get(executionArn) ?? [];
+  w.closing.delete(executionArn);
+  for (const resolve of resolvers) resolve();
+  const children = w.children.get(executionArn);
+  w.children.delete(executionArn);
+  for (const [childArn, stop] of children ?? []) {
+    if (sfnState(sandbox).executions[childArn]?.status === 'RUNNING') void stop().catch(() => undefined);
+  }
 }
 
 /** "Step Functions Execution Status Change" on the default bus, as AWS sends it for STANDARD workflows. */
@@ -330,6 +372,104 @@ async function invokeFunction(sandbox: Sandbox, session: ServiceSession, functio
   return { result: raw === '' ? null : JSON.parse(raw), raw };
 }
 
+/**
+ * A Step Functions refusal as the optimized integration names it: `StepFunctions.<SDK exception>` (the wire
+ * code with `Exception`, as `Lambda.<code>`; AccessDenied has no exception of its own: AWSStepFunctionsException,
+ * as Lambda's is AWSLambdaException — docs/sandbox.md marks this assumed).
+ */
+async function sfnCall(sandbox: Sandbox, session: ServiceSession, operation: string, input: any): Promise<any> {
+  try {
+    return await callAs(sandbox, session.get(), 'states', operation, input);
+  } catch (e) {
+    if (!(e instanceof AwsError)) throw e;
+    const exception = e.code === 'AccessDeniedException' ? 'AWSStepFunctionsException' : e.code.endsWith('Exception') ? e.code : `${e.code}Exception`;
+    throw named(
+      `StepFunctions.${exception}`,
+      `${e.message} (Service: AWSStepFunctions; Status Code: ${e.status}; Error Code: ${e.code}; Request ID: ${randomUUID()}; Proxy: null)`,
+    );
+  }
+}
+
+/**
+ * DescribeExecution's response as the `.sync` integrations return it: members capitalized, dates in epoch
+ * milliseconds; `.sync:2` gives Input and Output as JSON, `.sync` as the strings DescribeExecution returns.
+ */
+function syncOutput(described: Record<string, unknown>, v2: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(described)) {
+    if (v === undefined) continue;
+    const key = k[0].toUpperCase() + k.slice(1);
+    if (k.endsWith('Date')) out[key] = Math.round(Number(v) * 1000);
+    else if (k.endsWith('Details') && v && typeof v === 'object') out[key] = { Included: (v as { included?: boolean }).included ?? true };
+    else if (v2 && (k === 'input' || k === 'output')) out[key] = JSON.parse(String(v));
+    else out[key] = v;
+  }
+  return out;
+}
+
+/**
+ * A Task on `arn:aws:states:::states:startExecution[.sync[:2]]`: StartExecution of `Parameters.StateMachineArn`
+ * as the state machine's role (Input serialized when it is an object, `Name` if given); fire and forget returns
+ * `{ExecutionArn, StartDate}`; `.sync` and `.sync:2` wait for the child (it runs on the same engine, in the
+ * background) and return its DescribeExecution, or fail with States.TaskFailed and that response as the cause.
+ * History as AWS records a service integration: TaskScheduled, TaskStarted, (TaskSubmitted,) TaskSucceeded/Failed.
+ */
+function startExecutionTask(
+  sandbox: Sandbox,
+  session: ServiceSession,
+  writer: HistoryWriter,
+  parentArn: string,
+  stateName: string,
+  resource: string,
+): (params: any) => Promise<unknown> {
+  const wait = resource !== 'startExecution';
+  const v2 = resource.endsWith(':2');
+  const details = { resourceType: 'states', resource };
+  return async (params: any) => {
+    if (!writer.open) throw named('States.Aborted', 'The execution was stopped.');
+    writer.hold(stateName, 'TaskScheduled', {
+      taskScheduledEventDetails: { ...details, region: sandbox.region, parameters: json(params) },
+    });
+    writer.hold(stateName, 'TaskStarted', { taskStartedEventDetails: details });
+    try {
+      const input = params?.Input === undefined ? '{}' : typeof params.Input === 'string' ? params.Input : JSON.stringify(params.Input);
+      const started = await sfnCall(sandbox, session, 'StartExecution', {
+        stateMachineArn: params?.StateMachineArn,
+        input,
+        ...(params?.Name !== undefined && { name: params.Name }),
+      });
+      const childArn: string = started.executionArn;
+      const submitted = {
+        ExecutionArn: childArn,
+        StartDate: Math.round(Number(started.startDate) * 1000),
+        SdkHttpMetadata: { HttpStatusCode: 200 },
+        SdkResponseMetadata: { RequestId: randomUUID() },
+      };
+      if (!wait) {
+        writer.hold(stateName, 'TaskSucceeded', { taskSucceededEventDetails: { ...details, output: json(submitted), outputDetails: { truncated: false } } });
+        return submitted;
+      }
+      writer.hold(stateName, 'TaskSubmitted', { taskSubmittedEventDetails: { ...details, output: json(submitted), outputDetails: { truncated: false } } });
+      const { children } = waits(sandbox);
+      if (!children.has(parentArn)) children.set(parentArn, new Map());
+      children.get(parentArn)!.set(childArn, () => callAs(sandbox, session.get(), 'states', 'StopExecution', { executionArn: childArn }));
+      // AWS polls DescribeExecution (besides its EventBridge rule): a role without it fails the Task.
+      await sfnCall(sandbox, session, 'DescribeExecution', { executionArn: childArn });
+      await Promise.race([whenClosed(sandbox, childArn), whenClosed(sandbox, parentArn)]);
+      if (!writer.open) throw named('States.Aborted', 'The execution was stopped.');
+      children.get(parentArn)?.delete(childArn);
+      const out = syncOutput(await sfnCall(sandbox, session, 'DescribeExecution', { executionArn: childArn }), v2);
+      if (out.Status !== 'SUCCEEDED') throw named('States.TaskFailed', JSON.stringify(out));
+      writer.hold(stateName, 'TaskSucceeded', { taskSucceededEventDetails: { ...details, output: json(out), outputDetails: { truncated: false } } });
+      return out;
+    } catch (e) {
+      const err = e as Error;
+      writer.hold(stateName, 'TaskFailed', { taskFailedEventDetails: { ...details, error: err.name, cause: err.message } });
+      throw e;
+    }
+  };
+}
+
 /** Wait and retry overrides (ms, by state name) for a time scale other than 1. */
 function timeOverrides(definition: any, scale: number) {
   if (scale === 1) return {};
@@ -363,6 +503,11 @@ async function runExecution(sandbox: Sandbox, sm: StateMachine, executionArn: st
     const handlers: Record<string, (event: any) => Promise<unknown>> = {};
     eachState(definition, (stateName, st) => {
       if (st?.Type !== 'Task') return;
+      const startExecution = START_EXECUTION.exec(String(st.Resource));
+      if (startExecution) {
+        handlers[stateName] = startExecutionTask(sandbox, session, writer, executionArn, stateName, startExecution[1]);
+        return;
+      }
       const viaIntegration = LAMBDA_INVOKE.test(String(st.Resource));
       handlers[stateName] = async (event: any) => {
         // After StopExecution the engine may still be winding down, but no function runs.
