@@ -6,6 +6,10 @@
  *   Lambda's Invoke, as the state machine's role (assumed as states.amazonaws.com), so the role needs
  *   lambda:InvokeFunction; a function error becomes the state's error (its `errorType`, the payload as
  *   the cause), a Lambda service error `Lambda.<code>` — the names Retry and Catch see in AWS.
+ * - `arn:aws:states:::states:startExecution`, `.sync` or `.sync:2` with `Parameters.StateMachineArn/Input/Name`:
+ *   StartExecution (and, to wait, DescribeExecution) as the state machine's role; a child that does not
+ *   succeed fails the Task with States.TaskFailed, a refusal is `StepFunctions.<exception>`; stopping the
+ *   parent stops the children it waits for (`startExecutionTask`).
  * Any other Task resource is refused at CreateStateMachine, naming it, so nothing fails later.
  *
  * RedriveExecution resumes an ended execution at its unsuccessful state, with AWS's rules (14 days, 24,999
