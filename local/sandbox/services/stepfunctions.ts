@@ -136,12 +136,19 @@ function parseDefinition(text: string): any {
  * so it is not validated again (the definition was, when the execution started).
  */
 const engines = new Map<string, Engine>();
+const TASK_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 function engineFor(text: string, startAt?: string): Engine {
   const key = startAt === undefined ? text : `${startAt}\u0000${text}`;
   let engine = engines.get(key);
   if (!engine) {
     // The engine's validator annotates the definition it is given: give it its own copy.
     const definition = JSON.parse(text);
+    // A Task without a timeout runs as long as it takes in AWS (99999999 s, the Task state docs); the engine
+    // would end it after 60 s (the ASL spec's default), which a `.sync` child easily outlasts. Node's timers
+    // hold at most 2^31 - 1 ms: about 24.8 days, far beyond any run here.
+    eachState(definition, (_name, st) => {
+      if (st?.Type === 'Task' && st.TimeoutSeconds === undefined && st.TimeoutSecondsPath === undefined) st.TimeoutSeconds = TASK_TIMEOUT_SECONDS;
+    });
     engine =
       startAt === undefined
         ? new Engine(definition, { validationOptions: { checkPaths: true } })
