@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, Stage, Validations, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, Aws, CfnOutput, Duration, RemovalPolicy, Stack, Stage, Validations, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
@@ -113,6 +113,8 @@ export class OnboardingStack extends Stack {
   readonly dailyAuditSchedule?: Schedule;
   /** Reports what stopped executions left, read-only (a lost status-change event, a deployment that was down). */
   readonly sweepMachine: StateMachine;
+  /** Onboards a fleet of applications, each through its own OnboardApplication child execution. */
+  readonly fleetMachine: StateMachine;
   readonly hourlySweepSchedule?: Schedule;
   readonly keyGuardRule: events.Rule;
 
@@ -273,6 +275,13 @@ export class OnboardingStack extends Stack {
     );
     for (const [operation, m] of Object.entries(DAY_TWO_MACHINES))
       this.operationMachines[operation] = this.operationMachine(m.id, aslFileOf(operation), m.comment);
+    this.fleetMachine = this.operationMachine(
+      'OnboardFleet',
+      aslFileOf('onboard-fleet'),
+      'Onboards a fleet of Managed Service for Apache Flink applications of this account and Region, each through its own OnboardApplication execution, a bounded number at once',
+      'OnboardFleetLogs',
+      { OnboardApplication: this.stateMachine },
+    );
     this.sweepMachine = this.operationMachine(
       'Sweep',
       aslFileOf('sweep'),
@@ -407,6 +416,11 @@ export class OnboardingStack extends Stack {
         description: `The ${operation} state machine`,
       });
     }
+    new CfnOutput(this, 'OnboardFleetStateMachineArn', {
+      value: this.fleetMachine.stateMachineArn,
+      description:
+        'Onboards a fleet of applications (input: applicationNames, namePattern, runtimeEnvironment, tag, maxConcurrency, toleratedFailurePercentage, mode)',
+    });
     new CfnOutput(this, 'SweepStateMachineArn', {
       value: this.sweepMachine.stateMachineArn,
       description: 'Reports what stopped or timed-out onboardings left (read-only; input {})',
@@ -433,9 +447,10 @@ export class OnboardingStack extends Stack {
 
   /**
    * One operation's state machine: its ASL file deployed unchanged, each placeholder bound to that step's
-   * function, allowed to invoke exactly those functions, logged and traced.
+   * function (or, for `${<Name>StateMachineArn}`, to a child state machine it starts), allowed to invoke
+   * exactly those functions and start exactly those children, logged and traced.
    */
-  private operationMachine(id: string, aslFile: string, comment: string, logsId = `${id}Logs`): StateMachine {
+  private operationMachine(id: string, aslFile: string, comment: string, logsId = `${id}Logs`, children: Record<string, StateMachine> = {}): StateMachine {
     const bound = boundSteps(aslFile).map((name) => [name, this.functions[name]] as const);
     const logs = new LogGroup(this, logsId, {
       // The vendedlogs prefix keeps CloudWatch Logs' resource policy from growing with every log group.
@@ -445,7 +460,10 @@ export class OnboardingStack extends Stack {
     const machine = new StateMachine(this, id, {
       comment,
       definitionBody: DefinitionBody.fromFile(aslFile),
-      definitionSubstitutions: Object.fromEntries(bound.map(([name, fn]) => [substitutionName(name), fn.functionArn])),
+      definitionSubstitutions: {
+        ...Object.fromEntries(bound.map(([name, fn]) => [substitutionName(name), fn.functionArn])),
+        ...Object.fromEntries(Object.entries(children).map(([name, child]) => [`${name}StateMachineArn`, child.stateMachineArn])),
+      },
       stateMachineType: StateMachineType.STANDARD,
       logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: true },
       tracingEnabled: true,
@@ -459,6 +477,32 @@ export class OnboardingStack extends Stack {
       reason:
         'Only what logging and tracing add: the CloudWatch Logs log-delivery actions (logs:CreateLogDelivery, logs:DescribeResourcePolicies, …) and xray:PutTraceSegments/PutTelemetryRecords/GetSamplingRules/GetSamplingTargets support no resource but "*"',
     });
+    for (const child of Object.values(children)) {
+      // startExecution.sync:2 (the Step Functions developer guide's IAM policy for it): start the child, follow
+      // and stop its executions, and the managed rule through which Step Functions learns that one ended.
+      child.grantStartExecution(machine);
+      machine.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'FollowChildExecutions',
+          actions: ['states:DescribeExecution', 'states:StopExecution'],
+          resources: [
+            this.formatArn({ service: 'states', resource: 'execution', resourceName: `${child.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+          ],
+        }),
+      );
+      machine.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'ChildExecutionEvents',
+          actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+          resources: [this.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule' })],
+        }),
+      );
+    }
+    if (Object.keys(children).length)
+      Validations.of(machine).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${Stack.of(this).getLogicalId(this.stateMachine.node.defaultChild as never)}.Name>:*]`,
+        reason: "The child's executions are created by this very state machine and named by Step Functions: only the state machine part of their ARN is known",
+      });
     return machine;
   }
 }

@@ -119,6 +119,34 @@ operationCommand(
 
 targetOptions(
   program
+    .command('fleet')
+    .description(
+      'onboard every selected application of the account (onboard-fleet): one OnboardApplication execution each, a bounded number at once, then one line per application',
+    )
+    .option('--plan', "only list each application's changes; nothing is written")
+    .option('--filter <pattern>', 'application names matching this pattern (* and ? wildcards)')
+    .option('--names <names>', 'exactly these applications (comma-separated)', (v) => v.split(','))
+    .option('--runtime <runtime>', 'only applications on this runtime, e.g. FLINK-1_20')
+    .option('--tag <key=value>', 'only applications with this tag')
+    .option('--max-concurrency <n>', 'onboardings at once (1-40; default 5)', (v) => Number(v))
+    .option('--tolerated-failure-percentage <p>', 'the fleet fails when more than this share fails (0-100; default 0)', (v) => Number(v)),
+).action(async (opts) => {
+  const [key, ...value] = opts.tag?.split('=') ?? [];
+  const input = {
+    mode: opts.plan ? 'plan' : 'apply',
+    ...(opts.filter && { namePattern: opts.filter }),
+    ...(opts.names && { applicationNames: opts.names }),
+    ...(opts.runtime && { runtimeEnvironment: opts.runtime }),
+    ...(opts.tag && { tag: { key, value: value.join('=') } }),
+    ...(opts.maxConcurrency !== undefined && { maxConcurrency: opts.maxConcurrency }),
+    ...(opts.toleratedFailurePercentage !== undefined && { toleratedFailurePercentage: opts.toleratedFailurePercentage }),
+  };
+  const result = await runOperation(remoteTarget(opts), 'onboard-fleet', input, { fast: !!opts.fast });
+  process.exitCode = result.status === 'SUCCEEDED' ? 0 : 1;
+});
+
+targetOptions(
+  program
     .command('audit')
     .description('audit one application, or every application of the account, read-only; findings in ASFF with the operation that fixes each')
     .argument('[application]', 'the application name (default: all of them)')

@@ -15,6 +15,7 @@ import { causeMessage } from '../lambdas/lib/errors';
 import type { PlanReport } from '../lambdas/steps/report-plan';
 import type { AuditReport } from '../lambdas/steps/report-findings';
 import type { RotationReport } from '../lambdas/steps/verify-rotation';
+import type { FleetSummary } from '../lambdas/steps/summarize-fleet';
 import type { OnboardingReport } from '../lambdas/steps/verify-encryption';
 import { STATE_MACHINE_NAMES, definitionOf, taskBindings, type EventLog } from './runner';
 
@@ -182,6 +183,7 @@ export function planLines(report: PlanReport): string[] {
 export const isPlanReport = (output: unknown): output is PlanReport => (output as PlanReport | undefined)?.mode === 'plan';
 
 const isAuditReport = (o: unknown): o is AuditReport => (o as AuditReport | undefined)?.operation === 'audit';
+const isFleetSummary = (o: unknown): o is FleetSummary => (o as FleetSummary | undefined)?.operation === 'onboard-fleet';
 const isRotationReport = (o: unknown): o is RotationReport => (o as RotationReport | undefined)?.operation === 'rotate-key';
 /** An onboarding or a move that left a customer managed key behind (move-key always does). */
 const leftAKey = (o: unknown): o is OnboardingReport & Required<Pick<OnboardingReport, 'previousKey'>> => !!(o as OnboardingReport | undefined)?.previousKey;
@@ -198,6 +200,22 @@ export function reportLines(output: unknown): string[] {
       ...output.findings.map(
         (f) =>
           `    ${f.Severity.Label.padEnd(8)} ${f.ProductFields['msf-cmk/application'].padEnd(14)} ${f.Title} (fix: ${f.ProductFields['msf-cmk/remediation-operation']})`,
+      ),
+    ];
+  }
+  if (isFleetSummary(output)) {
+    const c = output.counts;
+    return [
+      `  Fleet${output.mode === 'plan' ? ' plan' : ''}: ${c.selected} onboarded (${c.succeeded} succeeded, ${c.failed} failed, ${output.failurePercentage}% of ${output.toleratedFailurePercentage}% tolerated), ${c.skipped} skipped`,
+      ...output.applications.map(
+        (a) =>
+          `    ${a.status.padEnd(9)} ${a.applicationName.padEnd(20)} ${
+            a.status === 'SUCCEEDED'
+              ? output.mode === 'plan'
+                ? `${a.changes?.length ?? 0} changes`
+                : `${a.keyArn ?? ''}${a.durationSeconds !== undefined ? ` in ${a.durationSeconds} s` : ''}`
+              : `${a.error ? `${a.error}: ` : ''}${a.cause ?? ''}`.slice(0, 200)
+          }`,
       ),
     ];
   }

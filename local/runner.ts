@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { steps } from '../lambdas/steps';
+import { START_EXECUTION_SYNC } from './asl-lint';
 
 /** statemachine/<operation>.asl.json: one state machine per operation. */
 export const definitionOf = (operation: string) => join(__dirname, '..', 'statemachine', `${operation}.asl.json`);
@@ -20,6 +21,7 @@ export const STATE_MACHINE_NAMES: Record<string, string> = {
   'move-key': 'MoveKey',
   audit: 'Audit',
   'rotate-key': 'RotateKey',
+  'onboard-fleet': 'OnboardFleet',
   cleanup: 'Cleanup',
   sweep: 'Sweep',
 };
@@ -40,18 +42,25 @@ export function substitute(text: string, substitutions: Record<string, string>):
 export interface TaskBinding {
   stateName: string;
   placeholder: string;
+  /** A step's handler, or (child) the name of the state machine a startExecution.sync:2 Task starts. */
   handlerName: string;
+  child?: boolean;
 }
 
-/** Every Task state (nested ones included) with its `${<Name>FunctionArn}` placeholder. */
+/**
+ * Every Task state (nested ones included) with its placeholder: `${<Name>FunctionArn}` for a step, or a
+ * startExecution.sync:2 Task whose StateMachineArn is `${<Name>StateMachineArn}`.
+ */
 export function taskBindings(definition: any): TaskBinding[] {
   const out: TaskBinding[] = [];
   const visit = (states: Record<string, any>) => {
     for (const [stateName, s] of Object.entries(states)) {
       if (s.Type === 'Task') {
+        const child = s.Resource === START_EXECUTION_SYNC && /^\$\{([A-Za-z0-9_]+)StateMachineArn\}$/.exec(String(s.Parameters?.StateMachineArn));
         const m = /^\$\{([A-Za-z0-9_]+)FunctionArn\}$/.exec(String(s.Resource));
-        if (!m) throw new Error(`Task state ${stateName} has Resource ${s.Resource}; expected a \${<Name>FunctionArn} placeholder`);
-        out.push({ stateName, placeholder: `${m[1]}FunctionArn`, handlerName: m[1] });
+        if (child) out.push({ stateName, placeholder: `${child[1]}StateMachineArn`, handlerName: child[1], child: true });
+        else if (m) out.push({ stateName, placeholder: `${m[1]}FunctionArn`, handlerName: m[1] });
+        else throw new Error(`Task state ${stateName} has Resource ${s.Resource}; expected a \${<Name>FunctionArn} placeholder`);
       }
       for (const b of s.Branches ?? []) visit(b.States);
       if (s.ItemProcessor) visit(s.ItemProcessor.States);
@@ -118,18 +127,56 @@ export class LocalStateMachine {
     const raw = options.definitionText ?? readFileSync(options.definitionPath ?? DEFAULT_DEFINITION, 'utf8');
     this.bindings = taskBindings(JSON.parse(raw));
     const handlers = this.handlers();
-    const missing = this.bindings.filter((b) => !handlers[b.handlerName]);
+    const missing = this.bindings.filter((b) => !b.child && !handlers[b.handlerName]);
     if (missing.length) {
       throw new Error(
         `No handler for ${missing.map((b) => `${b.stateName} (\${${b.placeholder}})`).join(', ')}: every Task state needs one before anything runs`,
       );
     }
     const substitutions = Object.fromEntries(
-      this.bindings.map((b) => [b.placeholder, `arn:aws:lambda:${this.region}:${this.account}:function:msf-cmk-${b.handlerName}`]),
+      this.bindings.map((b) => [
+        b.placeholder,
+        b.child
+          ? `arn:aws:states:${this.region}:${this.account}:stateMachine:${b.handlerName}`
+          : `arn:aws:lambda:${this.region}:${this.account}:function:msf-cmk-${b.handlerName}`,
+      ]),
     );
     const text = substitute(raw, substitutions);
     this.definition = JSON.parse(text);
     this.machine = validated(text, this.definition);
+  }
+
+  /** The child state machine a startExecution.sync:2 Task starts, run here with this one's options. */
+  private child(name: string): LocalStateMachine {
+    const operation = Object.entries(STATE_MACHINE_NAMES).find(([, n]) => n === name)?.[0];
+    if (!operation) throw new Error(`No state machine named ${name} to start`);
+    const { definitionText: _t, ...options } = this.options;
+    return new LocalStateMachine({ ...options, definitionPath: definitionOf(operation), stateMachineName: name });
+  }
+
+  /**
+   * startExecution.sync:2 as Step Functions serves it: the child runs to its end; its description is the
+   * result (Input and Output as JSON), or — failed, it fails the Task with States.TaskFailed, the
+   * description as the cause.
+   */
+  private childTask(name: string, runOptions: Pick<RunOptions, 'onTaskError'>): Handler {
+    const machine = this.child(name);
+    return async (event: { StateMachineArn: string; Input?: unknown; Name?: string }) => {
+      const input = typeof event.Input === 'string' ? JSON.parse(event.Input) : (event.Input ?? {});
+      const startDate = Date.now();
+      const r = await machine.run(input, { executionName: event.Name, onTaskError: runOptions.onTaskError });
+      const described = {
+        ExecutionArn: r.executionArn,
+        StateMachineArn: event.StateMachineArn,
+        Name: r.name,
+        Status: r.status,
+        StartDate: startDate,
+        StopDate: Date.now(),
+        Input: input,
+      };
+      if (r.status === 'SUCCEEDED') return { ...described, Output: r.output };
+      throw Object.assign(new Error(JSON.stringify({ ...described, Error: r.error, Cause: r.cause })), { name: 'States.TaskFailed' });
+    };
   }
 
   private handlers(): Record<string, Handler> {
@@ -148,7 +195,7 @@ export class LocalStateMachine {
         async (event: unknown) => {
           Object.assign(process.env, env);
           try {
-            const out = await handlers[b.handlerName](JSON.parse(JSON.stringify(event)));
+            const out = await (b.child ? this.childTask(b.handlerName, runOptions) : handlers[b.handlerName])(JSON.parse(JSON.stringify(event)));
             return out === undefined ? null : JSON.parse(JSON.stringify(out));
           } catch (e) {
             runOptions.onTaskError?.(b.stateName, e as Error);

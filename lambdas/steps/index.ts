@@ -26,6 +26,8 @@ import * as verifyRotation from './verify-rotation';
 import * as setAutomaticRotation from './set-automatic-rotation';
 import * as restartApplication from './restart-application';
 import * as checkRestart from './check-restart';
+import * as selectApplications from './select-applications';
+import * as summarizeFleet from './summarize-fleet';
 import * as readEndedExecution from './read-ended-execution';
 import * as claimLock from './claim-lock';
 import * as findOrphans from './find-orphans';
@@ -91,6 +93,8 @@ export const steps: Record<string, StepDefinition> = {
   },
   RestartApplication: { entry: 'steps/restart-application', handler: restartApplication.handler, persona: restartApplication.handler.persona },
   CheckRestart: { entry: 'steps/check-restart', handler: checkRestart.handler, persona: checkRestart.handler.persona },
+  SelectApplications: { entry: 'steps/select-applications', handler: selectApplications.handler, persona: selectApplications.handler.persona },
+  SummarizeFleet: { entry: 'steps/summarize-fleet', handler: summarizeFleet.handler, persona: summarizeFleet.handler.persona },
   VerifyRotation: { entry: 'steps/verify-rotation', handler: verifyRotation.handler, persona: verifyRotation.handler.persona },
   // audit: reads only (the key administrator reads KMS).
   ListApplicationsToAudit: {

@@ -23,6 +23,7 @@ import {
   operationRequestPattern,
   REQUEST_INPUT_PATH,
 } from '../../infra/event-patterns';
+import { START_EXECUTION_SYNC } from '../../local/asl-lint';
 import { ASL_FILE, DAY_TWO_MACHINES, aslFileOf, boundSteps, type OnboardingStack } from '../../infra/onboarding-stack';
 import { boundaryPolicyArn, keyAdminPolicy, orchestratorPolicy, requestBusPolicy, roleTrustPolicy } from '../../lambdas/lib/policies';
 import { deploymentEnvironment, validateSettings } from '../../lambdas/lib/settings';
@@ -122,13 +123,14 @@ const MACHINES: [string, string][] = [
   ...Object.entries(DAY_TWO_MACHINES).map(([op, m]) => [m.id, aslFileOf(op)] as [string, string]),
   ['Cleanup', aslFileOf('cleanup')],
   ['Sweep', aslFileOf('sweep')],
+  ['OnboardFleet', aslFileOf('onboard-fleet')],
 ];
 const machineOf = (s: Synth, id: string) =>
   s.json.Resources[
     s.stack.getLogicalId(
       (id === 'OnboardApplication'
         ? s.stack.stateMachine
-        : [...Object.values(s.stack.operationMachines), s.stack.cleanupMachine, s.stack.sweepMachine].find((m) => m.node.id === id)!
+        : [...Object.values(s.stack.operationMachines), s.stack.cleanupMachine, s.stack.sweepMachine, s.stack.fleetMachine].find((m) => m.node.id === id)!
       ).node.defaultChild as CfnFunction,
     )
   ];
@@ -154,7 +156,7 @@ describe.each(MACHINES)('state machine %s', (id, aslFile) => {
     const bound = boundSteps(aslFile);
     const expected = bound.map((name) => `\${${logicalId(plain, plain.stack.functions[name])}.Arn}`);
     // Act
-    const tasks = taskResources(definition);
+    const tasks = taskResources(definition).filter((r) => r !== START_EXECUTION_SYNC);
     // Assess
     expect(bound.filter((name) => !steps[name])).toEqual([]);
     expect([...new Set(tasks)].sort()).toEqual([...expected].sort());
@@ -190,6 +192,35 @@ describe.each(MACHINES)('state machine %s', (id, aslFile) => {
         Resource: boundSteps(aslFile).map((name) => `\${${logicalId(plain, plain.stack.functions[name])}.Arn}`),
       },
     ]);
+  });
+});
+
+describe('the fleet state machine', () => {
+  it('may start only the onboarding state machine, and follow and stop only its executions', () => {
+    // Prepare
+    const machine = machineOf(plain, 'OnboardFleet');
+    const onboarding = logicalId(plain, plain.stack.stateMachine);
+    // Act
+    const statements = (statementsOf(plain, machine.Properties.RoleArn['Fn::GetAtt'][0]) as any[]).filter((st) =>
+      [st.Action].flat().some((a: string) => a.startsWith('states:') || a.startsWith('events:')),
+    );
+    // Assess
+    expect(statements).toEqual([
+      { Effect: 'Allow', Action: 'states:StartExecution', Resource: `\${${onboarding}}` },
+      {
+        Sid: 'FollowChildExecutions',
+        Effect: 'Allow',
+        Action: ['states:DescribeExecution', 'states:StopExecution'],
+        Resource: `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:execution:\${${onboarding}.Name}:*`,
+      },
+      {
+        Sid: 'ChildExecutionEvents',
+        Effect: 'Allow',
+        Action: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        Resource: `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule`,
+      },
+    ]);
+    expect(machine.Properties.DefinitionSubstitutions.OnboardApplicationStateMachineArn).toEqual({ Ref: onboarding });
   });
 });
 

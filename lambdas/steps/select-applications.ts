@@ -1,0 +1,117 @@
+/**
+ * SelectApplications: the fleet's input and the applications it onboards, read as the orchestrator — every
+ * application of the account and Region (ListApplications, paginated), narrowed by an explicit list, a name
+ * pattern, a runtime or a tag — less those already on a customer managed key, which are reported as
+ * skipped (move-key changes a key; onboarding is the way off the AWS owned key). Reads only.
+ */
+import { ListApplicationsCommand, ListTagsForResourceCommand, type ApplicationSummary } from '@aws-sdk/client-kinesis-analytics-v2';
+import { InvalidInput } from '../lib/errors';
+import { contextOf, type Context } from '../lib/names';
+import { clientsAs } from '../lib/personas';
+import { describeApplication, encryptionOf } from '../lib/reads';
+import { deployment } from '../lib/settings';
+import { task } from '../lib/step';
+
+export interface FleetInput {
+  mode: 'apply' | 'plan';
+  /** Explicit application names; absent = every application of the account that matches the filters. */
+  applicationNames?: string[];
+  /** A glob on the name (`*` any run of characters, `?` one). */
+  namePattern?: string;
+  runtimeEnvironment?: string;
+  tag?: { key: string; value: string };
+  /** Child onboardings at once (the Map's MaxConcurrency), 1-40; default 5. */
+  maxConcurrency: number;
+  /** The fleet fails when more than this share of its onboardings fail, 0-100; default 0. */
+  toleratedFailurePercentage: number;
+}
+
+export interface FleetSelection {
+  context: Context;
+  config: FleetInput;
+  /** What each child execution gets: `{applicationName, mode}`. */
+  applications: { applicationName: string; mode: FleetInput['mode'] }[];
+  skipped: { applicationName: string; reason: string }[];
+}
+
+const NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
+const FIELDS = ['mode', 'applicationNames', 'namePattern', 'runtimeEnvironment', 'tag', 'maxConcurrency', 'toleratedFailurePercentage'];
+/** More at once than this gains nothing: KMS allows 5 CreateKey a second per account, and restarts are bounded too. */
+export const MAX_CONCURRENCY = 40;
+
+const intIn = (v: unknown, min: number, max: number) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+
+/** The fleet input with defaults, or InvalidInput naming every bad field. */
+export function fleetInput(input: unknown): FleetInput {
+  const i = (input ?? {}) as Record<string, any>;
+  const problems = Object.keys(i)
+    .filter((k) => !FIELDS.includes(k))
+    .map((k) => `${k}: is not a field of the fleet`);
+  if (i.mode !== undefined && i.mode !== 'apply' && i.mode !== 'plan') problems.push('mode: must be "apply" or "plan"');
+  if (i.applicationNames !== undefined && !(Array.isArray(i.applicationNames) && i.applicationNames.length && i.applicationNames.every((n) => NAME.test(n))))
+    problems.push('applicationNames: must be a non-empty list of Managed Flink application names');
+  if (i.namePattern !== undefined && !(typeof i.namePattern === 'string' && /^[a-zA-Z0-9_.*?-]{1,128}$/.test(i.namePattern)))
+    problems.push('namePattern: must be a name with * and ? wildcards');
+  if (i.runtimeEnvironment !== undefined && !(typeof i.runtimeEnvironment === 'string' && /^[A-Z0-9_-]{1,64}$/.test(i.runtimeEnvironment)))
+    problems.push('runtimeEnvironment: must be a runtime such as FLINK-1_20');
+  if (i.tag !== undefined && !(typeof i.tag?.key === 'string' && i.tag.key.length && typeof i.tag.value === 'string' && Object.keys(i.tag).length === 2))
+    problems.push('tag: must be {"key": …, "value": …}');
+  if (i.maxConcurrency !== undefined && !intIn(i.maxConcurrency, 1, MAX_CONCURRENCY))
+    problems.push(`maxConcurrency: must be an integer from 1 to ${MAX_CONCURRENCY}`);
+  if (i.toleratedFailurePercentage !== undefined && !intIn(i.toleratedFailurePercentage, 0, 100))
+    problems.push('toleratedFailurePercentage: must be an integer from 0 to 100');
+  if (problems.length) throw new InvalidInput(problems.join('; '));
+  return { mode: 'apply', maxConcurrency: 5, toleratedFailurePercentage: 0, ...i } as FleetInput;
+}
+
+const glob = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
+
+export const handler = task('SelectApplications', 'orchestrator', async (event: { input: unknown; execution: { Id: string } }): Promise<FleetSelection> => {
+  const config = fleetInput(event.input);
+  deployment();
+  const context = contextOf(event.execution.Id);
+  const { flink } = await clientsAs('orchestrator', { step: 'SelectApplications', context, applicationName: '*' }, 'read');
+  const summaries: ApplicationSummary[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await flink.send(new ListApplicationsCommand({ Limit: 50, NextToken }));
+    summaries.push(...(page.ApplicationSummaries ?? []));
+    NextToken = page.NextToken;
+  } while (NextToken);
+  const known = new Set(summaries.map((s) => s.ApplicationName));
+  const missing = (config.applicationNames ?? []).filter((n) => !known.has(n));
+  if (missing.length) throw new InvalidInput(`applicationNames: ${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist in ${context.region}`);
+  const pattern = config.namePattern ? glob(config.namePattern) : undefined;
+  const candidates = summaries.filter(
+    (s) =>
+      (!config.applicationNames || config.applicationNames.includes(s.ApplicationName!)) &&
+      (!pattern || pattern.test(s.ApplicationName!)) &&
+      (!config.runtimeEnvironment || s.RuntimeEnvironment === config.runtimeEnvironment),
+  );
+  const applications: FleetSelection['applications'] = [];
+  const skipped: FleetSelection['skipped'] = [];
+  for (const s of candidates) {
+    if (config.tag) {
+      const tags = (await flink.send(new ListTagsForResourceCommand({ ResourceARN: s.ApplicationARN }))).Tags ?? [];
+      if (!tags.some((t) => t.Key === config.tag!.key && t.Value === config.tag!.value)) continue;
+    }
+    if (s.ApplicationStatus === 'DELETING') {
+      skipped.push({ applicationName: s.ApplicationName!, reason: 'being deleted' });
+      continue;
+    }
+    const app = await describeApplication(flink, s.ApplicationName!);
+    const encryption = app && encryptionOf(app);
+    if (encryption?.KeyType === 'CUSTOMER_MANAGED_KEY') {
+      skipped.push({ applicationName: s.ApplicationName!, reason: `already on customer managed key ${encryption.KeyId} (move-key changes it)` });
+      continue;
+    }
+    applications.push({ applicationName: s.ApplicationName!, mode: config.mode });
+  }
+  return { context, config, applications, skipped };
+});

@@ -1,0 +1,111 @@
+/**
+ * onboard-fleet: the account's applications selected (pattern, runtime, list, tag), those already on a
+ * customer managed key skipped, each onboarded by its own OnboardApplication child execution
+ * (startExecution.sync:2, run in-process by the local runner as Step Functions runs it), one summary line
+ * per application; a failing application fails alone, within the tolerated failure percentage.
+ */
+import { TagResourceCommand } from '@aws-sdk/client-kinesis-analytics-v2';
+import { ACCOUNT, REGION, world, type World } from './harness';
+
+const appArn = (name: string) => `arn:aws:kinesisanalytics:${REGION}:${ACCOUNT}:application/${name}`;
+
+describe('onboard-fleet', () => {
+  let w: World;
+  afterEach(() => w?.close());
+
+  /** Four applications on the AWS owned key (one on a runtime Managed Flink refuses a CMK for), one on a CMK already. */
+  async function account() {
+    w = await world();
+    for (const name of ['orders', 'payments', 'clicks']) await w.existingApp(name);
+    await w.existingApp('legacy', { runtime: 'FLINK-1_15' });
+    await w.existingApp('onboarded');
+    expect((await w.machine().run({ applicationName: 'onboarded' })).status).toBe('SUCCEEDED');
+  }
+  const keyOf = async (name: string) => (await w.describe(name)).ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription?.KeyType;
+
+  it('onboards every application of the account through its own child execution, skips one already on a CMK, and the bad runtime fails alone', async () => {
+    // Prepare
+    await account();
+
+    // Act
+    const result = await w.operation('onboard-fleet').run({ maxConcurrency: 2, toleratedFailurePercentage: 25 });
+
+    // Assess: 1 of 4 failed = 25 %, tolerated.
+    expect(result.status).toBe('SUCCEEDED');
+    const lines = Object.fromEntries(result.output.applications.map((a: any) => [a.applicationName, a]));
+    expect(result.output.counts).toEqual({ selected: 4, succeeded: 3, failed: 1, skipped: 1 });
+    for (const name of ['orders', 'payments', 'clicks']) {
+      expect(lines[name]).toMatchObject({
+        status: 'SUCCEEDED',
+        keyArn: expect.stringMatching(/^arn:aws:kms:/),
+        executionArn: expect.stringContaining(':OnboardApplication:'),
+      });
+      expect(await keyOf(name)).toBe('CUSTOMER_MANAGED_KEY');
+    }
+    expect(lines.legacy).toMatchObject({ status: 'FAILED', error: expect.any(String), cause: expect.stringContaining('FLINK-1_20') });
+    expect(await keyOf('legacy')).toBe('AWS_OWNED_KEY');
+    expect(lines.onboarded).toMatchObject({ status: 'SKIPPED', cause: expect.stringContaining('already on customer managed key') });
+    // One history per application: each child is its own execution, the failed one too.
+    expect(new Set(result.output.applications.filter((a: any) => a.executionArn).map((a: any) => a.executionArn)).size).toBe(4);
+  });
+
+  it('fails FleetFailed, naming the failures, when more fail than tolerated; what succeeded stays onboarded', async () => {
+    await account();
+    const result = await w.operation('onboard-fleet').run({ namePattern: '*e*' });
+    // orders, payments and legacy match (onboarded is skipped); legacy fails, and 0 % is tolerated.
+    expect(result).toMatchObject({
+      status: 'FAILED',
+      error: 'FleetFailed',
+      cause: '1 of 3 onboardings failed (33.3%, tolerated 0%): legacy UnsupportedRuntime',
+    });
+    expect([await keyOf('orders'), await keyOf('payments'), await keyOf('legacy')]).toEqual(['CUSTOMER_MANAGED_KEY', 'CUSTOMER_MANAGED_KEY', 'AWS_OWNED_KEY']);
+  });
+
+  it('plans the whole fleet with zero writes, and the run then makes exactly the planned writes', async () => {
+    // Prepare
+    await account();
+    const before = w.sb.sandbox.snapshot();
+    const input = { runtimeEnvironment: 'FLINK-1_20' };
+
+    // Act
+    const plan = await w.operation('onboard-fleet').run({ ...input, mode: 'plan' });
+    const planDiff = w.sb.sandbox.diff(before).filter((c) => !c.path.startsWith('dynamodb'));
+    w.sb.sandbox.faults.log.length = 0;
+    const run = await w.operation('onboard-fleet').run(input);
+
+    // Assess
+    expect(plan.status).toBe('SUCCEEDED');
+    expect(planDiff).toEqual([]);
+    const planned = plan.output.applications.flatMap((a: any) => (a.changes ?? []).map((c: any) => `${c.action}`)).sort();
+    const writes = w.sb.sandbox.faults.log
+      .filter(
+        (e) =>
+          e.outcome === 'OK' &&
+          !/^(Describe|Get|List)/.test(e.operation) &&
+          !['AssumeRole', 'Decrypt', 'GenerateDataKey'].includes(e.operation) &&
+          e.service !== 'dynamodb',
+      )
+      .map((e) => `${e.service}:${e.operation}`)
+      .sort();
+    expect(run.output.counts).toMatchObject({ selected: 3, succeeded: 3 });
+    expect(planned.length).toBeGreaterThan(0);
+    expect(writes).toEqual(planned);
+  });
+
+  it('selects by an explicit list and by tag, and refuses an unknown field or application by name, before any write', async () => {
+    await account();
+    const root = w.root.flink;
+    await root.send(new TagResourceCommand({ ResourceARN: appArn('payments'), Tags: [{ Key: 'team', Value: 'pay' }] }));
+    const byTag = await w.operation('onboard-fleet').run({ tag: { key: 'team', value: 'pay' }, mode: 'plan' });
+    expect(byTag.output.applications.map((a: any) => a.applicationName)).toEqual(['payments']);
+    const byList = await w.operation('onboard-fleet').run({ applicationNames: ['clicks', 'onboarded'], mode: 'plan' });
+    expect(byList.output.applications.map((a: any) => [a.applicationName, a.status])).toEqual([
+      ['clicks', 'SUCCEEDED'],
+      ['onboarded', 'SKIPPED'],
+    ]);
+    const bad = await w.operation('onboard-fleet').run({ applicationNames: ['nope'], maxConcurrency: 0, colour: 'red' });
+    expect(bad).toMatchObject({ status: 'FAILED', error: 'InvalidInput' });
+    expect(bad.cause).toContain('colour: is not a field of the fleet');
+    expect(bad.cause).toContain('maxConcurrency: must be an integer from 1 to 40');
+  });
+});
