@@ -25,6 +25,7 @@ import {
   DisableKeyRotationCommand,
   EnableKeyRotationCommand,
   GetKeyRotationStatusCommand,
+  type GetKeyRotationStatusResponse,
   type KMSClient,
   PutKeyPolicyCommand,
   RotateKeyOnDemandCommand,
@@ -223,11 +224,13 @@ async function apply(change: Change, actor: Actor): Promise<unknown> {
   }
 }
 
-/** KMS's automatic rotation of a key, in the shape of the rotation changes' images (the period only when on). */
-export async function automaticRotation(kms: KMSClient, keyId: string): Promise<{ enabled: boolean; periodInDays?: number }> {
-  const status = await kms.send(new GetKeyRotationStatusCommand({ KeyId: keyId }));
-  return { enabled: !!status.KeyRotationEnabled, ...(status.KeyRotationEnabled && { periodInDays: status.RotationPeriodInDays }) };
-}
+/** GetKeyRotationStatus's answer in the shape of the rotation changes' images (the period only when on). */
+export const rotationImage = (status: GetKeyRotationStatusResponse): { enabled: boolean; periodInDays?: number } => ({
+  enabled: !!status.KeyRotationEnabled,
+  ...(status.KeyRotationEnabled && { periodInDays: status.RotationPeriodInDays }),
+});
+
+const automaticRotation = async (kms: KMSClient, keyId: string) => rotationImage(await kms.send(new GetKeyRotationStatusCommand({ KeyId: keyId })));
 
 /**
  * What the resource of `change` shows now, in the shape of its before/after images (a document, an

@@ -10,7 +10,7 @@
  */
 import { GetKeyRotationStatusCommand, type GetKeyRotationStatusResponse, type KeyMetadata } from '@aws-sdk/client-kms';
 import type { ApplicationDetail } from '@aws-sdk/client-kinesis-analytics-v2';
-import type { Decision } from '../lib/changes';
+import { rotationImage, type Decision } from '../lib/changes';
 import { ApplicationNotFound, PreconditionFailed } from '../lib/errors';
 import { describeApplication, describeKey, encryptionOf, onDemandRotations } from '../lib/reads';
 import { stepHandler, type StepDefinition } from '../lib/step';
@@ -56,7 +56,7 @@ export const definition: StepDefinition<Found, RotationResult> = {
       keyArn: key.Arn!,
       keyId: key.KeyId!,
       onDemandBefore: onDemand!,
-      automatic: { enabled: !!status?.KeyRotationEnabled, ...(status?.KeyRotationEnabled && { periodInDays: status.RotationPeriodInDays }) },
+      automatic: rotationImage(status!),
       applicationArn: app.ApplicationARN!,
       applicationStatus: app.ApplicationStatus!,
       encryption: encryptionOf(app),

@@ -6,7 +6,7 @@
  */
 import { GetKeyRotationStatusCommand } from '@aws-sdk/client-kms';
 import { isDeepStrictEqual } from 'node:util';
-import { automaticRotation as readAutomaticRotation } from '../lib/changes';
+import { rotationImage } from '../lib/changes';
 import { PreconditionFailed, VerificationFailed } from '../lib/errors';
 import { clientsAs } from '../lib/personas';
 import { describeApplication, keyRotations } from '../lib/reads';
@@ -38,7 +38,8 @@ export const handler = task('VerifyRotation', 'key-admin', async (state: Workflo
   const onDemand = rotations.filter((r) => r.RotationType === 'ON_DEMAND').length;
   if (rotation.mode === 'on-demand' && onDemand <= rotation.onDemandBefore)
     throw new VerificationFailed(`${rotation.keyArn} shows ${onDemand} on-demand rotations, as before the rotation.`);
-  const status = await readAutomaticRotation(kms, rotation.keyId);
+  const answer = await kms.send(new GetKeyRotationStatusCommand({ KeyId: rotation.keyId }));
+  const status = rotationImage(answer);
   if (state.automaticRotation && !isDeepStrictEqual(status, state.automaticRotation))
     throw new VerificationFailed(`${rotation.keyArn} shows automatic rotation ${JSON.stringify(status)}, not ${JSON.stringify(state.automaticRotation)}.`);
   let restart: RotationReport['restart'] = { restarted: false };
@@ -50,7 +51,7 @@ export const handler = task('VerifyRotation', 'key-admin', async (state: Workflo
         `${state.config.applicationName} is ${app?.ApplicationStatus ?? 'gone'} at version ${app?.ApplicationVersionId} after its restart; it was RUNNING at version ${rotation.versionId}.`,
       );
   }
-  const next = rotation.mode === 'on-demand' ? undefined : (await kms.send(new GetKeyRotationStatusCommand({ KeyId: rotation.keyId }))).NextRotationDate;
+  const next = answer.NextRotationDate;
   return {
     operation: 'rotate-key',
     applicationName: state.config.applicationName,
