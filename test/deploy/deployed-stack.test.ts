@@ -31,6 +31,19 @@ const CONTEXT = { autoOnboarding: true, requestPrincipals: [REQUESTER] };
 const EVENTS = path.resolve(__dirname, '../../events');
 const entriesFiles = (JSON.parse(readFileSync(path.join(EVENTS, 'index.json'), 'utf8')).entries as { file: string }[]).map((e) => e.file);
 const execRole = (app: string) => execRoleArn(A, app);
+const DEFAULT_APPS = ['orders', 'clicks', 'ledger', 'clickstream'];
+/** The fleet's applications, made before the stack exists: auto-onboarding never sees them created. */
+const FLEET = ['fleet-a', 'fleet-b', 'fleet-old'];
+async function seedFleet(sb: RunningSandbox) {
+  for (const app of FLEET)
+    await clients(sb).flink.send(
+      new CreateApplicationCommand({
+        ApplicationName: app,
+        RuntimeEnvironment: app === 'fleet-old' ? 'FLINK-1_15' : 'FLINK-1_20',
+        ServiceExecutionRole: execRole(app),
+      }),
+    );
+}
 
 async function executionsOf(sfn: SFNClient, stateMachineArn: string, count: number) {
   for (let i = 0; i < 600; i++) {
@@ -48,7 +61,7 @@ describe('the CDK app deployed into the sandbox', () => {
   let template: any;
 
   beforeAll(async () => {
-    const d = await deployed(CONTEXT);
+    const d = await deployed(CONTEXT, { apps: [...DEFAULT_APPS, ...FLEET], seed: seedFleet });
     ({
       sb,
       assembly: { template },
@@ -211,6 +224,42 @@ describe('the CDK app deployed into the sandbox', () => {
       expect(inputs).toEqual(entries.map((e) => JSON.parse(e.Detail!)));
       await executionsOf(sfn, outputs.StateMachineArn, before.size + 1);
     });
+  });
+
+  it('the fleet onboards each selected application through a child execution of the deployed onboarding, two at once, and reports each', async () => {
+    // Act
+    const { sfn, flink } = clients(sb);
+    const input = { namePattern: 'fleet-*', maxConcurrency: 2, toleratedFailurePercentage: 50 };
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: outputs.OnboardFleetStateMachineArn, input: JSON.stringify(input) }));
+    const done = await ended(sfn, executionArn!);
+
+    // Assess: the summary, the children as executions of the onboarding machine, and the account.
+    expect(done.status).toBe('SUCCEEDED');
+    const summary = JSON.parse(done.output!);
+    expect(summary.counts).toEqual({ selected: 3, succeeded: 2, failed: 1, skipped: 0 });
+    const byName = Object.fromEntries(summary.applications.map((a: any) => [a.applicationName, a]));
+    const mine = new Set(FLEET.map((a) => byName[a].executionArn));
+    const children = ((await sfn.send(new ListExecutionsCommand({ stateMachineArn: outputs.StateMachineArn }))).executions ?? []).filter((e) =>
+      mine.has(e.executionArn),
+    );
+    expect(children.map((c) => c.status).sort()).toEqual(['FAILED', 'SUCCEEDED', 'SUCCEEDED']);
+    // MaxConcurrency 2: no moment has three children running.
+    const spans = children.map((c) => [c.startDate!.getTime(), c.stopDate!.getTime()]);
+    expect(Math.max(...spans.map(([t]) => spans.filter(([s, e]) => s <= t && t < e).length))).toBeLessThanOrEqual(2);
+    expect(byName['fleet-old']).toMatchObject({ status: 'FAILED', error: 'UnsupportedRuntime' });
+    for (const app of ['fleet-a', 'fleet-b']) {
+      const detail = (await flink.send(new DescribeApplicationCommand({ ApplicationName: app }))).ApplicationDetail!;
+      expect(detail.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription).toEqual({
+        KeyType: 'CUSTOMER_MANAGED_KEY',
+        KeyId: byName[app].keyArn,
+      });
+    }
+    // The fleet's history holds the integration's events, not the children's steps.
+    const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
+    expect(events.filter((e) => e.type === 'TaskSubmitted')).toHaveLength(3);
+    expect(events.some((e) => e.type === 'LambdaFunctionScheduled' && e.lambdaFunctionScheduledEventDetails?.resource?.includes('EnsureOperatorRole'))).toBe(
+      false,
+    );
   });
 });
 

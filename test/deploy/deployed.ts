@@ -19,7 +19,14 @@ export const execRoleArn = (account: string, app: string) => `arn:aws:iam::${acc
  */
 export async function deployed(
   context: Record<string, unknown> = {},
-  options: { edit?: (template: any) => void; apps?: string[]; lambdaRoles?: string[]; sandbox?: SandboxOptions } = {},
+  options: {
+    edit?: (template: any) => void;
+    apps?: string[];
+    lambdaRoles?: string[];
+    sandbox?: SandboxOptions;
+    /** What the account holds before the stack exists (so no rule of the stack sees it made). */
+    seed?: (sb: RunningSandbox) => Promise<void>;
+  } = {},
 ) {
   const { edit, apps = ['orders', 'clicks', 'ledger', 'clickstream'], lambdaRoles = ['OnboardingRequester'] } = options;
   const sb = await testSandbox({ stepFunctions: { timeScale: 0 }, ...options.sandbox });
@@ -31,6 +38,7 @@ export async function deployed(
       );
     for (const role of lambdaRoles)
       await clients(sb).iam.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: trust('lambda.amazonaws.com') }));
+    await options.seed?.(sb);
     const assembly = readAssembly(await cachedAssembly(context), STACK_NAME);
     edit?.(assembly.template);
     const result = await deployTemplate(sb.sandbox, STACK_NAME, assembly);
