@@ -6,6 +6,7 @@
 import { DescribeApplicationOperationCommand, type KinesisAnalyticsV2Client } from '@aws-sdk/client-kinesis-analytics-v2';
 import { ApplicationUpdateFailed } from './errors';
 import { describeApplication } from './reads';
+import type { Decision } from './changes';
 import type { PollResult } from './model';
 
 export const STABLE_STATUSES = ['READY', 'RUNNING'];
@@ -35,4 +36,10 @@ export async function pollOperation(
     throw new ApplicationUpdateFailed(`The operation ${operationId} of ${applicationName} ended ${operationStatus}: ${why}`);
   }
   return { ...next, done: operationStatus === 'SUCCESSFUL', operationStatus };
+}
+
+/** An UpdateApplication step's result once applied: the operation to follow, and the status the answer showed. */
+export function settleUpdate<O extends { poll: PollResult }>(decision: Decision<O>, [answer]: unknown[]): O & { operationId?: string } {
+  const out = answer as { OperationId?: string; ApplicationDetail?: { ApplicationStatus?: string } };
+  return { ...decision.outcome, operationId: out.OperationId, poll: { ...decision.outcome.poll, applicationStatus: out.ApplicationDetail?.ApplicationStatus } };
 }

@@ -12,7 +12,7 @@
  */
 import type { Decision } from '../lib/changes';
 import { PreconditionFailed } from '../lib/errors';
-import { FIRST_POLL_SECONDS } from '../lib/poll';
+import { FIRST_POLL_SECONDS, settleUpdate } from '../lib/poll';
 import { decided, stepHandler, type StepDefinition } from '../lib/step';
 import type { RestartResult, RotationResult } from '../lib/model';
 
@@ -59,14 +59,7 @@ export const definition: StepDefinition<Record<string, never>, RestartResult> = 
     };
   },
 
-  settle(decision, [answer]) {
-    const out = answer as { OperationId?: string; ApplicationDetail?: { ApplicationStatus?: string } };
-    return {
-      ...decision.outcome,
-      operationId: out.OperationId,
-      poll: { ...decision.outcome.poll, applicationStatus: out.ApplicationDetail?.ApplicationStatus },
-    };
-  },
+  settle: settleUpdate,
 };
 
 export const handler = stepHandler(definition);

@@ -9,7 +9,7 @@ import type { ApplicationDetail } from '@aws-sdk/client-kinesis-analytics-v2';
 import type { Decision } from '../lib/changes';
 import { ApplicationBusy, ApplicationNotFound, PreconditionFailed } from '../lib/errors';
 import { appArn, cmkPolicyName, operatorRoleName } from '../lib/names';
-import { FIRST_POLL_SECONDS, STABLE_STATUSES } from '../lib/poll';
+import { FIRST_POLL_SECONDS, STABLE_STATUSES, settleUpdate } from '../lib/poll';
 import { describeApplication, encryptionOf, getRolePolicy, keyIdOf } from '../lib/reads';
 import { deployment } from '../lib/settings';
 import { stepHandler, type StepDefinition } from '../lib/step';
@@ -81,14 +81,7 @@ export const definition: StepDefinition<Found, SwitchResult> = {
     };
   },
 
-  settle(decision, [answer]) {
-    const out = answer as { OperationId?: string; ApplicationDetail?: { ApplicationStatus?: string } };
-    return {
-      ...decision.outcome,
-      operationId: out.OperationId,
-      poll: { ...decision.outcome.poll, applicationStatus: out.ApplicationDetail?.ApplicationStatus },
-    };
-  },
+  settle: settleUpdate,
 };
 
 export const handler = stepHandler(definition);

@@ -6,7 +6,7 @@
  * before-image is the application's encryption and status, so a rollback restores both.
  */
 import { NEW_KEY, type Decision } from '../lib/changes';
-import { FIRST_POLL_SECONDS } from '../lib/poll';
+import { FIRST_POLL_SECONDS, settleUpdate } from '../lib/poll';
 import { decided, stepHandler, type StepDefinition } from '../lib/step';
 import type { ApplicationResult, KeyResult, SwitchResult, WorkflowState } from '../lib/model';
 
@@ -59,14 +59,7 @@ export const definition: StepDefinition<Record<string, never>, SwitchResult> = {
     };
   },
 
-  settle(decision, [answer]) {
-    const out = answer as { OperationId?: string; ApplicationDetail?: { ApplicationStatus?: string } };
-    return {
-      ...decision.outcome,
-      operationId: out.OperationId,
-      poll: { ...decision.outcome.poll, applicationStatus: out.ApplicationDetail?.ApplicationStatus },
-    };
-  },
+  settle: settleUpdate,
 };
 
 export const handler = stepHandler(definition);
