@@ -8,10 +8,18 @@ import * as path from 'node:path';
 import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { CreateApplicationCommand, DescribeApplicationCommand } from '@aws-sdk/client-kinesis-analytics-v2';
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  StartExecutionCommand,
+  StopExecutionCommand,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
 import { readAssembly, deployTemplate } from '../../local/sandbox/deploy';
 import { STACK_NAME, cachedAssembly as testAssembly } from '../../local/stack';
-import { deployed, execRoleArn } from './deployed';
+import { deployed, execRoleArn, lockItem } from './deployed';
+import { leftovers } from '../workflow/faults';
 import { REQUEST_DETAIL_TYPE, REQUEST_SOURCE } from '../../infra/event-patterns';
 import { clients, ended, roleCredentials } from '../sandbox/helpers';
 import { startExecution } from '../../local/start';
@@ -34,8 +42,10 @@ const execRole = (app: string) => execRoleArn(A, app);
 const DEFAULT_APPS = ['orders', 'clicks', 'ledger', 'clickstream'];
 /** The fleet's applications, made before the stack exists: auto-onboarding never sees them created. */
 const FLEET = ['fleet-a', 'fleet-b', 'fleet-old'];
+/** The fleet that is stopped mid-way. */
+const HALTED = ['halt-a', 'halt-b'];
 async function seedFleet(sb: RunningSandbox) {
-  for (const app of FLEET)
+  for (const app of [...FLEET, ...HALTED])
     await clients(sb).flink.send(
       new CreateApplicationCommand({
         ApplicationName: app,
@@ -61,7 +71,7 @@ describe('the CDK app deployed into the sandbox', () => {
   let template: any;
 
   beforeAll(async () => {
-    const d = await deployed(CONTEXT, { apps: [...DEFAULT_APPS, ...FLEET], seed: seedFleet });
+    const d = await deployed(CONTEXT, { apps: [...DEFAULT_APPS, ...FLEET, ...HALTED], seed: seedFleet });
     ({
       sb,
       assembly: { template },
@@ -260,6 +270,48 @@ describe('the CDK app deployed into the sandbox', () => {
     expect(events.some((e) => e.type === 'LambdaFunctionScheduled' && e.lambdaFunctionScheduledEventDetails?.resource?.includes('EnsureOperatorRole'))).toBe(
       false,
     );
+  });
+
+  it('a stopped fleet stops its running children, and CleanupRule cleans each: the applications as before, their locks free', async () => {
+    // Prepare: each child held 1.5 s in EnsureOperatorRole's CreateRole (so both still run when the fleet stops); the
+    // cleanup's first read held longer, standing in for its 60 s settle.
+    const { sfn } = clients(sb);
+    const before = sb.sandbox.snapshot();
+    sb.sandbox.faults.setLatency('iam', 'CreateRole', 1500);
+    sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', 2500);
+    const input = { applicationNames: HALTED, maxConcurrency: 2 };
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: outputs.OnboardFleetStateMachineArn, input: JSON.stringify(input) }));
+    const executions = () => Object.values(sb.sandbox.state.stepfunctions!.executions) as any[];
+    const children = () => executions().filter((e) => e.stateMachineArn === outputs.StateMachineArn && HALTED.some((a) => e.input.includes(`"${a}"`)));
+    const inOperatorRole = (e: any) => e.events.some((x: any) => x.type === 'TaskStateEntered' && x.stateEnteredEventDetails?.name === 'EnsureOperatorRole');
+    for (const until = Date.now() + 60_000; Date.now() < until && !(children().length === 2 && children().every(inOperatorRole)); )
+      await new Promise((r) => setTimeout(r, 5));
+
+    // Act
+    await sfn.send(new StopExecutionCommand({ executionArn, cause: 'stopped by the test' }));
+
+    // Assess: the fleet and both children ABORTED; each child's cleanup SUCCEEDED; nothing of theirs left.
+    expect((await ended(sfn, executionArn!)).status).toBe('ABORTED');
+    const stopped = children().map((c) => c.executionArn as string);
+    for (const child of stopped) expect((await ended(sfn, child)).status).toBe('ABORTED');
+    const cleanupOf = async (child: string) => {
+      for (const until = Date.now() + 100_000; Date.now() < until; ) {
+        const list = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: outputs.CleanupStateMachineArn }))).executions ?? [];
+        for (const c of list.filter((x) => x.status !== 'RUNNING')) {
+          const described = await sfn.send(new DescribeExecutionCommand({ executionArn: c.executionArn }));
+          if (JSON.parse(described.input!).executionArn === child) return described.status;
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      return 'none';
+    };
+    expect(await Promise.all(stopped.map(cleanupOf))).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    sb.sandbox.faults.clear();
+    const left = leftovers(sb.sandbox.diff(before), sb.sandbox.state).filter(
+      (c) => !/^(stepfunctions|logs|lambda|events|sqs|dynamodb)\./.test(c.path) && HALTED.some((a) => c.path.includes(a)),
+    );
+    expect(left).toEqual([]);
+    for (const app of HALTED) expect((await lockItem(sb, app))?.owner).toBeUndefined();
   });
 });
 
