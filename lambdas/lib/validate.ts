@@ -66,6 +66,8 @@ export function validateInput(input: unknown, operation: Operation = 'onboard-ap
   const problems = [...foreign.map((f) => `${f}: is not a field of ${operation}`), ...tagProblems(copy.tags)];
   if (copy.rotationPeriodInDays !== undefined && copy.rotation !== 'automatic')
     problems.push('rotationPeriodInDays: is a period of automatic rotation, so it needs rotation "automatic"');
+  if (copy.restart !== undefined && (copy.rotation ?? 'on-demand') !== 'on-demand')
+    problems.push('restart: follows an on-demand rotation; with rotation "automatic" or "off" nothing restarts');
   if (problems.length) throw new InvalidInput(problems.join('; '));
   return { ...copy, operation };
 }

@@ -142,11 +142,13 @@ describe('rotate-key', () => {
     expect(w.sb.sandbox.state.kms.keys[key.KeyId]).toMatchObject({ RotationEnabled: true, RotationPeriodInDays: 365 });
   });
 
-  it('refuses a rotation period without automatic rotation, before any call', async () => {
+  it('refuses a rotation period without automatic rotation, and a restart without an on-demand rotation, before any call', async () => {
     w = await world();
     w.sb.sandbox.faults.log.length = 0;
     const result = await w.operation('rotate-key').run({ applicationName: 'orders', rotationPeriodInDays: 180 });
     expect(result).toMatchObject({ status: 'FAILED', error: 'InvalidInput', cause: expect.stringContaining('rotationPeriodInDays') });
+    const restart = await w.operation('rotate-key').run({ applicationName: 'orders', rotation: 'automatic', restart: true });
+    expect(restart).toMatchObject({ status: 'FAILED', error: 'InvalidInput', cause: expect.stringContaining('restart: follows an on-demand rotation') });
     expect(w.sb.sandbox.faults.log).toEqual([]);
   });
 
