@@ -3,6 +3,8 @@
  * import, so the stack, the tests and the sandbox use the same objects.
  */
 
+import { SESSION_PREFIX } from '../lambdas/lib/names';
+
 /** An EventBridge event pattern, in the JSON form AWS takes (`detail-type`, not CDK's `detailType`). */
 export type EventPattern = { [field: string]: unknown };
 
@@ -55,10 +57,14 @@ export const CLOUDTRAIL_EVENT_SOURCE = 'kinesisanalytics.amazonaws.com';
 /**
  * The session ARN prefix of every call an operator of the workflow makes: STS session ARNs carry the role's
  * name but not its path (`arn:<partition>:sts::<account>:assumed-role/<role name>/<session name>`), and
- * every operator role's name starts with the deployment's operatorRolePrefix.
+ * every operator role's name starts with the deployment's operatorRolePrefix. A shared operator is also
+ * someone else's (a pipeline creating applications to onboard): only the workflow's own sessions of it.
  */
-export const operatorSessionArnPrefix = (p: { partition: string; account: string; operatorRolePrefix: string }) =>
-  `arn:${p.partition}:sts::${p.account}:assumed-role/${p.operatorRolePrefix}`;
+export const operatorSessionArnPrefix = (p: OperatorOf) =>
+  p.sharedOperatorRoleArn
+    ? `arn:${p.partition}:sts::${p.account}:assumed-role/${p.sharedOperatorRoleArn.split('/').at(-1)}/${SESSION_PREFIX}`
+    : `arn:${p.partition}:sts::${p.account}:assumed-role/${p.operatorRolePrefix}`;
+type OperatorOf = { partition: string; account: string; operatorRolePrefix: string; sharedOperatorRoleArn?: string };
 
 /** CreateApplication's key type in `requestParameters` (facts §8 illustrative event). */
 const keyType = (matcher: unknown) => ({ applicationConfiguration: { applicationEncryptionConfiguration: { keyType: [matcher] } } });
@@ -70,7 +76,7 @@ const keyType = (matcher: unknown) => ({ applicationConfiguration: { application
  * without `userIdentity.arn` does not start an onboarding either. Failed calls still reach CloudTrail (with
  * `errorCode`) and are ignored: there is no application to onboard.
  */
-export function autoOnboardingPattern(p: { partition: string; account: string; operatorRolePrefix: string }): EventPattern {
+export function autoOnboardingPattern(p: OperatorOf): EventPattern {
   return {
     source: [CLOUDTRAIL_SOURCE],
     'detail-type': [CLOUDTRAIL_DETAIL_TYPE],

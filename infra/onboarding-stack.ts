@@ -26,10 +26,12 @@ import {
   keyAdminPolicy,
   managedRolesBoundary,
   orchestratorPolicy,
+  sharedOperatorKeyPolicy,
   requestBusPolicy,
   roleTrustPolicy,
 } from '../lambdas/lib/policies';
 import { deploymentEnvironment } from '../lambdas/lib/settings';
+import { SHARED_OPERATOR_POLICY_NAME } from '../lambdas/lib/names';
 import { bundleFunctions, handlerOf } from './functions-bundle';
 import {
   OPERATION_REQUEST_DETAIL_TYPES,
@@ -117,6 +119,8 @@ export class OnboardingStack extends Stack {
   readonly fleetMachine: StateMachine;
   readonly hourlySweepSchedule?: Schedule;
   readonly keyGuardRule: events.Rule;
+  /** Only with `sharedOperatorRoleArn`: that role's one CMK policy, attached by the deployment. */
+  readonly sharedOperatorPolicy?: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: OnboardingStackProps) {
     super(scope, id, props);
@@ -189,9 +193,24 @@ export class OnboardingStack extends Stack {
           lockTableName: settings.lockTableName,
           permissionsBoundaryArn,
           securityHubFindings: settings.securityHubFindings,
+          sharedOperatorRoleArn: settings.sharedOperatorRoleArn,
         }),
       ),
     });
+    if (settings.sharedOperatorRoleArn) {
+      // Attached by the deployment, so no step ever writes to a role that is not the workflow's own.
+      this.sharedOperatorPolicy = new iam.ManagedPolicy(this, 'SharedOperatorKeyPolicy', {
+        managedPolicyName: SHARED_OPERATOR_POLICY_NAME,
+        description: 'The shared Managed Flink operator: CMKs whose key policy names it, only through Managed Flink, for an application of this account',
+        document: iam.PolicyDocument.fromJson(sharedOperatorKeyPolicy({ scope: here })),
+        roles: [iam.Role.fromRoleArn(this, 'SharedOperatorRole', settings.sharedOperatorRoleArn, { mutable: false })],
+      });
+      Validations.of(this.sharedOperatorPolicy).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
+        reason:
+          'Keys are created at run time, one per application: every statement is bound to kms:ViaService and an application encryption context, and each key policy names the one application it serves',
+      });
+    }
     Validations.of(orchestratorPolicyResource).acknowledge({
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role${settings.rolePath}*]`,
       reason: `The workflow creates one operator role per application at run time, so they cannot be named here; the wildcard is confined to the ${settings.rolePath} path, which the orchestrator's own role is outside of, and every write there requires the managed-roles boundary`,
@@ -351,11 +370,12 @@ export class OnboardingStack extends Stack {
 
     if (settings.autoOnboarding) {
       this.autoOnboardingRule = new events.Rule(this, 'AutoOnboardingRule', {
-        description: `Onboards every application created in this account and Region, except by the workflow's own operators (${settings.operatorRolePrefix}*)`,
+        description: `Onboards every application created in this account and Region, except by the workflow's own operator sessions`,
         eventPattern: autoOnboardingPattern({
           partition: Aws.PARTITION,
           account: Aws.ACCOUNT_ID,
           operatorRolePrefix: settings.operatorRolePrefix,
+          sharedOperatorRoleArn: settings.sharedOperatorRoleArn,
         }) as events.EventPattern,
         targets: [startExecution(new InputTransformerInput(autoOnboardingInput()))],
       });

@@ -163,7 +163,9 @@ async function report(sb: RunningSandbox, keyAdminRoleArn: string, outputs: any[
     const enc = app.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription;
     console.log(`  ${bold(r.applicationName)}  ${app.ApplicationStatus} v${app.ApplicationVersionId}  ${enc?.KeyType} ${enc?.KeyId ?? ''}`);
     console.log(`    key ${r.key.keyArn} (${r.key.aliasName ?? 'adopted'}, ${r.key.keyState})  was ${r.previousEncryption.KeyType}`);
-    console.log(`    operator ${r.operatorRoleArn}: inline ${r.operatorPolicies.base}, ${r.operatorPolicies.cmk}`);
+    console.log(
+      `    operator ${r.operatorRoleArn}: ${r.operatorPolicies.base ? `inline ${r.operatorPolicies.base}, ${r.operatorPolicies.cmk}` : `shared, with ${r.operatorPolicies.cmk}`}`,
+    );
     await snapshotLines(flink, r.applicationName);
   }
 }

@@ -5,6 +5,7 @@
  * come from the same schema. Idempotent: a second call converges the policies.
  */
 import {
+  AttachRolePolicyCommand,
   CreatePolicyCommand,
   CreateRoleCommand,
   GetRoleCommand,
@@ -13,9 +14,17 @@ import {
   type IAMClient,
 } from '@aws-sdk/client-iam';
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BOUNDARY_POLICY_NAME, boundaryPolicyArn, keyAdminPolicy, managedRolesBoundary, orchestratorPolicy, roleTrustPolicy } from '../lambdas/lib/policies';
+import {
+  BOUNDARY_POLICY_NAME,
+  boundaryPolicyArn,
+  keyAdminPolicy,
+  managedRolesBoundary,
+  orchestratorPolicy,
+  roleTrustPolicy,
+  sharedOperatorKeyPolicy,
+} from '../lambdas/lib/policies';
 import { deploymentEnvironment, validateSettings, type Deployment, type Settings } from '../lambdas/lib/settings';
-import type { Scope } from '../lambdas/lib/names';
+import { SHARED_OPERATOR_POLICY_NAME, type Scope } from '../lambdas/lib/names';
 import { SERVICE_NAME } from '../lambdas/lib/observability';
 
 export const ORCHESTRATOR_ROLE = 'MsfCmkOrchestrator';
@@ -77,6 +86,7 @@ export async function deployLocally(
         lockTableName: settings.lockTableName,
         permissionsBoundaryArn,
         securityHubFindings: settings.securityHubFindings,
+        sharedOperatorRoleArn: settings.sharedOperatorRoleArn,
       }),
       'MSF CMK orchestrator (the step functions)',
     ));
@@ -88,6 +98,14 @@ export async function deployLocally(
     keyAdminPolicy({ scope, aliasPrefix: settings.aliasPrefix }),
     'KMS key administrator for Managed Flink CMK onboarding (no cryptographic use)',
   );
+  if (settings.sharedOperatorRoleArn) {
+    // As the stack does: one constant policy, attached to the existing role (which must exist, as in CloudFormation).
+    const PolicyArn = `arn:${scope.partition}:iam::${scope.account}:policy/${SHARED_OPERATOR_POLICY_NAME}`;
+    await iam
+      .send(new CreatePolicyCommand({ PolicyName: SHARED_OPERATOR_POLICY_NAME, PolicyDocument: JSON.stringify(sharedOperatorKeyPolicy({ scope })) }))
+      .catch(unlessExists('EntityAlreadyExistsException'));
+    await iam.send(new AttachRolePolicyCommand({ RoleName: settings.sharedOperatorRoleArn.split('/').at(-1)!, PolicyArn }));
+  }
   return { ...settings, orchestratorRoleArn, keyAdminRoleArn, permissionsBoundaryArn };
 }
 

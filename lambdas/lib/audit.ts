@@ -7,7 +7,7 @@ import type { KeyMetadata } from '@aws-sdk/client-kms';
 import { isDeepStrictEqual } from 'node:util';
 import { refusedRequests } from './key-policy-check';
 import { appArn, type Context } from './names';
-import { operatorCmkPolicy } from './policies';
+import { operatorCmkPolicy, sharedOperatorKeyPolicy } from './policies';
 import type { EncryptionConfig } from './reads';
 
 export type Severity = 'INFORMATIONAL' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
@@ -23,6 +23,8 @@ export interface Observed {
   keyPolicy?: unknown;
   rotationEnabled?: boolean;
   operatorRoleArn: string;
+  /** The deployment's shared operator (setting sharedOperatorRoleArn) rather than the application's own. */
+  sharedOperator?: boolean;
   operatorRoleExists: boolean;
   /** The operator's inline policy for the application's key, if any. */
   operatorKeyPolicy?: unknown;
@@ -175,7 +177,7 @@ export function checkApplication(ctx: Context, o: Observed, expect: Expectations
       ),
     );
   }
-  const wanted = operatorCmkPolicy({ scope: ctx, keyArn, applicationArn: app });
+  const wanted = o.sharedOperator ? sharedOperatorKeyPolicy({ scope: ctx }) : operatorCmkPolicy({ scope: ctx, keyArn, applicationArn: app });
   if (!o.operatorRoleExists || !isDeepStrictEqual(o.operatorKeyPolicy, wanted)) {
     out.push(
       onApp(

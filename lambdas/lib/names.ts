@@ -42,14 +42,17 @@ export function boundedName(base: string, max: number, suffix = ''): string {
 
 export const appArn = (ctx: Context, applicationName: string) => applicationArn(ctx, applicationName);
 
-/** One operator role per application (IAM role names: at most 64 characters). */
-export const operatorRoleName = (s: Pick<Settings, 'operatorRolePrefix'>, applicationName: string) =>
-  boundedName(`${s.operatorRolePrefix}${applicationName}`, 64);
+/** Every role session the workflow opens starts so: what tells its calls from others' as a shared operator. */
+export const SESSION_PREFIX = 'msf-cmk.';
+
+/** One operator role per application (IAM role names: at most 64 characters), or the deployment's shared one. */
+export const operatorRoleName = (s: Pick<Settings, 'operatorRolePrefix' | 'sharedOperatorRoleArn'>, applicationName: string) =>
+  s.sharedOperatorRoleArn ? s.sharedOperatorRoleArn.split('/').at(-1)! : boundedName(`${s.operatorRolePrefix}${applicationName}`, 64);
 
 export const roleArn = (ctx: Context, path: string, name: string) => `arn:${ctx.partition}:iam::${ctx.account}:role${path}${name}`;
 
-export const operatorRoleArn = (ctx: Context, s: Pick<Settings, 'operatorRolePrefix' | 'rolePath'>, applicationName: string) =>
-  roleArn(ctx, s.rolePath, operatorRoleName(s, applicationName));
+export const operatorRoleArn = (ctx: Context, s: Pick<Settings, 'operatorRolePrefix' | 'rolePath' | 'sharedOperatorRoleArn'>, applicationName: string) =>
+  s.sharedOperatorRoleArn ?? roleArn(ctx, s.rolePath, operatorRoleName(s, applicationName));
 
 /**
  * alias/<aliasPrefix><applicationName>. KMS aliases allow [a-zA-Z0-9/_-]; application names allow '.' too,
@@ -61,6 +64,8 @@ export const aliasArn = (ctx: Context, alias: string) => `arn:${ctx.partition}:k
 /** The operator's two inline policies: the base one (before any key exists) and one per CMK it may use. */
 export const BASE_POLICY_NAME = 'msf-cmk-base';
 export const cmkPolicyName = (keyId: string) => `msf-cmk-key-${keyId}`;
+/** A shared operator's one managed policy for every key (the stack attaches it; no step writes to that role). */
+export const SHARED_OPERATOR_POLICY_NAME = 'msf-cmk-shared-operator-keys';
 
 // ---- ownership tags ----
 

@@ -11,7 +11,7 @@
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { awsClients, type Access, type AwsClients, type Credentials } from './clients';
 import { RoleNotYetAssumable, isAwsError } from './errors';
-import { operatorRoleArn, type Context } from './names';
+import { SESSION_PREFIX, operatorRoleArn, type Context } from './names';
 import { deployment } from './settings';
 
 export type Persona = 'orchestrator' | 'operator' | 'key-admin';
@@ -27,7 +27,7 @@ const REFRESH_MS = 5 * 60 * 1000;
 const sessions = new Map<string, Credentials>();
 
 /** STS role session names: at most 64 of [\w+=,.@-]. One per execution: the step is in the function's log line. */
-export const sessionName = (actor: Pick<Actor, 'context'>) => `msf-cmk.${actor.context.executionName}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
+export const sessionName = (actor: Pick<Actor, 'context'>) => `${SESSION_PREFIX}${actor.context.executionName}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
 
 export const personaRoleArn = (persona: Exclude<Persona, 'orchestrator'>, actor: Actor) =>
   persona === 'key-admin' ? deployment().keyAdminRoleArn : operatorRoleArn(actor.context, deployment(), actor.applicationName);

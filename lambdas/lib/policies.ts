@@ -6,7 +6,7 @@
  * plain string as in the documented examples), because the workflow compares the document it would
  * write with the one in AWS to decide whether anything changed.
  */
-import { IN_USE_KEY, IN_USE_VALUE, MANAGED_BY_KEY, MANAGED_BY_VALUE, partitionOf, type Scope } from './names';
+import { IN_USE_KEY, IN_USE_VALUE, MANAGED_BY_KEY, MANAGED_BY_VALUE, applicationArn as applicationArnOf, partitionOf, type Scope } from './names';
 
 export type ConditionValue = string | string[];
 export type Condition = Record<string, Record<string, ConditionValue>>;
@@ -318,6 +318,41 @@ export function operatorCmkPolicy(p: { scope: Scope; keyArn: string; application
 }
 
 /**
+ * A shared operator's CMK policy (setting sharedOperatorRoleArn), one constant managed policy for any number
+ * of applications: the statements of operatorCmkPolicy on this account's and Region's keys, each bound to
+ * `kms:ViaService` and to the encryption context of an application of this account and Region. Which key
+ * serves which application is the key policy's to say (it names the role and that one application's ARN;
+ * without the account delegation, which the settings refuse with a shared operator, IAM alone grants nothing
+ * on a key): so the operator can use a key only through Managed Flink, for the application its policy names.
+ */
+export function sharedOperatorKeyPolicy(p: { scope: Scope }): PolicyDocument {
+  const keys = `arn:${partitionOf(p.scope)}:kms:${p.scope.region}:${p.scope.account}:key/*`;
+  const via = { 'kms:ViaService': viaService(p.scope.region) };
+  const anyApplication = { StringLike: { [ENCRYPTION_CONTEXT_KEY]: applicationArnOf(p.scope, '*') } };
+  return document([
+    { Sid: 'DescribeKeysViaMsf', Effect: 'Allow', Action: 'kms:DescribeKey', Resource: keys, Condition: { StringEquals: via } },
+    {
+      Sid: 'UseKeysViaMsfForApplicationState',
+      Effect: 'Allow',
+      Action: values('kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'),
+      Resource: keys,
+      Condition: { StringEquals: via, ...anyApplication },
+    },
+    {
+      Sid: 'CreateDecryptGrantsViaMsfForRunningState',
+      Effect: 'Allow',
+      Action: 'kms:CreateGrant',
+      Resource: keys,
+      Condition: {
+        StringEquals: { ...via, 'kms:GrantConstraintType': 'EncryptionContextSubset' },
+        ...anyApplication,
+        'ForAllValues:StringEquals': { 'kms:GrantOperations': 'Decrypt' },
+      },
+    },
+  ]);
+}
+
+/**
  * The key administrator's identity policy (facts §3 "Sample key-admin IAM policy", tightened):
  * - kms:CreateKey only for symmetric encryption keys (the only kind MSF is known to take, facts §1), with
  *   kms:ListKeys and kms:ListAliases — all three authorize on `*` only;
@@ -407,6 +442,7 @@ export const boundaryPolicyArn = (scope: Scope) => `arn:${partitionOf(scope)}:ia
  *   with iam:ListRoles (names only) the sweeper finds what stopped executions left.
  * - Its lock table (one item per application, scanned by the sweeper), whether a lock's holder execution has
  *   ended, and an ended execution's history (its ledger, for its cleanup).
+ * - Only with `sharedOperatorRoleArn`: reading that role (its trust and attached policies) and assuming it.
  * - Only with `securityHubFindings`: importing the audit's findings into Security Hub as this account's own
  *   default product — the one product ARN, no reads of Security Hub, no other product or account.
  */
@@ -417,6 +453,7 @@ export function orchestratorPolicy(p: {
   lockTableName: string;
   permissionsBoundaryArn: string;
   securityHubFindings?: boolean;
+  sharedOperatorRoleArn?: string;
 }): PolicyDocument {
   const partition = partitionOf(p.scope);
   const roles = `arn:${partition}:iam::${p.scope.account}:role${p.rolePath}*`;
@@ -475,6 +512,14 @@ export function orchestratorPolicy(p: {
       Resource: `arn:${partition}:dynamodb:${p.scope.region}:${p.scope.account}:table/${p.lockTableName}`,
     },
   ];
+  // A shared operator is someone else's role: read (to check its trust and policy) and assume, never write.
+  if (p.sharedOperatorRoleArn)
+    statements.push({
+      Sid: 'ReadAndAssumeSharedOperator',
+      Effect: 'Allow',
+      Action: values('iam:GetRole', 'iam:ListAttachedRolePolicies', 'sts:AssumeRole'),
+      Resource: p.sharedOperatorRoleArn,
+    });
   if (p.securityHubFindings)
     statements.push({ Sid: 'PublishAuditFindings', Effect: 'Allow', Action: 'securityhub:BatchImportFindings', Resource: securityHubProductArn(p.scope) });
   return document(statements);

@@ -31,6 +31,8 @@ export interface Settings {
   hourlySweep: boolean;
   /** The audit also imports its findings into Security Hub (ReportFindings; the stack grants it). */
   securityHubFindings: boolean;
+  /** An existing role to be every application's operator (one constant managed policy), instead of one role each. */
+  sharedOperatorRoleArn?: string;
 }
 
 /** What the stack deploys that the functions act with or on. */
@@ -59,6 +61,21 @@ export function validateSettings(input: Record<string, unknown>): Settings {
       `keyAdminRoleName: ${copy.keyAdminRoleName} starts with operatorRolePrefix ${copy.operatorRolePrefix}, so an application's operator role could be the key administrator`,
     );
   }
+  const shared = copy.sharedOperatorRoleArn;
+  if (shared) {
+    const [, , , , , resource] = shared.split(':');
+    const roleName = resource.split('/').at(-1)!;
+    const path = resource.slice('role'.length, -roleName.length);
+    // The orchestrator writes to the roles under rolePath; a shared role is someone else's, which it only assumes.
+    if (path.startsWith(copy.rolePath))
+      problems.push(`sharedOperatorRoleArn: ${shared} is under rolePath ${copy.rolePath}, where the orchestrator manages its own operator roles`);
+    if (roleName.toLowerCase() === copy.keyAdminRoleName.toLowerCase()) problems.push(`sharedOperatorRoleArn: ${shared} is the key administrator`);
+    // With the account delegation IAM alone would let the shared operator use every key for any application.
+    if (copy.delegateToAccount)
+      problems.push(
+        "sharedOperatorRoleArn: not with delegateToAccount, which would let IAM alone decide the shared operator's use of every key, for any application",
+      );
+  }
   if (problems.length) throw new InvalidDeployment(problems.join('; '));
   return copy;
 }
@@ -80,6 +97,7 @@ const ENV: Record<keyof Deployment, string> = {
   dailyAudit: 'MSF_CMK_DAILY_AUDIT',
   hourlySweep: 'MSF_CMK_HOURLY_SWEEP',
   securityHubFindings: 'MSF_CMK_SECURITY_HUB_FINDINGS',
+  sharedOperatorRoleArn: 'MSF_CMK_SHARED_OPERATOR_ROLE_ARN',
   orchestratorRoleArn: 'MSF_CMK_ORCHESTRATOR_ROLE_ARN',
   keyAdminRoleArn: 'MSF_CMK_KEY_ADMIN_ROLE_ARN',
   permissionsBoundaryArn: 'MSF_CMK_PERMISSIONS_BOUNDARY_ARN',

@@ -6,9 +6,10 @@
 import { GetKeyRotationStatusCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { asff, checkApplication, type AsffFinding, type Expectations, type Observed } from '../lib/audit';
 import { isAwsError } from '../lib/errors';
-import { aliasName, cmkPolicyName, operatorRoleArn, operatorRoleName, type Context } from '../lib/names';
+import { aliasName, operatorRoleArn, operatorRoleName, type Context } from '../lib/names';
+import { operatorKeyPolicyOf, sharedOperator } from '../lib/operator';
 import { clientsAs } from '../lib/personas';
-import { applicationSnapshots, describeApplication, describeKey, encryptionOf, getRole, getRolePolicy, keyPolicyOf } from '../lib/reads';
+import { applicationSnapshots, describeApplication, describeKey, encryptionOf, getRole, keyPolicyOf } from '../lib/reads';
 import { deployment } from '../lib/settings';
 import { task } from '../lib/step';
 
@@ -68,8 +69,9 @@ async function observe(event: AuditEvent): Promise<Observed | undefined> {
         ? undefined
         : await unlessDenied(async () => (await kms.send(new GetKeyRotationStatusCommand({ KeyId: key.KeyId }))).KeyRotationEnabled),
     operatorRoleArn: operatorRoleArn(context, deployment(), applicationName),
+    sharedOperator: sharedOperator(),
     operatorRoleExists: !!(await getRole(iam, roleName)),
-    operatorKeyPolicy: key && (await getRolePolicy(iam, roleName, cmkPolicyName(key.KeyId!))),
+    operatorKeyPolicy: key && (await operatorKeyPolicyOf(iam, context, roleName, key.KeyId!)),
     snapshots,
   };
 }

@@ -3,12 +3,25 @@
  * policy only — no KMS rights, since the key does not exist yet and no least-privilege statement could
  * name it. One operator role per application (under the deployment's rolePath, trusted by exactly the
  * orchestrator, capped by the managed-roles boundary), so no two applications share a principal and no
- * run's rollback can reach another application's operator.
+ * run's rollback can reach another application's operator. Or, with the setting sharedOperatorRoleArn, the
+ * deployment's shared operator: someone else's existing role, which this step only checks (it exists, trusts
+ * the orchestrator, holds the stack's policy) and never writes to.
  */
 import { operatorBasePolicy, roleTrustPolicy, type PolicyDocument } from '../lib/policies';
 import { EXISTS, type Change, type Decision } from '../lib/changes';
-import { ResourceConflict } from '../lib/errors';
-import { BASE_POLICY_NAME, MANAGED_BY_KEY, MANAGED_BY_VALUE, appArn, isManagedFor, operatorRoleArn, operatorRoleName, ownerTags } from '../lib/names';
+import { PreconditionFailed, ResourceConflict } from '../lib/errors';
+import {
+  BASE_POLICY_NAME,
+  SHARED_OPERATOR_POLICY_NAME,
+  MANAGED_BY_KEY,
+  MANAGED_BY_VALUE,
+  appArn,
+  isManagedFor,
+  operatorRoleArn,
+  operatorRoleName,
+  ownerTags,
+} from '../lib/names';
+import { attachedPolicyNames, sharedOperator } from '../lib/operator';
 import { decodePolicy, getRole, getRolePolicy } from '../lib/reads';
 import { deployment } from '../lib/settings';
 import { stepHandler, type StepDefinition } from '../lib/step';
@@ -19,6 +32,8 @@ import type { OperatorResult, WorkflowState } from '../lib/model';
 interface Found {
   role?: Role;
   basePolicy?: unknown;
+  /** A shared operator's attached managed policies. */
+  attached?: string[];
 }
 
 /** AWS principals a trust policy names (a string or a list). */
@@ -41,11 +56,13 @@ export const definition: StepDefinition<Found, OperatorResult> = {
   async find(state, read) {
     const { iam } = await read('orchestrator');
     const role = await getRole(iam, operatorRoleName(deployment(), state.config.applicationName));
+    if (sharedOperator()) return { role, attached: role && (await attachedPolicyNames(iam, role.RoleName!)) };
     return { role, basePolicy: role && (await getRolePolicy(iam, role.RoleName!, BASE_POLICY_NAME)) };
   },
 
-  decide(state, { role, basePolicy }): Decision<OperatorResult> {
+  decide(state, { role, basePolicy, attached }): Decision<OperatorResult> {
     const d = deployment();
+    if (d.sharedOperatorRoleArn) return { outcome: checkedSharedOperator(d.sharedOperatorRoleArn, d.orchestratorRoleArn, role, attached), changes: [] };
     const { applicationName } = state.config;
     const roleName = operatorRoleName(d, applicationName);
     const arn = operatorRoleArn(state.context, d, applicationName);
@@ -122,5 +139,22 @@ export const definition: StepDefinition<Found, OperatorResult> = {
     return { outcome: { roleArn: arn, roleName, created: false }, changes };
   },
 };
+
+/** A shared operator as the workflow needs it, or why not, with what to fix: nothing is written to it. */
+function checkedSharedOperator(arn: string, orchestratorRoleArn: string, role: Role | undefined, attached: string[] = []): OperatorResult {
+  const setting = `(setting sharedOperatorRoleArn)`;
+  if (role?.Arn !== arn) throw new PreconditionFailed(`The shared operator role ${arn} ${setting} does not exist; create it, or deploy without the setting.`);
+  if (!trustedArns(decodePolicy(role.AssumeRolePolicyDocument)).includes(orchestratorRoleArn)) {
+    const statement = roleTrustPolicy({ trustedPrincipalArns: [orchestratorRoleArn] }).Statement[0];
+    throw new PreconditionFailed(
+      `The shared operator role ${arn} ${setting} does not trust the orchestrator ${orchestratorRoleArn}; add this statement to its trust policy: ${JSON.stringify(statement)}`,
+    );
+  }
+  if (!attached.includes(SHARED_OPERATOR_POLICY_NAME))
+    throw new PreconditionFailed(
+      `The shared operator role ${arn} ${setting} lacks the managed policy ${SHARED_OPERATOR_POLICY_NAME}, which the stack attaches when deployed with the setting; deploy it.`,
+    );
+  return { roleArn: arn, roleName: role.RoleName!, created: false };
+}
 
 export const handler = stepHandler(definition);

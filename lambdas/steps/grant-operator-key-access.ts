@@ -5,7 +5,8 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { NEW_KEY, type Decision } from '../lib/changes';
-import { appArn, cmkPolicyName } from '../lib/names';
+import { SHARED_OPERATOR_POLICY_NAME, appArn, cmkPolicyName } from '../lib/names';
+import { sharedOperator } from '../lib/operator';
 import { operatorCmkPolicy } from '../lib/policies';
 import { getRolePolicy } from '../lib/reads';
 import { decided, stepHandler, type StepDefinition } from '../lib/step';
@@ -25,13 +26,15 @@ export const definition: StepDefinition<{ current?: unknown }, OperatorKeyAccess
 
   async find(state, read) {
     const { operator, key, policyName } = decidedBefore(state);
-    // A role this run created, or a key not made yet, holds no policy for it: nothing to read.
-    if (operator.created || key.keyId === NEW_KEY) return {};
+    // A role this run created, or a key not made yet, holds no policy for it: nothing to read. A shared
+    // operator holds the stack's policy for every key (EnsureOperatorRole checked it): nothing to grant.
+    if (operator.created || key.keyId === NEW_KEY || sharedOperator()) return {};
     return { current: await getRolePolicy((await read('orchestrator')).iam, operator.roleName, policyName) };
   },
 
   decide(state, { current }): Decision<OperatorKeyAccessResult> {
     const { operator, key, policyName } = decidedBefore(state);
+    if (sharedOperator()) return { changes: [], outcome: { roleName: operator.roleName, policyName: SHARED_OPERATOR_POLICY_NAME } };
     const application = appArn(state.context, state.config.applicationName);
     const wanted = operatorCmkPolicy({ scope: state.context, keyArn: key.keyArn, applicationArn: application });
     const outcome = { roleName: operator.roleName, policyName };

@@ -9,6 +9,7 @@ import { ListRolePoliciesCommand } from '@aws-sdk/client-iam';
 import type { Decision } from '../lib/changes';
 import { unlessMissing } from '../lib/errors';
 import { cmkPolicyName, operatorRoleArn, operatorRoleName } from '../lib/names';
+import { sharedOperator } from '../lib/operator';
 import { getRolePolicy } from '../lib/reads';
 import { deployment } from '../lib/settings';
 import { stepHandler, type StepDefinition } from '../lib/step';
@@ -26,6 +27,8 @@ export const definition: StepDefinition<Found, OperatorKeyRemovalResult> = {
   requires: ['lock', 'switch'],
 
   async find(state, read) {
+    // A shared operator holds the stack's one policy, no per-key ones; no step writes to it (docs/operations.md).
+    if (sharedOperator()) return { policies: [] };
     const { iam } = await read('orchestrator');
     const RoleName = operatorRoleName(deployment(), state.config.applicationName);
     // A role that is not there answers AccessDenied to the orchestrator (reads.ts getRole).

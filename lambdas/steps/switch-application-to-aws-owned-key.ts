@@ -8,9 +8,10 @@
 import type { ApplicationDetail } from '@aws-sdk/client-kinesis-analytics-v2';
 import type { Decision } from '../lib/changes';
 import { ApplicationBusy, ApplicationNotFound, PreconditionFailed } from '../lib/errors';
-import { appArn, cmkPolicyName, operatorRoleName } from '../lib/names';
+import { appArn, operatorRoleName } from '../lib/names';
+import { operatorKeyPolicyOf } from '../lib/operator';
 import { FIRST_POLL_SECONDS, STABLE_STATUSES, settleUpdate } from '../lib/poll';
-import { describeApplication, encryptionOf, getRolePolicy, keyIdOf } from '../lib/reads';
+import { describeApplication, encryptionOf, keyIdOf } from '../lib/reads';
 import { deployment } from '../lib/settings';
 import { stepHandler, type StepDefinition } from '../lib/step';
 import type { SwitchResult } from '../lib/model';
@@ -38,7 +39,7 @@ export const definition: StepDefinition<Found, SwitchResult> = {
     const encryption = app && encryptionOf(app);
     if (encryption?.KeyType !== 'CUSTOMER_MANAGED_KEY') return { app };
     const keyId = await keyIdOf(encryption.KeyId!, async () => (await read('key-admin')).kms);
-    const operatorKeyPolicy = await getRolePolicy(orchestrator.iam, operatorRoleName(deployment(), state.config.applicationName), cmkPolicyName(keyId));
+    const operatorKeyPolicy = await operatorKeyPolicyOf(orchestrator.iam, state.context, operatorRoleName(deployment(), state.config.applicationName), keyId);
     return { app, keyId, operatorKeyPolicy };
   },
 

@@ -5,6 +5,7 @@
  */
 import { PreconditionFailed, VerificationFailed } from '../lib/errors';
 import { BASE_POLICY_NAME } from '../lib/names';
+import { sharedOperator } from '../lib/operator';
 import { clientsAs } from '../lib/personas';
 import { STABLE_STATUSES } from '../lib/poll';
 import { describeApplication, encryptionOf, type EncryptionConfig } from '../lib/reads';
@@ -24,7 +25,8 @@ export interface OnboardingReport {
   key: { keyArn: string; aliasName?: string; keyState: string; created: boolean; adopted: boolean };
   operatorRoleArn: string;
   keyAdminRoleArn: string;
-  operatorPolicies: { base: string; cmk: string };
+  /** The base policy is absent for a shared operator, whose own policies give it Managed Flink. */
+  operatorPolicies: { base?: string; cmk: string };
   created: { operatorRole: boolean; application: boolean; key: boolean };
   /** How many changes this run made (0 for a run that found everything in place). */
   changes: number;
@@ -70,7 +72,7 @@ export const handler = task('VerifyEncryption', 'orchestrator', async (state: Wo
     key: { keyArn: key.keyArn, aliasName: key.aliasName, keyState: key.keyState, created: key.created, adopted: key.adopted },
     operatorRoleArn: operator.roleArn,
     keyAdminRoleArn: deployment().keyAdminRoleArn,
-    operatorPolicies: { base: BASE_POLICY_NAME, cmk: operatorKeyAccess.policyName },
+    operatorPolicies: { ...(!sharedOperator() && { base: BASE_POLICY_NAME }), cmk: operatorKeyAccess.policyName },
     created: { operatorRole: operator.created, application: !!state.application?.created, key: key.created },
     changes: ledgerChanges(state).length,
     ...(previousKey && { previousKey }),

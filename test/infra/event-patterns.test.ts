@@ -132,6 +132,22 @@ describe('EventBridge rules against events/', () => {
     // Assess
     expect(results).toEqual({ ownOperator: false, otherRole: true, otherAccountsOperator: true });
   });
+
+  it("with a shared operator, excludes only the workflow's own sessions of that role: the pipeline's own creations are onboarded", () => {
+    // Prepare
+    const event = load('cloudtrail-create-application-by-user.json');
+    const withCaller = (arn: string) => ({ ...event, detail: { ...event.detail, userIdentity: { ...event.detail.userIdentity, arn } } });
+    const shared = 'arn:aws:iam::111122223333:role/pipelines/flink-deployer';
+    const pattern = autoOnboardingPattern({ partition: 'aws', account: '111122223333', operatorRolePrefix: 'ops-', sharedOperatorRoleArn: shared });
+    // Act
+    const results = {
+      workflowSession: matchesPattern(pattern, withCaller('arn:aws:sts::111122223333:assumed-role/flink-deployer/msf-cmk.run-1')),
+      pipelineSession: matchesPattern(pattern, withCaller('arn:aws:sts::111122223333:assumed-role/flink-deployer/build-42')),
+      otherRole: matchesPattern(pattern, withCaller('arn:aws:sts::111122223333:assumed-role/operations/alice')),
+    };
+    // Assess
+    expect(results).toEqual({ workflowSession: false, pipelineSession: true, otherRole: true });
+  });
 });
 
 describe('the key guard pattern', () => {

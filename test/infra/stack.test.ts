@@ -25,7 +25,8 @@ import {
 } from '../../infra/event-patterns';
 import { START_EXECUTION_SYNC } from '../../local/asl-lint';
 import { ASL_FILE, DAY_TWO_MACHINES, aslFileOf, boundSteps, type OnboardingStack } from '../../infra/onboarding-stack';
-import { boundaryPolicyArn, keyAdminPolicy, orchestratorPolicy, requestBusPolicy, roleTrustPolicy } from '../../lambdas/lib/policies';
+import { boundaryPolicyArn, keyAdminPolicy, orchestratorPolicy, requestBusPolicy, roleTrustPolicy, sharedOperatorKeyPolicy } from '../../lambdas/lib/policies';
+import { SHARED_OPERATOR_POLICY_NAME } from '../../lambdas/lib/names';
 import { deploymentEnvironment, validateSettings } from '../../lambdas/lib/settings';
 import { steps } from '../../lambdas/steps';
 
@@ -107,6 +108,7 @@ const autoSettings = {
   requestBusName: 'flink-onboarding',
   requestPrincipals: `${requester},444455556666`,
   defaultBusRequests: 'true',
+  sharedOperatorRoleArn: 'arn:aws:iam::111122223333:role/pipelines/flink-deployer',
 };
 
 beforeAll(() => {
@@ -272,9 +274,9 @@ describe('step functions and the orchestrator role', () => {
   });
 
   it.each([
-    ['default settings', () => plain, '/msf-cmk/', false],
-    ['a rolePath and securityHubFindings from the context', () => auto, autoSettings.rolePath, true],
-  ])('grants the orchestrator exactly orchestratorPolicy(), step logging and X-Ray (%s)', (_, get, rolePath, securityHubFindings) => {
+    ['default settings', () => plain, '/msf-cmk/', false, undefined],
+    ['a rolePath, securityHubFindings and a shared operator from the context', () => auto, autoSettings.rolePath, true, autoSettings.sharedOperatorRoleArn],
+  ])('grants the orchestrator exactly orchestratorPolicy(), step logging and X-Ray (%s)', (_, get, rolePath, securityHubFindings, sharedOperatorRoleArn) => {
     // Prepare
     const s = get();
     const roleId = s.stack.getLogicalId(s.stack.orchestratorRole.node.defaultChild as CfnRole);
@@ -289,6 +291,7 @@ describe('step functions and the orchestrator role', () => {
         lockTableName: 'msf-cmk-onboarding-locks',
         permissionsBoundaryArn: boundaryPolicyArn(pseudo),
         securityHubFindings,
+        sharedOperatorRoleArn,
       }).Statement,
       { Sid: 'WriteStepLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logGroupArns },
       { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
@@ -376,6 +379,22 @@ describe('deployment: settings and shared personas', () => {
       AssumeRolePolicyDocument: roleTrustPolicy({ trustedPrincipalArns: [`\${${orchestratorId}.Arn}`] }),
       Policies: [{ PolicyName: 'key-administration', PolicyDocument: keyAdminPolicy({ scope: pseudo, aliasPrefix: 'msf-cmk/' }) }],
     });
+  });
+
+  it('attaches one constant CMK policy to the shared operator role only with sharedOperatorRoleArn', () => {
+    // Act
+    const shared = (x: Synth) => resources(x, 'AWS::IAM::ManagedPolicy').filter(([, r]) => r.Properties.ManagedPolicyName === SHARED_OPERATOR_POLICY_NAME);
+    // Assess
+    expect(shared(plain)).toEqual([]);
+    expect(shared(auto).map(([, r]) => flat(r.Properties))).toEqual([
+      {
+        ManagedPolicyName: SHARED_OPERATOR_POLICY_NAME,
+        Description: expect.any(String),
+        Path: '/',
+        Roles: ['flink-deployer'],
+        PolicyDocument: sharedOperatorKeyPolicy({ scope: pseudo }),
+      },
+    ]);
   });
 
   it('keeps lock items after release: no TTL on the lock table', () => {
@@ -503,7 +522,9 @@ describe('EventBridge rules', () => {
     // Act
     const { AutoOnboardingRule: rule } = rules(auto);
     // Assess
-    expect(flat(rule.EventPattern)).toEqual(autoOnboardingPattern({ ...pseudo, operatorRolePrefix: autoSettings.operatorRolePrefix }));
+    expect(flat(rule.EventPattern)).toEqual(
+      autoOnboardingPattern({ ...pseudo, operatorRolePrefix: autoSettings.operatorRolePrefix, sharedOperatorRoleArn: autoSettings.sharedOperatorRoleArn }),
+    );
     const transformer = autoOnboardingInput();
     expect(rule.Targets).toEqual([
       expect.objectContaining({

@@ -2,7 +2,7 @@
  * End-to-end harness: a sandbox on port 0, an account seeded as a platform team would have it, and the
  * real ASL with the real handlers on the local runner, signed as the orchestrator role.
  */
-import { IAMClient, CreateRoleCommand } from '@aws-sdk/client-iam';
+import { IAMClient, CreateRoleCommand, PutRolePolicyCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   KinesisAnalyticsV2Client,
@@ -20,6 +20,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { deployLocally, functionEnvironment } from '../../local/deployment';
 import { unlock, type UnlockResult } from '../../local/unlock';
 import { steps } from '../../lambdas/steps';
+import { roleTrustPolicy } from '../../lambdas/lib/policies';
 import type { Deployment, Settings } from '../../lambdas/lib/settings';
 import type { SandboxOptions } from '../../local/sandbox/sandbox';
 import type { SandboxState, StateChange } from '../../local/sandbox/state';
@@ -59,9 +60,14 @@ export function accountChanges(w: World, before: SandboxState): StateChange[] {
   return w.sb.sandbox.diff(before).filter((c) => c.path !== `dynamodb.tables.${w.deployment.lockTableName}`);
 }
 
-/** `settings`: the deployment's, over the defaults (as `-c name=value` would give them). */
-export async function world(options: SandboxOptions & { settings?: Partial<Settings> } = {}): Promise<World> {
-  const { settings, ...sandboxOptions } = options;
+/**
+ * `settings`: the deployment's, over the defaults (as `-c name=value` would give them). `sharedOperator`: an
+ * existing role of the account (as a CI/CD pipeline's), with its own Managed Flink rights, made before the
+ * deployment and trusting its orchestrator after it; the deployment's sharedOperatorRoleArn.
+ */
+export async function world(options: SandboxOptions & { settings?: Partial<Settings>; sharedOperator?: string } = {}): Promise<World> {
+  const { settings: given, sharedOperator, ...sandboxOptions } = options;
+  const settings = sharedOperator ? { ...given, sharedOperatorRoleArn: sharedOperatorArn(sharedOperator) } : given;
   // The account is seeded as it stands long before the run: propagation applies only to what the run creates.
   // No request rates unless asked: the runner retries at once (retryScale 0), so a throttled call could never
   // wait for its bucket to refill (ten onboardings in a second exceed KMS CreateKey's 5/s). The rates are
@@ -69,12 +75,20 @@ export async function world(options: SandboxOptions & { settings?: Partial<Setti
   const sb = await startSandbox({ port: 0, rates: false, ...sandboxOptions, iamPropagationDelayMs: 0 });
   const cfg = sb.clientConfig();
   const root = { iam: new IAMClient(cfg), flink: new KinesisAnalyticsV2Client(cfg) };
+  if (sharedOperator) await createPipelineRole(root.iam, sharedOperator);
   const deployment = await deployLocally(
     { iam: root.iam, dynamodb: new DynamoDBClient(cfg) },
     { partition: 'aws', account: ACCOUNT, region: REGION },
     settings,
   );
   const orchestratorArn = deployment.orchestratorRoleArn;
+  if (sharedOperator)
+    await root.iam.send(
+      new UpdateAssumeRolePolicyCommand({
+        RoleName: sharedOperator,
+        PolicyDocument: JSON.stringify(roleTrustPolicy({ trustedPrincipalArns: [orchestratorArn] })),
+      }),
+    );
   const s = assumeRoleAsService(sb.sandbox, 'lambda.amazonaws.com', orchestratorArn, 'orchestrator');
   const env = functionEnvironment(
     sb.endpoint,
@@ -134,6 +148,27 @@ export async function world(options: SandboxOptions & { settings?: Partial<Setti
       ),
     close: () => sb.close(),
   };
+}
+
+export const sharedOperatorArn = (name: string) => `arn:aws:iam::${ACCOUNT}:role/pipelines/${name}`;
+
+/** A pipeline's role: it manages every Managed Flink application of the account and passes their execution roles. */
+async function createPipelineRole(iam: IAMClient, name: string): Promise<void> {
+  const trust = roleTrustPolicy({ trustedPrincipalArns: [`arn:aws:iam::${ACCOUNT}:root`] });
+  await iam.send(new CreateRoleCommand({ RoleName: name, Path: '/pipelines/', AssumeRolePolicyDocument: JSON.stringify(trust) }));
+  const own = {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Action: 'kinesisanalytics:*', Resource: '*' },
+      {
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: `arn:aws:iam::${ACCOUNT}:role/*-flink-execution`,
+        Condition: { StringEquals: { 'iam:PassedToService': 'kinesisanalytics.amazonaws.com' } },
+      },
+    ],
+  };
+  await iam.send(new PutRolePolicyCommand({ RoleName: name, PolicyName: 'deploy-flink-applications', PolicyDocument: JSON.stringify(own) }));
 }
 
 export const newAppInput = (name: string) => ({ applicationName: name, createApplication: { serviceExecutionRoleArn: execRoleArn(name) } });
