@@ -143,7 +143,10 @@ export const definition: StepDefinition<Found, OperatorResult> = {
 /** A shared operator as the workflow needs it, or why not, with what to fix: nothing is written to it. */
 function checkedSharedOperator(arn: string, orchestratorRoleArn: string, role: Role | undefined, attached: string[] = []): OperatorResult {
   const setting = `(setting sharedOperatorRoleArn)`;
-  if (role?.Arn !== arn) throw new PreconditionFailed(`The shared operator role ${arn} ${setting} does not exist; create it, or deploy without the setting.`);
+  if (role?.Arn !== arn)
+    throw new PreconditionFailed(
+      `The shared operator role ${arn} ${setting} ${role ? `is ${role.Arn}, at another path` : 'does not exist'}; create it, or deploy without the setting.`,
+    );
   if (!trustedArns(decodePolicy(role.AssumeRolePolicyDocument)).includes(orchestratorRoleArn)) {
     const statement = roleTrustPolicy({ trustedPrincipalArns: [orchestratorRoleArn] }).Statement[0];
     throw new PreconditionFailed(

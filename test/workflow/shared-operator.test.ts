@@ -173,6 +173,20 @@ describe('one shared operator role for a whole account (setting sharedOperatorRo
     }
   });
 
+  it('refuses, changing nothing, while the shared role lacks the policy the deployment attaches', async () => {
+    await w.root.iam.send(new DetachRolePolicyCommand({ RoleName: PIPELINE, PolicyArn: POLICY_ARN }));
+    await w.ensureExecRole('unattached');
+    const before = w.sb.sandbox.snapshot();
+    try {
+      const result = await w.machine().run(newAppInput('unattached'));
+      expect({ status: result.status, error: result.error }).toEqual({ status: 'FAILED', error: 'PreconditionFailed' });
+      expect(result.cause).toContain(`lacks the managed policy ${SHARED_OPERATOR_POLICY_NAME}`);
+      expect(accountChanges(w, before)).toEqual([]);
+    } finally {
+      await w.root.iam.send(new AttachRolePolicyCommand({ RoleName: PIPELINE, PolicyArn: POLICY_ARN }));
+    }
+  });
+
   it('refuses, changing nothing, while the shared role does not trust the orchestrator, and says what to add', async () => {
     const trust = (await w.root.iam.send(new GetRoleCommand({ RoleName: PIPELINE }))).Role!.AssumeRolePolicyDocument!;
     await w.root.iam.send(
