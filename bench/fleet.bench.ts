@@ -159,6 +159,12 @@ interface Run {
   wallMs: number;
 }
 
+function countBy(keys: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of keys) out[k] = (out[k] ?? 0) + 1;
+  return out;
+}
+
 async function measure(kinds: Kind[], act: (a: Account) => Promise<number>): Promise<Run> {
   const a = await account(kinds);
   const wall = performance.now();
@@ -171,9 +177,7 @@ async function measure(kinds: Kind[], act: (a: Account) => Promise<number>): Pro
     modelledMs,
     calls: log.length,
     throttles: log.filter((e) => isThrottlingCode(e.outcome)).length,
-    throttled: log
-      .filter((e) => isThrottlingCode(e.outcome))
-      .reduce<Record<string, number>>((o, e) => ({ ...o, [`${e.service}:${e.operation}`]: (o[`${e.service}:${e.operation}`] ?? 0) + 1 }), {}),
+    throttled: countBy(log.filter((e) => isThrottlingCode(e.outcome)).map((e) => `${e.service}:${e.operation}`)),
     limits: log.filter((e) => /LimitExceeded/.test(e.outcome)).length,
     failed,
     mostRestarting: a.mostRestarting(),
