@@ -131,7 +131,7 @@ targetOptions(
     .option('--max-concurrency <n>', 'onboardings at once (1-40; default 5)', (v) => Number(v))
     .option(
       '--max-concurrent-restarts <n>',
-      'of those, onboardings of applications not READY (their onboarding restarts them) at once (1 to --max-concurrency; default half of it, at most 5)',
+      'of those, onboardings of applications not READY (their onboarding restarts them) at once (1 to --max-concurrency; default half of it)',
       (v) => Number(v),
     )
     .option('--tolerated-failure-percentage <p>', 'the fleet fails when more than this share fails (0-100; default 0)', (v) => Number(v)),
