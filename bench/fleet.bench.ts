@@ -154,6 +154,8 @@ interface Run {
   throttles: number;
   /** Throttling errors by service:operation. */
   throttled: Record<string, number>;
+  /** CreateKey's answers: OK, throttled, or refused while the new operator role propagates. */
+  createKey: Record<string, number>;
   limits: number;
   failed: number;
   mostRestarting: number;
@@ -179,6 +181,7 @@ async function measure(kinds: Kind[], act: (a: Account) => Promise<number>): Pro
     calls: log.length,
     throttles: log.filter((e) => isThrottlingCode(e.outcome)).length,
     throttled: countBy(log.filter((e) => isThrottlingCode(e.outcome)).map((e) => `${e.service}:${e.operation}`)),
+    createKey: countBy(log.filter((e) => e.operation === 'CreateKey').map((e) => e.outcome)),
     limits: log.filter((e) => /LimitExceeded/.test(e.outcome)).length,
     failed,
     mostRestarting: a.mostRestarting(),
@@ -249,7 +252,7 @@ async function main() {
       `${pad(n, 4)} ${pad(restarts ?? defaultMaxConcurrentRestarts(C), 8)} ${pad(min(f.modelledMs), 10)} ${pad(min(bound), 10)} ${pad(ratio.toFixed(2), 6)} ${pad(min(rb.modelledMs), 11)} ${pad((f.modelledMs / rb.modelledMs).toFixed(3), 13)} ${pad((f.calls / n).toFixed(1), 9)} ${pad((rb.calls / n).toFixed(1), 7)} ${pad(callsRatio.toFixed(2), 6)} ${pad(f.throttles, 9)} ${pad(f.limits, 6)} ${pad(f.failed, 6)} ${pad(f.mostRestarting, 11)} ${pad(`${((f.wallMs + rb.wallMs) / 1000).toFixed(0)} s`, 6)}`,
     );
     notes.push(
-      `N = ${n}${restarts ? ` (restarts ${restarts})` : ''}: throttled ${JSON.stringify(f.throttled)}, each retried by its state's Retry (1 s, doubling, full jitter); runbook throttled ${rb.throttles}`,
+      `N = ${n}${restarts ? ` (restarts ${restarts})` : ''}: throttled ${JSON.stringify(f.throttled)}, each retried by its state's Retry (1 s, doubling, full jitter); runbook throttled ${rb.throttles}; CreateKey answered ${JSON.stringify(f.createKey)}`,
     );
     if (n === 200 && restarts === undefined)
       console.log(
