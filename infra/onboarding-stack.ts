@@ -439,7 +439,7 @@ export class OnboardingStack extends Stack {
     new CfnOutput(this, 'OnboardFleetStateMachineArn', {
       value: this.fleetMachine.stateMachineArn,
       description:
-        'Onboards a fleet of applications (input: applicationNames, namePattern, runtimeEnvironment, tag, maxConcurrency, toleratedFailurePercentage, mode)',
+        'Onboards a fleet of applications (input: applicationNames, namePattern, runtimeEnvironment, tag, maxConcurrency, maxConcurrentRestarts, toleratedFailurePercentage, mode)',
     });
     new CfnOutput(this, 'SweepStateMachineArn', {
       value: this.sweepMachine.stateMachineArn,

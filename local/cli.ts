@@ -129,6 +129,11 @@ targetOptions(
     .option('--runtime <runtime>', 'only applications on this runtime, e.g. FLINK-1_20')
     .option('--tag <key=value>', 'only applications with this tag')
     .option('--max-concurrency <n>', 'onboardings at once (1-40; default 5)', (v) => Number(v))
+    .option(
+      '--max-concurrent-restarts <n>',
+      'of those, onboardings of applications not READY (their onboarding restarts them) at once (1 to --max-concurrency; default half of it)',
+      (v) => Number(v),
+    )
     .option('--tolerated-failure-percentage <p>', 'the fleet fails when more than this share fails (0-100; default 0)', (v) => Number(v)),
 ).action(async (opts) => {
   const [key, ...value] = opts.tag?.split('=') ?? [];
@@ -139,6 +144,7 @@ targetOptions(
     ...(opts.runtime && { runtimeEnvironment: opts.runtime }),
     ...(opts.tag && { tag: { key, value: value.join('=') } }),
     ...(opts.maxConcurrency !== undefined && { maxConcurrency: opts.maxConcurrency }),
+    ...(opts.maxConcurrentRestarts !== undefined && { maxConcurrentRestarts: opts.maxConcurrentRestarts }),
     ...(opts.toleratedFailurePercentage !== undefined && { toleratedFailurePercentage: opts.toleratedFailurePercentage }),
   };
   const result = await runOperation(remoteTarget(opts), 'onboard-fleet', input, { fast: !!opts.fast });

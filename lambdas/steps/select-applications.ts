@@ -22,22 +22,65 @@ export interface FleetInput {
   tag?: { key: string; value: string };
   /** Child onboardings at once (the Map's MaxConcurrency), 1-40; default 5. */
   maxConcurrency: number;
+  /**
+   * Of those, onboardings of applications that are not READY (RUNNING, or busy on the way to it) at once:
+   * their onboarding restarts them. 1 to maxConcurrency; default ⌊maxConcurrency / 2⌋ (at least 1).
+   */
+  maxConcurrentRestarts: number;
   /** The fleet fails when more than this share of its onboardings fail, 0-100; default 0. */
   toleratedFailurePercentage: number;
+}
+
+export type FleetItem = { applicationName: string; mode: FleetInput['mode'] };
+
+/** A group of applications the fleet's OnboardEach Map runs at `maxConcurrency` at once. */
+export interface FleetGroup {
+  /** Whether the group's onboardings restart their applications (they were not READY when selected). */
+  restarts: boolean;
+  maxConcurrency: number;
+  /**
+   * Each child starts after a random 0 to startSpreadSeconds − 1 seconds: ⌈maxConcurrency / 5⌉, so the
+   * children started at once reach KMS's CreateKey (5 per second per account) about 5 a second.
+   */
+  startSpreadSeconds: number;
+  /** What each child execution gets: `{applicationName, mode}`. */
+  applications: FleetItem[];
 }
 
 export interface FleetSelection {
   context: Context;
   config: FleetInput;
-  /** What each child execution gets: `{applicationName, mode}`. */
-  applications: { applicationName: string; mode: FleetInput['mode'] }[];
+  /**
+   * The selected applications in at most two groups, run side by side: the rest, then those whose
+   * onboarding restarts them; the two groups' maxConcurrency add up to the fleet's (see `fleetGroups`).
+   */
+  groups: FleetGroup[];
   skipped: { applicationName: string; reason: string }[];
 }
 
 const NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
-const FIELDS = ['mode', 'applicationNames', 'namePattern', 'runtimeEnvironment', 'tag', 'maxConcurrency', 'toleratedFailurePercentage'];
+const FIELDS = [
+  'mode',
+  'applicationNames',
+  'namePattern',
+  'runtimeEnvironment',
+  'tag',
+  'maxConcurrency',
+  'maxConcurrentRestarts',
+  'toleratedFailurePercentage',
+];
 /** More at once than this gains nothing: KMS allows 5 CreateKey a second per account, and restarts are bounded too. */
 export const MAX_CONCURRENCY = 40;
+/** KMS's CreateKey quota per account and Region (every onboarding creates one key), the lowest rate a child meets. */
+const KMS_CREATE_KEYS_PER_SECOND = 5;
+/**
+ * Restarts at once by default: half the slots (at least one). A restarting onboarding lasts 2–3 times a READY
+ * one (the restart itself), so with half the slots each the two groups of a mix with a third RUNNING finish
+ * about together (`npm run bench:fleet`: 200 at maxConcurrency 25 take 0.8 × ⌈N/C⌉ × one application's
+ * critical path with 12, 1.8 × with 5), while the other half keeps the READY ones flowing. Lower it to have
+ * fewer streaming applications down at once; the fleet then takes longer.
+ */
+export const defaultMaxConcurrentRestarts = (maxConcurrency: number) => Math.max(1, Math.floor(maxConcurrency / 2));
 
 const intIn = (v: unknown, min: number, max: number) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
 
@@ -58,10 +101,38 @@ export function fleetInput(input: unknown): FleetInput {
     problems.push('tag: must be {"key": …, "value": …}');
   if (i.maxConcurrency !== undefined && !intIn(i.maxConcurrency, 1, MAX_CONCURRENCY))
     problems.push(`maxConcurrency: must be an integer from 1 to ${MAX_CONCURRENCY}`);
+  const maxConcurrency = intIn(i.maxConcurrency, 1, MAX_CONCURRENCY) ? (i.maxConcurrency as number) : 5;
+  if (i.maxConcurrentRestarts !== undefined && !intIn(i.maxConcurrentRestarts, 1, maxConcurrency))
+    problems.push(`maxConcurrentRestarts: must be an integer from 1 to maxConcurrency (${maxConcurrency})`);
   if (i.toleratedFailurePercentage !== undefined && !intIn(i.toleratedFailurePercentage, 0, 100))
     problems.push('toleratedFailurePercentage: must be an integer from 0 to 100');
   if (problems.length) throw new InvalidInput(problems.join('; '));
-  return { mode: 'apply', maxConcurrency: 5, toleratedFailurePercentage: 0, ...i } as FleetInput;
+  return {
+    mode: 'apply',
+    maxConcurrency,
+    maxConcurrentRestarts: defaultMaxConcurrentRestarts(maxConcurrency),
+    toleratedFailurePercentage: 0,
+    ...i,
+  } as FleetInput;
+}
+
+/**
+ * The Map's groups: applications not READY when selected (RUNNING, or busy and on the way back to running:
+ * onboarding waits for them, then its switch restarts them) at most maxConcurrentRestarts at once, the rest
+ * in the slots left of maxConcurrency (at least one), so together at most maxConcurrency run — but for
+ * maxConcurrentRestarts = maxConcurrency with both groups present, where the rest still get one. Plan mode
+ * restarts nothing: one group. Empty groups are left out.
+ */
+export function fleetGroups(config: FleetInput, applications: (FleetItem & { status?: string })[]): FleetGroup[] {
+  const item = ({ applicationName, mode }: FleetItem): FleetItem => ({ applicationName, mode });
+  const restarting = config.mode === 'apply' ? applications.filter((a) => a.status !== 'READY') : [];
+  const rest = applications.filter((a) => !restarting.includes(a));
+  const restartSlots = Math.min(config.maxConcurrentRestarts, restarting.length);
+  const startSpreadSeconds = Math.ceil(config.maxConcurrency / KMS_CREATE_KEYS_PER_SECOND);
+  return [
+    { restarts: false, maxConcurrency: Math.max(1, config.maxConcurrency - restartSlots), startSpreadSeconds, applications: rest.map(item) },
+    { restarts: true, maxConcurrency: restartSlots, startSpreadSeconds, applications: restarting.map(item) },
+  ].filter((g) => g.applications.length);
 }
 
 const glob = (pattern: string) =>
@@ -94,7 +165,7 @@ export const handler = task('SelectApplications', 'orchestrator', async (event: 
       (!pattern || pattern.test(s.ApplicationName!)) &&
       (!config.runtimeEnvironment || s.RuntimeEnvironment === config.runtimeEnvironment),
   );
-  const applications: FleetSelection['applications'] = [];
+  const applications: (FleetItem & { status?: string })[] = [];
   const skipped: FleetSelection['skipped'] = [];
   for (const s of candidates) {
     if (config.tag) {
@@ -111,7 +182,7 @@ export const handler = task('SelectApplications', 'orchestrator', async (event: 
       skipped.push({ applicationName: s.ApplicationName!, reason: `already on customer managed key ${encryption.KeyId} (move-key changes it)` });
       continue;
     }
-    applications.push({ applicationName: s.ApplicationName!, mode: config.mode });
+    applications.push({ applicationName: s.ApplicationName!, mode: config.mode, status: app?.ApplicationStatus ?? s.ApplicationStatus });
   }
-  return { context, config, applications, skipped };
+  return { context, config, groups: fleetGroups(config, applications), skipped };
 });

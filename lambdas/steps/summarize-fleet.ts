@@ -52,9 +52,10 @@ function childFailure(failure: { Error: string; Cause?: string }): { error: stri
   return { error: failure.Error, cause: failure.Cause };
 }
 
-export const handler = task('SummarizeFleet', 'none', async (event: { selection: FleetSelection; results: FleetItemResult[] }): Promise<FleetSummary> => {
+/** `results`: one list per group of the selection (OnboardGroups' result), in the groups' order. */
+export const handler = task('SummarizeFleet', 'none', async (event: { selection: FleetSelection; results: FleetItemResult[][] }): Promise<FleetSummary> => {
   const { config, skipped } = event.selection;
-  const applications: FleetApplication[] = event.results.map((r) => {
+  const applications: FleetApplication[] = event.results.flat().map((r) => {
     if (r.status === 'FAILED') return { applicationName: r.applicationName, status: 'FAILED', ...childFailure(r.failure) };
     const { executionArn, startDate, stopDate, output } = r.execution;
     return {

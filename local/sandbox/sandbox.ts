@@ -30,6 +30,11 @@ export interface FlinkDurations {
   start: number;
   stop: number;
   update: number;
+  /**
+   * An update of a RUNNING application: a snapshot, a stop and a start under the new configuration, so
+   * longer than `update` on AWS. Unset, it takes `update`.
+   */
+  restart?: number;
   snapshot: number;
   delete: number;
 }

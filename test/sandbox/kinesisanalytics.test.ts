@@ -265,6 +265,18 @@ describe('UpdateApplication to a customer managed key', () => {
     expect(snapshots[0]).toMatchObject({ SnapshotStatus: 'READY', ApplicationVersionId: 1, ApplicationEncryptionConfigurationDescription: AOK });
   });
 
+  it("a RUNNING application's update lasts flinkDurations.restart when it is set, not flinkDurations.update", async () => {
+    sb.sandbox.flinkDurations.update = 10_000;
+    sb.sandbox.flinkDurations.restart = 40_000;
+    await createApp();
+    await startApp();
+    await toKey(msfKey().Arn);
+    sb.sandbox.advance(39_000);
+    expect((await describeApp()).ApplicationStatus).toBe('UPDATING');
+    sb.sandbox.advance(1_000);
+    expect((await describeApp()).ApplicationStatus).toBe('RUNNING');
+  });
+
   it('takes later snapshots under the new key', async () => {
     await createApp();
     await startApp();

@@ -6,6 +6,8 @@
  */
 import { TagResourceCommand } from '@aws-sdk/client-kinesis-analytics-v2';
 import { ACCOUNT, REGION, world, type World } from './harness';
+import { fleetGroups, fleetInput } from '../../lambdas/steps/select-applications';
+import { VirtualTime } from '../../bench/virtual-time';
 
 const appArn = (name: string) => `arn:aws:kinesisanalytics:${REGION}:${ACCOUNT}:application/${name}`;
 
@@ -107,5 +109,81 @@ describe('onboard-fleet', () => {
     expect(bad).toMatchObject({ status: 'FAILED', error: 'InvalidInput' });
     expect(bad.cause).toContain('colour: is not a field of the fleet');
     expect(bad.cause).toContain('maxConcurrency: must be an integer from 1 to 40');
+    const restarts = await w.operation('onboard-fleet').run({ maxConcurrency: 3, maxConcurrentRestarts: 4 });
+    expect(restarts).toMatchObject({
+      status: 'FAILED',
+      error: 'InvalidInput',
+      cause: 'maxConcurrentRestarts: must be an integer from 1 to maxConcurrency (3)',
+    });
+  });
+
+  it('restarts at most maxConcurrentRestarts running applications at once, while the READY ones onboard beside them', async () => {
+    // Prepare: four RUNNING applications and three READY ones; on a virtual clock (bench/virtual-time.ts, so the
+    // timing does not depend on this machine's load) an update lasts 20 s, a restart 120 s, and the Wait states
+    // and retries take what the definition says.
+    w = await world({ flinkDurations: { update: 20_000, restart: 120_000 } });
+    const running = ['runa', 'runb', 'runc', 'rund'];
+    const ready = ['rdya', 'rdyb', 'rdyc'];
+    for (const name of running) await w.existingApp(name, { running: true });
+    for (const name of ready) await w.existingApp(name);
+    const apps = w.sb.sandbox.state.kinesisanalytics.applications;
+    // Sampled at every request the sandbox answers: a restart is an update of a running application in flight.
+    const most = { restarting: 0, readyUpdating: 0, both: false };
+    const record = w.sb.sandbox.faults.record.bind(w.sb.sandbox.faults);
+    w.sb.sandbox.faults.record = (entry) => {
+      record(entry);
+      const inFlight = Object.values(apps).filter((a) => a.Pending?.Kind === 'update');
+      const restarting = inFlight.filter((a) => a.Pending?.Restart).length;
+      const readyUpdating = inFlight.length - restarting;
+      most.restarting = Math.max(most.restarting, restarting);
+      most.readyUpdating = Math.max(most.readyUpdating, readyUpdating);
+      most.both ||= restarting > 0 && readyUpdating > 0;
+    };
+
+    // Act
+    const vt = new VirtualTime(w.sb.sandbox);
+    vt.start();
+    const t0 = vt.now();
+    const result = await w
+      .operation('onboard-fleet', { waitMs: undefined, retryScale: undefined })
+      .run({ maxConcurrency: 5, maxConcurrentRestarts: 2 })
+      .finally(() => vt.stop());
+
+    // Assess: every one onboarded; never more than 2 restarts at once, and the bound used; the READY ones in parallel, during restarts.
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output.counts).toEqual({ selected: 7, succeeded: 7, failed: 0, skipped: 0 });
+    for (const name of running) expect((await w.describe(name)).ApplicationStatus).toBe('RUNNING');
+    expect(most.restarting).toBe(2);
+    expect(most.readyUpdating).toBeGreaterThanOrEqual(2);
+    expect(most.both).toBe(true);
+    // Two waves of two restarts: more than two restarts' time, less than four.
+    expect(vt.now() - t0).toBeGreaterThan(2 * 120_000);
+    expect(vt.now() - t0).toBeLessThan(4 * 120_000);
+  });
+
+  it('groups the applications that are not READY apart, at maxConcurrentRestarts, the rest in the slots left; plan mode restarts nothing', () => {
+    const apps = [
+      { applicationName: 'a', mode: 'apply' as const, status: 'RUNNING' },
+      { applicationName: 'b', mode: 'apply' as const, status: 'READY' },
+      { applicationName: 'c', mode: 'apply' as const, status: 'STARTING' },
+    ];
+    const item = (applicationName: string, mode = 'apply') => ({ applicationName, mode });
+    // Defaults: maxConcurrency 5, restarts ⌊5/2⌋ = 2.
+    expect(fleetInput({})).toMatchObject({ maxConcurrency: 5, maxConcurrentRestarts: 2 });
+    expect(fleetInput({ maxConcurrency: 25 }).maxConcurrentRestarts).toBe(12);
+    expect(fleetInput({ maxConcurrency: 1 }).maxConcurrentRestarts).toBe(1);
+    expect(fleetGroups(fleetInput({}), apps)).toEqual([
+      { restarts: false, maxConcurrency: 3, startSpreadSeconds: 1, applications: [item('b')] },
+      { restarts: true, maxConcurrency: 2, startSpreadSeconds: 1, applications: [item('a'), item('c')] },
+    ]);
+    // Fewer to restart than the bound: the rest get the slots the restarts cannot use.
+    expect(fleetGroups(fleetInput({ maxConcurrency: 10, maxConcurrentRestarts: 4 }), apps).map((g) => g.maxConcurrency)).toEqual([8, 2]);
+    const planned = apps.map((a) => ({ ...a, mode: 'plan' as const }));
+    expect(fleetGroups(fleetInput({ mode: 'plan' }), planned)).toEqual([
+      { restarts: false, maxConcurrency: 5, startSpreadSeconds: 1, applications: ['a', 'b', 'c'].map((n) => item(n, 'plan')) },
+    ]);
+    expect(fleetGroups(fleetInput({}), [apps[1]])).toEqual([{ restarts: false, maxConcurrency: 5, startSpreadSeconds: 1, applications: [item('b')] }]);
+    // 25 at once start over 5 s: about KMS's 5 CreateKey a second.
+    expect(fleetGroups(fleetInput({ maxConcurrency: 25 }), apps).map((g) => g.startSpreadSeconds)).toEqual([5, 5]);
   });
 });

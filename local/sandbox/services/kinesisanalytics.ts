@@ -552,7 +552,7 @@ function complete(sandbox: Sandbox, app: Application): void {
     if (failed) failed.RollbackOperationId = rollback.OperationId;
     app.ApplicationStatus = 'ROLLING_BACK';
     app.Pending = {
-      At: at + sandbox.flinkDurations.update,
+      At: at + (sandbox.flinkDurations.restart ?? sandbox.flinkDurations.update),
       OperationId: rollback.OperationId,
       ToStatus: 'RUNNING',
       Outcome: 'SUCCESSFUL',
@@ -801,7 +801,7 @@ export const kinesisAnalyticsService: Service = {
       });
       const op = startOperation(sandbox, app, 'UpdateApplication', { from: previous.ApplicationVersionId, to: app.ApplicationVersionId });
       schedule(sandbox, app, 'UPDATING', {
-        At: sandbox.clock.now() + sandbox.flinkDurations.update,
+        At: sandbox.clock.now() + (running ? (sandbox.flinkDurations.restart ?? sandbox.flinkDurations.update) : sandbox.flinkDurations.update),
         OperationId: op.OperationId,
         ToStatus: running ? 'RUNNING' : 'READY',
         Kind: 'update',
