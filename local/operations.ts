@@ -9,7 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { LocalStateMachine, STATE_MACHINE_NAMES, definitionOf, type ExecutionResult } from './runner';
 import { deployLocally, functionEnvironment } from './deployment';
-import { fromLocalEvent, personas, progressRenderer, reportLines } from './progress';
+import { fleetCounter, fromLocalEvent, personas, progressRenderer, reportLines } from './progress';
 import { causeMessage } from '../lambdas/lib/errors';
 
 export type RemoteTarget = { kind: 'endpoint'; endpoint: string } | { kind: 'aws' };
@@ -64,10 +64,13 @@ export async function runOperation(target: RemoteTarget, operation: string, inpu
   });
   console.log(`▶ ${STATE_MACHINE_NAMES[operation]} ${JSON.stringify(input)}`);
   const show = progressRenderer({ print: (l) => console.log(l), personaOf: personas(), color: process.stdout.isTTY });
+  const count = operation === 'onboard-fleet' ? fleetCounter((l) => console.log(l)) : undefined;
   const result = await machine.run(input, {
     onEvent: (e) => {
       const p = fromLocalEvent(e);
-      if (p) show(p);
+      if (!p) return;
+      show(p);
+      count?.(p);
     },
   });
   if (result.status === 'SUCCEEDED') for (const l of [...reportLines(result.output), JSON.stringify(result.output, null, 2)]) console.log(l);

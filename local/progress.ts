@@ -100,6 +100,23 @@ export function progressRenderer(options: RendererOptions): (e: ProgressEvent) =
   };
 }
 
+/**
+ * A fleet's live count (onboard-fleet): one line each time a child onboarding ends, from the states each
+ * iteration passes — started at its child Task, ended at `Onboarded` or at the Catch's `NotOnboarded`.
+ */
+export function fleetCounter(print: (line: string) => void): (e: ProgressEvent) => void {
+  const n = { running: 0, done: 0, failed: 0 };
+  return (e) => {
+    if (e.kind !== 'entered') return;
+    if (e.state === 'OnboardApplication' || e.state === 'PlanApplication') n.running++;
+    else if (e.state === 'Onboarded' || e.state === 'NotOnboarded') {
+      n.running--;
+      n[e.state === 'Onboarded' ? 'done' : 'failed']++;
+      print(`    fleet: ${n.done} done · ${n.running} running · ${n.failed} failed`);
+    }
+  };
+}
+
 /** The local runner's event log entry as a progress event. */
 export function fromLocalEvent(e: EventLog): ProgressEvent | undefined {
   const ev = e as EventLog & { state?: { name: string; type: string }; Error?: string; Cause?: unknown; timestamp: number };

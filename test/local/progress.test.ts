@@ -4,7 +4,7 @@
  * counts as a retry, and the flow's own states (Choice, Fail) get no line.
  */
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
-import { fromLocalEvent, historyAdapter, progressRenderer, type ProgressEvent } from '../../local/progress';
+import { fleetCounter, fromLocalEvent, historyAdapter, progressRenderer, type ProgressEvent } from '../../local/progress';
 import { world, type World } from '../workflow/harness';
 
 /** History events in the shape GetExecutionHistory returns, ids and timestamps in order. */
@@ -134,5 +134,30 @@ describe('the progress view of a local run (the runner event log)', () => {
       expect.arrayContaining(['ValidateInput', 'AcquireLock', 'ReportRollback', 'ReleaseLockAfterRollback']),
     );
     expect(lines.join('\n')).not.toMatch(/RolledBack|IsPlan/);
+  });
+
+  it('counts a fleet live: a line as each child onboarding ends, done, running and failed', async () => {
+    w = await world();
+    await w.existingApp('good-1');
+    await w.existingApp('good-2');
+    await w.existingApp('legacy', { runtime: 'FLINK-1_18' });
+    const lines: string[] = [];
+    const count = fleetCounter((l) => lines.push(l));
+    const result = await w.operation('onboard-fleet').run(
+      { maxConcurrency: 1, toleratedFailurePercentage: 50 },
+      {
+        onEvent: (e) => {
+          const p = fromLocalEvent(e);
+          if (p) count(p);
+        },
+      },
+    );
+    expect(result.status).toBe('SUCCEEDED');
+    // One at a time, in the selection's order: the legacy runtime fails alone.
+    expect(lines.map((l) => l.trim())).toEqual([
+      'fleet: 1 done · 0 running · 0 failed',
+      'fleet: 2 done · 0 running · 0 failed',
+      'fleet: 2 done · 0 running · 1 failed',
+    ]);
   });
 });
