@@ -23,16 +23,29 @@ describe(`a fleet of ${N} applications in one account`, () => {
   let w: World;
   afterEach(() => w?.close());
 
-  it('onboards every one with its own operator role and key, no IAM or KMS limit error; the 11th, 17th and 101st checked one by one', async () => {
+  it('plans it with zero writes, then onboards every one with its own operator role and key making exactly the planned writes, no IAM or KMS limit error; the 11th, 17th and 101st checked one by one', async () => {
     // Prepare: two in three READY, one in three RUNNING (its onboarding restarts it), created in order.
     w = await world();
     for (let i = 1; i <= N; i++) await w.existingApp(name(i), { running: i % 3 === 0 });
-    w.sb.sandbox.faults.log.length = 0;
+    const before = w.sb.sandbox.snapshot();
 
     // Act
+    const plan = await w.operation('onboard-fleet').run({ maxConcurrency: 25, mode: 'plan' });
+    const planDiff = w.sb.sandbox.diff(before).filter((c) => !c.path.startsWith('dynamodb'));
+    w.sb.sandbox.faults.log.length = 0;
     const result = await w.operation('onboard-fleet').run({ maxConcurrency: 25 });
 
-    // Assess: all onboarded, and no call refused for a limit or a rate.
+    // Assess: the plan wrote nothing and listed exactly the writes the run made (service:operation, as a multiset).
+    expect({ status: plan.status, planDiff }).toEqual({ status: 'SUCCEEDED', planDiff: [] });
+    const planned = plan.output.applications.flatMap((a: any) => (a.changes ?? []).map((c: any) => c.action)).sort();
+    const writes = w.sb.sandbox.faults.log
+      .filter((e) => e.outcome === 'OK' && !/^(Describe|Get|List)/.test(e.operation) && !['AssumeRole', 'Decrypt', 'GenerateDataKey'].includes(e.operation))
+      .filter((e) => e.service !== 'dynamodb')
+      .map((e) => `${e.service}:${e.operation}`)
+      .sort();
+    expect(planned.length).toBeGreaterThan(N * 4);
+    expect(writes).toEqual(planned);
+    // All onboarded, and no call refused for a limit or a rate.
     expect(result.status).toBe('SUCCEEDED');
     expect(result.output.counts).toEqual({ selected: N, succeeded: N, failed: 0, skipped: 0 });
     const refused = w.sb.sandbox.faults.log.filter((e) => /LimitExceeded|Throttl|TooManyRequests/.test(e.outcome));
