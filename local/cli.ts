@@ -128,6 +128,12 @@ targetOptions(
     .option('--names <names>', 'exactly these applications (comma-separated)', (v) => v.split(','))
     .option('--runtime <runtime>', 'only applications on this runtime, e.g. FLINK-1_20')
     .option('--tag <key=value>', 'only applications with this tag')
+    .option(
+      '--key-id <application=key>',
+      'adopt this key for this application (its policy is checked first; repeatable)',
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
     .option('--max-concurrency <n>', 'onboardings at once (1-40; default 5)', (v) => Number(v))
     .option(
       '--max-concurrent-restarts <n>',
@@ -143,6 +149,7 @@ targetOptions(
     ...(opts.names && { applicationNames: opts.names }),
     ...(opts.runtime && { runtimeEnvironment: opts.runtime }),
     ...(opts.tag && { tag: { key, value: value.join('=') } }),
+    ...(opts.keyId.length && { keyIds: Object.fromEntries(opts.keyId.map((kv: string) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) }),
     ...(opts.maxConcurrency !== undefined && { maxConcurrency: opts.maxConcurrency }),
     ...(opts.maxConcurrentRestarts !== undefined && { maxConcurrentRestarts: opts.maxConcurrentRestarts }),
     ...(opts.toleratedFailurePercentage !== undefined && { toleratedFailurePercentage: opts.toleratedFailurePercentage }),

@@ -1,7 +1,7 @@
 /**
  * SelectApplications: the fleet's input and the applications it onboards, read as the orchestrator — every
  * application of the account and Region (ListApplications, paginated), narrowed by an explicit list, a name
- * pattern, a runtime or a tag — less those already on a customer managed key, which are reported as
+ * pattern, a runtime or a tag, each with the key it adopts if `keyIds` names one — less those already on a customer managed key, which are reported as
  * skipped (move-key changes a key; onboarding is the way off the AWS owned key). Reads only.
  */
 import { ListApplicationsCommand, ListTagsForResourceCommand, type ApplicationSummary } from '@aws-sdk/client-kinesis-analytics-v2';
@@ -20,6 +20,8 @@ export interface FleetInput {
   namePattern?: string;
   runtimeEnvironment?: string;
   tag?: { key: string; value: string };
+  /** A key to adopt per application, as onboard-application's `keyId` (its child checks the key's policy). */
+  keyIds?: Record<string, string>;
   /** Child onboardings at once (the Map's MaxConcurrency), 1-40; default 5. */
   maxConcurrency: number;
   /**
@@ -31,7 +33,8 @@ export interface FleetInput {
   toleratedFailurePercentage: number;
 }
 
-export type FleetItem = { applicationName: string; mode: FleetInput['mode'] };
+/** A child execution's input: the application, the fleet's mode and the key it adopts, if any. */
+export type FleetItem = { applicationName: string; mode: FleetInput['mode']; keyId?: string };
 
 /** A group of applications the fleet's OnboardEach Map runs at `maxConcurrency` at once. */
 export interface FleetGroup {
@@ -43,7 +46,7 @@ export interface FleetGroup {
    * children started at once reach KMS's CreateKey (5 per second per account) about 5 a second.
    */
   startSpreadSeconds: number;
-  /** What each child execution gets: `{applicationName, mode}`. */
+  /** What each child execution gets as its input. */
   applications: FleetItem[];
 }
 
@@ -65,6 +68,7 @@ const FIELDS = [
   'namePattern',
   'runtimeEnvironment',
   'tag',
+  'keyIds',
   'maxConcurrency',
   'maxConcurrentRestarts',
   'toleratedFailurePercentage',
@@ -99,6 +103,15 @@ export function fleetInput(input: unknown): FleetInput {
     problems.push('runtimeEnvironment: must be a runtime such as FLINK-1_20');
   if (i.tag !== undefined && !(typeof i.tag?.key === 'string' && i.tag.key.length && typeof i.tag.value === 'string' && Object.keys(i.tag).length === 2))
     problems.push('tag: must be {"key": …, "value": …}');
+  if (
+    i.keyIds !== undefined &&
+    !(
+      typeof i.keyIds === 'object' &&
+      !Array.isArray(i.keyIds) &&
+      Object.entries(i.keyIds).every(([name, key]) => NAME.test(name) && typeof key === 'string' && key.length >= 1 && key.length <= 2048)
+    )
+  )
+    problems.push('keyIds: must map application names to the keys to adopt, {"<applicationName>": "<key ARN, key ID or alias>"}');
   if (i.maxConcurrency !== undefined && !intIn(i.maxConcurrency, 1, MAX_CONCURRENCY))
     problems.push(`maxConcurrency: must be an integer from 1 to ${MAX_CONCURRENCY}`);
   const maxConcurrency = intIn(i.maxConcurrency, 1, MAX_CONCURRENCY) ? (i.maxConcurrency as number) : 5;
@@ -124,7 +137,7 @@ export function fleetInput(input: unknown): FleetInput {
  * restarts nothing: one group. Empty groups are left out.
  */
 export function fleetGroups(config: FleetInput, applications: (FleetItem & { status?: string })[]): FleetGroup[] {
-  const item = ({ applicationName, mode }: FleetItem): FleetItem => ({ applicationName, mode });
+  const item = ({ applicationName, mode, keyId }: FleetItem): FleetItem => ({ applicationName, mode, ...(keyId && { keyId }) });
   const restarting = config.mode === 'apply' ? applications.filter((a) => a.status !== 'READY') : [];
   const rest = applications.filter((a) => !restarting.includes(a));
   const restartSlots = Math.min(config.maxConcurrentRestarts, restarting.length);
@@ -159,6 +172,8 @@ export const handler = task('SelectApplications', 'orchestrator', async (event: 
   const missing = (config.applicationNames ?? []).filter((n) => !known.has(n));
   if (missing.length) throw new InvalidInput(`applicationNames: ${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist in ${context.region}`);
   const pattern = config.namePattern ? glob(config.namePattern) : undefined;
+  const unselected = Object.keys(config.keyIds ?? {}).filter((n) => !known.has(n));
+  if (unselected.length) throw new InvalidInput(`keyIds: ${unselected.join(', ')} ${unselected.length === 1 ? 'does' : 'do'} not exist in ${context.region}`);
   const candidates = summaries.filter(
     (s) =>
       (!config.applicationNames || config.applicationNames.includes(s.ApplicationName!)) &&
@@ -182,7 +197,13 @@ export const handler = task('SelectApplications', 'orchestrator', async (event: 
       skipped.push({ applicationName: s.ApplicationName!, reason: `already on customer managed key ${encryption.KeyId} (move-key changes it)` });
       continue;
     }
-    applications.push({ applicationName: s.ApplicationName!, mode: config.mode, status: app?.ApplicationStatus ?? s.ApplicationStatus });
+    const keyId = config.keyIds?.[s.ApplicationName!];
+    applications.push({
+      applicationName: s.ApplicationName!,
+      mode: config.mode,
+      ...(keyId && { keyId }),
+      status: app?.ApplicationStatus ?? s.ApplicationStatus,
+    });
   }
   return { context, config, groups: fleetGroups(config, applications), skipped };
 });

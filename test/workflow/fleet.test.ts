@@ -5,6 +5,7 @@
  * per application; a failing application fails alone, within the tolerated failure percentage.
  */
 import { TagResourceCommand } from '@aws-sdk/client-kinesis-analytics-v2';
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { ACCOUNT, REGION, world, type World } from './harness';
 import { fleetGroups, fleetInput } from '../../lambdas/steps/select-applications';
 import { VirtualTime } from '../../bench/virtual-time';
@@ -49,6 +50,29 @@ describe('onboard-fleet', () => {
     expect(lines.onboarded).toMatchObject({ status: 'SKIPPED', cause: expect.stringContaining('already on customer managed key') });
     // One history per application: each child is its own execution, the failed one too.
     expect(new Set(result.output.applications.filter((a: any) => a.executionArn).map((a: any) => a.executionArn)).size).toBe(4);
+  });
+
+  it('adopts the keys keyIds names; one whose policy lacks what Managed Flink needs fails that application alone, changing nothing of it', async () => {
+    // Prepare: a key with KMS's default policy (the account root only) for payments.
+    await account();
+    const key = (await new KMSClient(w.sb.clientConfig()).send(new CreateKeyCommand({ Description: 'another team' }))).KeyMetadata!;
+    const before = w.sb.sandbox.snapshot();
+
+    // Act
+    const result = await w.operation('onboard-fleet').run({
+      applicationNames: ['orders', 'payments', 'clicks'],
+      keyIds: { payments: key.Arn },
+      toleratedFailurePercentage: 34,
+    });
+
+    // Assess: 1 of 3 failed, tolerated; payments refused before any write, the others onboarded.
+    expect(result.status).toBe('SUCCEEDED');
+    const lines = Object.fromEntries(result.output.applications.map((a: any) => [a.applicationName, a]));
+    expect(result.output.counts).toEqual({ selected: 3, succeeded: 2, failed: 1, skipped: 0 });
+    expect(lines.payments).toMatchObject({ status: 'FAILED', error: 'PreconditionFailed', cause: expect.stringContaining('cannot be adopted') });
+    expect([await keyOf('orders'), await keyOf('payments'), await keyOf('clicks')]).toEqual(['CUSTOMER_MANAGED_KEY', 'AWS_OWNED_KEY', 'CUSTOMER_MANAGED_KEY']);
+    const paymentsChanges = w.sb.sandbox.diff(before).filter((c) => c.path.includes('payments') && !c.path.startsWith('dynamodb'));
+    expect(paymentsChanges).toEqual([]);
   });
 
   it('fails FleetFailed, naming the failures, when more fail than tolerated; what succeeded stays onboarded', async () => {
@@ -115,6 +139,10 @@ describe('onboard-fleet', () => {
       error: 'InvalidInput',
       cause: 'maxConcurrentRestarts: must be an integer from 1 to maxConcurrency (3)',
     });
+    const keys = await w.operation('onboard-fleet').run({ keyIds: ['orders'] });
+    expect(keys).toMatchObject({ status: 'FAILED', error: 'InvalidInput', cause: expect.stringContaining('keyIds: must map application names') });
+    const unknown = await w.operation('onboard-fleet').run({ keyIds: { nope: 'alias/x' } });
+    expect(unknown).toMatchObject({ status: 'FAILED', error: 'InvalidInput', cause: 'keyIds: nope does not exist in us-east-1' });
   });
 
   it('restarts at most maxConcurrentRestarts running applications at once, while the READY ones onboard beside them', async () => {
