@@ -1,7 +1,8 @@
 /**
  * One HTTP port for every service. Dispatch by protocol: JSON 1.0/1.1 by `X-Amz-Target`, REST-JSON
  * (Lambda, Security Hub) by the signing name and the method and path, the Query protocol by the signing name (`iam`, `sts`). `/_sandbox/…` is the control endpoint for
- * faults, latency, the clock, the request log and the state.
+ * faults, latency, the clock, the request log and the state. Other paths can be mounted (`mounts`): how a
+ * tool of the product, such as its console, is served on the sandbox's port without the sandbox knowing it.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -105,6 +106,7 @@ export async function handleAwsRequest(sandbox: Sandbox, req: IncomingSignedRequ
   let caller = 'anonymous';
   let signingName: string | undefined;
   let response: WireResponse;
+  let message: string | undefined;
   try {
     const info = parseAuthorization(req);
     signingName = info?.service;
@@ -128,6 +130,7 @@ export async function handleAwsRequest(sandbox: Sandbox, req: IncomingSignedRequ
         : queryResponse(route.operation, route.service.xmlns!, result, requestId);
   } catch (e) {
     const err = toAwsError(e, family);
+    message = err.message;
     const xmlns = service?.xmlns ?? 'https://iam.amazonaws.com/doc/2010-05-08/';
     response =
       family === 'rest-json'
@@ -150,6 +153,7 @@ export async function handleAwsRequest(sandbox: Sandbox, req: IncomingSignedRequ
     outcome: response.status < 300 ? 'OK' : errorCodeOf(response),
     status: response.status,
     durationMs: Date.now() - started,
+    ...(message !== undefined && { message }),
   });
   return response;
 }
@@ -203,10 +207,20 @@ export interface RunningSandbox {
   close(): Promise<void>;
 }
 
-export async function startSandbox(options: SandboxOptions & { port?: number; host?: string } = {}): Promise<RunningSandbox> {
+/** A request to a mounted path, and whether it came from this machine (a mount may serve secrets to loopback only). */
+export interface MountRequest {
+  method: string;
+  /** The path below the mount point, without its query. */
+  path: string;
+  loopback: boolean;
+}
+export type Mount = (req: MountRequest, sandbox: Sandbox) => Promise<WireResponse>;
+
+export async function startSandbox(options: SandboxOptions & { port?: number; host?: string; mounts?: Record<string, Mount> } = {}): Promise<RunningSandbox> {
   const sandbox = createSandbox(options);
+  const mounts = Object.entries(options.mounts ?? {});
   const server = createServer((req, res) => {
-    void serve(sandbox, req, res);
+    void serve(sandbox, req, res, mounts);
   });
   server.keepAliveTimeout = 5000;
   const host = options.host ?? '127.0.0.1';
@@ -233,14 +247,20 @@ export async function startSandbox(options: SandboxOptions & { port?: number; ho
   };
 }
 
-async function serve(sandbox: Sandbox, req: IncomingMessage, res: ServerResponse): Promise<void> {
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+async function serve(sandbox: Sandbox, req: IncomingMessage, res: ServerResponse, mounts: [string, Mount][]): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const body = Buffer.concat(chunks).toString('utf8');
   const url = new URL(req.url ?? '/', 'http://localhost');
   let out: WireResponse;
+  const mount = mounts.find(([prefix]) => url.pathname.startsWith(prefix) || `${url.pathname}/` === prefix);
   try {
-    if (url.pathname.startsWith('/_sandbox/')) {
+    if (mount) {
+      const loopback = LOOPBACK.has(req.socket.remoteAddress ?? '');
+      out = await mount[1]({ method: req.method ?? 'GET', path: url.pathname.slice(mount[0].length), loopback }, sandbox);
+    } else if (url.pathname.startsWith('/_sandbox/')) {
       out = await control(sandbox, req.method ?? 'GET', url.pathname.slice('/_sandbox/'.length), body);
     } else {
       const headers: Record<string, string> = {};

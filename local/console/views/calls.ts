@@ -1,0 +1,107 @@
+/**
+ * The sandbox's request log (GET /_sandbox/log): every AWS call, who made it (the assumed-role session), its
+ * outcome and the AWS error message. The functions' sessions carry the execution's name (personas.ts
+ * `msf-cmk.<execution>`), and the orchestrator's are during the execution: both select an execution's calls.
+ */
+import type { View } from '../app';
+import { persona, shortName } from '../aws';
+import { fmtTime, h, update } from '../dom';
+import { executions } from './executions';
+
+interface LogEntry {
+  time: string;
+  caller: string;
+  service: string;
+  operation: string;
+  outcome: string;
+  status: number;
+  durationMs: number;
+  message?: string;
+}
+
+const MAX_ROWS = 400;
+
+export function callsView(params: URLSearchParams): View {
+  const picked = params.get('execution') ?? '';
+  const execution = h('select', { id: 'calls-execution' }, h('option', { value: '' }, 'all executions')) as HTMLSelectElement;
+  const errorsOnly = h('input', { type: 'checkbox', id: 'calls-errors' }) as HTMLInputElement;
+  const hideRoot = h('input', { type: 'checkbox', id: 'calls-root', checked: true }) as HTMLInputElement;
+  const summary = h('p', { class: 'sub', 'aria-live': 'polite' });
+  const rows = h('div');
+  let known = '';
+  const el = h(
+    'section',
+    {},
+    h('h1', {}, 'Calls'),
+    h(
+      'div',
+      { class: 'filters' },
+      h('label', { for: 'calls-execution' }, 'Execution '),
+      execution,
+      h('label', {}, errorsOnly, ' errors only'),
+      h('label', {}, hideRoot, " hide the account root's calls (this console's own)"),
+    ),
+    summary,
+    rows,
+  );
+  let refresh = async () => {};
+  for (const c of [execution, errorsOnly, hideRoot]) c.addEventListener('change', () => void refresh());
+  refresh = async () => {
+    const [log, list] = await Promise.all([fetch('/_sandbox/log').then((r) => r.json() as Promise<LogEntry[]>), executions()]);
+    const options = list.map((e) => [e.executionArn!, `${e.name} (${e.machine}, ${e.status})`]);
+    if (JSON.stringify(options) !== known) {
+      known = JSON.stringify(options);
+      const value = execution.value || picked;
+      execution.replaceChildren(h('option', { value: '' }, 'all executions'), ...options.map(([v, t]) => h('option', { value: v }, t)));
+      execution.value = value;
+    }
+    const ex = list.find((e) => e.executionArn === execution.value);
+    const from = ex ? +ex.startDate! : 0;
+    const to = ex?.stopDate ? +ex.stopDate + 1000 : Number.POSITIVE_INFINITY;
+    const shown = log
+      .filter((e) => !hideRoot.checked || !e.caller.endsWith(':root'))
+      .filter((e) => !errorsOnly.checked || e.outcome !== 'OK')
+      .filter((e) => {
+        if (!ex) return true;
+        // The functions' sessions are named after the execution; its role's and the orchestrator's run during it.
+        if (e.caller.includes(ex.name!)) return true;
+        const t = Date.parse(e.time);
+        return t >= from && t <= to && e.caller.includes(':assumed-role/');
+      })
+      .reverse();
+    summary.textContent = `${shown.length} of ${log.length} calls${ex ? ` for ${ex.name} (${shortName(ex.machine)})` : ''}${shown.length > MAX_ROWS ? `, newest ${MAX_ROWS} shown` : ''}`;
+    const page = shown.slice(0, MAX_ROWS);
+    update(rows, page, () =>
+      h(
+        'table',
+        { class: 'calls' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['Time', 'Persona (role / session)', 'Service', 'Operation', 'Outcome', 'Message'].map((c) => h('th', {}, c)),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          page.map((e) =>
+            h(
+              'tr',
+              { class: e.outcome === 'OK' ? '' : 'failed' },
+              h('td', {}, fmtTime(e.time)),
+              h('td', { class: 'mono', title: e.caller }, persona(e.caller)),
+              h('td', {}, e.service),
+              h('td', {}, e.operation),
+              h('td', {}, e.outcome),
+              h('td', { class: 'detail' }, e.message ?? ''),
+            ),
+          ),
+        ),
+      ),
+    );
+  };
+  return { el, refresh: () => refresh() };
+}
