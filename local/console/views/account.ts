@@ -155,7 +155,7 @@ export function policyView(doc: any, withPrincipals: boolean): HTMLElement {
     { class: 'policy' },
     h(
       'table',
-      {},
+      { class: 'statements' },
       h(
         'thead',
         {},

@@ -115,6 +115,22 @@ function planTable(o: any): HTMLElement {
   );
 }
 
+/** An error and its cause; a Lambda function's cause is its JSON error, whose message leads and whose trace folds away. */
+function errorBox(error = 'Error', cause?: string): HTMLElement {
+  let parsed: any;
+  try {
+    parsed = cause ? JSON.parse(cause) : undefined;
+  } catch {}
+  const message = typeof parsed?.errorMessage === 'string' ? parsed.errorMessage : cause;
+  return h(
+    'div',
+    { class: 'error-box' },
+    h('strong', {}, error),
+    h('p', { class: 'error-message' }, message ?? ''),
+    parsed?.trace && h('details', {}, h('summary', {}, 'Stack trace'), pre(pretty(cause))),
+  );
+}
+
 function entryPanel(x: StateEntry, executionStatus: string, i: number, n: number): HTMLElement {
   const status = statusOfEntry(x, executionStatus);
   const retries = Math.max(0, x.scheduled - 1);
@@ -130,7 +146,7 @@ function entryPanel(x: StateEntry, executionStatus: string, i: number, n: number
       ` ${x.type} · entered ${fmtTime(x.entered)}${x.exited ? ` · ${duration(x.entered, x.exited)}` : ''}`,
       retries > 0 && h('span', { class: 'retries' }, ` · ${retries} ${retries === 1 ? 'retry' : 'retries'}`),
     ),
-    error && h('div', { class: 'error-box' }, h('strong', {}, error.error ?? 'Error'), pre(pretty(error.cause))),
+    error && errorBox(error.error, error.cause),
     retries > 0 &&
       h(
         'details',
@@ -203,6 +219,7 @@ export function executionView(arn: string): View {
   const definitions = new Map<string, any>();
   let selected: string | undefined;
   let chosen = false;
+  let scrolledTo: string | undefined;
   let rerender = () => {};
   const select = (name: string, fromGraph = false) => {
     selected = name;
@@ -263,7 +280,7 @@ export function executionView(arn: string): View {
             h('a', { href: `#/calls?execution=${encodeURIComponent(arn)}` }, 'its AWS calls'),
           ),
           ex.status === 'RUNNING' && stop,
-          ex.error && h('div', { class: 'error-box', id: 'execution-error' }, h('strong', {}, ex.error), pre(pretty(ex.cause))),
+          ex.error && errorBox(ex.error, ex.cause),
         ];
       });
 
@@ -284,6 +301,12 @@ export function executionView(arn: string): View {
       rerender = () => {
         const paint = { status: a.status, taken: a.taken, rollback: a.rollback, selected, onSelect: (n: string) => select(n, true) };
         update(graph, [events.length, ex.status, selected], () => renderGraph(definition, paint));
+        // Bring the selected state into view once per selection: a failure is usually far down the graph.
+        if (selected && selected !== scrolledTo) {
+          scrolledTo = selected;
+          const node = graph.querySelector<SVGGraphicsElement>(`[data-state="${CSS.escape(selected)}"]`);
+          if (node) graph.scrollTop = node.getBBox().y - graph.clientHeight / 3;
+        }
         const entries = selected ? (a.byState.get(selected) ?? []) : [];
         update(panel, [selected, events.length, ex.status], () => [
           h('h2', {}, selected ? `State ${selected}` : 'State'),

@@ -164,7 +164,9 @@ export function machineView(arn: string): View {
         b.addEventListener('click', () => setInput(input));
         exampleButtons.append(b);
       }
-      setInput(own[0]?.[1] ?? DEFAULT_INPUT[short] ?? { applicationName: 'clickstream' });
+      // What was typed before the definition arrived stays.
+      if (editor.value) check();
+      else setInput(own[0]?.[1] ?? DEFAULT_INPUT[short] ?? { applicationName: 'clickstream' });
     },
   };
 }

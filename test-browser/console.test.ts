@@ -1,0 +1,160 @@
+/**
+ * The console in a real browser (Debian's Chromium, driven by playwright-core), on a sandbox with the stack
+ * deployed and the demo account: an onboarding started from the console reaches Succeeded and a state's
+ * output opens; a failing one shows its rollback path and the failing state's error; a request event shows
+ * the rule it matched and the execution it started; a key's policy shows who each statement names.
+ * Screenshots go to test-output/console/. The page must log no console errors.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { consoleMounts, consoleUrl } from '../local/console/server';
+import { startSandbox, type RunningSandbox } from '../local/sandbox/server';
+import { seedAccount } from '../local/seed';
+import { cachedAssembly, deployStack } from '../local/stack';
+
+const SHOTS = path.resolve(__dirname, '..', 'test-output', 'console');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+let sb: RunningSandbox;
+let outputs: Record<string, string>;
+let context: BrowserContext;
+let page: Page;
+let profile: string;
+const consoleErrors: string[] = [];
+
+/** A screenshot of the view, which must fit 1280 px wide (no horizontal scrolling). */
+const shot = async (name: string) => {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
+};
+const open = async (hash: string) => {
+  await page.goto(`${consoleUrl(sb.endpoint)}${hash}`);
+};
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  sb = await startSandbox({ port: 0, mounts: consoleMounts, stepFunctions: { timeScale: 0 } });
+  outputs = (await deployStack(sb.sandbox, { assemblyDir: await cachedAssembly() })).outputs;
+  await seedAccount(sb.clientConfig(), sb.sandbox.account, 'demo');
+  profile = mkdtempSync(path.join(tmpdir(), 'console-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    viewport: { width: 1280, height: 800 },
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
+});
+
+afterAll(async () => {
+  await context?.close();
+  await sb?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+afterEach(() => {
+  // Every view must run without a browser console error (a refused AWS call would log one).
+  expect(consoleErrors).toEqual([]);
+});
+
+describe('the local console', () => {
+  it('starts an onboarding from the console, watches it reach Succeeded and opens a state output', async () => {
+    await open(`#/machine/${encodeURIComponent(outputs.StateMachineArn)}`);
+    await page.getByRole('button', { name: 'existing-application.json' }).click();
+    await expect(page.locator('#input-problem').textContent()).resolves.toContain('valid onboard-application input');
+    await page.locator('svg.graph [data-state="VerifyEncryption"]').waitFor();
+    await shot('state-machine');
+    await page.getByRole('button', { name: 'Start execution' }).click();
+    await page.locator('h1 .badge.status-succeeded').waitFor({ timeout: 90_000 });
+    // The keyboard reaches a state: focus it in the graph, Enter selects it.
+    const node = page.locator('svg.graph [data-state="VerifyEncryption"]');
+    await node.focus();
+    await page.keyboard.press('Enter');
+    await page.locator('.state-panel h2', { hasText: 'State VerifyEncryption' }).waitFor();
+    await page.locator('.state-panel details.state-output summary').click();
+    const output = await page.locator('.state-panel details.state-output pre').textContent();
+    expect(output).toContain('CUSTOMER_MANAGED_KEY');
+    await expect(page.locator('svg.graph .state.status-succeeded').count()).resolves.toBeGreaterThan(10);
+    await shot('execution-succeeded');
+  });
+
+  it('validates the input as ValidateInput does, before starting anything', async () => {
+    await open(`#/machine/${encodeURIComponent(outputs.StateMachineArn)}`);
+    await page.locator('svg.graph').waitFor();
+    await page.locator('#input-editor').fill('{"applicationName": "orders", "colour": "blue"}');
+    await expect(page.locator('#input-problem').textContent()).resolves.toBe('InvalidInput: colour: is not a known field');
+    await expect(page.getByRole('button', { name: 'Start execution' }).isDisabled()).resolves.toBe(true);
+  });
+
+  it('starts an onboarding that fails and shows the rollback path and the failing state error', async () => {
+    // Managed Flink refuses the switch: the run has written its role, key and grant, so its rollback undoes them.
+    await fetch(`${sb.endpoint}/_sandbox/faults`, {
+      method: 'POST',
+      body: JSON.stringify({
+        service: 'kinesisanalytics',
+        operation: 'UpdateApplication',
+        error: 'InvalidArgumentException',
+        message: 'Injected by the console test',
+        status: 400,
+      }),
+    });
+    await open(`#/machine/${encodeURIComponent(outputs.StateMachineArn)}`);
+    await page.locator('svg.graph').waitFor();
+    await page.locator('#input-editor').fill('{"applicationName": "orders"}');
+    await page.locator('#execution-name').fill('orders-fails');
+    await page.getByRole('button', { name: 'Start execution' }).click();
+    await page.locator('h1 .badge.status-failed').waitFor({ timeout: 90_000 });
+    await fetch(`${sb.endpoint}/_sandbox/faults`, { method: 'DELETE' });
+    await page.locator('.rollback-note').waitFor();
+    expect(await page.locator('.rollback-note').textContent()).toContain('SwitchApplicationToCmk failed with InvalidArgumentException');
+    await expect(page.locator('svg.graph .edge.rollback').count()).resolves.toBeGreaterThan(0);
+    await expect(page.locator('svg.graph [data-state="SwitchApplicationToCmk"]').getAttribute('class')).resolves.toContain('status-caught');
+    // The failing state is selected by itself, with its error.
+    await page.locator('.state-panel h2', { hasText: 'State SwitchApplicationToCmk' }).waitFor();
+    expect(await page.locator('.state-panel .error-box').first().textContent()).toContain('InvalidArgumentException');
+    await shot('execution-rolled-back');
+    // Its calls: the operator's refused UpdateApplication, with the message the caller got.
+    await page.getByRole('link', { name: 'its AWS calls' }).click();
+    await page.locator('table.calls td', { hasText: 'Injected by the console test' }).first().waitFor();
+    await shot('calls');
+  });
+
+  it('puts a request event and shows the rule it matched and the execution it started', async () => {
+    await open('#/events');
+    await page.getByRole('button', { name: 'entries/onboard-application-requested' }).click();
+    await page.getByRole('button', { name: 'Put events' }).click();
+    await page.locator('#event-results .rules .matched').first().waitFor();
+    const started = page.locator('#event-results a[href^="#/execution/"]').first();
+    await started.waitFor({ timeout: 30_000 });
+    await shot('events');
+    await started.click();
+    await page.locator('h1 .badge').waitFor();
+    await page.locator('svg.graph [data-state="ValidateInput"]').waitFor();
+  });
+
+  it("opens a key's policy and shows which principals each statement names", async () => {
+    await open('#/account');
+    const key = page.locator('details.key', { hasText: 'alias/msf-cmk/clickstream' });
+    await key.locator('summary').first().click();
+    const policy = key.locator('.policy table');
+    await policy.waitFor();
+    expect(await policy.textContent()).toContain(`arn:aws:iam::${sb.sandbox.account}:role/MsfCmkKeyAdmin`);
+    expect(await policy.textContent()).toContain('kinesisanalytics.amazonaws.com');
+    await shot('account');
+  });
+});
