@@ -134,6 +134,57 @@ describe('the local console', () => {
     await shot('calls');
   });
 
+  it('lists executions, filtered by status', async () => {
+    await open('#/executions');
+    await page.getByRole('link', { name: /^FAILED \d+/ }).click();
+    await page.locator('table a', { hasText: 'orders-fails' }).waitFor();
+    await expect(page.locator('table .badge:not(.status-failed)').count()).resolves.toBe(0);
+    await shot('executions');
+  });
+
+  it('shows a plan (mode "plan") as its change list', async () => {
+    await open(`#/machine/${encodeURIComponent(outputs.StateMachineArn)}`);
+    await page.locator('svg.graph').waitFor();
+    await page.locator('#input-editor').fill('{"applicationName": "orders"}');
+    await page.getByRole('button', { name: 'Toggle plan mode' }).click();
+    expect(JSON.parse(await page.locator('#input-editor').inputValue())).toEqual({ applicationName: 'orders', mode: 'plan' });
+    await page.getByRole('button', { name: 'Start execution' }).click();
+    await page.locator('h1 .badge.status-succeeded').waitFor({ timeout: 90_000 });
+    const plan = page.locator('.plan table');
+    await plan.waitFor();
+    expect(await plan.textContent()).toContain('kms:CreateKey');
+    expect(await plan.textContent()).toContain('kinesisanalytics:UpdateApplication');
+    await shot('plan');
+  });
+
+  it('stops a running execution; its open state shows aborted', async () => {
+    // A slow Managed Flink keeps the run in DecideEnsureApplication long enough to press Stop.
+    const latency = (ms: number) =>
+      fetch(`${sb.endpoint}/_sandbox/latency`, { method: 'POST', body: JSON.stringify({ service: 'kinesisanalytics', operation: 'DescribeApplication', ms }) });
+    await latency(6000);
+    try {
+      await open(`#/machine/${encodeURIComponent(outputs.StateMachineArn)}`);
+      await page.locator('svg.graph').waitFor();
+      await page.locator('#input-editor').fill('{"applicationName": "legacy", "mode": "plan"}');
+      await page.getByRole('button', { name: 'Start execution' }).click();
+      await page.locator('svg.graph .state.status-running').first().waitFor({ timeout: 30_000 });
+      await page.getByRole('button', { name: 'Stop execution' }).click();
+      await page.locator('h1 .badge.status-aborted').waitFor({ timeout: 30_000 });
+      await page.locator('svg.graph .state.status-aborted').first().waitFor();
+      await shot('execution-stopped');
+    } finally {
+      await latency(0);
+    }
+  });
+
+  it('draws a Map state as a box holding its inner states', async () => {
+    await open(`#/machine/${encodeURIComponent(outputs.AuditStateMachineArn)}`);
+    const map = page.locator('svg.graph .state.container[data-state="AuditEach"]');
+    await map.waitFor();
+    await expect(map.locator('[data-state="AuditApplication"]').count()).resolves.toBe(1);
+    await shot('map-state');
+  });
+
   it('puts a request event and shows the rule it matched and the execution it started', async () => {
     await open('#/events');
     await page.getByRole('button', { name: 'entries/onboard-application-requested' }).click();

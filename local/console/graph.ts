@@ -21,6 +21,8 @@ export interface Paint {
   /** Edges an execution took, as `from→to`, and those of its rollback path. */
   taken: Set<string>;
   rollback: Set<string>;
+  /** States entered on the rollback path. */
+  rolledBack?: Set<string>;
   selected?: string;
   onSelect?(state: string): void;
 }
@@ -89,7 +91,14 @@ function stateBox(name: string, s: any): Box {
 
 function stateNode(name: string, type: string, cx: number, cy: number, w: number, h: number, paint: Paint, container = false): SVGElement {
   const status = paint.status(name);
-  const cls = ['state', `type-${type.toLowerCase()}`, status && `status-${status}`, container && 'container', paint.selected === name && 'selected'];
+  const cls = [
+    'state',
+    `type-${type.toLowerCase()}`,
+    status && `status-${status}`,
+    container && 'container',
+    paint.selected === name && 'selected',
+    paint.rolledBack?.has(name) && 'on-rollback',
+  ];
   const g = svg('g', {
     class: cls.filter(Boolean).join(' '),
     'data-state': name,

@@ -299,7 +299,8 @@ export function executionView(arn: string): View {
       ]);
 
       rerender = () => {
-        const paint = { status: a.status, taken: a.taken, rollback: a.rollback, selected, onSelect: (n: string) => select(n, true) };
+        const rolledBack = new Set(a.entries.filter((x) => x.rollback).map((x) => x.name));
+        const paint = { status: a.status, taken: a.taken, rollback: a.rollback, rolledBack, selected, onSelect: (n: string) => select(n, true) };
         update(graph, [events.length, ex.status, selected], () => renderGraph(definition, paint));
         // Bring the selected state into view once per selection: a failure is usually far down the graph.
         if (selected && selected !== scrolledTo) {
