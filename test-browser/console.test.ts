@@ -73,14 +73,23 @@ afterEach(() => {
 });
 
 describe('the local console', () => {
-  it('starts an onboarding from the console, watches it reach Succeeded and opens a state output', async () => {
+  it('starts an onboarding from the console, watches it reach Succeeded, shows its retries and opens a state output', async () => {
     await open(`#/machine/${encodeURIComponent(outputs.StateMachineArn)}`);
     await page.getByRole('button', { name: 'existing-application.json' }).click();
     await expect(page.locator('#input-problem').textContent()).resolves.toContain('valid onboard-application input');
     await page.locator('svg.graph [data-state="VerifyEncryption"]').waitFor();
     await shot('state-machine');
+    // KMS throttles CreateKey twice: the state's Retry takes it, and the console shows the retries.
+    await fetch(`${sb.endpoint}/_sandbox/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ service: 'kms', operation: 'CreateKey', error: 'ThrottlingException', message: 'Rate exceeded', status: 400, times: 2 }),
+    });
     await page.getByRole('button', { name: 'Start execution' }).click();
     await page.locator('h1 .badge.status-succeeded').waitFor({ timeout: 90_000 });
+    await page.getByRole('button', { name: 'CreateKey', exact: true }).click();
+    expect(await page.locator('.state-panel .retries').textContent()).toContain('retries');
+    await page.locator('.state-panel details', { hasText: 'Retried attempts' }).locator('summary').click();
+    expect(await page.locator('.state-panel details', { hasText: 'Retried attempts' }).textContent()).toContain('ThrottlingException');
     // The keyboard reaches a state: focus it in the graph, Enter selects it.
     const node = page.locator('svg.graph [data-state="VerifyEncryption"]');
     await node.focus();
