@@ -25,8 +25,8 @@ let profile: string;
 const consoleErrors: string[] = [];
 
 /** A screenshot of the view, which must fit 1280 px wide (no horizontal scrolling). */
-const shot = async (name: string) => {
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+const shot = async (name: string, fullPage = true) => {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
 };
 const open = async (hash: string) => {
@@ -140,7 +140,7 @@ describe('the local console', () => {
     // Its calls: the operator's refused UpdateApplication, with the message the caller got.
     await page.getByRole('link', { name: 'its AWS calls' }).click();
     await page.locator('table.calls td', { hasText: 'Injected by the console test' }).first().waitFor();
-    await shot('calls');
+    await shot('calls', false);
   });
 
   it('lists executions, filtered by status', async () => {

@@ -102,6 +102,8 @@ function stateNode(name: string, type: string, cx: number, cy: number, w: number
   const g = svg('g', {
     class: cls.filter(Boolean).join(' '),
     'data-state': name,
+    // Keeps keyboard focus on the node across a refresh (dom.ts update).
+    'data-key': `node-${name}`,
     ...(paint.onSelect && { tabindex: '0', role: 'button', 'aria-label': `${name}, ${type}${status ? `, ${status}` : ''}` }),
   });
   if (paint.onSelect) {

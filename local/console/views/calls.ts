@@ -1,10 +1,12 @@
 /**
  * The sandbox's request log (GET /_sandbox/log): every AWS call, who made it (the assumed-role session), its
  * outcome and the AWS error message. The functions' sessions carry the execution's name (personas.ts
- * `msf-cmk.<execution>`), and the orchestrator's are during the execution: both select an execution's calls.
+ * `msf-cmk.<execution>`), and the orchestrator's and its state machine's are during it: both select an
+ * execution's calls (a function of a run of another machine at the same time is counted in too).
  */
+import { DescribeStateMachineCommand } from '@aws-sdk/client-sfn';
 import type { View } from '../app';
-import { persona, shortName } from '../aws';
+import { persona, sfn, shortName, stateMachines } from '../aws';
 import { fmtTime, h, update } from '../dom';
 import { executions } from './executions';
 
@@ -21,7 +23,25 @@ interface LogEntry {
 
 const MAX_ROWS = 400;
 
+/** Each state machine's role name (its executions' sessions), read once per visit of the view. */
+let machineRoles: Promise<Map<string, string>> | undefined;
+const rolesOfMachines = () =>
+  (machineRoles ??= stateMachines().then(
+    async (list) =>
+      new Map(
+        await Promise.all(
+          list.map(async (m) => {
+            const { roleArn } = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: m.stateMachineArn }));
+            return [m.stateMachineArn!, roleArn!.split('/').pop()!] as const;
+          }),
+        ),
+      ),
+  ));
+const roleOf = (caller: string) => /:assumed-role\/([^/]+)\//.exec(caller)?.[1];
+
 export function callsView(params: URLSearchParams): View {
+  // Read again per visit: a deployment since may have added machines.
+  machineRoles = undefined;
   const picked = params.get('execution') ?? '';
   const execution = h('select', { id: 'calls-execution' }, h('option', { value: '' }, 'all executions')) as HTMLSelectElement;
   const errorsOnly = h('input', { type: 'checkbox', id: 'calls-errors' }) as HTMLInputElement;
@@ -58,6 +78,9 @@ export function callsView(params: URLSearchParams): View {
     const ex = list.find((e) => e.executionArn === execution.value);
     const from = ex ? +ex.startDate! : 0;
     const to = ex?.stopDate ? +ex.stopDate + 1000 : Number.POSITIVE_INFINITY;
+    // Another state machine's role is another execution's, even when it ran at the same time.
+    const roles = ex ? await rolesOfMachines() : new Map<string, string>();
+    const otherMachines = new Set([...roles].filter(([arn]) => arn !== ex?.stateMachineArn).map(([, role]) => role));
     const shown = log
       .filter((e) => !hideRoot.checked || !e.caller.endsWith(':root'))
       .filter((e) => !errorsOnly.checked || e.outcome !== 'OK')
@@ -66,7 +89,7 @@ export function callsView(params: URLSearchParams): View {
         // The functions' sessions are named after the execution; its role's and the orchestrator's run during it.
         if (e.caller.includes(ex.name!)) return true;
         const t = Date.parse(e.time);
-        return t >= from && t <= to && e.caller.includes(':assumed-role/');
+        return t >= from && t <= to && e.caller.includes(':assumed-role/') && !otherMachines.has(roleOf(e.caller)!);
       })
       .reverse();
     summary.textContent = `${shown.length} of ${log.length} calls${ex ? ` for ${ex.name} (${shortName(ex.machine)})` : ''}${shown.length > MAX_ROWS ? `, newest ${MAX_ROWS} shown` : ''}`;
