@@ -37,7 +37,6 @@ export interface Analysis {
   /** Edges taken, as `from→to`, and those taken after the first caught failure. */
   taken: Set<string>;
   rollback: Set<string>;
-  rollbackTaken: boolean;
 }
 
 const detailsOf = (e: HistoryEvent): any => Object.entries(e).find(([k, v]) => k.endsWith('EventDetails') && v)?.[1] ?? {};
@@ -94,14 +93,7 @@ export function analyse(events: HistoryEvent[], executionStatus: string): Analys
       else if (isFailure(type)) entry.attempts.push({ error: d.error, cause: d.cause });
     }
   }
-  // A caught failure shows as its Catch edge target's entry; states still open when the execution ended failed or stopped.
-  const ended = executionStatus !== 'RUNNING' && executionStatus !== 'PENDING_REDRIVE';
-  const endStatus: StateStatus = executionStatus === 'FAILED' ? 'failed' : 'aborted';
-  const statusOf = (x: StateEntry): StateStatus => {
-    if (x.type === 'Fail') return 'failed';
-    if (!x.exited) return ended ? endStatus : 'running';
-    return x.caught ? 'caught' : 'succeeded';
-  };
+  const ended = executionStatus !== 'RUNNING';
   const byState = new Map<string, StateEntry[]>();
   for (const x of entries) byState.set(x.name, [...(byState.get(x.name) ?? []), x]);
   const rank: StateStatus[] = ['failed', 'aborted', 'running', 'caught', 'succeeded'];
@@ -113,23 +105,17 @@ export function analyse(events: HistoryEvent[], executionStatus: string): Analys
     status: (state) => {
       const list = byState.get(state);
       if (!list) return undefined;
-      return rank.find((r) => list.some((x) => statusOf(x) === r));
+      return rank.find((r) => list.some((x) => statusOfEntry(x, executionStatus) === r));
     },
     taken,
     rollback,
-    rollbackTaken: caughtSeen,
   };
 }
 
-export const statusOfEntry = (x: StateEntry, executionStatus: string): StateStatus =>
-  x.type === 'Fail'
-    ? 'failed'
-    : x.exited
-      ? x.caught
-        ? 'caught'
-        : 'succeeded'
-      : executionStatus === 'RUNNING'
-        ? 'running'
-        : executionStatus === 'FAILED'
-          ? 'failed'
-          : 'aborted';
+/** One entry's status: a state still open when the execution ended failed with it, or was stopped (or timed out) in it. */
+export function statusOfEntry(x: StateEntry, executionStatus: string): StateStatus {
+  if (x.type === 'Fail') return 'failed';
+  if (x.exited) return x.caught ? 'caught' : 'succeeded';
+  if (executionStatus === 'RUNNING') return 'running';
+  return executionStatus === 'FAILED' ? 'failed' : 'aborted';
+}

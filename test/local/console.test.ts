@@ -98,6 +98,6 @@ describe('reading an execution history', () => {
     const events = [ev('ExecutionStarted'), enter('Wait', 'Wait')];
     expect(analyse(events, 'RUNNING').status('Wait')).toBe('running');
     expect(analyse(events, 'ABORTED').status('Wait')).toBe('aborted');
-    expect(analyse(events, 'RUNNING').rollbackTaken).toBe(false);
+    expect(analyse(events, 'RUNNING').rollback.size).toBe(0);
   });
 });
