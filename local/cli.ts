@@ -201,7 +201,6 @@ program
     const e = sb.endpoint;
     console.log(`AWS sandbox listening on ${e} — account ${sb.sandbox.account}, region ${sb.sandbox.region}
 services: ${[...sb.sandbox.services.keys()].sort().join(', ')} (health: GET ${e}/_sandbox/health)
-console: ${consoleUrl(e)}
 ${opts.stateFile ? `state file: ${opts.stateFile}` : 'state: in memory'}`);
     let stateMachineArn = '<StateMachineArn of npm run deploy:local>';
     if (opts.deploy) {

@@ -186,7 +186,16 @@ describe('the local console', () => {
     }
   });
 
-  it('draws a Map state as a box holding its inner states', async () => {
+  it('draws every deployed state machine, a Map state as a box holding its inner states', async () => {
+    await open('#/machines');
+    const links = page.locator('table a[href^="#/machine/"]');
+    await links.first().waitFor();
+    const hrefs = await links.evaluateAll((as) => as.map((a) => a.getAttribute('href')!));
+    expect(hrefs.length).toBe(8);
+    for (const href of hrefs) {
+      await open(href);
+      await page.locator('svg.graph .state').first().waitFor();
+    }
     await open(`#/machine/${encodeURIComponent(outputs.AuditStateMachineArn)}`);
     const map = page.locator('svg.graph .state.container[data-state="AuditEach"]');
     await map.waitFor();
