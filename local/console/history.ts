@@ -40,13 +40,17 @@ export interface Analysis {
 }
 
 const detailsOf = (e: HistoryEvent): any => Object.entries(e).find(([k, v]) => k.endsWith('EventDetails') && v)?.[1] ?? {};
-const isFailure = (type: string) =>
-  /(Failed|TimedOut|StartFailed|SubmitFailed)$/.test(type) && !/^(Execution|MapRun|MapIteration|ParallelState|MapState)/.test(type);
+/** A task's own events (Lambda, or a service integration such as a child execution), not its state's. */
+const isTaskEvent = (type: string) => /^(LambdaFunction|Task)/.test(type) && !/^Task(State|Entered|Exited)/.test(type);
+const isFailure = (type: string) => /(Failed|TimedOut)$/.test(type);
+const isResult = (type: string) => /(Succeeded|Failed|TimedOut)$/.test(type);
 
 export function analyse(events: HistoryEvent[], executionStatus: string): Analysis {
   const entries: StateEntry[] = [];
-  const entryOf = new Map<number, StateEntry>();
   const open: StateEntry[] = [];
+  // Tasks with an attempt under way. A Map's iterations run at once and previousEventId does not tell them
+  // apart, so an attempt goes to the oldest open task without one, and a result to the oldest one waiting.
+  const waiting = new Set<StateEntry>();
   const taken = new Set<string>();
   const rollback = new Set<string>();
   let caughtSeen = false;
@@ -55,7 +59,6 @@ export function analyse(events: HistoryEvent[], executionStatus: string): Analys
   for (const e of events) {
     const type = e.type ?? '';
     const d = detailsOf(e);
-    const prev = entryOf.get(e.previousEventId ?? -1);
     if (type.endsWith('StateEntered')) {
       const entry: StateEntry = {
         name: d.name,
@@ -71,9 +74,8 @@ export function analyse(events: HistoryEvent[], executionStatus: string): Analys
       entries.push(entry);
       open.push(entry);
       (caughtSeen ? rollback : taken).add(`${lastExited}→${d.name}`);
-      entryOf.set(e.id!, entry);
     } else if (type.endsWith('StateExited')) {
-      const i = open.findLastIndex((x) => x.name === d.name);
+      const i = open.findIndex((x) => x.name === d.name && !waiting.has(x));
       if (i < 0) continue;
       const entry = open.splice(i, 1)[0];
       entry.exited = e.timestamp;
@@ -83,14 +85,19 @@ export function analyse(events: HistoryEvent[], executionStatus: string): Analys
         entry.caught = true;
         caughtSeen = true;
       }
-      entryOf.set(e.id!, entry);
       lastExited = d.name;
-    } else {
-      const entry = prev ?? open.findLast((x) => x.type === 'Task');
-      if (!entry) continue;
-      entryOf.set(e.id!, entry);
-      if (/Scheduled$/.test(type)) entry.scheduled++;
-      else if (isFailure(type)) entry.attempts.push({ error: d.error, cause: d.cause });
+    } else if (isTaskEvent(type)) {
+      if (/Scheduled$/.test(type)) {
+        const entry = open.find((x) => x.type === 'Task' && !waiting.has(x));
+        if (!entry) continue;
+        entry.scheduled++;
+        waiting.add(entry);
+      } else if (isResult(type)) {
+        const entry = open.find((x) => waiting.has(x)) ?? open.find((x) => x.type === 'Task');
+        if (!entry) continue;
+        waiting.delete(entry);
+        if (isFailure(type)) entry.attempts.push({ error: d.error, cause: d.cause });
+      }
     }
   }
   const ended = executionStatus !== 'RUNNING';

@@ -93,6 +93,31 @@ describe('reading an execution history', () => {
     expect([...a.rollback]).toEqual(['Switch→Revert', 'Revert→RolledBack', 'RolledBack→(end)']);
   });
 
+  it("counts each attempt once when a Map's iterations run at once (previousEventId is the event before, whatever its iteration)", () => {
+    id = 0;
+    const events = [
+      ev('ExecutionStarted'),
+      ev('MapStateEntered', { name: 'Each' }, 'stateEnteredEventDetails'),
+      enter('Audit'),
+      enter('Audit'),
+      ev('LambdaFunctionScheduled'),
+      ev('LambdaFunctionStarted'),
+      ev('LambdaFunctionScheduled'),
+      ev('LambdaFunctionStarted'),
+      ev('LambdaFunctionSucceeded'),
+      exit('Audit'),
+      ev('LambdaFunctionSucceeded'),
+      exit('Audit'),
+      ev('MapStateExited', { name: 'Each' }, 'stateExitedEventDetails'),
+    ];
+    const a = analyse(events, 'SUCCEEDED');
+    expect(a.byState.get('Audit')!.map((x) => [x.scheduled, x.attempts.length, !!x.exited])).toEqual([
+      [1, 0, true],
+      [1, 0, true],
+    ]);
+    expect(a.status('Each')).toBe('succeeded');
+  });
+
   it('shows a state still open as in progress while the execution runs, and aborted once it is stopped', () => {
     id = 0;
     const events = [ev('ExecutionStarted'), enter('Wait', 'Wait')];
