@@ -64,9 +64,12 @@ async function tick(): Promise<void> {
     await view.refresh();
     status.textContent = `updated ${new Date().toLocaleTimeString()}`;
     status.classList.remove('error');
+    status.removeAttribute('role');
   } catch (e) {
     status.textContent = `${(e as Error).name}: ${(e as Error).message}`;
     status.classList.add('error');
+    // Announced when it goes wrong, not at every poll.
+    status.setAttribute('role', 'alert');
   }
   if (current?.view === view) timer = setTimeout(tick, (view.every ?? POLL_MS / 1000) * 1000);
 }

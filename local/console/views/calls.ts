@@ -65,7 +65,8 @@ export function callsView(params: URLSearchParams): View {
     rows,
   );
   let refresh = async () => {};
-  for (const c of [execution, errorsOnly, hideRoot]) c.addEventListener('change', () => void refresh());
+  // A failure here shows at the next poll, in the status line.
+  for (const c of [execution, errorsOnly, hideRoot]) c.addEventListener('change', () => refresh().catch(() => {}));
   refresh = async () => {
     const [log, list] = await Promise.all([fetch('/_sandbox/log').then((r) => r.json() as Promise<LogEntry[]>), executions()]);
     const options = list.map((e) => [e.executionArn!, `${e.name} (${e.machine}, ${e.status})`]);

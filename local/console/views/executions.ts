@@ -202,6 +202,9 @@ function eventTable(events: HistoryEvent[]): HTMLElement {
   );
 }
 
+/** A Map state's inner states have one entry per iteration: the panel shows the last ones. */
+const MAX_ENTRIES = 10;
+
 const LEGEND: [string, string][] = [
   ['running', 'in progress'],
   ['succeeded', 'succeeded'],
@@ -221,12 +224,10 @@ export function executionView(arn: string): View {
   let chosen = false;
   let scrolledTo: string | undefined;
   let rerender = () => {};
-  const select = (name: string, fromGraph = false) => {
+  const select = (name: string) => {
     selected = name;
     chosen = true;
     rerender();
-    // After a re-render the node is new: focus it again, so Enter on a state keeps the keyboard there.
-    if (fromGraph) graph.querySelector<SVGGElement>(`[data-state="${CSS.escape(name)}"]`)?.focus();
   };
   const legend = h(
     'p',
@@ -268,7 +269,12 @@ export function executionView(arn: string): View {
         const stop = h('button', { type: 'button', class: 'danger' }, 'Stop execution');
         stop.addEventListener('click', async () => {
           stop.setAttribute('disabled', '');
-          await sfn.send(new StopExecutionCommand({ executionArn: arn, error: 'StoppedFromConsole', cause: 'Stopped from the local console' }));
+          try {
+            await sfn.send(new StopExecutionCommand({ executionArn: arn, error: 'StoppedFromConsole', cause: 'Stopped from the local console' }));
+          } catch (e) {
+            stop.after(h('span', { class: 'error' }, ` ${(e as Error).name}: ${(e as Error).message}`));
+            stop.removeAttribute('disabled');
+          }
         });
         return [
           h('h1', {}, `${ex.name} `, badge(ex.status)),
@@ -300,7 +306,7 @@ export function executionView(arn: string): View {
 
       rerender = () => {
         const rolledBack = new Set(a.entries.filter((x) => x.rollback).map((x) => x.name));
-        const paint = { status: a.status, taken: a.taken, rollback: a.rollback, rolledBack, selected, onSelect: (n: string) => select(n, true) };
+        const paint = { status: a.status, taken: a.taken, rollback: a.rollback, rolledBack, selected, onSelect: select };
         update(graph, [events.length, ex.status, selected], () => renderGraph(definition, paint));
         // Bring the selected state into view once per selection: a failure is usually far down the graph.
         if (selected && selected !== scrolledTo) {
@@ -313,7 +319,8 @@ export function executionView(arn: string): View {
           h('h2', {}, selected ? `State ${selected}` : 'State'),
           !selected && h('p', { class: 'sub' }, 'Pick a state in the graph (click, or Tab to it and press Enter), or in the list below.'),
           selected && !entries.length && h('p', { class: 'sub' }, 'Not entered in this execution.'),
-          ...entries.slice(-10).map((x, i, list) => entryPanel(x, ex.status!, i + Math.max(0, entries.length - 10), Math.max(list.length, entries.length))),
+          entries.length > MAX_ENTRIES && h('p', { class: 'sub' }, `The last ${MAX_ENTRIES} of ${entries.length} entries:`),
+          ...entries.slice(-MAX_ENTRIES).map((x, i, shown) => entryPanel(x, ex.status!, entries.length - shown.length + i, entries.length)),
           h('h3', {}, 'States entered'),
           h(
             'ul',
