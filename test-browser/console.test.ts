@@ -216,7 +216,7 @@ describe('the local console', () => {
     await page.locator('svg.graph [data-state="ValidateInput"]').waitFor();
   });
 
-  it("opens a key's policy and shows which principals each statement names", async () => {
+  it("opens a key's policy, showing which principals each statement names, and a role's policies and boundary", async () => {
     await open('#/account');
     const key = page.locator('details.key', { hasText: 'alias/msf-cmk/clickstream' });
     await key.locator('summary').first().click();
@@ -224,6 +224,11 @@ describe('the local console', () => {
     await policy.waitFor();
     expect(await policy.textContent()).toContain(`arn:aws:iam::${sb.sandbox.account}:role/MsfCmkKeyAdmin`);
     expect(await policy.textContent()).toContain('kinesisanalytics.amazonaws.com');
+    // A role's policies and boundary are read when it is opened.
+    const operator = page.locator('details.role[data-role="msf-cmk-operator-clickstream"]');
+    await operator.locator('summary').first().click();
+    await operator.locator('h3', { hasText: 'Permissions boundary' }).waitFor();
+    expect(await operator.textContent()).toContain('Inline policy msf-cmk-base');
     await shot('account');
   });
 });

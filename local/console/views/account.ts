@@ -94,46 +94,39 @@ function allowsRoot(doc: any, action: string): boolean {
 
 const decode = (doc?: string) => (doc ? JSON.parse(decodeURIComponent(doc)) : undefined);
 
-async function roles() {
+/** The account's roles; the policies and boundary of the open ones only (about four calls a role, each poll). */
+async function roles(open: Set<string>) {
   const list = await all(
     (Marker) => iam.send(new ListRolesCommand({ Marker })),
     (p) => p.Roles,
   );
-  const boundaries = new Map<string, Promise<unknown>>();
-  const boundary = (arn: string) => {
-    if (!boundaries.has(arn))
-      boundaries.set(
-        arn,
-        attempt(async () => {
-          const p = (await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy!;
-          return decode((await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: p.DefaultVersionId }))).PolicyVersion!.Document);
-        }),
-      );
-    return boundaries.get(arn)!;
-  };
   return Promise.all(
-    list.map(async (r) => {
-      const role = (await iam.send(new GetRoleCommand({ RoleName: r.RoleName }))).Role!;
-      const inlineNames = (await iam.send(new ListRolePoliciesCommand({ RoleName: r.RoleName }))).PolicyNames ?? [];
-      const inline = await Promise.all(
-        inlineNames.map(async (n) => ({
-          name: n,
-          document: decode((await iam.send(new GetRolePolicyCommand({ RoleName: r.RoleName, PolicyName: n }))).PolicyDocument),
-        })),
-      );
-      const attached = (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: r.RoleName }))).AttachedPolicies ?? [];
-      const boundaryArn = role.PermissionsBoundary?.PermissionsBoundaryArn;
-      return {
-        name: role.RoleName!,
-        arn: role.Arn!,
-        path: role.Path,
-        trust: decode(role.AssumeRolePolicyDocument),
-        inline,
-        attached: attached.map((a) => a.PolicyArn!),
-        boundary: boundaryArn && { arn: boundaryArn, document: await boundary(boundaryArn) },
-      };
-    }),
+    list.map(async (r) => ({ name: r.RoleName!, arn: r.Arn!, path: r.Path, detail: open.has(r.RoleName!) ? await roleDetail(r.RoleName!) : undefined })),
   );
+}
+
+async function roleDetail(name: string) {
+  const role = (await iam.send(new GetRoleCommand({ RoleName: name }))).Role!;
+  const inlineNames = (await iam.send(new ListRolePoliciesCommand({ RoleName: name }))).PolicyNames ?? [];
+  const inline = await Promise.all(
+    inlineNames.map(async (n) => ({
+      name: n,
+      document: decode((await iam.send(new GetRolePolicyCommand({ RoleName: name, PolicyName: n }))).PolicyDocument),
+    })),
+  );
+  const attached = (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: name }))).AttachedPolicies ?? [];
+  const boundaryArn = role.PermissionsBoundary?.PermissionsBoundaryArn;
+  const boundary = async (arn: string) =>
+    attempt(async () => {
+      const p = (await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy!;
+      return decode((await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: p.DefaultVersionId }))).PolicyVersion!.Document);
+    });
+  return {
+    trust: decode(role.AssumeRolePolicyDocument),
+    inline,
+    attached: attached.map((a) => a.PolicyArn!),
+    boundary: boundaryArn && { arn: boundaryArn, document: await boundary(boundaryArn) },
+  };
 }
 
 const statementsOf = (doc: any): any[] => (Array.isArray(doc?.Statement) ? doc.Statement : doc?.Statement ? [doc.Statement] : []);
@@ -260,102 +253,118 @@ export function accountView(): View {
     h('h2', { id: 'roles' }, 'IAM roles'),
     roleBox,
   );
-  return {
-    el,
-    every: 3,
-    refresh: async () => {
-      const [a, k, r] = await Promise.all([applications(), keys(), roles()]);
-      const keyName = (id?: string) => (id ? (k.find((x) => x.keyArn === id || x.keyId === id || x.aliases.includes(id))?.aliases[0] ?? id) : '');
-      update(apps, a, () =>
-        table(
-          ['Application', 'Status', 'Version', 'Runtime', 'Key type', 'Key'],
-          a.map(({ summary, detail }) => {
-            const enc = failed(detail) ? undefined : detail.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription;
-            return [
-              summary.ApplicationName,
-              summary.ApplicationStatus,
-              String(summary.ApplicationVersionId),
-              summary.RuntimeEnvironment,
-              failed(detail) ? errorText(detail) : (enc?.KeyType ?? 'AWS_OWNED_KEY'),
-              h('span', { class: 'mono', title: enc?.KeyId ?? '' }, keyName(enc?.KeyId)),
-            ];
-          }),
-        ),
-      );
-      update(snaps, a, () =>
-        table(
-          ['Application', 'Snapshot', 'Status', 'Created', 'Under key'],
-          a.flatMap(({ summary, snapshots }) =>
-            failed(snapshots)
-              ? [[summary.ApplicationName, errorText(snapshots)]]
-              : snapshots.map((s) => {
-                  const e = s.ApplicationEncryptionConfigurationDescription;
-                  return [
-                    summary.ApplicationName,
-                    s.SnapshotName,
-                    s.SnapshotStatus,
-                    fmtTime(s.SnapshotCreationTimestamp),
-                    h('span', { class: 'mono', title: e?.KeyId ?? '' }, `${e?.KeyType ?? 'AWS_OWNED_KEY'} ${keyName(e?.KeyId)}`),
-                  ];
-                }),
-          ),
-        ),
-      );
-      update(keyBox, k, () =>
-        k.map((key) => {
-          const m = failed(key.metadata) ? undefined : key.metadata;
-          const rot = failed(key.rotation)
-            ? key.rotation.error
-            : key.rotation.KeyRotationEnabled
-              ? `automatic, every ${key.rotation.RotationPeriodInDays} days`
-              : 'off';
-          return h(
-            'details',
-            { class: 'card key', 'data-key': `key-${key.keyId}` },
-            h(
-              'summary',
-              { 'data-key': `key-summary-${key.keyId}` },
-              h('strong', {}, key.aliases.join(', ') || '(no alias)'),
-              ' ',
-              h('span', { class: 'mono' }, key.keyId),
-              ' · ',
-              m ? `${m.KeyState} · ${m.KeyManager}` : errorText(key.metadata as { error: string }),
-              ` · rotation ${rot}`,
-            ),
-            m && h('p', { class: 'sub' }, `${m.Description || 'no description'} · created ${fmtTime(m.CreationDate)} · ${m.KeySpec}`),
-            h('h3', {}, 'Key policy'),
-            failed(key.policy) ? errorText(key.policy) : policyView(JSON.parse(key.policy), true),
-          );
+  // Which roles are open, so their details are read; 'toggle' does not bubble, so it is caught on the way down.
+  const openRoles = new Set<string>();
+  roleBox.addEventListener(
+    'toggle',
+    (e) => {
+      const d = e.target as HTMLDetailsElement;
+      const name = d.dataset.role;
+      if (!name || d.open === openRoles.has(name)) return;
+      if (d.open) openRoles.add(name);
+      else openRoles.delete(name);
+      // A failure shows at the next poll, in the status line.
+      refresh().catch(() => {});
+    },
+    true,
+  );
+  const refresh = async () => {
+    const [a, k, r] = await Promise.all([applications(), keys(), roles(openRoles)]);
+    const keyName = (id?: string) => (id ? (k.find((x) => x.keyArn === id || x.keyId === id || x.aliases.includes(id))?.aliases[0] ?? id) : '');
+    update(apps, a, () =>
+      table(
+        ['Application', 'Status', 'Version', 'Runtime', 'Key type', 'Key'],
+        a.map(({ summary, detail }) => {
+          const enc = failed(detail) ? undefined : detail.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription;
+          return [
+            summary.ApplicationName,
+            summary.ApplicationStatus,
+            String(summary.ApplicationVersionId),
+            summary.RuntimeEnvironment,
+            failed(detail) ? errorText(detail) : (enc?.KeyType ?? 'AWS_OWNED_KEY'),
+            h('span', { class: 'mono', title: enc?.KeyId ?? '' }, keyName(enc?.KeyId)),
+          ];
         }),
-      );
-      update(roleBox, r, () =>
-        r.map((role) =>
+      ),
+    );
+    update(snaps, a, () =>
+      table(
+        ['Application', 'Snapshot', 'Status', 'Created', 'Under key'],
+        a.flatMap(({ summary, snapshots }) =>
+          failed(snapshots)
+            ? [[summary.ApplicationName, errorText(snapshots)]]
+            : snapshots.map((s) => {
+                const e = s.ApplicationEncryptionConfigurationDescription;
+                return [
+                  summary.ApplicationName,
+                  s.SnapshotName,
+                  s.SnapshotStatus,
+                  fmtTime(s.SnapshotCreationTimestamp),
+                  h('span', { class: 'mono', title: e?.KeyId ?? '' }, `${e?.KeyType ?? 'AWS_OWNED_KEY'} ${keyName(e?.KeyId)}`),
+                ];
+              }),
+        ),
+      ),
+    );
+    update(keyBox, k, () =>
+      k.map((key) => {
+        const m = failed(key.metadata) ? undefined : key.metadata;
+        const rot = failed(key.rotation)
+          ? key.rotation.error
+          : key.rotation.KeyRotationEnabled
+            ? `automatic, every ${key.rotation.RotationPeriodInDays} days`
+            : 'off';
+        return h(
+          'details',
+          { class: 'card key', 'data-key': `key-${key.keyId}` },
           h(
-            'details',
-            { class: 'card role', 'data-key': `role-${role.name}` },
-            h(
-              'summary',
-              { 'data-key': `role-summary-${role.name}` },
-              h('strong', {}, role.name),
-              ` ${role.path} · ${role.inline.length} inline, ${role.attached.length} attached`,
-              role.boundary ? ` · boundary ${role.boundary.arn.split('/').pop()}` : '',
-            ),
-            h('p', { class: 'mono sub' }, role.arn),
+            'summary',
+            { 'data-key': `key-summary-${key.keyId}` },
+            h('strong', {}, key.aliases.join(', ') || '(no alias)'),
+            ' ',
+            h('span', { class: 'mono' }, key.keyId),
+            ' · ',
+            m ? `${m.KeyState} · ${m.KeyManager}` : errorText(key.metadata as { error: string }),
+            ` · rotation ${rot}`,
+          ),
+          m && h('p', { class: 'sub' }, `${m.Description || 'no description'} · created ${fmtTime(m.CreationDate)} · ${m.KeySpec}`),
+          h('h3', {}, 'Key policy'),
+          failed(key.policy) ? errorText(key.policy) : policyView(JSON.parse(key.policy), true),
+        );
+      }),
+    );
+    update(roleBox, r, () =>
+      r.map((role) => {
+        const d = role.detail;
+        return h(
+          'details',
+          { class: 'card role', 'data-key': `role-${role.name}`, 'data-role': role.name },
+          h(
+            'summary',
+            { 'data-key': `role-summary-${role.name}` },
+            h('strong', {}, role.name),
+            ` ${role.path}`,
+            d && ` · ${d.inline.length} inline, ${d.attached.length} attached${d.boundary ? ` · boundary ${d.boundary.arn.split('/').pop()}` : ''}`,
+          ),
+          h('p', { class: 'mono sub' }, role.arn),
+          !d && h('p', { class: 'sub' }, 'Loading…'),
+          d && [
             h('h3', {}, 'Trust policy'),
-            policyView(role.trust, true),
-            ...role.inline.flatMap((p) => [h('h3', {}, `Inline policy ${p.name}`), policyView(p.document, false)]),
-            role.attached.length > 0 && h('h3', {}, 'Attached'),
-            role.attached.length > 0 &&
+            policyView(d.trust, true),
+            ...d.inline.flatMap((p) => [h('h3', {}, `Inline policy ${p.name}`), policyView(p.document, false)]),
+            d.attached.length > 0 && h('h3', {}, 'Attached'),
+            d.attached.length > 0 &&
               h(
                 'ul',
                 { class: 'mono' },
-                role.attached.map((p) => h('li', {}, p)),
+                d.attached.map((p) => h('li', {}, p)),
               ),
-            role.boundary && h('h3', {}, `Permissions boundary ${role.boundary.arn}`),
-            role.boundary && (failed(role.boundary.document) ? errorText(role.boundary.document) : policyView(role.boundary.document, false)),
-          ),
-        ),
-      );
-    },
+            d.boundary && h('h3', {}, `Permissions boundary ${d.boundary.arn}`),
+            d.boundary && (failed(d.boundary.document) ? errorText(d.boundary.document) : policyView(d.boundary.document, false)),
+          ],
+        );
+      }),
+    );
   };
+  return { el, every: 3, refresh };
 }
