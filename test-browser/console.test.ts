@@ -210,6 +210,10 @@ describe('the local console', () => {
     await page.locator('#event-results .rules .matched').first().waitFor();
     const started = page.locator('#event-results a[href^="#/execution/"]').first();
     await started.waitFor({ timeout: 30_000 });
+    // A CloudTrail sample: PutEvents refuses an aws.* source, as AWS does, and the console says so.
+    await page.getByRole('button', { name: 'cloudtrail-create-application-by-user', exact: true }).click();
+    await page.getByRole('button', { name: 'Put events' }).click();
+    await page.locator('#event-results .card .error', { hasText: 'NotAuthorizedForSourceException' }).waitFor();
     await shot('events');
     await started.click();
     await page.locator('h1 .badge').waitFor();

@@ -8,7 +8,7 @@ import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { events as samples } from 'console-samples';
 import type { View } from '../app';
 import { config, events, sfn } from '../aws';
-import { fmtTime, h, pre, update } from '../dom';
+import { fmtTime, h, pre, pretty, update } from '../dom';
 import { executionLink } from './executions';
 
 const REQUEST_BUS = 'msf-cmk-onboarding-requests';
@@ -161,7 +161,7 @@ export function eventsView(): View {
                 ` on ${p.entry.EventBusName ?? 'default'} at ${fmtTime(p.at)} · `,
                 p.error ? h('span', { class: 'error' }, p.error) : `event ${p.eventId}`,
               ),
-              pre(p.entry.Detail ?? ''),
+              pre(pretty(p.entry.Detail)),
               h(
                 'ul',
                 { class: 'rules' },
