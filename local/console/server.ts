@@ -2,7 +2,7 @@
  * The console's server side, mounted on the sandbox's port at /_console/ (startSandbox `mounts`): the page,
  * its script — bundled by esbuild on the first request and kept in memory, so the console costs nothing
  * at sandbox start-up — and the config the page's AWS SDK clients need. The page then talks to the sandbox
- * through the AWS APIs alone, as any client does.
+ * through the AWS APIs, as any client does (and reads the request log, GET /_sandbox/log, for its Calls view).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -27,6 +27,7 @@ function samples(): string {
   const events = { ...read('events/entries'), ...read('events'), ...read('events/near-misses') };
   return `export const examples = ${JSON.stringify(read('statemachine/examples'))}; export const events = ${JSON.stringify(events)};`;
 }
+
 let bundle: Promise<string> | undefined;
 
 /** The browser bundle of app.ts: the SDK clients, dagre and the project's own input validation. */
