@@ -143,8 +143,15 @@ describe('the local console', () => {
     await shot('calls', false);
   });
 
-  it('lists executions, filtered by status', async () => {
-    await open('#/executions');
+  it('lists executions, filtered by status, reached by the keyboard', async () => {
+    await open('#/machines');
+    await page.locator('table a').first().waitFor();
+    // The header's section links, in order: Tab from the first reaches the second.
+    await page.getByRole('link', { name: 'State machines' }).focus();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Executions');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/#\/executions$/);
     await page.getByRole('link', { name: /^FAILED \d+/ }).click();
     await page.locator('table a', { hasText: 'orders-fails' }).waitFor();
     await expect(page.locator('table .badge:not(.status-failed)').count()).resolves.toBe(0);
