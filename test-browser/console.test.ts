@@ -137,6 +137,11 @@ describe('the local console', () => {
     await page.locator('.state-panel h2', { hasText: 'State SwitchApplicationToCmk' }).waitFor();
     expect(await page.locator('.state-panel .error-box').first().textContent()).toContain('InvalidArgumentException');
     await shot('execution-rolled-back');
+    // The whole graph at once: fit to the box's width.
+    await page.getByRole('button', { name: 'Fit to width' }).click();
+    const [svgBox, box] = await Promise.all([page.locator('svg.graph').boundingBox(), page.locator('.graph-box').boundingBox()]);
+    expect(svgBox!.width).toBeLessThanOrEqual(box!.width);
+    await shot('execution-rolled-back-fit', false);
     // Its calls: the operator's refused UpdateApplication, with the message the caller got.
     await page.getByRole('link', { name: 'its AWS calls' }).click();
     await page.locator('table.calls td', { hasText: 'Injected by the console test' }).first().waitFor();

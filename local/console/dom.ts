@@ -60,3 +60,10 @@ export const pretty = (json: string | undefined) => {
   }
 };
 export const pre = (text: string, cls = '') => h('pre', { class: `json ${cls}` }, text);
+
+/** A button that fits a graph to its box's width, or back to full size (a large machine's overview). */
+export function fitButton(box: HTMLElement): HTMLButtonElement {
+  const b = h('button', { type: 'button', 'aria-pressed': 'false' }, 'Fit to width') as HTMLButtonElement;
+  b.addEventListener('click', () => b.setAttribute('aria-pressed', String(box.classList.toggle('fit'))));
+  return b;
+}

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import type { View } from '../app';
 import { all, sfn, shortName, stateMachines } from '../aws';
-import { fmtTime, h, pre, pretty, update } from '../dom';
+import { fitButton, fmtTime, h, pre, pretty, update } from '../dom';
 import { renderGraph } from '../graph';
 import { analyse, type StateEntry, statusOfEntry } from '../history';
 
@@ -240,7 +240,7 @@ export function executionView(arn: string): View {
     {},
     header,
     result,
-    h('div', { class: 'split' }, h('div', { class: 'pane' }, h('h2', {}, 'Graph'), legend, graph), panel),
+    h('div', { class: 'split' }, h('div', { class: 'pane' }, h('h2', {}, 'Graph ', fitButton(graph)), legend, graph), panel),
     h('h2', {}, 'Events'),
     eventsBox,
   );

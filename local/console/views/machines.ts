@@ -5,7 +5,7 @@ import { validateInput } from '../../../lambdas/lib/validate';
 import type { Operation } from '../../../lambdas/lib/model';
 import type { View } from '../app';
 import { sfn, shortName, stateMachines } from '../aws';
-import { fmtTime, h, update } from '../dom';
+import { fitButton, fmtTime, h, update } from '../dom';
 import { renderGraph } from '../graph';
 
 export function machinesView(): View {
@@ -126,7 +126,7 @@ export function machineView(arn: string): View {
     h(
       'div',
       { class: 'split' },
-      h('div', { class: 'pane' }, h('h2', {}, 'Definition'), graph),
+      h('div', { class: 'pane' }, h('h2', {}, 'Definition ', fitButton(graph)), graph),
       h(
         'form',
         { class: 'pane start', onsubmit: (e: Event) => e.preventDefault() },
