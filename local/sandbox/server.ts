@@ -261,7 +261,7 @@ async function serve(sandbox: Sandbox, req: IncomingMessage, res: ServerResponse
       const loopback = LOOPBACK.has(req.socket.remoteAddress ?? '');
       out = await mount[1]({ method: req.method ?? 'GET', path: url.pathname.slice(mount[0].length), loopback }, sandbox);
     } else if (url.pathname.startsWith('/_sandbox/')) {
-      out = await control(sandbox, req.method ?? 'GET', url.pathname.slice('/_sandbox/'.length), body);
+      out = await control(sandbox, req.method ?? 'GET', url.pathname.slice('/_sandbox/'.length), body, url.searchParams);
     } else {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
@@ -277,7 +277,7 @@ async function serve(sandbox: Sandbox, req: IncomingMessage, res: ServerResponse
 }
 
 /** The control endpoint: plain JSON, no signature (it listens on loopback only). */
-async function control(sandbox: Sandbox, method: string, path: string, body: string): Promise<WireResponse> {
+async function control(sandbox: Sandbox, method: string, path: string, body: string, query: URLSearchParams): Promise<WireResponse> {
   try {
     if (`${method} ${path}` === 'POST deploy') {
       // `cdklocal deploy` for this sandbox: a stack of a cloud assembly folder on this machine.
@@ -290,7 +290,7 @@ async function control(sandbox: Sandbox, method: string, path: string, body: str
       );
       return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(result) };
     }
-    return controlRoute(sandbox, method, path, body ? JSON.parse(body) : {});
+    return controlRoute(sandbox, method, path, body ? JSON.parse(body) : {}, query);
   } catch (e) {
     // An AWS refusal (e.g. a role that does not trust the service) keeps its status and code.
     if (e instanceof DeployError)
@@ -300,7 +300,7 @@ async function control(sandbox: Sandbox, method: string, path: string, body: str
   }
 }
 
-function controlRoute(sandbox: Sandbox, method: string, path: string, input: any): WireResponse {
+function controlRoute(sandbox: Sandbox, method: string, path: string, input: any, query: URLSearchParams): WireResponse {
   const ok = (value: unknown = { ok: true }): WireResponse => ({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
   switch (`${method} ${path}`) {
     case 'GET health':
@@ -318,8 +318,14 @@ function controlRoute(sandbox: Sandbox, method: string, path: string, input: any
       sandbox.restore(input);
       sandbox.persist();
       return ok();
-    case 'GET log':
-      return ok(sandbox.faults.log);
+    case 'GET log': {
+      // `?from=N`: the entries from the Nth on, for a poller that has the first N; the header says how many there
+      // are in all, so it can tell a cleared log (fewer than it has) from a quiet one.
+      const log = sandbox.faults.log;
+      const out = ok(log.slice(Number(query.get('from') ?? 0) || 0));
+      out.headers['x-sandbox-log-length'] = String(log.length);
+      return out;
+    }
     case 'DELETE log':
       sandbox.faults.log.length = 0;
       return ok();

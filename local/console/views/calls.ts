@@ -39,6 +39,21 @@ const rolesOfMachines = () =>
   ));
 const roleOf = (caller: string) => /:assumed-role\/([^/]+)\//.exec(caller)?.[1];
 
+/** The request log, read on from what this view already has (the log only grows, until someone clears it). */
+let cached: LogEntry[] = [];
+async function readLog(): Promise<LogEntry[]> {
+  const res = await fetch(`/_sandbox/log?from=${cached.length}`);
+  if (!res.ok) throw new Error(`GET /_sandbox/log: ${res.status}`);
+  const fresh = (await res.json()) as LogEntry[];
+  if (Number(res.headers.get('x-sandbox-log-length')) < cached.length + fresh.length) {
+    // Cleared since: read it again from the start.
+    cached = [];
+    return readLog();
+  }
+  cached = cached.concat(fresh);
+  return cached;
+}
+
 export function callsView(params: URLSearchParams): View {
   // Read again per visit: a deployment since may have added machines.
   machineRoles = undefined;
@@ -68,7 +83,7 @@ export function callsView(params: URLSearchParams): View {
   // A failure here shows at the next poll, in the status line.
   for (const c of [execution, errorsOnly, hideRoot]) c.addEventListener('change', () => refresh().catch(() => {}));
   refresh = async () => {
-    const [log, list] = await Promise.all([fetch('/_sandbox/log').then((r) => r.json() as Promise<LogEntry[]>), executions()]);
+    const [log, list] = await Promise.all([readLog(), executions()]);
     const options = list.map((e) => [e.executionArn!, `${e.name} (${e.machine}, ${e.status})`]);
     if (JSON.stringify(options) !== known) {
       known = JSON.stringify(options);
