@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { startSandbox } from './sandbox/server';
+import { consoleMounts, consoleUrl } from './console/server';
 import { ROOT_ACCESS_KEY, ROOT_SECRET_KEY } from './sandbox/sandbox';
 import { demo, runOnboardings, type Target } from './demo';
 import { cachedAssembly, deployStack, formatOutputs, STACK_NAME, synthesize } from './stack';
@@ -37,11 +38,12 @@ targetOptions(
     .command('demo', { isDefault: true })
     .description('seed a realistic account on the sandbox and onboard two applications (npm start)')
     .option('--input <file>', 'onboard with this execution input instead (JSON file)')
-    .option('--application <name>', 'onboard just this application name with default settings'),
+    .option('--application <name>', 'onboard just this application name with default settings')
+    .option('--console', 'keep the embedded sandbox up after the demo, with the local console, until Ctrl-C'),
 ).action(async (opts) => {
   const inputs = opts.input ? [JSON.parse(readFileSync(opts.input, 'utf8'))] : opts.application ? [{ applicationName: opts.application }] : undefined;
   const target: Target = opts.aws ? { kind: 'aws' } : opts.endpoint ? { kind: 'endpoint', endpoint: opts.endpoint } : { kind: 'embedded' };
-  const options = { fast: !!opts.fast, verbose: !!opts.verbose };
+  const options = { fast: !!opts.fast, verbose: !!opts.verbose, console: !!opts.console };
   process.exitCode = target.kind === 'embedded' ? (await demo({ inputs, ...options })).exitCode : await runOnboardings(target, inputs ?? [], options);
 });
 
@@ -201,6 +203,7 @@ program
   .option('--time-scale <n>', "Wait states and retry intervals last this fraction of the ASL's (1 = as in AWS)", '1')
   .action(async (opts) => {
     const sb = await startSandbox({
+      mounts: consoleMounts,
       port: Number(opts.port),
       stateFile: opts.stateFile || undefined,
       iamPropagationDelayMs: Number(opts.iamPropagationMs),
@@ -236,6 +239,7 @@ Try:
   npm start -- --endpoint ${e} --application <name>
 
 Control endpoint: GET ${e}/_sandbox/log · GET ${e}/_sandbox/state · POST ${e}/_sandbox/faults · POST ${e}/_sandbox/clock/advance
+Console: ${consoleUrl(e)}
 Ctrl-C to stop.`);
     const stop = () => void sb.close().then(() => process.exit(0));
     process.on('SIGINT', stop);

@@ -14,6 +14,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { STSClient, GetCallerIdentityCommand, AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { startSandbox, type RunningSandbox } from './sandbox/server';
+import { consoleMounts, consoleUrl } from './console/server';
 import { assumeRoleAsService } from './sandbox/services/sts';
 import { LocalStateMachine, type ExecutionResult } from './runner';
 import { fromLocalEvent, isPlanReport, personas, planLines, progressRenderer } from './progress';
@@ -78,6 +79,8 @@ export interface DemoOptions {
   fast: boolean;
   /** Print the functions' own log lines (Powertools, INFO) as they run. */
   verbose?: boolean;
+  /** Serve the local console and keep the sandbox up after the demo, until Ctrl-C. */
+  console?: boolean;
 }
 
 const logLevel = (options: { verbose?: boolean }) => (options.verbose ? 'INFO' : 'SILENT');
@@ -93,6 +96,7 @@ export interface DemoResult {
 export async function demo(options: DemoOptions): Promise<DemoResult> {
   const sb = await startSandbox({
     port: 0,
+    ...(options.console && { mounts: consoleMounts }),
     flinkDurations: options.fast ? {} : { start: 2000, stop: 1500, update: 3000, snapshot: 500, delete: 500 },
     // Waits and retry intervals of the ASL, shortened (AWS takes them as written: timeScale 1).
     stepFunctions: { timeScale: options.fast ? 0 : 0.25 },
@@ -138,10 +142,20 @@ export async function demo(options: DemoOptions): Promise<DemoResult> {
       failed += day2.failed;
     }
     callsReport(sb);
+    if (options.console) await untilInterrupted(sb);
     return { exitCode: failed ? 1 : 0, onboarded, dayTwo: day2 };
   } finally {
     await sb.close();
   }
+}
+
+/** The account the demo left, in the console, until Ctrl-C (SIGINT or SIGTERM). */
+async function untilInterrupted(sb: RunningSandbox): Promise<void> {
+  console.log(`\n${bold('Console')} ${consoleUrl(sb.endpoint)}  ${dim('(the sandbox stays up; Ctrl-C to stop)')}`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
 }
 
 /** StartExecution on a deployed state machine with the one progress view; the output, or undefined when it did not succeed. */

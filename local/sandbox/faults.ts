@@ -37,6 +37,8 @@ export interface RequestLogEntry {
   outcome: string;
   status: number;
   durationMs: number;
+  /** The error's message as the caller got it (an AccessDenied names the principal, action and resource). */
+  message?: string;
 }
 
 const matches = (pattern: string, value: string) => pattern === '*' || pattern === value;

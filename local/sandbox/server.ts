@@ -1,7 +1,8 @@
 /**
  * One HTTP port for every service. Dispatch by protocol: JSON 1.0/1.1 by `X-Amz-Target`, REST-JSON
  * (Lambda, Security Hub) by the signing name and the method and path, the Query protocol by the signing name (`iam`, `sts`). `/_sandbox/…` is the control endpoint for
- * faults, latency, the clock, the request log and the state.
+ * faults, latency, the clock, the request log and the state. Other paths can be mounted (`mounts`): how a
+ * tool of the product, such as its console, is served on the sandbox's port without the sandbox knowing it.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -105,6 +106,7 @@ export async function handleAwsRequest(sandbox: Sandbox, req: IncomingSignedRequ
   let caller = 'anonymous';
   let signingName: string | undefined;
   let response: WireResponse;
+  let message: string | undefined;
   try {
     const info = parseAuthorization(req);
     signingName = info?.service;
@@ -128,6 +130,7 @@ export async function handleAwsRequest(sandbox: Sandbox, req: IncomingSignedRequ
         : queryResponse(route.operation, route.service.xmlns!, result, requestId);
   } catch (e) {
     const err = toAwsError(e, family);
+    message = err.message;
     const xmlns = service?.xmlns ?? 'https://iam.amazonaws.com/doc/2010-05-08/';
     response =
       family === 'rest-json'
@@ -150,6 +153,7 @@ export async function handleAwsRequest(sandbox: Sandbox, req: IncomingSignedRequ
     outcome: response.status < 300 ? 'OK' : errorCodeOf(response),
     status: response.status,
     durationMs: Date.now() - started,
+    ...(message !== undefined && { message }),
   });
   return response;
 }
@@ -203,10 +207,20 @@ export interface RunningSandbox {
   close(): Promise<void>;
 }
 
-export async function startSandbox(options: SandboxOptions & { port?: number; host?: string } = {}): Promise<RunningSandbox> {
+/** A request to a mounted path, and whether it came from this machine (a mount may serve secrets to loopback only). */
+export interface MountRequest {
+  method: string;
+  /** The path below the mount point, without its query. */
+  path: string;
+  loopback: boolean;
+}
+export type Mount = (req: MountRequest, sandbox: Sandbox) => Promise<WireResponse>;
+
+export async function startSandbox(options: SandboxOptions & { port?: number; host?: string; mounts?: Record<string, Mount> } = {}): Promise<RunningSandbox> {
   const sandbox = createSandbox(options);
+  const mounts = Object.entries(options.mounts ?? {});
   const server = createServer((req, res) => {
-    void serve(sandbox, req, res);
+    void serve(sandbox, req, res, mounts);
   });
   server.keepAliveTimeout = 5000;
   const host = options.host ?? '127.0.0.1';
@@ -233,15 +247,21 @@ export async function startSandbox(options: SandboxOptions & { port?: number; ho
   };
 }
 
-async function serve(sandbox: Sandbox, req: IncomingMessage, res: ServerResponse): Promise<void> {
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+async function serve(sandbox: Sandbox, req: IncomingMessage, res: ServerResponse, mounts: [string, Mount][]): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const body = Buffer.concat(chunks).toString('utf8');
   const url = new URL(req.url ?? '/', 'http://localhost');
   let out: WireResponse;
+  const mount = mounts.find(([prefix]) => url.pathname.startsWith(prefix) || `${url.pathname}/` === prefix);
   try {
-    if (url.pathname.startsWith('/_sandbox/')) {
-      out = await control(sandbox, req.method ?? 'GET', url.pathname.slice('/_sandbox/'.length), body);
+    if (mount) {
+      const loopback = LOOPBACK.has(req.socket.remoteAddress ?? '');
+      out = await mount[1]({ method: req.method ?? 'GET', path: url.pathname.slice(mount[0].length), loopback }, sandbox);
+    } else if (url.pathname.startsWith('/_sandbox/')) {
+      out = await control(sandbox, req.method ?? 'GET', url.pathname.slice('/_sandbox/'.length), body, url.searchParams);
     } else {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
@@ -257,7 +277,7 @@ async function serve(sandbox: Sandbox, req: IncomingMessage, res: ServerResponse
 }
 
 /** The control endpoint: plain JSON, no signature (it listens on loopback only). */
-async function control(sandbox: Sandbox, method: string, path: string, body: string): Promise<WireResponse> {
+async function control(sandbox: Sandbox, method: string, path: string, body: string, query: URLSearchParams): Promise<WireResponse> {
   try {
     if (`${method} ${path}` === 'POST deploy') {
       // `cdklocal deploy` for this sandbox: a stack of a cloud assembly folder on this machine.
@@ -270,7 +290,7 @@ async function control(sandbox: Sandbox, method: string, path: string, body: str
       );
       return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(result) };
     }
-    return controlRoute(sandbox, method, path, body ? JSON.parse(body) : {});
+    return controlRoute(sandbox, method, path, body ? JSON.parse(body) : {}, query);
   } catch (e) {
     // An AWS refusal (e.g. a role that does not trust the service) keeps its status and code.
     if (e instanceof DeployError)
@@ -280,7 +300,7 @@ async function control(sandbox: Sandbox, method: string, path: string, body: str
   }
 }
 
-function controlRoute(sandbox: Sandbox, method: string, path: string, input: any): WireResponse {
+function controlRoute(sandbox: Sandbox, method: string, path: string, input: any, query: URLSearchParams): WireResponse {
   const ok = (value: unknown = { ok: true }): WireResponse => ({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
   switch (`${method} ${path}`) {
     case 'GET health':
@@ -298,8 +318,14 @@ function controlRoute(sandbox: Sandbox, method: string, path: string, input: any
       sandbox.restore(input);
       sandbox.persist();
       return ok();
-    case 'GET log':
-      return ok(sandbox.faults.log);
+    case 'GET log': {
+      // `?from=N`: the entries from the Nth on, for a poller that has the first N; the header says how many there
+      // are in all, so it can tell a cleared log (fewer than it has) from a quiet one.
+      const log = sandbox.faults.log;
+      const out = ok(log.slice(Number(query.get('from') ?? 0) || 0));
+      out.headers['x-sandbox-log-length'] = String(log.length);
+      return out;
+    }
     case 'DELETE log':
       sandbox.faults.log.length = 0;
       return ok();

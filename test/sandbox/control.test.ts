@@ -169,6 +169,14 @@ describe('sandbox control endpoint', () => {
     ]);
   });
 
+  it('returns the log from an index on, with its whole length in a header, for a poller', async () => {
+    await control('DELETE', 'log');
+    for (let i = 0; i < 3; i++) await clients(sb).sts.send(new GetCallerIdentityCommand({}));
+    const res = await fetch(`${sb.endpoint}/_sandbox/log?from=2`);
+    expect(res.headers.get('x-sandbox-log-length')).toBe('3');
+    expect(await res.json()).toEqual([expect.objectContaining({ operation: 'GetCallerIdentity' })]);
+  });
+
   it('returns the account with GET state and puts it back with PUT state', async () => {
     const { iam } = clients(sb);
     const kept = await createRole();
