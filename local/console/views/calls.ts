@@ -7,19 +7,9 @@
 import { DescribeStateMachineCommand } from '@aws-sdk/client-sfn';
 import type { View } from '../app';
 import { persona, sfn, shortName, stateMachines } from '../aws';
+import type { RequestLogEntry } from '../../sandbox/faults';
 import { fmtTime, h, update } from '../dom';
 import { executions } from './executions';
-
-interface LogEntry {
-  time: string;
-  caller: string;
-  service: string;
-  operation: string;
-  outcome: string;
-  status: number;
-  durationMs: number;
-  message?: string;
-}
 
 const MAX_ROWS = 400;
 
@@ -40,11 +30,11 @@ const rolesOfMachines = () =>
 const roleOf = (caller: string) => /:assumed-role\/([^/]+)\//.exec(caller)?.[1];
 
 /** The request log, read on from what this view already has (the log only grows, until someone clears it). */
-let cached: LogEntry[] = [];
-async function readLog(): Promise<LogEntry[]> {
+let cached: RequestLogEntry[] = [];
+async function readLog(): Promise<RequestLogEntry[]> {
   const res = await fetch(`/_sandbox/log?from=${cached.length}`);
   if (!res.ok) throw new Error(`GET /_sandbox/log: ${res.status}`);
-  const fresh = (await res.json()) as LogEntry[];
+  const fresh = (await res.json()) as RequestLogEntry[];
   if (Number(res.headers.get('x-sandbox-log-length')) < cached.length + fresh.length) {
     // Cleared since: read it again from the start.
     cached = [];
