@@ -56,8 +56,11 @@ const STOP_IN: [state: string, service?: string, operation?: string][] = [
   ['VerifyEncryption', 'kms', 'DescribeKey'],
   ['ReleaseLock', 'dynamodb', 'UpdateItem'],
 ];
-/** Every Task state on an operation's way when nothing fails: on a path of Next, Choices and Default from StartAt to its Succeed state `end`. */
-function forwardTaskStates(definition: any, end = 'Onboarded'): string[] {
+/**
+ * Every Task state on an operation's way when nothing fails: on a path of Next, Choices and Default from StartAt
+ * (or `start`) to its Succeed state (or other end state) `end`.
+ */
+function forwardTaskStates(definition: any, end = 'Onboarded', start: string = definition.StartAt): string[] {
   const nexts = (name: string): string[] => {
     const st = definition.States[name];
     return [st.Next, st.Default, ...(st.Choices ?? []).map((c: any) => c.Next)].filter(Boolean);
@@ -74,7 +77,7 @@ function forwardTaskStates(definition: any, end = 'Onboarded'): string[] {
     onPath.add(name);
     for (const n of nexts(name)) visit(n);
   };
-  visit(definition.StartAt);
+  visit(start);
   return Object.keys(definition.States).filter((n) => onPath.has(n) && definition.States[n].Type === 'Task');
 }
 const IN_FLIGHT_MS = 100;
@@ -205,6 +208,24 @@ const DAY_TWO: DayTwoRun[] = [
     notPassed: { CheckRestart: 'no restart follows an automatic rotation: IsRestartComplete goes straight to VerifyRotation' },
   },
 ];
+/**
+ * Each compensation state an onboarding's own rollback passes through once it failed late (its update
+ * unreadable in CheckUpdate, after every change was made), and the call its function makes there that is
+ * held in flight: the run is stopped there, its rollback part done.
+ */
+const STOP_IN_ROLLBACK: [state: string, service?: string, operation?: string][] = [
+  ['RevertApplication', 'kinesisanalytics', 'UpdateApplication'],
+  ['CheckRevert', 'kinesisanalytics', 'DescribeApplicationOperation'],
+  ['RevokeOperatorKeyAccess', 'iam', 'DeleteRolePolicy'],
+  ['RetireKey', 'kms', 'ScheduleKeyDeletion'],
+  ['DeleteCreatedApplication', 'kinesisanalytics', 'DeleteApplication'],
+  ['RestoreOperatorRole', 'iam', 'DeleteRole'],
+  ['ReportRollback'],
+  ['ReleaseLockAfterRollback', 'dynamodb', 'UpdateItem'],
+];
+/** The state whose call fails for good, its Catch starting the rollback. */
+const FAILS_LATE_IN = 'CheckUpdate';
+const unwinding = STOP_IN_ROLLBACK.map((_, i) => `unwinding${i}`);
 /** The redrive tests' applications, one per failure class. */
 const REDRIVE_APPS = ['throttled', 'rolledback', 'resumed', 'cleaned', 'racing', 'late'];
 /** The onboarding the sweeper must find: its status-change event never reached a rule. */
@@ -234,7 +255,7 @@ describe('stopped, timed out or redriven: the deployed stack cleans an onboardin
     const d = await deployed(
       {},
       {
-        apps: [...apps, UNSWEPT, 'timedout', ...REDRIVE_APPS, ...DAY_TWO.flatMap((run) => run.apps)],
+        apps: [...apps, UNSWEPT, 'timedout', ...REDRIVE_APPS, ...DAY_TWO.flatMap((run) => run.apps), ...unwinding],
         lambdaRoles: [],
         // Eight runs at once, retried at once (Wait and retry intervals are instant here): no request rates.
         sandbox: { rates: false },
@@ -483,6 +504,79 @@ describe('stopped, timed out or redriven: the deployed stack cleans an onboardin
     // Every state of every run stopped in: each row its own run.
     expect(new Set(rows.map(([run, state]) => `${run} ${state.split(' ')[0]}`)).size).toBe(DAY_TWO.reduce((n, run) => n + run.stops.length, 0));
   }, 300_000);
+
+  it("stops in every compensation state an onboarding's rollback passes through after a late failure", () => {
+    const definition = JSON.parse(readFileSync(ASL_FILE, 'utf8'));
+    const catchTarget = definition.States[FAILS_LATE_IN].Catch.find((c: any) => c.ErrorEquals.includes('States.ALL')).Next;
+    expect(STOP_IN_ROLLBACK.map(([state]) => state)).toEqual(forwardTaskStates(definition, 'RolledBack', catchTarget));
+  });
+
+  it('an onboarding stopped while its own rollback runs is finished by its cleanup from the ledger: the account as before, the lock free', async () => {
+    const { sfn } = clients(sb);
+    const before = sb.sandbox.snapshot();
+    let cleaned = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: outputs.CleanupStateMachineArn, maxResults: 1000 }))).executions!.length;
+    for (const [, service, operation] of STOP_IN_ROLLBACK) if (service && operation) sb.sandbox.faults.setLatency(service, operation, IN_FLIGHT_MS);
+    sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', SETTLE_MS);
+    const stopped: string[] = [];
+    const rows: string[][] = [];
+    try {
+      for (let from = 0; from < STOP_IN_ROLLBACK.length; from += BATCH) {
+        const batch = await Promise.all(
+          STOP_IN_ROLLBACK.slice(from, from + BATCH).map(async ([state], j) => {
+            const app = unwinding[from + j];
+            // Its update made, then unreadable for good: the Catch rolls every change back.
+            sb.sandbox.faults.inject({
+              service: 'kinesisanalytics',
+              operation: 'DescribeApplicationOperation',
+              error: 'ValidationException',
+              message: 'injected: the update cannot be read',
+              status: 400,
+              times: 1,
+              inputContains: `"ApplicationName":"${app}"`,
+            });
+            const input = { applicationName: app, createApplication: { serviceExecutionRoleArn: execRoleArn(A, app) } };
+            const { executionArn } = await sfn.send(
+              new StartExecutionCommand({ stateMachineArn: outputs.StateMachineArn, name: `stop-in-rollback-${state}`, input: JSON.stringify(input) }),
+            );
+            await stopIn(executionArn!, state);
+            return executionArn!;
+          }),
+        );
+        for (const executionArn of batch) expect((await ended(sfn, executionArn)).status).toBe('ABORTED');
+        stopped.push(...batch);
+        cleaned += batch.length;
+        await cleanups(cleaned);
+      }
+      const cleanupsOf = new Map<string, string[]>();
+      for (const c of await cleanups(cleaned)) {
+        const of = JSON.parse((await sfn.send(new DescribeExecutionCommand({ executionArn: c.executionArn }))).input!).executionArn;
+        cleanupsOf.set(of, [...(cleanupsOf.get(of) ?? []), c.status!]);
+      }
+      const left = accountLeftovers(sb.sandbox.diff(before), sb).map((c) => c.path);
+      for (const [i, [state, service]] of STOP_IN_ROLLBACK.entries()) {
+        const app = unwinding[i];
+        const events = sb.sandbox.state.stepfunctions!.executions[stopped[i]].events as any[];
+        // It failed late, as injected, and was rolling back when stopped.
+        const failed = events.find((e) => e.type === 'LambdaFunctionFailed' || e.type === 'TaskFailed');
+        const failure = failed?.lambdaFunctionFailedEventDetails ?? failed?.taskFailedEventDetails;
+        const endedIn = endedInState(stopped[i])!;
+        const mine = left.filter((p) => p.includes(app));
+        const owner = await lockOwner(app);
+        const cleanup = cleanupsOf.get(stopped[i]);
+        rows.push([state, endedIn === state ? state : `stopped in ${endedIn}`, cleanup?.join(', ') ?? 'none', String(mine.length), owner ? 'held' : 'free']);
+        expect([failure?.error, failure?.cause]).toEqual([expect.any(String), expect.stringContaining('injected: the update cannot be read')]);
+        const states = STOP_IN_ROLLBACK.map(([s]) => s);
+        expect(states.slice(i, service ? i + 1 : undefined)).toContain(endedIn);
+        expect({ state, cleanup, left: mine, owner }).toEqual({ state, cleanup: ['SUCCEEDED'], left: [], owner: undefined });
+      }
+      expect(left).toEqual([]);
+    } finally {
+      sb.sandbox.faults.clear();
+      console.log(
+        `onboarding stopped in its rollback (failed late in ${FAILS_LATE_IN}) → cleanup\n${['compensation | ended in | cleanup | changes left | lock', ...rows.map((r) => r.join(' | '))].join('\n')}`,
+      );
+    }
+  }, 180_000);
 
   const sweep = async () => {
     const { sfn } = clients(sb);
