@@ -27,6 +27,7 @@ import {
   UpdateStateMachineCommand,
 } from '@aws-sdk/client-sfn';
 import type { RunningSandbox } from '../../local/sandbox/server';
+import type { FaultSpec } from '../../local/sandbox/faults';
 import type { StateChange } from '../../local/sandbox/state';
 import { clients, ended } from '../sandbox/helpers';
 import { leftovers, leftoversOfExisting } from '../workflow/faults';
@@ -208,12 +209,32 @@ const DAY_TWO: DayTwoRun[] = [
     notPassed: { CheckRestart: 'no restart follows an automatic rotation: IsRestartComplete goes straight to VerifyRotation' },
   },
 ];
-/**
- * Each compensation state an onboarding's own rollback passes through once it failed late (its update
- * unreadable in CheckUpdate, after every change was made), and the call its function makes there that is
- * held in flight: the run is stopped there, its rollback part done.
- */
-const STOP_IN_ROLLBACK: [state: string, service?: string, operation?: string][] = [
+/** One operation failed late, so that its own rollback runs, stopped in each compensation state that rollback passes through. */
+interface RollbackRun {
+  name: string;
+  output: string;
+  operation: string;
+  /** The state whose call fails for good (its Catch starts the rollback), and that fault, for one application. */
+  failsIn: string;
+  fault: (app: string, keyId: string) => FaultSpec;
+  input: (app: string) => object;
+  /** The onboarding creates its application (and its cleanup deletes it): one each. Else onboarded first, LANES of them. */
+  creates?: boolean;
+  apps: string[];
+  /** Each compensation state to stop in, and the call its function makes there that is held in flight. */
+  stops: [state: string, service?: string, operation?: string][];
+}
+const injected = (fault: Omit<FaultSpec, 'error' | 'status' | 'message'>): FaultSpec => ({
+  error: 'ValidationException',
+  status: 400,
+  message: 'injected: fails for good',
+  times: 1,
+  ...fault,
+});
+/** Its update made, then unreadable for good: every change was made, and the Catch rolls each back. */
+const updateUnreadable = (app: string) =>
+  injected({ service: 'kinesisanalytics', operation: 'DescribeApplicationOperation', inputContains: `"ApplicationName":"${app}"` });
+const UNDO_ONBOARDING: RollbackRun['stops'] = [
   ['RevertApplication', 'kinesisanalytics', 'UpdateApplication'],
   ['CheckRevert', 'kinesisanalytics', 'DescribeApplicationOperation'],
   ['RevokeOperatorKeyAccess', 'iam', 'DeleteRolePolicy'],
@@ -223,9 +244,59 @@ const STOP_IN_ROLLBACK: [state: string, service?: string, operation?: string][] 
   ['ReportRollback'],
   ['ReleaseLockAfterRollback', 'dynamodb', 'UpdateItem'],
 ];
-/** The state whose call fails for good, its Catch starting the rollback. */
-const FAILS_LATE_IN = 'CheckUpdate';
-const unwinding = STOP_IN_ROLLBACK.map((_, i) => `unwinding${i}`);
+const ROLLBACKS: RollbackRun[] = [
+  {
+    name: 'onboarding',
+    output: 'StateMachineArn',
+    operation: 'onboard-application',
+    failsIn: 'CheckUpdate',
+    fault: updateUnreadable,
+    input: (app) => ({ applicationName: app, createApplication: { serviceExecutionRoleArn: execRoleArn(A, app) } }),
+    creates: true,
+    apps: UNDO_ONBOARDING.map((_, i) => `unwinding${i}`),
+    stops: UNDO_ONBOARDING,
+  },
+  {
+    name: 'move-key',
+    output: 'MoveKeyStateMachineArn',
+    operation: 'move-key',
+    failsIn: 'CheckUpdate',
+    fault: updateUnreadable,
+    input: (app) => ({ applicationName: app }),
+    apps: lanes('unmoving'),
+    // The same compensations (the application and the operator role were not made by the move: nothing to delete).
+    stops: UNDO_ONBOARDING.map(([state, ...call]) => (['DeleteCreatedApplication', 'RestoreOperatorRole'].includes(state) ? [state] : [state, ...call])),
+  },
+  {
+    name: 'revert-to-aws-owned-key',
+    output: 'RevertToAwsOwnedKeyStateMachineArn',
+    operation: 'revert-to-aws-owned-key',
+    // Its verification's read of the application (the run's second; DecideSwitchApplicationToAwsOwnedKey's is the
+    // first), after the operator's CMK policy was removed: the rollback puts it back, then the application.
+    failsIn: 'VerifyAwsOwnedKey',
+    fault: (app) => injected({ service: 'kinesisanalytics', operation: 'DescribeApplication', inputContains: `"ApplicationName":"${app}"`, skip: 1 }),
+    input: (app) => ({ applicationName: app }),
+    apps: lanes('unreverting'),
+    stops: [
+      ['RestoreOperatorKeyAccess', 'iam', 'PutRolePolicy'],
+      ['RevertApplication', 'kinesisanalytics', 'UpdateApplication'],
+      ['CheckRevert', 'kinesisanalytics', 'DescribeApplicationOperation'],
+      ['ReportRollback'],
+      ['ReleaseLockAfterRollback', 'dynamodb', 'UpdateItem'],
+    ],
+  },
+  {
+    name: 'rotate-key automatic',
+    output: 'RotateKeyStateMachineArn',
+    operation: 'rotate-key',
+    // Its verification's read of the key's rotations (the decision's was the first), after the setting changed.
+    failsIn: 'VerifyRotation',
+    fault: (_app, keyId) => injected({ service: 'kms', operation: 'ListKeyRotations', inputContains: keyId, skip: 1 }),
+    input: (app) => ({ applicationName: app, rotation: 'automatic', rotationPeriodInDays: 180 }),
+    apps: lanes('unrotating').slice(0, 1),
+    stops: [['RestoreAutomaticRotation', 'kms', 'DisableKeyRotation'], ['ReportRollback'], ['ReleaseLockAfterRollback', 'dynamodb', 'UpdateItem']],
+  },
+];
 /** The redrive tests' applications, one per failure class. */
 const REDRIVE_APPS = ['throttled', 'rolledback', 'resumed', 'cleaned', 'racing', 'late'];
 /** The onboarding the sweeper must find: its status-change event never reached a rule. */
@@ -255,7 +326,7 @@ describe('stopped, timed out or redriven: the deployed stack cleans an onboardin
     const d = await deployed(
       {},
       {
-        apps: [...apps, UNSWEPT, 'timedout', ...REDRIVE_APPS, ...DAY_TWO.flatMap((run) => run.apps), ...unwinding],
+        apps: [...apps, UNSWEPT, 'timedout', ...REDRIVE_APPS, ...DAY_TWO.flatMap((run) => run.apps), ...ROLLBACKS.flatMap((run) => run.apps)],
         lambdaRoles: [],
         // Eight runs at once, retried at once (Wait and retry intervals are instant here): no request rates.
         sandbox: { rates: false },
@@ -505,78 +576,120 @@ describe('stopped, timed out or redriven: the deployed stack cleans an onboardin
     expect(new Set(rows.map(([run, state]) => `${run} ${state.split(' ')[0]}`)).size).toBe(DAY_TWO.reduce((n, run) => n + run.stops.length, 0));
   }, 300_000);
 
-  it("stops in every compensation state an onboarding's rollback passes through after a late failure", () => {
-    const definition = JSON.parse(readFileSync(ASL_FILE, 'utf8'));
-    const catchTarget = definition.States[FAILS_LATE_IN].Catch.find((c: any) => c.ErrorEquals.includes('States.ALL')).Next;
-    expect(STOP_IN_ROLLBACK.map(([state]) => state)).toEqual(forwardTaskStates(definition, 'RolledBack', catchTarget));
+  it('stops in every compensation state the rollback of an onboarding, a move, a revert and a rotation passes through after a late failure', () => {
+    for (const run of ROLLBACKS) {
+      const definition = JSON.parse(readFileSync(aslFileOf(run.operation), 'utf8'));
+      const catchTarget = definition.States[run.failsIn].Catch.find((c: any) => c.ErrorEquals.includes('States.ALL')).Next;
+      expect({ run: run.name, stops: run.stops.map(([state]) => state) }).toEqual({
+        run: run.name,
+        stops: forwardTaskStates(definition, 'RolledBack', catchTarget),
+      });
+    }
   });
 
-  it('an onboarding stopped while its own rollback runs is finished by its cleanup from the ledger: the account as before, the lock free', async () => {
-    const { sfn } = clients(sb);
-    const before = sb.sandbox.snapshot();
+  it('an operation stopped while its own rollback runs is finished by its cleanup from the ledger: the account as before, the lock free (in batches)', async () => {
+    const { sfn, flink } = clients(sb);
+    const onboarded = ROLLBACKS.filter((run) => !run.creates).flatMap((run) => run.apps);
+    const onboardings = await Promise.all(
+      onboarded.map(async (app) => {
+        const input = { applicationName: app, createApplication: { serviceExecutionRoleArn: execRoleArn(A, app) } };
+        const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: outputs.StateMachineArn, input: JSON.stringify(input) }));
+        return (await ended(sfn, executionArn!)).status;
+      }),
+    );
+    expect(onboardings).toEqual(onboarded.map(() => 'SUCCEEDED'));
+    /** The application's key (none for an application not made yet). */
+    const keyIdOf = async (app: string) =>
+      (
+        await flink.send(new DescribeApplicationCommand({ ApplicationName: app })).catch(() => undefined)
+      )?.ApplicationDetail?.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription?.KeyId?.split('/').pop();
     let cleaned = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: outputs.CleanupStateMachineArn, maxResults: 1000 }))).executions!.length;
-    for (const [, service, operation] of STOP_IN_ROLLBACK) if (service && operation) sb.sandbox.faults.setLatency(service, operation, IN_FLIGHT_MS);
-    sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', SETTLE_MS);
-    const stopped: string[] = [];
+    const cleanupsOf = new Map<string, string[]>();
+    const seen = new Set<string>();
     const rows: string[][] = [];
+    const allLeft: string[] = [];
+    for (const run of ROLLBACKS)
+      for (const [, service, operation] of run.stops) if (service && operation) sb.sandbox.faults.setLatency(service, operation, IN_FLIGHT_MS);
+    sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', SETTLE_MS);
     try {
-      for (let from = 0; from < STOP_IN_ROLLBACK.length; from += BATCH) {
-        const batch = await Promise.all(
-          STOP_IN_ROLLBACK.slice(from, from + BATCH).map(async ([state], j) => {
-            const app = unwinding[from + j];
-            // Its update made, then unreadable for good: the Catch rolls every change back.
-            sb.sandbox.faults.inject({
-              service: 'kinesisanalytics',
-              operation: 'DescribeApplicationOperation',
-              error: 'ValidationException',
-              message: 'injected: the update cannot be read',
-              status: 400,
-              times: 1,
-              inputContains: `"ApplicationName":"${app}"`,
-            });
-            const input = { applicationName: app, createApplication: { serviceExecutionRoleArn: execRoleArn(A, app) } };
+      // Each batch: the next states of every operation's rollback, one application each (a new one for each
+      // onboarding, which creates it; else one of its onboarded applications, as onboarded again once cleaned).
+      const lanesOf = (run: RollbackRun) => (run.creates ? LANES : run.apps.length);
+      for (let batch = 1; ROLLBACKS.some((run) => (batch - 1) * lanesOf(run) < run.stops.length); batch++) {
+        const cases = ROLLBACKS.flatMap((run) => {
+          const from = (batch - 1) * lanesOf(run);
+          return run.stops
+            .slice(from, from + lanesOf(run))
+            .map((stop, j) => ({ run, stop, index: from + j, app: run.creates ? run.apps[from + j] : run.apps[j] }));
+        });
+        const keyIds = new Map(await Promise.all(cases.map(async ({ app }) => [app, await keyIdOf(app)] as const)));
+        const before = sb.sandbox.snapshot();
+        const stopped = await Promise.all(
+          cases.map(async ({ run, stop: [state], app }) => {
+            sb.sandbox.faults.inject(run.fault(app, keyIds.get(app) ?? app));
             const { executionArn } = await sfn.send(
-              new StartExecutionCommand({ stateMachineArn: outputs.StateMachineArn, name: `stop-in-rollback-${state}`, input: JSON.stringify(input) }),
+              new StartExecutionCommand({ stateMachineArn: outputs[run.output], name: `${app}-undoing-${state}`, input: JSON.stringify(run.input(app)) }),
             );
             await stopIn(executionArn!, state);
             return executionArn!;
           }),
         );
-        for (const executionArn of batch) expect((await ended(sfn, executionArn)).status).toBe('ABORTED');
-        stopped.push(...batch);
-        cleaned += batch.length;
-        await cleanups(cleaned);
+        const endings = await Promise.all(stopped.map((executionArn) => ended(sfn, executionArn)));
+        expect(endings.map((e, k) => [cases[k].run.name, cases[k].stop[0], e.status, e.cause])).toEqual(
+          cases.map(({ run, stop: [state] }) => [run.name, state, 'ABORTED', expect.anything()]),
+        );
+        cleaned += cases.length;
+        for (const c of await cleanups(cleaned)) {
+          if (seen.has(c.executionArn!)) continue;
+          seen.add(c.executionArn!);
+          const of = JSON.parse((await sfn.send(new DescribeExecutionCommand({ executionArn: c.executionArn }))).input!).executionArn;
+          cleanupsOf.set(of, [...(cleanupsOf.get(of) ?? []), c.status!]);
+        }
+        let left = leftoversOfExisting(sb.sandbox.diff(before), sb.sandbox.state)
+          .filter((c) => !/^(stepfunctions|logs|lambda|events|sqs)\./.test(c.path))
+          .map((c) => c.path);
+        for (const [k, { run, stop, index, app }] of cases.entries()) {
+          const [state, service] = stop;
+          const events = sb.sandbox.state.stepfunctions!.executions[stopped[k]].events as any[];
+          // It failed late, as injected, in the state named, and was rolling back when stopped.
+          const failed = events.find((e) => e.type === 'LambdaFunctionFailed' || e.type === 'TaskFailed');
+          const failure = failed?.lambdaFunctionFailedEventDetails ?? failed?.taskFailedEventDetails;
+          const failedIn = events.findLast((e) => e.type === 'TaskStateEntered' && e.id < failed?.id)?.stateEnteredEventDetails?.name;
+          const endedIn = endedInState(stopped[k])!;
+          const keyId = keyIds.get(app);
+          const mine = left.filter((p) => p.includes(app) || (keyId && p.includes(keyId)));
+          left = left.filter((p) => !mine.includes(p));
+          allLeft.push(...mine);
+          const owner = await lockOwner(app);
+          const cleanup = cleanupsOf.get(stopped[k]);
+          rows.push([
+            run.name,
+            state,
+            endedIn === state ? '' : `stopped in ${endedIn}`,
+            cleanup?.join(', ') ?? 'none',
+            String(mine.length),
+            owner ? 'held' : 'free',
+          ]);
+          const states = run.stops.map(([s]) => s);
+          expect({ run: run.name, state, failedIn, cause: failure?.cause }).toEqual({
+            run: run.name,
+            state,
+            failedIn: run.failsIn,
+            cause: expect.stringContaining('injected: fails for good'),
+          });
+          expect(states.slice(index, service ? index + 1 : undefined)).toContain(endedIn);
+          expect({ run: run.name, state, cleanup, left: mine, owner }).toEqual({ run: run.name, state, cleanup: ['SUCCEEDED'], left: [], owner: undefined });
+        }
+        allLeft.push(...left);
       }
-      const cleanupsOf = new Map<string, string[]>();
-      for (const c of await cleanups(cleaned)) {
-        const of = JSON.parse((await sfn.send(new DescribeExecutionCommand({ executionArn: c.executionArn }))).input!).executionArn;
-        cleanupsOf.set(of, [...(cleanupsOf.get(of) ?? []), c.status!]);
-      }
-      const left = accountLeftovers(sb.sandbox.diff(before), sb).map((c) => c.path);
-      for (const [i, [state, service]] of STOP_IN_ROLLBACK.entries()) {
-        const app = unwinding[i];
-        const events = sb.sandbox.state.stepfunctions!.executions[stopped[i]].events as any[];
-        // It failed late, as injected, and was rolling back when stopped.
-        const failed = events.find((e) => e.type === 'LambdaFunctionFailed' || e.type === 'TaskFailed');
-        const failure = failed?.lambdaFunctionFailedEventDetails ?? failed?.taskFailedEventDetails;
-        const endedIn = endedInState(stopped[i])!;
-        const mine = left.filter((p) => p.includes(app));
-        const owner = await lockOwner(app);
-        const cleanup = cleanupsOf.get(stopped[i]);
-        rows.push([state, endedIn === state ? state : `stopped in ${endedIn}`, cleanup?.join(', ') ?? 'none', String(mine.length), owner ? 'held' : 'free']);
-        expect([failure?.error, failure?.cause]).toEqual([expect.any(String), expect.stringContaining('injected: the update cannot be read')]);
-        const states = STOP_IN_ROLLBACK.map(([s]) => s);
-        expect(states.slice(i, service ? i + 1 : undefined)).toContain(endedIn);
-        expect({ state, cleanup, left: mine, owner }).toEqual({ state, cleanup: ['SUCCEEDED'], left: [], owner: undefined });
-      }
-      expect(left).toEqual([]);
     } finally {
       sb.sandbox.faults.clear();
       console.log(
-        `onboarding stopped in its rollback (failed late in ${FAILS_LATE_IN}) → cleanup\n${['compensation | ended in | cleanup | changes left | lock', ...rows.map((r) => r.join(' | '))].join('\n')}`,
+        `stopped in its own rollback (after a late failure) → cleanup (one execution each)\n${['operation | stopped in | ended in | cleanup | changes left | lock', ...rows.map((r) => r.join(' | '))].join('\n')}`,
       );
     }
-  }, 180_000);
+    expect(allLeft).toEqual([]);
+  }, 240_000);
 
   const sweep = async () => {
     const { sfn } = clients(sb);
