@@ -4,6 +4,9 @@
  * call in flight; the status-change event reaches the cleanup rule, which starts the cleanup state machine
  * with that execution's ARN; one cleanup execution leaves the account as before (a created key pending
  * deletion, MSF's operation history and the run's own executions and logs aside) and the lock free.
+ * The same for every Task state of each day-two operation's normal path (move-key, revert-to-aws-owned-key,
+ * rotate-key on demand with its restart and automatic), and for every compensation state of each
+ * operation's own rollback after a late failure: the cleanup finishes an undo the run had begun.
  *
  * Step Functions does not stop a running function: its call lands after the stop. The cleanup waits for
  * it (SettleInFlightTask, 60 s); the sandbox runs Wait states instantly here, so the cleanup's first call
