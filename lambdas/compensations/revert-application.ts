@@ -15,8 +15,10 @@ import { FIRST_POLL_SECONDS, STABLE_STATUSES } from '../lib/poll';
 import { describeApplication, encryptionOf, type EncryptionConfig } from '../lib/reads';
 import { actorOf, task } from '../lib/step';
 import { newestFirst } from '../lib/undo';
-import { changingSteps, type RevertResult, type WorkflowState } from '../lib/model';
+import { changingSteps, type RevertResult, type StepName, type WorkflowState } from '../lib/model';
 
+/** The steps whose UpdateApplication changes the application's key: the ones this undoes. */
+const KEY_SWITCHES: StepName[] = ['SwitchApplicationToCmk', 'SwitchApplicationToAwsOwnedKey'];
 /** A revert and a restart at most: more passes than that means something else is moving the application. */
 const MAX_PASSES = 3;
 
@@ -25,8 +27,14 @@ export const handler = task('RevertApplication', 'operator', async (state: Workf
   const passes = previous?.passes ?? 0;
   const results = previous?.results ?? [];
   const actor = actorOf(state, 'RevertApplication');
-  // The one key-changing update of the run, whichever operation's switch made it.
-  const switches = await Promise.all(changingSteps(state).map((step) => newestFirst(state, step, actor)));
+  // The one key-changing update of the run, whichever operation's switch made it. Only a switch's: a
+  // rotation's restart is an UpdateApplication too, on the same key, and cannot be taken back — "undoing" it
+  // would restart a RUNNING application once per pass (a cleanup runs this for every operation).
+  const switches = await Promise.all(
+    changingSteps(state)
+      .filter((step) => KEY_SWITCHES.includes(step))
+      .map((step) => newestFirst(state, step, actor)),
+  );
   const change = switches.flat().find((c) => c.action === 'kinesisanalytics:UpdateApplication');
   const settled = (result?: UndoResult): RevertResult => ({
     settled: true,

@@ -4,6 +4,9 @@
  * call in flight; the status-change event reaches the cleanup rule, which starts the cleanup state machine
  * with that execution's ARN; one cleanup execution leaves the account as before (a created key pending
  * deletion, MSF's operation history and the run's own executions and logs aside) and the lock free.
+ * The same for every Task state of each day-two operation's normal path (move-key, revert-to-aws-owned-key,
+ * rotate-key on demand with its restart and automatic), and for every compensation state of each
+ * operation's own rollback after a late failure: the cleanup finishes an undo the run had begun.
  *
  * Step Functions does not stop a running function: its call lands after the stop. The cleanup waits for
  * it (SettleInFlightTask, 60 s); the sandbox runs Wait states instantly here, so the cleanup's first call
@@ -12,12 +15,14 @@
  * One deployment serves the stops, the redrives and (last: it shortens the onboarding's execution timeout in
  * place) the timed-out run: each deployment costs every function a cold start.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import { DisableRuleCommand, EnableRuleCommand } from '@aws-sdk/client-eventbridge';
-import { CreateApplicationCommand, DescribeApplicationCommand } from '@aws-sdk/client-kinesis-analytics-v2';
+import { CreateApplicationCommand, DescribeApplicationCommand, StartApplicationCommand } from '@aws-sdk/client-kinesis-analytics-v2';
 import {
   DescribeExecutionCommand,
   DescribeStateMachineCommand,
+  type ExecutionListItem,
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
   RedriveExecutionCommand,
@@ -26,10 +31,11 @@ import {
   UpdateStateMachineCommand,
 } from '@aws-sdk/client-sfn';
 import type { RunningSandbox } from '../../local/sandbox/server';
+import type { FaultSpec } from '../../local/sandbox/faults';
 import type { StateChange } from '../../local/sandbox/state';
 import { clients, ended } from '../sandbox/helpers';
 import { leftovers, leftoversOfExisting } from '../workflow/faults';
-import { ASL_FILE } from '../../infra/onboarding-stack';
+import { ASL_FILE, aslFileOf } from '../../infra/onboarding-stack';
 import { startExecution } from '../../local/start';
 import { cleanupRuleName, deployed, execRoleArn, lockItem, stopIn as stopInState } from './deployed';
 
@@ -55,8 +61,11 @@ const STOP_IN: [state: string, service?: string, operation?: string][] = [
   ['VerifyEncryption', 'kms', 'DescribeKey'],
   ['ReleaseLock', 'dynamodb', 'UpdateItem'],
 ];
-/** Every Task state on the onboarding's way when nothing fails: on a path of Next, Choices and Default from StartAt to Onboarded. */
-function forwardTaskStates(definition: any): string[] {
+/**
+ * Every Task state on an operation's way when nothing fails: on a path of Next, Choices and Default from StartAt
+ * (or `start`) to its Succeed state (or other end state) `end`.
+ */
+function forwardTaskStates(definition: any, end = 'Onboarded', start: string = definition.StartAt): string[] {
   const nexts = (name: string): string[] => {
     const st = definition.States[name];
     return [st.Next, st.Default, ...(st.Choices ?? []).map((c: any) => c.Next)].filter(Boolean);
@@ -69,14 +78,16 @@ function forwardTaskStates(definition: any): string[] {
   };
   const onPath = new Set<string>();
   const visit = (name: string) => {
-    if (onPath.has(name) || !reaches(name, 'Onboarded')) return;
+    if (onPath.has(name) || !reaches(name, end)) return;
     onPath.add(name);
     for (const n of nexts(name)) visit(n);
   };
-  visit(definition.StartAt);
+  visit(start);
   return Object.keys(definition.States).filter((n) => onPath.has(n) && definition.States[n].Type === 'Task');
 }
 const IN_FLIGHT_MS = 100;
+/** The day-two and rollback stops' held calls: longer, as more runs share the machine at once. */
+const MANY_IN_FLIGHT_MS = 300;
 /**
  * The cleanup's first read (GetExecutionHistory) is held this long, standing in for its 60 s settle (instant
  * here): long enough for the in-flight function's held call and every call after it, on a loaded machine.
@@ -87,14 +98,210 @@ const BATCH = 3;
 /** The onboarding's execution timeout in the timed-out test (7200 s in the ASL). */
 const EXECUTION_TIMEOUT_S = 10;
 const apps = STOP_IN.map((_, i) => `stopped${i}`);
-/**
- * Each day-two operation that changes the account (its stack output), stopped in the state with the most to
- * undo, that state's call held in flight, on an application onboarded first.
- */
-const DAY_TWO_STOP_IN: [output: string, app: string, state: string, service: string, operation: string][] = [
-  ['MoveKeyStateMachineArn', 'moved', 'SwitchApplicationToCmk', 'kinesisanalytics', 'UpdateApplication'],
-  ['RevertToAwsOwnedKeyStateMachineArn', 'reverted', 'RemoveOperatorKeyAccess', 'iam', 'DeleteRolePolicy'],
-  ['RotateKeyStateMachineArn', 'rotated', 'RotateKeyOnDemand', 'kms', 'RotateKeyOnDemand'],
+/** One way of running a day-two operation (its input, the application it starts from), stopped in each Task state it passes through. */
+interface DayTwoRun {
+  /** Names the run in the table. */
+  name: string;
+  /** Its state machine: the stack output, the ASL file, and the Succeed state its normal path ends in. */
+  output: string;
+  operation: string;
+  end: string;
+  input: (app: string) => object;
+  /** The application is started (RUNNING) once onboarded. */
+  running?: boolean;
+  /** The applications it runs on, LANES of them, one per run at once; each is as onboarded again once a stopped run is cleaned. */
+  apps: string[];
+  /**
+   * Each state to stop in, and the call its function makes there that is held in flight (none for a state
+   * whose reads are not held: it may be left before the stop lands, then a later state is stopped).
+   */
+  stops: [state: string, service?: string, operation?: string][];
+  /** The states of the operation's normal path this input does not pass, and why. */
+  notPassed?: Record<string, string>;
+}
+/** How many runs of one day-two operation are stopped (and cleaned) at once. */
+const LANES = 2;
+/** How many day-two runs are stopped (and cleaned) at once, of all operations. */
+const DAY_TWO_BATCH = 6;
+/** How often one state is stopped in before the test gives up on the stop landing while its call is held. */
+const MAX_ATTEMPTS = 3;
+const lanes = (prefix: string) => Array.from({ length: LANES }, (_, i) => `${prefix}-${'ab'[i]}`);
+const DAY_TWO: DayTwoRun[] = [
+  {
+    name: 'move-key',
+    output: 'MoveKeyStateMachineArn',
+    operation: 'move-key',
+    end: 'Moved',
+    input: (app) => ({ applicationName: app }),
+    apps: lanes('moving'),
+    stops: [
+      ['ValidateInput'],
+      ['AcquireLock', 'dynamodb', 'UpdateItem'],
+      ['DecideEnsureOperatorRole'],
+      ['DecideEnsureApplication'],
+      ['DecideCreateKey'],
+      ['DecideGrantOperatorKeyAccess'],
+      ['DecideSwitchApplicationToCmk'],
+      ['EnsureOperatorRole'],
+      ['EnsureApplication'],
+      ['CreateKey', 'kms', 'CreateKey'],
+      ['GrantOperatorKeyAccess', 'iam', 'PutRolePolicy'],
+      ['SwitchApplicationToCmk', 'kinesisanalytics', 'UpdateApplication'],
+      ['CheckUpdate', 'kinesisanalytics', 'DescribeApplicationOperation'],
+      ['VerifyEncryption', 'kms', 'DescribeKey'],
+      ['ReleaseLock', 'dynamodb', 'UpdateItem'],
+    ],
+  },
+  {
+    name: 'revert-to-aws-owned-key',
+    output: 'RevertToAwsOwnedKeyStateMachineArn',
+    operation: 'revert-to-aws-owned-key',
+    end: 'Reverted',
+    input: (app) => ({ applicationName: app }),
+    apps: lanes('reverting'),
+    stops: [
+      ['ValidateInput'],
+      ['AcquireLock', 'dynamodb', 'UpdateItem'],
+      ['DecideSwitchApplicationToAwsOwnedKey'],
+      ['DecideRemoveOperatorKeyAccess'],
+      ['SwitchApplicationToAwsOwnedKey', 'kinesisanalytics', 'UpdateApplication'],
+      ['CheckUpdate', 'kinesisanalytics', 'DescribeApplicationOperation'],
+      ['RemoveOperatorKeyAccess', 'iam', 'DeleteRolePolicy'],
+      ['VerifyAwsOwnedKey', 'kms', 'DescribeKey'],
+      ['ReleaseLock', 'dynamodb', 'UpdateItem'],
+    ],
+  },
+  {
+    name: 'rotate-key on-demand, restarted',
+    output: 'RotateKeyStateMachineArn',
+    operation: 'rotate-key',
+    end: 'Rotated',
+    input: (app) => ({ applicationName: app, rotation: 'on-demand', restart: true }),
+    running: true,
+    apps: lanes('ondemand'),
+    stops: [
+      ['ValidateInput'],
+      ['AcquireLock', 'dynamodb', 'UpdateItem'],
+      ['DecideRotateKeyOnDemand'],
+      ['DecideSetAutomaticRotation'],
+      ['DecideRestartApplication'],
+      ['RotateKeyOnDemand', 'kms', 'RotateKeyOnDemand'],
+      ['SetAutomaticRotation'],
+      ['RestartApplication', 'kinesisanalytics', 'UpdateApplication'],
+      ['CheckRestart', 'kinesisanalytics', 'DescribeApplicationOperation'],
+      ['VerifyRotation', 'kms', 'ListKeyRotations'],
+      ['ReleaseLock', 'dynamodb', 'UpdateItem'],
+    ],
+  },
+  {
+    name: 'rotate-key automatic',
+    output: 'RotateKeyStateMachineArn',
+    operation: 'rotate-key',
+    end: 'Rotated',
+    input: (app) => ({ applicationName: app, rotation: 'automatic', rotationPeriodInDays: 180 }),
+    apps: lanes('automatic'),
+    stops: [
+      ['ValidateInput'],
+      ['AcquireLock', 'dynamodb', 'UpdateItem'],
+      ['DecideRotateKeyOnDemand'],
+      ['DecideSetAutomaticRotation'],
+      ['DecideRestartApplication'],
+      ['RotateKeyOnDemand'],
+      ['SetAutomaticRotation', 'kms', 'EnableKeyRotation'],
+      ['RestartApplication'],
+      ['VerifyRotation', 'kms', 'ListKeyRotations'],
+      ['ReleaseLock', 'dynamodb', 'UpdateItem'],
+    ],
+    notPassed: { CheckRestart: 'no restart follows an automatic rotation: IsRestartComplete goes straight to VerifyRotation' },
+  },
+];
+/** One operation failed late, so that its own rollback runs, stopped in each compensation state that rollback passes through. */
+interface RollbackRun {
+  name: string;
+  output: string;
+  operation: string;
+  /** The state whose call fails for good (its Catch starts the rollback), and that fault, for one application. */
+  failsIn: string;
+  fault: (app: string, keyId: string) => FaultSpec;
+  input: (app: string) => object;
+  /** The onboarding creates its application (and its cleanup deletes it): one each. Else onboarded first, LANES of them. */
+  creates?: boolean;
+  apps: string[];
+  /** Each compensation state to stop in, and the call its function makes there that is held in flight. */
+  stops: [state: string, service?: string, operation?: string][];
+}
+const injected = (fault: Omit<FaultSpec, 'error' | 'status' | 'message'>): FaultSpec => ({
+  error: 'ValidationException',
+  status: 400,
+  message: 'injected: fails for good',
+  times: 1,
+  ...fault,
+});
+/** Its update made, then unreadable for good: every change was made, and the Catch rolls each back. */
+const updateUnreadable = (app: string) =>
+  injected({ service: 'kinesisanalytics', operation: 'DescribeApplicationOperation', inputContains: `"ApplicationName":"${app}"` });
+const UNDO_ONBOARDING: RollbackRun['stops'] = [
+  ['RevertApplication', 'kinesisanalytics', 'UpdateApplication'],
+  ['CheckRevert', 'kinesisanalytics', 'DescribeApplicationOperation'],
+  ['RevokeOperatorKeyAccess', 'iam', 'DeleteRolePolicy'],
+  ['RetireKey', 'kms', 'ScheduleKeyDeletion'],
+  ['DeleteCreatedApplication', 'kinesisanalytics', 'DeleteApplication'],
+  ['RestoreOperatorRole', 'iam', 'DeleteRole'],
+  ['ReportRollback'],
+  ['ReleaseLockAfterRollback', 'dynamodb', 'UpdateItem'],
+];
+const ROLLBACKS: RollbackRun[] = [
+  {
+    name: 'onboarding',
+    output: 'StateMachineArn',
+    operation: 'onboard-application',
+    failsIn: 'CheckUpdate',
+    fault: updateUnreadable,
+    input: (app) => ({ applicationName: app, createApplication: { serviceExecutionRoleArn: execRoleArn(A, app) } }),
+    creates: true,
+    apps: UNDO_ONBOARDING.map((_, i) => `unwinding${i}`),
+    stops: UNDO_ONBOARDING,
+  },
+  {
+    name: 'move-key',
+    output: 'MoveKeyStateMachineArn',
+    operation: 'move-key',
+    failsIn: 'CheckUpdate',
+    fault: updateUnreadable,
+    input: (app) => ({ applicationName: app }),
+    apps: lanes('unmoving'),
+    // The same compensations (the application and the operator role were not made by the move: nothing to delete).
+    stops: UNDO_ONBOARDING.map(([state, ...call]) => (['DeleteCreatedApplication', 'RestoreOperatorRole'].includes(state) ? [state] : [state, ...call])),
+  },
+  {
+    name: 'revert-to-aws-owned-key',
+    output: 'RevertToAwsOwnedKeyStateMachineArn',
+    operation: 'revert-to-aws-owned-key',
+    // Its verification's read of the application (the run's second; DecideSwitchApplicationToAwsOwnedKey's is the
+    // first), after the operator's CMK policy was removed: the rollback puts it back, then the application.
+    failsIn: 'VerifyAwsOwnedKey',
+    fault: (app) => injected({ service: 'kinesisanalytics', operation: 'DescribeApplication', inputContains: `"ApplicationName":"${app}"`, skip: 1 }),
+    input: (app) => ({ applicationName: app }),
+    apps: lanes('unreverting'),
+    stops: [
+      ['RestoreOperatorKeyAccess', 'iam', 'PutRolePolicy'],
+      ['RevertApplication', 'kinesisanalytics', 'UpdateApplication'],
+      ['CheckRevert', 'kinesisanalytics', 'DescribeApplicationOperation'],
+      ['ReportRollback'],
+      ['ReleaseLockAfterRollback', 'dynamodb', 'UpdateItem'],
+    ],
+  },
+  {
+    name: 'rotate-key automatic',
+    output: 'RotateKeyStateMachineArn',
+    operation: 'rotate-key',
+    // Its verification's read of the key's rotations (the decision's was the first), after the setting changed.
+    failsIn: 'VerifyRotation',
+    fault: (_app, keyId) => injected({ service: 'kms', operation: 'ListKeyRotations', inputContains: keyId, skip: 1 }),
+    input: (app) => ({ applicationName: app, rotation: 'automatic', rotationPeriodInDays: 180 }),
+    apps: lanes('unrotating').slice(0, 1),
+    stops: [['RestoreAutomaticRotation', 'kms', 'DisableKeyRotation'], ['ReportRollback'], ['ReleaseLockAfterRollback', 'dynamodb', 'UpdateItem']],
+  },
 ];
 /** The redrive tests' applications, one per failure class. */
 const REDRIVE_APPS = ['throttled', 'rolledback', 'resumed', 'cleaned', 'racing', 'late'];
@@ -110,12 +317,20 @@ const lockOwnerIn = async (sb: RunningSandbox, app: string) => (await lockItem(s
 /** The cleanup executions, newest first, once `count` have ended (up to 150 s: CI machines are slow). */
 async function cleanupsIn(sb: RunningSandbox, outputs: Record<string, string>, count: number) {
   const { sfn } = clients(sb);
+  let list: ExecutionListItem[] = [];
   for (const until = Date.now() + 150_000; Date.now() < until; ) {
-    const list = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: outputs.CleanupStateMachineArn }))).executions ?? [];
+    list = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: outputs.CleanupStateMachineArn, maxResults: 1000 }))).executions ?? [];
     if (list.length >= count && list.every((e) => e.status !== 'RUNNING')) return list;
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error('the cleanup did not end');
+  // Where each cleanup still running is: its newest state.
+  const running = list
+    .filter((e) => e.status === 'RUNNING')
+    .map(
+      (e) =>
+        `${e.name} in ${(sb.sandbox.state.stepfunctions!.executions[e.executionArn!].events as any[]).findLast((v) => v.stateEnteredEventDetails)?.stateEnteredEventDetails.name}`,
+    );
+  throw new Error(`the cleanup did not end: ${list.length} of ${count} started; running: ${running.join(', ') || 'none'}`);
 }
 
 describe('stopped, timed out or redriven: the deployed stack cleans an onboarding from its own history, and a redrive resumes only where safe', () => {
@@ -125,7 +340,7 @@ describe('stopped, timed out or redriven: the deployed stack cleans an onboardin
     const d = await deployed(
       {},
       {
-        apps: [...apps, UNSWEPT, 'timedout', ...REDRIVE_APPS, ...DAY_TWO_STOP_IN.map(([, app]) => app)],
+        apps: [...apps, UNSWEPT, 'timedout', ...REDRIVE_APPS, ...DAY_TWO.flatMap((run) => run.apps), ...ROLLBACKS.flatMap((run) => run.apps)],
         lambdaRoles: [],
         // Eight runs at once, retried at once (Wait and retry intervals are instant here): no request rates.
         sandbox: { rates: false },
@@ -208,58 +423,313 @@ describe('stopped, timed out or redriven: the deployed stack cleans an onboardin
     );
   }, 180_000);
 
-  it('a move, a revert or a rotation stopped mid-way is cleaned the same way: the application as onboarded, the lock free', async () => {
-    const { sfn } = clients(sb);
+  it('stops each day-two operation in every Task state its normal path passes through, and every day-two operation is here', () => {
+    const forward = (operation: string, end: string) => forwardTaskStates(JSON.parse(readFileSync(aslFileOf(operation), 'utf8')), end);
+    for (const run of DAY_TWO)
+      expect({ run: run.name, stops: run.stops.map(([state]) => state) }).toEqual({
+        run: run.name,
+        stops: forward(run.operation, run.end).filter((state) => !(state in (run.notPassed ?? {}))),
+      });
+    // What one run of an operation does not pass, another does: every Task state of its normal path is stopped in.
+    for (const operation of new Set(DAY_TWO.map((run) => run.operation))) {
+      const runs = DAY_TWO.filter((run) => run.operation === operation);
+      const stopped = new Set(runs.flatMap((run) => run.stops.map(([state]) => state)));
+      expect({ operation, missed: forward(operation, runs[0].end).filter((state) => !stopped.has(state)) }).toEqual({ operation, missed: [] });
+    }
+    // A new state machine is either a day-two operation (then stopped in here) or named as not one.
+    const NOT_DAY_TWO = ['onboard-application', 'onboard-fleet', 'cleanup', 'sweep', 'audit'];
+    const machines = readdirSync(path.dirname(ASL_FILE))
+      .filter((f) => f.endsWith('.asl.json'))
+      .map((f) => f.replace('.asl.json', ''))
+      .filter((m) => !NOT_DAY_TWO.includes(m));
+    expect(machines.sort()).toEqual([...new Set(DAY_TWO.map((run) => run.operation))].sort());
+  });
+
+  it('a move, a revert or a rotation stopped in any state it passes through is cleaned the same way: the application as onboarded, the lock free (the runs concurrent, in batches)', async () => {
+    const { sfn, flink } = clients(sb);
+    const dayTwoApps = DAY_TWO.flatMap((run) => run.apps);
+    const application = async (app: string) => (await flink.send(new DescribeApplicationCommand({ ApplicationName: app }))).ApplicationDetail!;
+    // A RUNNING application is made and started on the AWS owned key, then onboarded (snapshotted and restarted on its CMK).
+    const running = new Set(DAY_TWO.filter((run) => run.running).flatMap((run) => run.apps));
+    for (const app of running) {
+      await flink.send(new CreateApplicationCommand({ ApplicationName: app, RuntimeEnvironment: 'FLINK-1_20', ServiceExecutionRole: execRoleArn(A, app) }));
+      await flink.send(new StartApplicationCommand({ ApplicationName: app, RunConfiguration: {} }));
+      for (let i = 0; i < 400 && (await application(app)).ApplicationStatus !== 'RUNNING'; i++) await new Promise((r) => setTimeout(r, 25));
+    }
     const onboardings = await Promise.all(
-      DAY_TWO_STOP_IN.map(async ([, app]) => {
+      dayTwoApps.map(async (app) => {
+        const input = running.has(app)
+          ? { applicationName: app }
+          : { applicationName: app, createApplication: { serviceExecutionRoleArn: execRoleArn(A, app) } };
+        const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: outputs.StateMachineArn, input: JSON.stringify(input) }));
+        return (await ended(sfn, executionArn!)).status;
+      }),
+    );
+    expect(onboardings).toEqual(dayTwoApps.map(() => 'SUCCEEDED'));
+    for (const app of dayTwoApps) expect([app, (await application(app)).ApplicationStatus]).toEqual([app, running.has(app) ? 'RUNNING' : 'READY']);
+    const keyIdOf = async (app: string) =>
+      (await application(app)).ApplicationConfigurationDescription!.ApplicationEncryptionConfigurationDescription!.KeyId!.split('/').pop()!;
+    const changed = (c: StateChange) =>
+      Object.keys({ ...(c.before as object), ...(c.after as object) }).filter(
+        (k) => JSON.stringify((c.before as any)?.[k]) !== JSON.stringify((c.after as any)?.[k]),
+      );
+    let cleaned = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: outputs.CleanupStateMachineArn, maxResults: 1000 }))).executions!.length;
+    const cleanupsOf = new Map<string, string[]>();
+    const seen = new Set<string>();
+    const rows: string[][] = [];
+    const allLeft: string[] = [];
+    const timings: string[] = [];
+    for (const run of DAY_TWO)
+      for (const [, service, operation] of run.stops) if (service && operation) sb.sandbox.faults.setLatency(service, operation, MANY_IN_FLIGHT_MS);
+    // The cleanup's 60 s settle is instant here: its first read is held back past the in-flight call instead.
+    sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', SETTLE_MS);
+    try {
+      // Each batch stops up to LANES runs of each operation at once (DAY_TWO_BATCH in all), the next states
+      // of each, one application each: each cleaned on its own, and its application as onboarded again for the next batch. A run whose
+      // held call landed before the stop did was stopped in a later state: cleaned all the same (checked), and
+      // stopped in its state again in a later batch.
+      type DayTwoCase = { run: DayTwoRun; stop: DayTwoRun['stops'][number]; index: number; attempt: number };
+      const pending: DayTwoCase[][] = DAY_TWO.map((run) => run.stops.map((stop, index) => ({ run, stop, index, attempt: 1 })));
+      for (let batch = 1; pending.some((queue) => queue.length); batch++) {
+        // The runs with the most states left first, up to LANES of each and DAY_TWO_BATCH in all.
+        const order = pending.map((queue, r) => [queue.length, r]).sort(([a], [b]) => b - a);
+        const cases: (DayTwoCase & { app: string })[] = [];
+        for (const [, r] of order)
+          for (const [j, c] of pending[r].splice(0, Math.min(LANES, DAY_TWO_BATCH - cases.length)).entries()) cases.push({ ...c, app: DAY_TWO[r].apps[j] });
+        const keyIds = new Map(await Promise.all(cases.map(async ({ app }) => [app, await keyIdOf(app)] as const)));
+        const before = sb.sandbox.snapshot();
+        const started = Date.now();
+        const stopped = await Promise.all(
+          cases.map(async ({ run, stop: [state], app, attempt }) => {
+            const { executionArn } = await sfn.send(
+              new StartExecutionCommand({
+                stateMachineArn: outputs[run.output],
+                name: `${app}-${state}-${attempt}`,
+                input: JSON.stringify(run.input(app)),
+              }),
+            );
+            await stopIn(executionArn!, state);
+            return executionArn!;
+          }),
+        );
+        for (const executionArn of stopped) expect((await ended(sfn, executionArn)).status).toBe('ABORTED');
+        cleaned += cases.length;
+        for (const c of await cleanups(cleaned)) {
+          if (seen.has(c.executionArn!)) continue;
+          seen.add(c.executionArn!);
+          const of = JSON.parse((await sfn.send(new DescribeExecutionCommand({ executionArn: c.executionArn }))).input!).executionArn;
+          cleanupsOf.set(of, [...(cleanupsOf.get(of) ?? []), c.status!]);
+        }
+        timings.push(`batch ${batch}: ${cases.length} runs stopped and cleaned in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        const changes = sb.sandbox.diff(before);
+        let left = leftoversOfExisting(changes, sb.sandbox.state)
+          .filter((c) => !/^(stepfunctions|logs|lambda|events|sqs)\./.test(c.path))
+          .map((c) => c.path);
+        for (const [k, c] of cases.entries()) {
+          const { run, stop, index, app, attempt } = c;
+          const [state, service] = stop;
+          const states = run.stops.map(([s]) => s);
+          const keyId = keyIds.get(app)!;
+          const owner = await lockOwner(app);
+          // Where it ended: a state whose call is not held may be left before the stop lands, then a later one.
+          const endedIn = endedInState(stopped[k])!;
+          expect(states.slice(index)).toContain(endedIn);
+          const again = !!service && endedIn !== state;
+          if (again) {
+            expect([run.name, state, attempt]).toEqual([run.name, state, expect.any(Number)]);
+            expect(attempt).toBeLessThan(MAX_ATTEMPTS);
+            pending[DAY_TWO.indexOf(run)].push({ run, stop, index, attempt: attempt + 1 });
+          }
+          // What no cleanup takes back, by design: an on-demand rotation's new material (and its rotation record),
+          // made once the run reached RotateKeyOnDemand, and the system snapshot of its restart, made once it
+          // reached RestartApplication (each call held, it lands after the stop); and the period an automatic
+          // rotation set, put back to off, which KMS no longer shows (GetKeyRotationStatus) nor applies.
+          const onDemand = (run.input(app) as { rotation?: string }).rotation === 'on-demand';
+          const reached = (s: string) => states.indexOf(endedIn) >= states.indexOf(s);
+          const keyChange = changes.find((ch) => ch.path === `kms.keys.${keyId}`);
+          const snapshots = left.filter((p) => p.startsWith(`kinesisanalytics.snapshots.${app}/`));
+          const restarted = onDemand && reached('RestartApplication');
+          const kept = [...(keyChange ? changed(keyChange) : []), ...(restarted ? snapshots.map(() => "its restart's snapshot") : [])];
+          const mine = left.filter((p) => (p.includes(app) || p.includes(keyId)) && !(restarted && snapshots.includes(p)));
+          left = left.filter((p) => !(p.includes(app) || p.includes(keyId)) || mine.includes(p));
+          const cleanup = cleanupsOf.get(stopped[k]);
+          rows.push([
+            run.name,
+            endedIn === state ? state : `${state} (stopped in ${endedIn}${again ? ', its call done first: stopped again' : ''})`,
+            cleanup?.join(', ') ?? 'none',
+            String(mine.length),
+            owner ? 'held' : 'free',
+            kept.join(', ') || '-',
+          ]);
+          expect({ run: run.name, state, batch, cleanup, left: mine, owner, kept }).toEqual({
+            run: run.name,
+            state,
+            batch,
+            cleanup: ['SUCCEEDED'],
+            left: [],
+            owner: undefined,
+            kept: [
+              ...(onDemand && reached('RotateKeyOnDemand') ? ['Rotations', 'KeyMaterial'] : []),
+              ...(!onDemand && reached('SetAutomaticRotation') && (keyChange?.after as { RotationEnabled?: boolean })?.RotationEnabled === false
+                ? ['RotationPeriodInDays']
+                : []),
+              ...(restarted ? ["its restart's snapshot"] : []),
+            ],
+          });
+        }
+        allLeft.push(...left);
+      }
+    } finally {
+      sb.sandbox.faults.clear();
+      console.log(
+        `day-two operation stopped in → cleanup (one execution each)\n${['operation | state | cleanup | changes left | lock | kept by design', ...rows.map((r) => r.join(' | '))].join('\n')}\n${timings.join('\n')}`,
+      );
+    }
+    expect(allLeft).toEqual([]);
+    // Every state of every run stopped in: each row its own run.
+    expect(new Set(rows.map(([run, state]) => `${run} ${state.split(' ')[0]}`)).size).toBe(DAY_TWO.reduce((n, run) => n + run.stops.length, 0));
+  }, 300_000);
+
+  it('stops in every compensation state the rollback of an onboarding, a move, a revert and a rotation passes through after a late failure', () => {
+    for (const run of ROLLBACKS) {
+      const definition = JSON.parse(readFileSync(aslFileOf(run.operation), 'utf8'));
+      const catchTarget = definition.States[run.failsIn].Catch.find((c: any) => c.ErrorEquals.includes('States.ALL')).Next;
+      expect({ run: run.name, stops: run.stops.map(([state]) => state) }).toEqual({
+        run: run.name,
+        stops: forwardTaskStates(definition, 'RolledBack', catchTarget),
+      });
+    }
+  });
+
+  it('an operation stopped while its own rollback runs is finished by its cleanup from the ledger: the account as before, the lock free (in batches)', async () => {
+    const { sfn, flink } = clients(sb);
+    const onboarded = ROLLBACKS.filter((run) => !run.creates).flatMap((run) => run.apps);
+    const onboardings = await Promise.all(
+      onboarded.map(async (app) => {
         const input = { applicationName: app, createApplication: { serviceExecutionRoleArn: execRoleArn(A, app) } };
         const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: outputs.StateMachineArn, input: JSON.stringify(input) }));
         return (await ended(sfn, executionArn!)).status;
       }),
     );
-    expect(onboardings).toEqual(DAY_TWO_STOP_IN.map(() => 'SUCCEEDED'));
-    const cleanedBefore = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: outputs.CleanupStateMachineArn }))).executions!.length;
-    const before = sb.sandbox.snapshot();
-    for (const [, , , service, operation] of DAY_TWO_STOP_IN) sb.sandbox.faults.setLatency(service, operation, IN_FLIGHT_MS);
-    // The cleanup's 60 s settle is instant here: its first read is held back past the in-flight call instead.
-    sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', SETTLE_MS);
-    const stopped = await Promise.all(
-      DAY_TWO_STOP_IN.map(async ([output, app, state]) => {
-        const { executionArn } = await sfn.send(
-          new StartExecutionCommand({ stateMachineArn: outputs[output], input: JSON.stringify({ applicationName: app }) }),
-        );
-        await stopIn(executionArn!, state);
-        return executionArn!;
-      }),
-    );
-    for (const executionArn of stopped) expect((await ended(sfn, executionArn)).status).toBe('ABORTED');
-    const done = await cleanups(cleanedBefore + DAY_TWO_STOP_IN.length);
-    sb.sandbox.faults.clear();
-    const statusOf = new Map<string, string>();
-    for (const c of done)
-      statusOf.set(JSON.parse((await sfn.send(new DescribeExecutionCommand({ executionArn: c.executionArn }))).input!).executionArn, c.status!);
-    const left = leftoversOfExisting(sb.sandbox.diff(before), sb.sandbox.state).filter((c) => !/^(stepfunctions|logs|lambda|events|sqs)\./.test(c.path));
+    expect(onboardings).toEqual(onboarded.map(() => 'SUCCEEDED'));
+    /** The application's key (none for an application not made yet). */
+    const keyIdOf = async (app: string) =>
+      (
+        await flink.send(new DescribeApplicationCommand({ ApplicationName: app })).catch(() => undefined)
+      )?.ApplicationDetail?.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription?.KeyId?.split('/').pop();
+    let cleaned = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: outputs.CleanupStateMachineArn, maxResults: 1000 }))).executions!.length;
+    const cleanupsOf = new Map<string, string[]>();
+    const seen = new Set<string>();
     const rows: string[][] = [];
-    for (const [i, [output, app, state]] of DAY_TWO_STOP_IN.entries()) {
-      const mine = left.filter((c) => c.path.includes(app)).map((c) => c.path);
-      const owner = await lockOwner(app);
-      rows.push([output.replace('StateMachineArn', ''), state, statusOf.get(stopped[i]) ?? 'none', String(mine.length), owner ? 'held' : 'free']);
-      expect({ app, state, cleanup: statusOf.get(stopped[i]), left: mine, owner }).toEqual({ app, state, cleanup: 'SUCCEEDED', left: [], owner: undefined });
-    }
-    // What no cleanup takes back, by design: the rotated key's new material (and its rotation record).
-    const rotatedKey = (await clients(sb).flink.send(new DescribeApplicationCommand({ ApplicationName: 'rotated' }))).ApplicationDetail
-      ?.ApplicationConfigurationDescription?.ApplicationEncryptionConfigurationDescription?.KeyId;
-    const changed = (c: StateChange) =>
-      Object.keys({ ...(c.before as object), ...(c.after as object) }).filter(
-        (k) => JSON.stringify((c.before as any)?.[k]) !== JSON.stringify((c.after as any)?.[k]),
+    const allLeft: string[] = [];
+    const timings: string[] = [];
+    for (const run of ROLLBACKS)
+      for (const [, service, operation] of run.stops) if (service && operation) sb.sandbox.faults.setLatency(service, operation, MANY_IN_FLIGHT_MS);
+    sb.sandbox.faults.setLatency('states', 'GetExecutionHistory', SETTLE_MS);
+    try {
+      // Each batch: the next states of every operation's rollback, one application each (a new one for each
+      // onboarding, which creates it; else one of its onboarded applications, as onboarded again once cleaned).
+      const lanesOf = (run: RollbackRun) => (run.creates ? LANES : run.apps.length);
+      type RollbackCase = { run: RollbackRun; stop: RollbackRun['stops'][number]; index: number; attempt: number };
+      const pending: RollbackCase[][] = ROLLBACKS.map((run) => run.stops.map((stop, index) => ({ run, stop, index, attempt: 1 })));
+      for (let batch = 1; pending.some((queue) => queue.length); batch++) {
+        // One application of its own for each state of an onboarding (which creates it, and whose cleanup deletes
+        // it: a second attempt reuses it); else each of its run's, one per run at once.
+        const cases = pending.flatMap((queue, r) =>
+          queue.splice(0, lanesOf(ROLLBACKS[r])).map((c, j) => ({ ...c, app: c.run.creates ? c.run.apps[c.index] : c.run.apps[j] })),
+        );
+        const keyIds = new Map(await Promise.all(cases.map(async ({ app }) => [app, await keyIdOf(app)] as const)));
+        const before = sb.sandbox.snapshot();
+        const started = Date.now();
+        const stopped = await Promise.all(
+          cases.map(async ({ run, stop: [state], app, attempt }) => {
+            sb.sandbox.faults.inject(run.fault(app, keyIds.get(app) ?? app));
+            const { executionArn } = await sfn.send(
+              new StartExecutionCommand({
+                stateMachineArn: outputs[run.output],
+                name: `${app}-undoing-${state}-${attempt}`,
+                input: JSON.stringify(run.input(app)),
+              }),
+            );
+            await stopIn(executionArn!, state);
+            return executionArn!;
+          }),
+        );
+        // Stopped, or (the stop landing after its last call) rolled back to its end: FAILED, no cleanup to start.
+        const endings = await Promise.all(stopped.map((executionArn) => ended(sfn, executionArn)));
+        const statuses = endings.map((e) => e.status!);
+        expect(cases.map(({ run, stop: [state] }, k) => [run.name, state, statuses[k]])).toEqual(
+          cases.map(({ run, stop: [state] }, k) => [run.name, state, statuses[k] === 'FAILED' && state === run.stops.at(-1)![0] ? 'FAILED' : 'ABORTED']),
+        );
+        cleaned += statuses.filter((status) => status === 'ABORTED').length;
+        for (const c of await cleanups(cleaned)) {
+          if (seen.has(c.executionArn!)) continue;
+          seen.add(c.executionArn!);
+          const of = JSON.parse((await sfn.send(new DescribeExecutionCommand({ executionArn: c.executionArn }))).input!).executionArn;
+          cleanupsOf.set(of, [...(cleanupsOf.get(of) ?? []), c.status!]);
+        }
+        timings.push(`batch ${batch}: ${cases.length} runs stopped and cleaned in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        let left = leftoversOfExisting(sb.sandbox.diff(before), sb.sandbox.state)
+          .filter((c) => !/^(stepfunctions|logs|lambda|events|sqs)\./.test(c.path))
+          .map((c) => c.path);
+        for (const [k, { run, stop, index, app, attempt }] of cases.entries()) {
+          const [state, service] = stop;
+          const events = sb.sandbox.state.stepfunctions!.executions[stopped[k]].events as any[];
+          // It failed late, as injected, in the state named, and was rolling back when stopped.
+          const failed = events.find((e) => e.type === 'LambdaFunctionFailed' || e.type === 'TaskFailed');
+          const failure = failed?.lambdaFunctionFailedEventDetails ?? failed?.taskFailedEventDetails;
+          const failedIn = events.findLast((e) => e.type === 'TaskStateEntered' && e.id < failed?.id)?.stateEnteredEventDetails?.name;
+          const endedIn = endedInState(stopped[k])!;
+          const keyId = keyIds.get(app);
+          const mine = left.filter((p) => p.includes(app) || (keyId && p.includes(keyId)));
+          left = left.filter((p) => !mine.includes(p));
+          allLeft.push(...mine);
+          const owner = await lockOwner(app);
+          const cleanup = cleanupsOf.get(stopped[k]);
+          // Its held call landed before the stop did: stopped in a later state, cleaned all the same (checked), and
+          // stopped in its state again in a later batch. (Or it rolled back to its end: nothing to clean.)
+          const rolledBack = statuses[k] === 'FAILED';
+          const again = (!!service && endedIn !== state) || rolledBack;
+          if (again) {
+            expect([run.name, state, attempt]).toEqual([run.name, state, expect.any(Number)]);
+            expect(attempt).toBeLessThan(MAX_ATTEMPTS);
+            pending[ROLLBACKS.indexOf(run)].push({ run, stop, index, attempt: attempt + 1 });
+          }
+          rows.push([
+            run.name,
+            state,
+            rolledBack ? 'RolledBack (its call done first: stopped again)' : again ? `${endedIn} (its call done first: stopped again)` : endedIn,
+            cleanup?.join(', ') ?? 'none',
+            String(mine.length),
+            owner ? 'held' : 'free',
+          ]);
+          const states = run.stops.map(([s]) => s);
+          expect({ run: run.name, state, failedIn, cause: failure?.cause }).toEqual({
+            run: run.name,
+            state,
+            failedIn: run.failsIn,
+            cause: expect.stringContaining('injected: fails for good'),
+          });
+          expect(states.slice(index)).toContain(endedIn);
+          expect({ run: run.name, state, batch, cleanup, left: mine, owner }).toEqual({
+            run: run.name,
+            state,
+            batch,
+            cleanup: rolledBack ? undefined : ['SUCCEEDED'],
+            left: [],
+            owner: undefined,
+          });
+        }
+        allLeft.push(...left);
+      }
+    } finally {
+      sb.sandbox.faults.clear();
+      console.log(
+        `stopped in its own rollback (after a late failure) → cleanup (one execution each)\n${['operation | stopped in | ended in | cleanup | changes left | lock', ...rows.map((r) => r.join(' | '))].join('\n')}\n${timings.join('\n')}`,
       );
-    expect(left).toEqual([]);
-    const rotated = sb.sandbox.diff(before).find((c) => c.path === `kms.keys.${rotatedKey!.split('/').pop()}`);
-    expect(rotated && changed(rotated)).toEqual(['Rotations', 'KeyMaterial']);
-    console.log(
-      `day-two operation stopped in → cleanup\n${['operation | state | cleanup | changes left | lock', ...rows.map((r) => r.join(' | '))].join('\n')}`,
-    );
-  }, 180_000);
+    }
+    expect(allLeft).toEqual([]);
+  }, 240_000);
 
   const sweep = async () => {
     const { sfn } = clients(sb);
@@ -387,7 +857,7 @@ describe('stopped, timed out or redriven: the deployed stack cleans an onboardin
     };
     const cleanupRule = () => cleanupRuleName(sb);
     const cleanupsOf = async (executionArn: string) => {
-      const list = (await sfn().send(new ListExecutionsCommand({ stateMachineArn: outputs.CleanupStateMachineArn }))).executions ?? [];
+      const list = (await sfn().send(new ListExecutionsCommand({ stateMachineArn: outputs.CleanupStateMachineArn, maxResults: 1000 }))).executions ?? [];
       const mine = [];
       for (const c of list) {
         const d = await sfn().send(new DescribeExecutionCommand({ executionArn: c.executionArn }));

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { faultMatrix } from './faults';
-import { newAppInput, world, type World } from './harness';
+import { defaultHandlers, newAppInput, world, type World } from './harness';
 
 const snapshotsOf = (w: World) =>
   Object.values(w.sb.sandbox.state.kinesisanalytics.snapshots).sort((a, b) => a.SnapshotCreationTimestamp - b.SnapshotCreationTimestamp);
@@ -66,6 +66,34 @@ describe('rotate-key', () => {
     expect(taken).toHaveLength(1);
     expect(taken[0].Encryption).toEqual({ KeyType: 'CUSTOMER_MANAGED_KEY', KeyId: key.Arn });
     expect(taken[0].SnapshotCreationTimestamp).toBeGreaterThanOrEqual(key.Rotations[0].RotationDate);
+  });
+
+  it("leaves a restarted application alone in a cleanup's RevertApplication: a restart is no key switch, and is not taken back", async () => {
+    // A cleanup runs RevertApplication for every operation. Given the ledger of a rotation stopped once its
+    // restart was made, it once took the restart's UpdateApplication for a switch and "reverted" it: the
+    // application restarted again, once per pass.
+    w = await world({ flinkDurations: { start: 0, update: 0 } });
+    await w.existingApp('orders', { running: true });
+    expect((await w.machine().run({ applicationName: 'orders' })).status).toBe('SUCCEEDED');
+    const handlers = defaultHandlers();
+    const verify = handlers.VerifyRotation;
+    let reverted: unknown;
+    const versions: number[] = [];
+    handlers.VerifyRotation = async (event) => {
+      // The run's state here (its ledger and its restart made) is what a cleanup of it, stopped here, reads.
+      versions.push((await w.describe('orders')).ApplicationVersionId!);
+      reverted = await handlers.RevertApplication(event);
+      versions.push((await w.describe('orders')).ApplicationVersionId!);
+      return verify(event);
+    };
+    const snapshots = snapshotsOf(w).length;
+    const result = await w.operation('rotate-key', { handlers }).run({ applicationName: 'orders' });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(reverted).toMatchObject({ settled: true, passes: 0, results: [] });
+    expect(versions[1]).toBe(versions[0]);
+    // The rotation's own restart took one snapshot; nothing else did.
+    expect(snapshotsOf(w).length).toBe(snapshots + 1);
+    expect((await w.describe('orders')).ApplicationStatus).toBe('RUNNING');
   });
 
   it('with restart false, leaves a RUNNING application as it runs and says it needs a restart', async () => {
