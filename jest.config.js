@@ -5,6 +5,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // test/exhaustive: the stop matrix and the 101-application fleets, npm run test:exhaustive (CI runs it).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/exhaustive/'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   // Generous: CI's machines have run this suite 1.5x slower than a session's (250 s against 163 s), and a
   // hook or test that outlives its timeout fails the run though nothing is wrong. A real hang still ends red.

@@ -6,7 +6,7 @@
  * request rates off, as in every workflow test: the runner retries at once; `npm run bench:fleet` runs 200
  * with the rates on and real backoff on a virtual clock).
  */
-import { ACCOUNT, REGION, operatorArn, world, type World } from './harness';
+import { ACCOUNT, REGION, operatorArn, world, type World } from '../workflow/harness';
 import { DEFAULT_LIMITS } from '../../local/sandbox/quotas';
 import { findRole } from '../../local/sandbox/lookup';
 

@@ -1,0 +1,219 @@
+/**
+ * The shared operator model (setting sharedOperatorRoleArn): one existing role operates every application,
+ * holding one constant managed policy that the deployment attaches. No step writes to that role, so its
+ * size does not grow with the fleet (the 11th, 17th, 101st application cost it nothing), concurrent runs
+ * cannot lose each other's grants, and no rollback can take away another application's rights. Which key
+ * serves which application is each key policy's to say; the policy engine proves the operator can use a
+ * key only through Managed Flink, for the application its policy names.
+ */
+import { AttachRolePolicyCommand, DetachRolePolicyCommand, GetRoleCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
+import { evaluate } from '../../local/sandbox/authz';
+import { issueSession } from '../../local/sandbox/services/sts';
+import { sharedOperatorKeyPolicy } from '../../lambdas/lib/policies';
+import { SHARED_OPERATOR_POLICY_NAME } from '../../lambdas/lib/names';
+import { ACCOUNT, REGION, accountChanges, appArn, newAppInput, sharedOperatorArn, world, type World } from './harness';
+
+const PIPELINE = 'flink-pipeline';
+const SHARED = sharedOperatorArn(PIPELINE);
+const POLICY_ARN = `arn:aws:iam::${ACCOUNT}:policy/${SHARED_OPERATOR_POLICY_NAME}`;
+const name = (i: number) => `app-${String(i + 1).padStart(3, '0')}`;
+const via = `kinesisanalytics.${REGION}.amazonaws.com`;
+
+/** The suite for a fleet of `count` applications: 12 in npm test, 101 (the 11th, 17th and 101st) in npm run test:exhaustive. */
+export function sharedOperatorSuite(count: number): void {
+  const COUNT = count;
+  const names = Array.from({ length: COUNT }, (_, i) => name(i));
+  describe(`one shared operator role for a whole account of ${COUNT} applications (setting sharedOperatorRoleArn)`, () => {
+    let w: World;
+    beforeAll(async () => {
+      w = await world({ sharedOperator: PIPELINE });
+    });
+    afterAll(() => w.close());
+
+    const keyOf = (app: string) => w.sb.sandbox.state.kinesisanalytics.applications[app].Encryption.KeyId!;
+    const policyOf = (keyArn: string) => JSON.parse(Object.values(w.sb.sandbox.state.kms.keys).find((k) => k.Arn === keyArn)!.Policy);
+
+    it(`onboards ${COUNT} applications (new, READY and RUNNING) through the fleet, never writing to the shared role: the 11th, 17th and 101st as the 1st`, async () => {
+      for (const [i, name] of names.entries()) {
+        if (i % 3 === 0) await w.ensureExecRole(name);
+        else await w.existingApp(name, { running: i % 3 === 2 });
+      }
+      const before = w.sb.sandbox.snapshot();
+      const result = await w.operation('onboard-fleet').run({ applicationNames: names.filter((_, i) => i % 3 !== 0), maxConcurrency: 25 });
+      expect(result.status).toBe('SUCCEEDED');
+      for (const name of names.filter((_, i) => i % 3 === 0)) {
+        const created = await w.machine().run(newAppInput(name));
+        expect({ name, status: created.status }).toEqual({ name, status: 'SUCCEEDED' });
+      }
+      const changes = accountChanges(w, before);
+      expect(changes.filter((c) => c.path.startsWith('iam.'))).toEqual([]);
+      expect(w.sb.sandbox.faults.log.filter((e) => /LimitExceeded|Throttl/.test(e.outcome))).toEqual([]);
+      const role = w.sb.sandbox.state.iam.roles[PIPELINE];
+      expect({ attached: role.AttachedPolicyArns, inline: Object.keys(role.InlinePolicies) }).toEqual({
+        attached: [POLICY_ARN],
+        inline: ['deploy-flink-applications'],
+      });
+      for (const n of [1, 11, 17, 101].filter((n) => n <= COUNT)) {
+        const app = names[n - 1];
+        // Each key's policy names the shared operator for exactly its own application.
+        const operator = policyOf(keyOf(app)).Statement.filter((s: any) => s.Principal?.AWS === SHARED);
+        expect({
+          app,
+          operatorStatements: operator.length,
+          contexts: [...new Set(operator.flatMap((s: any) => Object.values(s.Condition?.StringEquals ?? {})))],
+        }).toEqual({
+          app,
+          operatorStatements: 3,
+          contexts: expect.arrayContaining([appArn(app)]),
+        });
+        expect(JSON.stringify(operator)).not.toMatch(
+          new RegExp(
+            names
+              .filter((x) => x !== app)
+              .map((x) => `${x}"`)
+              .join('|'),
+          ),
+        );
+      }
+    }, 120_000);
+
+    it('lets the shared operator use a key only through Managed Flink, only for the application its policy names (the policy engine)', async () => {
+      const [a, b] = [names[1], names[2]];
+      const [keyA, keyB] = [keyOf(a), keyOf(b)];
+      const s = issueSession(w.sb.sandbox, SHARED, 'prove');
+      const caller = w.sb.sandbox.resolveAccessKey(s.AccessKeyId, s.SessionToken).principal;
+      const decide = (key: string, context: Record<string, string>) =>
+        w.sb.sandbox.evaluate(caller, 'kms:Decrypt', key, {
+          resourcePolicy: policyOf(key),
+          context: { ...context, 'kms:CallerAccount': ACCOUNT },
+        }).decision;
+      const ec = 'kms:EncryptionContext:aws:kinesisanalytics:arn';
+      expect({
+        ownKeyOwnApplication: decide(keyA, { 'kms:ViaService': via, [ec]: appArn(a) }),
+        ownKeyOtherApplication: decide(keyA, { 'kms:ViaService': via, [ec]: appArn(b) }),
+        otherKeyForThisApplication: decide(keyB, { 'kms:ViaService': via, [ec]: appArn(a) }),
+        directlyNotThroughManagedFlink: decide(keyA, { [ec]: appArn(a) }),
+      }).toEqual({
+        ownKeyOwnApplication: 'Allowed',
+        ownKeyOtherApplication: 'ImplicitlyDenied',
+        otherKeyForThisApplication: 'ImplicitlyDenied',
+        directlyNotThroughManagedFlink: 'ImplicitlyDenied',
+      });
+    });
+
+    it('bounds the shared operator by its own policy too: through Managed Flink, for an application of this account, even on a key that delegates to IAM', () => {
+      const key = `arn:aws:kms:${REGION}:${ACCOUNT}:key/11111111-2222-3333-4444-555555555555`;
+      const delegating = {
+        Version: '2012-10-17',
+        Statement: [
+          { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' },
+        ],
+      };
+      const decide = (action: string, context: Record<string, string>) =>
+        evaluate({
+          principal: `arn:aws:sts::${ACCOUNT}:assumed-role/${PIPELINE}/s`,
+          action,
+          resource: key,
+          resourceAccount: ACCOUNT,
+          context: { 'aws:PrincipalArn': SHARED, ...context },
+          identityPolicies: [
+            { name: SHARED_OPERATOR_POLICY_NAME, document: sharedOperatorKeyPolicy({ scope: { account: ACCOUNT, region: REGION } }) as never },
+          ],
+          resourcePolicy: delegating as never,
+        }).decision;
+      const ec = 'kms:EncryptionContext:aws:kinesisanalytics:arn';
+      expect({
+        viaMsfForAnApplication: decide('kms:Decrypt', { 'kms:ViaService': via, [ec]: appArn('any') }),
+        directly: decide('kms:Decrypt', { [ec]: appArn('any') }),
+        withoutApplicationContext: decide('kms:GenerateDataKey', { 'kms:ViaService': via }),
+        anotherAccountsApplication: decide('kms:Decrypt', { 'kms:ViaService': via, [ec]: appArn('any').replace(ACCOUNT, '444455556666') }),
+        encrypt: decide('kms:Encrypt', { 'kms:ViaService': via, [ec]: appArn('any') }),
+        manage: decide('kms:PutKeyPolicy', { 'kms:ViaService': via }),
+      }).toEqual({
+        viaMsfForAnApplication: 'Allowed',
+        directly: 'ImplicitlyDenied',
+        withoutApplicationContext: 'ImplicitlyDenied',
+        anotherAccountsApplication: 'ImplicitlyDenied',
+        encrypt: 'ImplicitlyDenied',
+        manage: 'ImplicitlyDenied',
+      });
+    });
+
+    it('lets the orchestrator assume the shared role and read it, never write to it', () => {
+      const s = issueSession(w.sb.sandbox, w.orchestratorArn, 'prove');
+      const orchestrator = w.sb.sandbox.resolveAccessKey(s.AccessKeyId, s.SessionToken).principal;
+      const decisions = Object.fromEntries(
+        ['sts:AssumeRole', 'iam:GetRole', 'iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:DeleteRolePolicy', 'iam:TagRole'].map(
+          (action) => [action, w.sb.sandbox.evaluate(orchestrator, action, SHARED).decision],
+        ),
+      );
+      expect(decisions).toEqual({
+        'sts:AssumeRole': 'Allowed',
+        'iam:GetRole': 'Allowed',
+        'iam:PutRolePolicy': 'ImplicitlyDenied',
+        'iam:AttachRolePolicy': 'ImplicitlyDenied',
+        'iam:UpdateAssumeRolePolicy': 'ImplicitlyDenied',
+        'iam:DeleteRolePolicy': 'ImplicitlyDenied',
+        'iam:TagRole': 'ImplicitlyDenied',
+      });
+    });
+
+    it('reverts and moves an application with the shared operator, writing nothing to that role', async () => {
+      const [moved, reverted] = [names[4], names[5]];
+      const before = w.sb.sandbox.snapshot();
+      expect((await w.operation('move-key').run({ applicationName: moved })).status).toBe('SUCCEEDED');
+      expect((await w.operation('revert-to-aws-owned-key').run({ applicationName: reverted })).status).toBe('SUCCEEDED');
+      expect((await w.describe(reverted)).ApplicationConfigurationDescription!.ApplicationEncryptionConfigurationDescription!.KeyType).toBe('AWS_OWNED_KEY');
+      expect(accountChanges(w, before).filter((c) => c.path.startsWith('iam.'))).toEqual([]);
+    });
+
+    it('the audit finds nothing to say of the operator while the policy is attached, and says it when it is not', async () => {
+      const app = names[1];
+      const audit = async () => ((await w.operation('audit').run({ applicationName: app })).output as any).findings.map((f: any) => f.GeneratorId as string);
+      expect((await audit()).filter((id: string) => /operator-key-policy/.test(id))).toEqual([]);
+      await w.root.iam.send(new DetachRolePolicyCommand({ RoleName: PIPELINE, PolicyArn: POLICY_ARN }));
+      try {
+        expect((await audit()).filter((id: string) => /operator-key-policy/.test(id)).length).toBe(1);
+      } finally {
+        await w.root.iam.send(new AttachRolePolicyCommand({ RoleName: PIPELINE, PolicyArn: POLICY_ARN }));
+      }
+    });
+
+    it('refuses, changing nothing, while the shared role lacks the policy the deployment attaches', async () => {
+      await w.root.iam.send(new DetachRolePolicyCommand({ RoleName: PIPELINE, PolicyArn: POLICY_ARN }));
+      await w.ensureExecRole('unattached');
+      const before = w.sb.sandbox.snapshot();
+      try {
+        const result = await w.machine().run(newAppInput('unattached'));
+        expect({ status: result.status, error: result.error }).toEqual({ status: 'FAILED', error: 'PreconditionFailed' });
+        expect(result.cause).toContain(`lacks the managed policy ${SHARED_OPERATOR_POLICY_NAME}`);
+        expect(accountChanges(w, before)).toEqual([]);
+      } finally {
+        await w.root.iam.send(new AttachRolePolicyCommand({ RoleName: PIPELINE, PolicyArn: POLICY_ARN }));
+      }
+    });
+
+    it('refuses, changing nothing, while the shared role does not trust the orchestrator, and says what to add', async () => {
+      const trust = (await w.root.iam.send(new GetRoleCommand({ RoleName: PIPELINE }))).Role!.AssumeRolePolicyDocument!;
+      await w.root.iam.send(
+        new UpdateAssumeRolePolicyCommand({
+          RoleName: PIPELINE,
+          PolicyDocument: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'sts:AssumeRole' }],
+          }),
+        }),
+      );
+      await w.ensureExecRole('refused');
+      const before = w.sb.sandbox.snapshot();
+      try {
+        const result = await w.machine().run(newAppInput('refused'));
+        expect({ status: result.status, error: result.error }).toEqual({ status: 'FAILED', error: 'PreconditionFailed' });
+        expect(result.cause).toContain(`does not trust the orchestrator ${w.orchestratorArn}; add this statement to its trust policy`);
+        expect(accountChanges(w, before)).toEqual([]);
+      } finally {
+        await w.root.iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: PIPELINE, PolicyDocument: decodeURIComponent(trust) }));
+      }
+    });
+  });
+}
