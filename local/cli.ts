@@ -4,7 +4,7 @@
  * sandbox already listening (`--endpoint`), or on real AWS through the standard credential chain.
  */
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { startSandbox } from './sandbox/server';
 import { consoleMounts, consoleUrl } from './console/server';
 import { ROOT_ACCESS_KEY, ROOT_SECRET_KEY } from './sandbox/sandbox';
@@ -133,7 +133,10 @@ targetOptions(
     .option(
       '--key-id <application=key>',
       'adopt this key for this application (its policy is checked first; repeatable)',
-      (v: string, all: string[]) => [...all, v],
+      (v: string, all: string[]) => {
+        if (!/^[^=]+=.+$/.test(v)) throw new InvalidArgumentError(`expected <application>=<key>, got ${v}`);
+        return [...all, v];
+      },
       [] as string[],
     )
     .option('--max-concurrency <n>', 'onboardings at once (1-40; default 5)', (v) => Number(v))

@@ -6,7 +6,7 @@
 import type { KeyMetadata } from '@aws-sdk/client-kms';
 import { isDeepStrictEqual } from 'node:util';
 import { refusedRequests } from './key-policy-check';
-import { appArn, type Context } from './names';
+import { SHARED_OPERATOR_POLICY_NAME, appArn, type Context } from './names';
 import { operatorCmkPolicy, sharedOperatorKeyPolicy } from './policies';
 import type { EncryptionConfig } from './reads';
 
@@ -186,7 +186,9 @@ export function checkApplication(ctx: Context, o: Observed, expect: Expectations
         "Operator's key policy is missing or changed",
         `${o.operatorRoleArn} ${!o.operatorRoleExists ? 'does not exist' : o.operatorKeyPolicy === undefined ? `holds no policy for ${keyArn}` : `holds a policy for ${keyArn} that differs from the documented one`}: Start, Stop, UpdateApplication and snapshots of ${o.applicationName} need it.`,
         'onboard-application',
-        'Run onboard-application: GrantOperatorKeyAccess puts the documented policy back.',
+        o.sharedOperator
+          ? `Deploy the stack with sharedOperatorRoleArn: it attaches ${SHARED_OPERATOR_POLICY_NAME} to the shared operator role.`
+          : 'Run onboard-application: GrantOperatorKeyAccess puts the documented policy back.',
       ),
     );
   }

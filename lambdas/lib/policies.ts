@@ -319,7 +319,8 @@ export function operatorCmkPolicy(p: { scope: Scope; keyArn: string; application
 
 /**
  * A shared operator's CMK policy (setting sharedOperatorRoleArn), one constant managed policy for any number
- * of applications: the statements of operatorCmkPolicy on this account's and Region's keys, each bound to
+ * of applications: the statements of operatorCmkPolicy on this account's and Region's keys that carry the
+ * workflow's managed-by tag (the keys it creates; a shared deployment adopts none), each bound to
  * `kms:ViaService` and to the encryption context of an application of this account and Region. Which key
  * serves which application is the key policy's to say (it names the role and that one application's ARN;
  * without the account delegation, which the settings refuse with a shared operator, IAM alone grants nothing
@@ -327,7 +328,9 @@ export function operatorCmkPolicy(p: { scope: Scope; keyArn: string; application
  */
 export function sharedOperatorKeyPolicy(p: { scope: Scope }): PolicyDocument {
   const keys = `arn:${partitionOf(p.scope)}:kms:${p.scope.region}:${p.scope.account}:key/*`;
-  const via = { 'kms:ViaService': viaService(p.scope.region) };
+  // Only the workflow's own keys, none of which delegates to IAM: another key whose policy does would
+  // otherwise be the role's to use for any application.
+  const via = { 'kms:ViaService': viaService(p.scope.region), [`aws:ResourceTag/${MANAGED_BY_KEY}`]: MANAGED_BY_VALUE };
   const anyApplication = { StringLike: { [ENCRYPTION_CONTEXT_KEY]: applicationArnOf(p.scope, '*') } };
   return document([
     { Sid: 'DescribeKeysViaMsf', Effect: 'Allow', Action: 'kms:DescribeKey', Resource: keys, Condition: { StringEquals: via } },

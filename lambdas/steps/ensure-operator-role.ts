@@ -145,7 +145,7 @@ function checkedSharedOperator(arn: string, orchestratorRoleArn: string, role: R
   const setting = `(setting sharedOperatorRoleArn)`;
   if (role?.Arn !== arn)
     throw new PreconditionFailed(
-      `The shared operator role ${arn} ${setting} ${role ? `is ${role.Arn}, at another path` : 'does not exist'}; create it, or deploy without the setting.`,
+      `The shared operator role ${arn} ${setting} does not exist with that path (the orchestrator may read only that ARN); create it, or deploy with the role's own ARN.`,
     );
   if (!trustedArns(decodePolicy(role.AssumeRolePolicyDocument)).includes(orchestratorRoleArn)) {
     const statement = roleTrustPolicy({ trustedPrincipalArns: [orchestratorRoleArn] }).Statement[0];

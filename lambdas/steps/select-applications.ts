@@ -58,6 +58,8 @@ export interface FleetSelection {
    * onboarding restarts them; the two groups' maxConcurrency add up to the fleet's (see `fleetGroups`).
    */
   groups: FleetGroup[];
+  /** Groups run at once: 2 when their slots fit maxConcurrency, else 1 (one after the other). */
+  groupConcurrency: number;
   skipped: { applicationName: string; reason: string }[];
 }
 
@@ -114,7 +116,8 @@ export function fleetInput(input: unknown): FleetInput {
     problems.push('keyIds: must map application names to the keys to adopt, {"<applicationName>": "<key ARN, key ID or alias>"}');
   if (i.maxConcurrency !== undefined && !intIn(i.maxConcurrency, 1, MAX_CONCURRENCY))
     problems.push(`maxConcurrency: must be an integer from 1 to ${MAX_CONCURRENCY}`);
-  const maxConcurrency = intIn(i.maxConcurrency, 1, MAX_CONCURRENCY) ? (i.maxConcurrency as number) : 5;
+  // A bad maxConcurrency is reported alone: the restarts are then checked against the widest bound.
+  const maxConcurrency = intIn(i.maxConcurrency, 1, MAX_CONCURRENCY) ? (i.maxConcurrency as number) : i.maxConcurrency === undefined ? 5 : MAX_CONCURRENCY;
   if (i.maxConcurrentRestarts !== undefined && !intIn(i.maxConcurrentRestarts, 1, maxConcurrency))
     problems.push(`maxConcurrentRestarts: must be an integer from 1 to maxConcurrency (${maxConcurrency})`);
   if (i.toleratedFailurePercentage !== undefined && !intIn(i.toleratedFailurePercentage, 0, 100))
@@ -132,8 +135,8 @@ export function fleetInput(input: unknown): FleetInput {
 /**
  * The Map's groups: applications not READY when selected (RUNNING, or busy and on the way back to running:
  * onboarding waits for them, then its switch restarts them) at most maxConcurrentRestarts at once, the rest
- * in the slots left of maxConcurrency (at least one), so together at most maxConcurrency run — but for
- * maxConcurrentRestarts = maxConcurrency with both groups present, where the rest still get one. Plan mode
+ * in the slots left of maxConcurrency (at least one): together at most maxConcurrency, or, where the rest's
+ * one slot would exceed it, the groups one after the other (`groupConcurrency`). Plan mode
  * restarts nothing: one group. Empty groups are left out.
  */
 export function fleetGroups(config: FleetInput, applications: (FleetItem & { status?: string })[]): FleetGroup[] {
@@ -148,6 +151,13 @@ export function fleetGroups(config: FleetInput, applications: (FleetItem & { sta
   ].filter((g) => g.applications.length);
 }
 
+/**
+ * How many groups run at once: side by side while their slots add up to at most maxConcurrency, one after
+ * the other when they do not (maxConcurrency 1, or maxConcurrentRestarts = maxConcurrency with both groups).
+ */
+export const groupConcurrency = (config: FleetInput, groups: FleetGroup[]): number =>
+  groups.reduce((n, g) => n + g.maxConcurrency, 0) <= config.maxConcurrency ? 2 : 1;
+
 const glob = (pattern: string) =>
   new RegExp(
     `^${pattern
@@ -158,6 +168,10 @@ const glob = (pattern: string) =>
 
 export const handler = task('SelectApplications', 'orchestrator', async (event: { input: unknown; execution: { Id: string } }): Promise<FleetSelection> => {
   const config = fleetInput(event.input);
+  if (config.keyIds && deployment().sharedOperatorRoleArn)
+    throw new InvalidInput(
+      'keyIds: a deployment with a shared operator role (sharedOperatorRoleArn) adopts no key: its policy covers only the keys the workflow creates',
+    );
   deployment();
   const context = contextOf(event.execution.Id);
   const { flink } = await clientsAs('orchestrator', { step: 'SelectApplications', context, applicationName: '*' }, 'read');
@@ -205,5 +219,6 @@ export const handler = task('SelectApplications', 'orchestrator', async (event: 
       status: app?.ApplicationStatus ?? s.ApplicationStatus,
     });
   }
-  return { context, config, groups: fleetGroups(config, applications), skipped };
+  const groups = fleetGroups(config, applications);
+  return { context, config, groups, groupConcurrency: groupConcurrency(config, groups), skipped };
 });

@@ -23,9 +23,18 @@ const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 
 export const handler = task('ValidateInput', 'none', async (event: ValidateInputEvent): Promise<Pick<WorkflowState, 'config' | 'context' | 'ledger'>> => {
   const config = validateInput(event.input, event.operation);
-  deployment();
+  const d = deployment();
   const context = contextOf(event.execution.Id);
   const problems: string[] = [];
+  // The shared operator's one policy covers only the workflow's own keys (tagged managed-by): an adopted key,
+  // perhaps delegating to IAM, would be usable by that role for any of its applications.
+  if (config.keyId && d.sharedOperatorRoleArn)
+    problems.push(
+      `keyId: a deployment with a shared operator role (sharedOperatorRoleArn) adopts no key: its policy covers only the keys the workflow creates`,
+    );
+  const shared = d.sharedOperatorRoleArn?.split(':');
+  if (shared && shared[4] !== context.account)
+    problems.push(`sharedOperatorRoleArn: ${d.sharedOperatorRoleArn} is not in account ${context.account}, where the application is`);
   if (!TAG_VALUE.test(context.executionArn)) {
     problems.push(
       `execution name ${JSON.stringify(context.executionName)}: the execution ARN tags what the run creates, and tag values allow only letters, digits, spaces and _ . : / = + - @ (256 at most); start it under another name`,

@@ -7,7 +7,7 @@
 import { TagResourceCommand } from '@aws-sdk/client-kinesis-analytics-v2';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { ACCOUNT, REGION, world, type World } from './harness';
-import { fleetGroups, fleetInput } from '../../lambdas/steps/select-applications';
+import { fleetGroups, fleetInput, groupConcurrency } from '../../lambdas/steps/select-applications';
 import { VirtualTime } from '../../bench/virtual-time';
 
 const appArn = (name: string) => `arn:aws:kinesisanalytics:${REGION}:${ACCOUNT}:application/${name}`;
@@ -211,6 +211,10 @@ describe('onboard-fleet', () => {
       { restarts: false, maxConcurrency: 5, startSpreadSeconds: 1, applications: ['a', 'b', 'c'].map((n) => item(n, 'plan')) },
     ]);
     expect(fleetGroups(fleetInput({}), [apps[1]])).toEqual([{ restarts: false, maxConcurrency: 5, startSpreadSeconds: 1, applications: [item('b')] }]);
+    // Side by side while the slots fit; at maxConcurrency 1 (1 + 1 slots) one group after the other.
+    const config1 = fleetInput({ maxConcurrency: 1 });
+    expect(groupConcurrency(config1, fleetGroups(config1, apps))).toBe(1);
+    expect(groupConcurrency(fleetInput({}), fleetGroups(fleetInput({}), apps))).toBe(2);
     // 25 at once start over 5 s: about KMS's 5 CreateKey a second.
     expect(fleetGroups(fleetInput({ maxConcurrency: 25 }), apps).map((g) => g.startSpreadSeconds)).toEqual([5, 5]);
   });

@@ -10,7 +10,7 @@ import { AttachRolePolicyCommand, DetachRolePolicyCommand, GetRoleCommand, Updat
 import { evaluate } from '../../local/sandbox/authz';
 import { issueSession } from '../../local/sandbox/services/sts';
 import { sharedOperatorKeyPolicy } from '../../lambdas/lib/policies';
-import { SHARED_OPERATOR_POLICY_NAME } from '../../lambdas/lib/names';
+import { MANAGED_BY_KEY, MANAGED_BY_VALUE, SHARED_OPERATOR_POLICY_NAME } from '../../lambdas/lib/names';
 import { ACCOUNT, REGION, accountChanges, appArn, newAppInput, sharedOperatorArn, world, type World } from './harness';
 
 const PIPELINE = 'flink-pipeline';
@@ -101,7 +101,7 @@ export function sharedOperatorSuite(count: number): void {
       });
     });
 
-    it('bounds the shared operator by its own policy too: through Managed Flink, for an application of this account, even on a key that delegates to IAM', () => {
+    it("bounds the shared operator by its own policy too, even on a key that delegates to IAM: only the workflow's keys, through Managed Flink, for an application of this account", () => {
       const key = `arn:aws:kms:${REGION}:${ACCOUNT}:key/11111111-2222-3333-4444-555555555555`;
       const delegating = {
         Version: '2012-10-17',
@@ -122,15 +122,19 @@ export function sharedOperatorSuite(count: number): void {
           resourcePolicy: delegating as never,
         }).decision;
       const ec = 'kms:EncryptionContext:aws:kinesisanalytics:arn';
+      // The workflow's own keys carry its managed-by tag; another team's key, delegating or not, does not.
+      const ours = { [`aws:ResourceTag/${MANAGED_BY_KEY}`]: MANAGED_BY_VALUE };
       expect({
-        viaMsfForAnApplication: decide('kms:Decrypt', { 'kms:ViaService': via, [ec]: appArn('any') }),
-        directly: decide('kms:Decrypt', { [ec]: appArn('any') }),
-        withoutApplicationContext: decide('kms:GenerateDataKey', { 'kms:ViaService': via }),
-        anotherAccountsApplication: decide('kms:Decrypt', { 'kms:ViaService': via, [ec]: appArn('any').replace(ACCOUNT, '444455556666') }),
-        encrypt: decide('kms:Encrypt', { 'kms:ViaService': via, [ec]: appArn('any') }),
-        manage: decide('kms:PutKeyPolicy', { 'kms:ViaService': via }),
+        viaMsfForAnApplication: decide('kms:Decrypt', { 'kms:ViaService': via, [ec]: appArn('any'), ...ours }),
+        notTheWorkflowsKey: decide('kms:Decrypt', { 'kms:ViaService': via, [ec]: appArn('any') }),
+        directly: decide('kms:Decrypt', { [ec]: appArn('any'), ...ours }),
+        withoutApplicationContext: decide('kms:GenerateDataKey', { 'kms:ViaService': via, ...ours }),
+        anotherAccountsApplication: decide('kms:Decrypt', { 'kms:ViaService': via, [ec]: appArn('any').replace(ACCOUNT, '444455556666'), ...ours }),
+        encrypt: decide('kms:Encrypt', { 'kms:ViaService': via, [ec]: appArn('any'), ...ours }),
+        manage: decide('kms:PutKeyPolicy', { 'kms:ViaService': via, ...ours }),
       }).toEqual({
         viaMsfForAnApplication: 'Allowed',
+        notTheWorkflowsKey: 'ImplicitlyDenied',
         directly: 'ImplicitlyDenied',
         withoutApplicationContext: 'ImplicitlyDenied',
         anotherAccountsApplication: 'ImplicitlyDenied',
@@ -177,6 +181,17 @@ export function sharedOperatorSuite(count: number): void {
       } finally {
         await w.root.iam.send(new AttachRolePolicyCommand({ RoleName: PIPELINE, PolicyArn: POLICY_ARN }));
       }
+    });
+
+    it('adopts no key (its policy would not cover it), refusing the input before any call', async () => {
+      await w.existingApp('adopter');
+      const before = w.sb.sandbox.snapshot();
+      w.sb.sandbox.faults.log.length = 0;
+      const result = await w.machine().run({ applicationName: 'adopter', keyId: `arn:aws:kms:${REGION}:${ACCOUNT}:key/11111111-2222-3333-4444-555555555555` });
+      expect({ status: result.status, error: result.error }).toEqual({ status: 'FAILED', error: 'InvalidInput' });
+      expect(result.cause).toContain('keyId: a deployment with a shared operator role (sharedOperatorRoleArn) adopts no key');
+      expect(w.sb.sandbox.faults.log).toEqual([]);
+      expect(accountChanges(w, before)).toEqual([]);
     });
 
     it('refuses, changing nothing, while the shared role lacks the policy the deployment attaches', async () => {

@@ -141,7 +141,9 @@ const identityDecides = (sandbox: Sandbox): PolicyDocument => ({
  */
 function callerDenials(sandbox: Sandbox, caller: Principal, appArn: string, key: Key): string[] {
   const resourcePolicy = keyPolicyOf(key);
-  return callerRequests(sandbox, caller, appArn).flatMap(([action, context]) => {
+  return callerRequests(sandbox, caller, appArn).flatMap(([action, request]) => {
+    // KMS evaluates every request on a key with the key's tags (aws:ResourceTag/<k>).
+    const context = { ...keyTags(key), ...request };
     const result = sandbox.evaluate(caller, action, key.Arn, { resourcePolicy, context });
     const byIam = sandbox.evaluate(caller, action, key.Arn, { resourcePolicy: identityDecides(sandbox), context });
     if (result.decision === 'Allowed' && byIam.decision === 'Allowed') return [];
@@ -155,11 +157,14 @@ function callerDenials(sandbox: Sandbox, caller: Principal, appArn: string, key:
   });
 }
 
+/** `aws:ResourceTag/<k>` of a key, as KMS adds them to every request's context. */
+const keyTags = (key: Key): Record<string, string> => Object.fromEntries(key.Tags.map((t) => [`aws:ResourceTag/${t.TagKey}`, t.TagValue]));
+
 /** What the service principals may not do with the key for this application (facts §1, §4 (c)). */
 function serviceDenials(sandbox: Sandbox, appArn: string, key: Key): string[] {
   const resourcePolicy = keyPolicyOf(key);
-  return serviceRequests(sandbox, appArn).flatMap(([principal, action, context]) =>
-    sandbox.evaluate(principal, action, key.Arn, { resourcePolicy, context }).decision === 'Allowed'
+  return serviceRequests(sandbox, appArn).flatMap(([principal, action, request]) =>
+    sandbox.evaluate(principal, action, key.Arn, { resourcePolicy, context: { ...keyTags(key), ...request } }).decision === 'Allowed'
       ? []
       : [`The key policy of ${key.Arn} does not allow ${principal} to perform ${action} for ${appArn}`],
   );
