@@ -201,14 +201,15 @@ export class OnboardingStack extends Stack {
       // Attached by the deployment, so no step ever writes to a role that is not the workflow's own.
       this.sharedOperatorPolicy = new iam.ManagedPolicy(this, 'SharedOperatorKeyPolicy', {
         managedPolicyName: SHARED_OPERATOR_POLICY_NAME,
-        description: 'The shared Managed Flink operator: CMKs whose key policy names it, only through Managed Flink, for an application of this account',
+        description:
+          "The shared Managed Flink operator: the workflow's CMKs (tagged managed-by), only through Managed Flink, for an application of this account",
         document: iam.PolicyDocument.fromJson(sharedOperatorKeyPolicy({ scope: here })),
         roles: [iam.Role.fromRoleArn(this, 'SharedOperatorRole', settings.sharedOperatorRoleArn, { mutable: false })],
       });
       Validations.of(this.sharedOperatorPolicy).acknowledge({
         id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
         reason:
-          'Keys are created at run time, one per application: every statement is bound to kms:ViaService and an application encryption context, and each key policy names the one application it serves',
+          "Keys are created at run time, one per application: every statement needs the workflow's managed-by tag on the key, kms:ViaService and an application encryption context, and each key policy names the one application it serves",
       });
     }
     Validations.of(orchestratorPolicyResource).acknowledge({

@@ -11,7 +11,8 @@
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { awsClients, type Access, type AwsClients, type Credentials } from './clients';
 import { RoleNotYetAssumable, isAwsError } from './errors';
-import { SESSION_PREFIX, operatorRoleArn, type Context } from './names';
+import { SESSION_PREFIX, appArn, operatorRoleArn, type Context } from './names';
+import { sharedOperatorSessionPolicy } from './policies';
 import { deployment } from './settings';
 
 export type Persona = 'orchestrator' | 'operator' | 'key-admin';
@@ -32,15 +33,15 @@ export const sessionName = (actor: Pick<Actor, 'context'>) => `${SESSION_PREFIX}
 export const personaRoleArn = (persona: Exclude<Persona, 'orchestrator'>, actor: Actor) =>
   persona === 'key-admin' ? deployment().keyAdminRoleArn : operatorRoleArn(actor.context, deployment(), actor.applicationName);
 
-async function assume(roleArn: string, actor: Actor): Promise<Credentials> {
+async function assume(roleArn: string, actor: Actor, policy?: string): Promise<Credentials> {
   const name = sessionName(actor);
-  const key = `${roleArn}\u0000${actor.context.executionArn}\u0000${process.env.AWS_ENDPOINT_URL ?? ''}\u0000${process.env.AWS_ACCESS_KEY_ID ?? ''}`;
+  const key = `${roleArn}\u0000${actor.context.executionArn}\u0000${policy ?? ''}\u0000${process.env.AWS_ENDPOINT_URL ?? ''}\u0000${process.env.AWS_ACCESS_KEY_ID ?? ''}`;
   const held = sessions.get(key);
   if (held?.expiration && held.expiration.getTime() - Date.now() > REFRESH_MS) return held;
   // A container serves many runs: sessions of runs gone by are dropped once they would be refreshed anyway.
   for (const [k, c] of sessions) if (!c.expiration || c.expiration.getTime() - Date.now() <= REFRESH_MS) sessions.delete(k);
   try {
-    const out = await awsClients().sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: name, DurationSeconds: 900 }));
+    const out = await awsClients().sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: name, DurationSeconds: 900, Policy: policy }));
     const c = out.Credentials!;
     const credentials = { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken, expiration: c.Expiration };
     sessions.set(key, credentials);
@@ -56,13 +57,19 @@ async function assume(roleArn: string, actor: Actor): Promise<Credentials> {
   }
 }
 
+/** A shared operator is someone else's role: each session of it is one application's operator, no more. */
+const sessionPolicyFor = (persona: Persona, actor: Actor): string | undefined =>
+  persona === 'operator' && deployment().sharedOperatorRoleArn
+    ? JSON.stringify(sharedOperatorSessionPolicy({ scope: actor.context, applicationArn: appArn(actor.context, actor.applicationName) }))
+    : undefined;
+
 /**
  * Clients acting as `persona` for `actor`; `read` ones refuse every write. `maxAttempts` gives one call
  * the SDK's own retries (the environment says 1: the state machine owns retries).
  */
 export async function clientsAs(persona: Persona, actor: Actor, access: Access, maxAttempts?: number): Promise<AwsClients> {
   if (persona === 'orchestrator') return awsClients(undefined, access, maxAttempts);
-  return awsClients(await assume(personaRoleArn(persona, actor), actor), access, maxAttempts);
+  return awsClients(await assume(personaRoleArn(persona, actor), actor, sessionPolicyFor(persona, actor)), access, maxAttempts);
 }
 
 /** After an ExpiredToken (the session outlived the clock it was issued on): assume afresh next time. */

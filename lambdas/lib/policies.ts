@@ -356,6 +356,42 @@ export function sharedOperatorKeyPolicy(p: { scope: Scope }): PolicyDocument {
 }
 
 /**
+ * The session policy the orchestrator assumes a shared operator role with. That role is someone else's and
+ * may hold far more than an operator needs, so each session is cut down to this one application's operator:
+ * Managed Flink on the application (created only with the workflow's tag), a role passed only to Managed
+ * Flink, and KMS only through Managed Flink for this application's encryption context. STS takes at most
+ * 2,048 characters.
+ */
+export function sharedOperatorSessionPolicy(p: { scope: Scope; applicationArn: string }): PolicyDocument {
+  const via = { 'kms:ViaService': viaService(p.scope.region) };
+  return document([
+    { Sid: 'ThisApplication', Effect: 'Allow', Action: 'kinesisanalytics:*', Resource: p.applicationArn },
+    {
+      Sid: 'CreateItTagged',
+      Effect: 'Allow',
+      Action: 'kinesisanalytics:CreateApplication',
+      Resource: '*',
+      Condition: { StringEquals: { [`aws:RequestTag/${MANAGED_BY_KEY}`]: MANAGED_BY_VALUE } },
+    },
+    {
+      Sid: 'PassRolesToMsf',
+      Effect: 'Allow',
+      Action: 'iam:PassRole',
+      Resource: '*',
+      Condition: { StringEquals: { 'iam:PassedToService': DURABLE_STATE_SERVICE } },
+    },
+    { Sid: 'DescribeKeysViaMsf', Effect: 'Allow', Action: 'kms:DescribeKey', Resource: '*', Condition: { StringEquals: via } },
+    {
+      Sid: 'UseKeysViaMsfForThisApplication',
+      Effect: 'Allow',
+      Action: values('kms:CreateGrant', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'),
+      Resource: '*',
+      Condition: { StringEquals: { ...via, [ENCRYPTION_CONTEXT_KEY]: p.applicationArn } },
+    },
+  ]);
+}
+
+/**
  * The key administrator's identity policy (facts §3 "Sample key-admin IAM policy", tightened):
  * - kms:CreateKey only for symmetric encryption keys (the only kind MSF is known to take, facts §1), with
  *   kms:ListKeys and kms:ListAliases — all three authorize on `*` only;
@@ -445,7 +481,8 @@ export const boundaryPolicyArn = (scope: Scope) => `arn:${partitionOf(scope)}:ia
  *   with iam:ListRoles (names only) the sweeper finds what stopped executions left.
  * - Its lock table (one item per application, scanned by the sweeper), whether a lock's holder execution has
  *   ended, and an ended execution's history (its ledger, for its cleanup).
- * - Only with `sharedOperatorRoleArn`: reading that role (its trust and attached policies) and assuming it.
+ * - Only with `sharedOperatorRoleArn`: reading that role (its trust and attached policies) and assuming it,
+ *   always with sharedOperatorSessionPolicy (personas.ts), so never with more than one application's operator rights.
  * - Only with `securityHubFindings`: importing the audit's findings into Security Hub as this account's own
  *   default product — the one product ARN, no reads of Security Hub, no other product or account.
  */

@@ -25,13 +25,15 @@ export interface AuthzRequest {
   identityPolicies: { name: string; document: PolicyDocument }[];
   /** The principal's permissions boundary (a managed policy), when it has one. */
   permissionsBoundary?: { name: string; document: PolicyDocument };
+  /** The role session's session policy (AssumeRole `Policy`), when it was given one. */
+  sessionPolicy?: PolicyDocument;
   resourcePolicy?: PolicyDocument;
 }
 
 export interface AuthzResult {
   decision: Decision;
   /** Which kind of policy decided a denial, for AWS's AccessDenied wording. */
-  deniedBy?: 'identity' | 'resource' | 'boundary';
+  deniedBy?: 'identity' | 'resource' | 'boundary' | 'session';
 }
 
 const validators = { identity: validateIdentityPolicy, resource: validateResourcePolicy, trust: validateTrustPolicy };
@@ -129,6 +131,16 @@ function simulate(req: AuthzRequest, withResourcePolicy: boolean, withBoundary =
 }
 
 export function evaluate(req: AuthzRequest): AuthzResult {
+  // A session policy limits a role session as a boundary does (identity policies, and resource policies
+  // that name the role rather than the session): allowed only when allowed under both. The evaluator's
+  // unvalidated entry point takes no session policy, hence the second pass with it in the boundary's place.
+  if (req.sessionPolicy) {
+    const { sessionPolicy, ...rest } = req;
+    const bounded = evaluate(rest);
+    if (bounded.decision !== 'Allowed') return bounded;
+    const bySession = evaluate({ ...rest, permissionsBoundary: { name: 'SessionPolicy', document: sessionPolicy } });
+    return bySession.decision === 'Allowed' ? bySession : { decision: bySession.decision, deniedBy: 'session' };
+  }
   const decision = simulate(req, true);
   if (decision === 'Allowed') return { decision };
   // Which policy said no, for AWS's wording. The boundary is named when the request would pass

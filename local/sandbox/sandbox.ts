@@ -23,6 +23,8 @@ export interface Principal {
   sessionName?: string;
   /** `aws:userid`: the account id for root, `<RoleId>:<session>` for a role session. */
   userId: string;
+  /** The session policy the role session was given (AssumeRole `Policy`). */
+  sessionPolicy?: PolicyDocument;
 }
 
 /** Async durations of Managed Flink work, in ms of sandbox clock. */
@@ -201,6 +203,7 @@ export class Sandbox {
         roleName,
         sessionName: session.RoleSessionName,
         userId: `${session.RoleId}:${session.RoleSessionName}`,
+        ...(session.Policy && { sessionPolicy: session.Policy }),
       },
     };
   }
@@ -273,13 +276,14 @@ export class Sandbox {
       context: { ...(isService ? {} : this.principalContext(principal)), ...opts.context },
       identityPolicies: isService ? [] : this.identityPolicies(principal),
       permissionsBoundary: isService ? undefined : this.permissionsBoundary(principal),
+      sessionPolicy: isService ? undefined : principal.sessionPolicy,
       resourcePolicy: opts.resourcePolicy,
     });
   }
 
   /** `resource` as the message shows it: an ARN, or IAM's own wording (`role <name>`, `policy <arn>`). */
   accessDenied(service: string, who: string, action: string, resource: string, result: AuthzResult): AwsError {
-    const kind = { identity: 'an identity-based policy', resource: 'a resource-based policy', boundary: 'a permissions boundary' }[
+    const kind = { identity: 'an identity-based policy', resource: 'a resource-based policy', boundary: 'a permissions boundary', session: 'a session policy' }[
       result.deniedBy ?? 'identity'
     ];
     const why =

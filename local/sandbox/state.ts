@@ -61,6 +61,8 @@ export interface Session {
   RoleId: string;
   RoleSessionName: string;
   Expiration: number;
+  /** AssumeRole's session policy: the session may do at most what it and the role's policies allow. */
+  Policy?: PolicyDocument;
 }
 
 export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';

@@ -284,4 +284,37 @@ describe('sandbox STS', () => {
       });
     });
   });
+  describe('session policies (AssumeRole Policy)', () => {
+    it('limits the session to what both its role and its session policy allow, and says a session policy denied it', async () => {
+      const { arn, sts } = await caller();
+      const target = await createRole(
+        unique('Target'),
+        trusting(arn),
+        doc({ Effect: 'Allow', Action: 'kms:ListKeys', Resource: '*' }, { Effect: 'Allow', Action: 'iam:ListRoles', Resource: '*' }),
+      );
+      const only = doc({ Effect: 'Allow', Action: 'kms:ListKeys', Resource: '*' });
+      const { Credentials: c } = await sts.send(new AssumeRoleCommand({ RoleArn: target.Arn, RoleSessionName: 'cut', Policy: only }));
+      const session = clients(sb, { accessKeyId: c!.AccessKeyId!, secretAccessKey: c!.SecretAccessKey!, sessionToken: c!.SessionToken });
+      await expect(session.kms.send(new ListKeysCommand({}))).resolves.toBeDefined();
+      await expect(session.iam.send(new ListRolesCommand({}))).rejects.toMatchObject({
+        name: 'AccessDenied',
+        message: expect.stringMatching(
+          /is not authorized to perform: iam:ListRoles on resource: .* because no session policy allows the iam:ListRoles action$/,
+        ),
+      });
+    });
+
+    it('refuses a session policy that is not JSON (MalformedPolicyDocument) or longer than 2,048 characters (ValidationError)', async () => {
+      const { arn, sts } = await caller();
+      const target = await createRole(unique('Target'), trusting(arn));
+      await expect(sts.send(new AssumeRoleCommand({ RoleArn: target.Arn, RoleSessionName: 'bad', Policy: '{nope' }))).rejects.toMatchObject({
+        // The wire code is MalformedPolicyDocument; the SDK names its modelled exception so.
+        name: 'MalformedPolicyDocumentException',
+      });
+      const long = doc({ Effect: 'Allow', Action: 'kms:ListKeys', Resource: `arn:aws:kms:us-east-1:${ACCOUNT}:key/${'a'.repeat(2048)}` });
+      await expect(sts.send(new AssumeRoleCommand({ RoleArn: target.Arn, RoleSessionName: 'long', Policy: long }))).rejects.toMatchObject({
+        name: 'ValidationError',
+      });
+    });
+  });
 });

@@ -143,6 +143,25 @@ export function sharedOperatorSuite(count: number): void {
       });
     });
 
+    it("acts as the shared operator only through sessions cut down to one application's operator (a session policy)", () => {
+      const [app, other] = [names[1], names[2]];
+      const session = Object.values(w.sb.sandbox.state.sts.sessions).find(
+        (x) => x.RoleArn === SHARED && JSON.stringify(x.Policy ?? {}).includes(`application/${app}"`),
+      );
+      expect(session).toBeDefined();
+      const operator = w.sb.sandbox.resolveAccessKey(session!.AccessKeyId, session!.SessionToken).principal;
+      const s = issueSession(w.sb.sandbox, SHARED, 'pipeline-build');
+      const pipeline = w.sb.sandbox.resolveAccessKey(s.AccessKeyId, s.SessionToken).principal;
+      const decide = (who: typeof operator, action: string, resource: string) => w.sb.sandbox.evaluate(who, action, resource).decision;
+      expect({
+        ownApplication: decide(operator, 'kinesisanalytics:UpdateApplication', appArn(app)),
+        anotherApplication: decide(operator, 'kinesisanalytics:UpdateApplication', appArn(other)),
+        deleteAnother: decide(operator, 'kinesisanalytics:DeleteApplication', appArn(other)),
+        pipelineItself: decide(pipeline, 'kinesisanalytics:UpdateApplication', appArn(other)),
+      }).toEqual({ ownApplication: 'Allowed', anotherApplication: 'ImplicitlyDenied', deleteAnother: 'ImplicitlyDenied', pipelineItself: 'Allowed' });
+      expect(JSON.stringify(session!.Policy).length).toBeLessThanOrEqual(2048);
+    });
+
     it('lets the orchestrator assume the shared role and read it, never write to it', () => {
       const s = issueSession(w.sb.sandbox, w.orchestratorArn, 'prove');
       const orchestrator = w.sb.sandbox.resolveAccessKey(s.AccessKeyId, s.SessionToken).principal;

@@ -8,7 +8,8 @@ import { AwsError } from '../errors';
 import { findRole } from '../lookup';
 import { isoTime } from '../protocols/query';
 import type { Principal, Sandbox, Service } from '../sandbox';
-import type { Session } from '../state';
+import type { PolicyDocument, Session } from '../state';
+import { validatePolicy } from '../authz';
 
 const validation = (message: string) => new AwsError('ValidationError', message, 400);
 const CHAINING_LIMIT = 'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.';
@@ -41,7 +42,7 @@ function validate(checks: [member: string, value: unknown, c: Constraint][]): vo
  * Issues role-session credentials. Used by AssumeRole, and by the sandbox itself to play a service
  * that assumes a role for you (Lambda with a function's execution role), which root cannot do.
  */
-export function issueSession(sandbox: Sandbox, roleArn: string, sessionName: string, durationSeconds = 3600): Session {
+export function issueSession(sandbox: Sandbox, roleArn: string, sessionName: string, durationSeconds = 3600, policy?: PolicyDocument): Session {
   const role = findRole(sandbox.state, roleArn);
   if (!role) throw new AwsError('NoSuchEntity', `The role with ARN ${roleArn} cannot be found.`, 404);
   const session: Session = {
@@ -52,6 +53,7 @@ export function issueSession(sandbox: Sandbox, roleArn: string, sessionName: str
     RoleId: role.RoleId,
     RoleSessionName: sessionName,
     Expiration: sandbox.clock.now() + durationSeconds * 1000,
+    ...(policy && { Policy: policy }),
   };
   // Expired sessions are dropped here so the table does not grow without bound.
   for (const [k, s] of Object.entries(sandbox.state.sts.sessions)) if (s.Expiration <= sandbox.clock.now()) delete sandbox.state.sts.sessions[k];
@@ -76,6 +78,19 @@ export function assumeRoleAsService(sandbox: Sandbox, servicePrincipal: string, 
     }).decision === 'Allowed';
   if (!trusted) throw new AwsError('AccessDenied', `User: ${servicePrincipal} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, 403);
   return issueSession(sandbox, roleArn, sessionName);
+}
+
+/** A session policy as STS takes it: an identity policy in JSON, or MalformedPolicyDocument. */
+function sessionPolicyOf(text: string): PolicyDocument {
+  let doc: PolicyDocument;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new AwsError('MalformedPolicyDocument', 'The policy is not in the valid JSON format.', 400);
+  }
+  const problems = validatePolicy(doc, 'identity');
+  if (problems.length) throw new AwsError('MalformedPolicyDocument', problems.join('; '), 400);
+  return doc;
 }
 
 function credentialsOf(s: Session) {
@@ -104,7 +119,9 @@ export const stsService: Service = {
         ['roleArn', roleArn, { min: 20, max: 2048 }],
         ['roleSessionName', sessionName, { min: 2, max: 64, pattern: '[\\w+=,.@-]*' }],
         ['durationSeconds', input.DurationSeconds, { minValue: 900, maxValue: 43200 }],
+        ['policy', input.Policy, { max: 2048 }],
       ]);
+      const policy = input.Policy === undefined ? undefined : sessionPolicyOf(String(input.Policy));
       // Six colon-separated parts with a partition, service and resource, or STS refuses it as AWS does.
       if (!/^arn:[^:]+:[^:]+:[^:]*:[^:]*:[^:]+$/.test(roleArn!)) throw validation(`${roleArn} is invalid`);
       if (caller.kind === 'root') throw new AwsError('AccessDenied', 'Roles may not be assumed by root accounts.', 403);
@@ -123,7 +140,7 @@ export const stsService: Service = {
       });
       if (result.decision === 'ExplicitlyDenied') throw sandbox.accessDenied('sts', caller.arn, 'sts:AssumeRole', role.Arn, result);
       if (result.decision !== 'Allowed') throw denied();
-      const session = issueSession(sandbox, role.Arn, sessionName!, duration);
+      const session = issueSession(sandbox, role.Arn, sessionName!, duration, policy);
       return {
         Credentials: credentialsOf(session),
         AssumedRoleUser: {
