@@ -219,11 +219,17 @@ export type Mount = (req: MountRequest, sandbox: Sandbox) => Promise<WireRespons
 export async function startSandbox(options: SandboxOptions & { port?: number; host?: string; mounts?: Record<string, Mount> } = {}): Promise<RunningSandbox> {
   const sandbox = createSandbox(options);
   const mounts = Object.entries(options.mounts ?? {});
+  const host = options.host ?? '127.0.0.1';
+  const loopbackOnly = LOOPBACK.has(host) || host === 'localhost';
   const server = createServer((req, res) => {
+    const refusal = foreignRequest(req, loopbackOnly);
+    if (refusal) {
+      res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ error: refusal }));
+      return;
+    }
     void serve(sandbox, req, res, mounts);
   });
   server.keepAliveTimeout = 5000;
-  const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 4566, host, resolve);
@@ -248,6 +254,21 @@ export async function startSandbox(options: SandboxOptions & { port?: number; ho
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
+
+/**
+ * Why a request that only a web page could have sent is refused, if it is: the account's root keys are
+ * public constants and the control endpoint is unsigned, so a page elsewhere must not reach either — by DNS
+ * rebinding (a Host that is not loopback, while the sandbox listens on loopback only) or by a cross-site
+ * request (an Origin other than the sandbox's own; browsers send it, SDKs do not).
+ */
+function foreignRequest(req: IncomingMessage, loopbackOnly: boolean): string | undefined {
+  const host = req.headers.host ?? '';
+  if (loopbackOnly && !LOOPBACK_HOST.test(host)) return `Host ${host || '(none)'} is not this sandbox's: it serves loopback names only`;
+  const origin = req.headers.origin;
+  if (origin !== undefined && URL.parse(origin)?.host !== host) return `Origin ${origin} is not this sandbox's (${host}): cross-site requests are refused`;
+  return undefined;
+}
 
 async function serve(sandbox: Sandbox, req: IncomingMessage, res: ServerResponse, mounts: [string, Mount][]): Promise<void> {
   const chunks: Buffer[] = [];

@@ -2,7 +2,8 @@ import { XMLParser } from 'fast-xml-parser';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
 import { clients, testSandbox } from './helpers';
-import type { RunningSandbox } from '../../local/sandbox/server';
+import { startSandbox, type RunningSandbox } from '../../local/sandbox/server';
+import { request } from 'node:http';
 
 describe('sandbox server: identity and wire protocol', () => {
   let sb: RunningSandbox;
@@ -76,6 +77,36 @@ describe('sandbox server: identity and wire protocol', () => {
     const { sts } = clients(sb);
     await expect(sts.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({ name: 'Throttling' });
     await expect(sts.send(new GetCallerIdentityCommand({}))).resolves.toMatchObject({ Account: '000000000000' });
+  });
+});
+
+describe('sandbox server: requests only a web page elsewhere could send', () => {
+  let sb: RunningSandbox;
+  beforeAll(async () => {
+    sb = await startSandbox({ port: 0 });
+  });
+  afterAll(() => sb.close());
+
+  /** A raw request with the headers a browser would set (fetch may not set Host). */
+  const send = (path: string, headers: Record<string, string>) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: sb.port, path, method: 'GET', headers }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+  it('refuses a Host that is not a loopback name (DNS rebinding) and an Origin other than its own, and serves its own', async () => {
+    const own = `127.0.0.1:${sb.port}`;
+    expect((await send('/_sandbox/health', { host: `rebound.example:${sb.port}` })).status).toBe(403);
+    const crossSite = await send('/_sandbox/state', { host: own, origin: 'http://evil.example' });
+    expect(crossSite).toEqual({ status: 403, body: expect.stringContaining('Origin http://evil.example is not this sandbox') });
+    expect((await send('/_sandbox/health', { host: own, origin: `http://${own}` })).status).toBe(200);
+    expect((await send('/_sandbox/health', { host: `localhost:${sb.port}` })).status).toBe(200);
+    expect((await send('/_sandbox/health', { host: own, origin: 'null' })).status).toBe(403);
   });
 });
 
