@@ -498,29 +498,30 @@ export function orchestratorPolicy(p: {
   const partition = partitionOf(p.scope);
   const roles = `arn:${partition}:iam::${p.scope.account}:role${p.rolePath}*`;
   const bounded = { StringEquals: { 'iam:PermissionsBoundary': p.permissionsBoundaryArn } };
+  const reads = ['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies', 'iam:ListRolePolicies'];
+  // With a shared operator no run makes or changes a role under rolePath: reading them is left (the sweeper's).
+  const shared = !!p.sharedOperatorRoleArn;
   const statements: Statement[] = [
-    {
-      Sid: 'ReadAndRemoveOperatorRoles',
-      Effect: 'Allow',
-      Action: values(
-        'iam:DeleteRole',
-        'iam:GetRole',
-        'iam:GetRolePolicy',
-        'iam:ListAttachedRolePolicies',
-        'iam:ListRolePolicies',
-        'iam:TagRole',
-        'iam:UpdateAssumeRolePolicy',
-      ),
-      Resource: roles,
-    },
-    {
-      Sid: 'WriteOnlyBoundedOperatorRoles',
-      Effect: 'Allow',
-      Action: values('iam:CreateRole', 'iam:DeleteRolePolicy', 'iam:PutRolePermissionsBoundary', 'iam:PutRolePolicy'),
-      Resource: roles,
-      Condition: bounded,
-    },
-    { Sid: 'AssumePersonas', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: values(roles, p.keyAdminRoleArn) },
+    shared
+      ? { Sid: 'ReadOperatorRoles', Effect: 'Allow', Action: values(...reads), Resource: roles }
+      : {
+          Sid: 'ReadAndRemoveOperatorRoles',
+          Effect: 'Allow',
+          Action: values(...reads, 'iam:DeleteRole', 'iam:TagRole', 'iam:UpdateAssumeRolePolicy'),
+          Resource: roles,
+        },
+    ...(shared
+      ? []
+      : [
+          {
+            Sid: 'WriteOnlyBoundedOperatorRoles',
+            Effect: 'Allow' as const,
+            Action: values('iam:CreateRole', 'iam:DeleteRolePolicy', 'iam:PutRolePermissionsBoundary', 'iam:PutRolePolicy'),
+            Resource: roles,
+            Condition: bounded,
+          },
+        ]),
+    { Sid: 'AssumePersonas', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: shared ? p.keyAdminRoleArn : values(roles, p.keyAdminRoleArn) },
     {
       Sid: 'ReadManagedFlinkApplications',
       Effect: 'Allow',

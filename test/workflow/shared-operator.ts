@@ -162,6 +162,26 @@ export function sharedOperatorSuite(count: number): void {
       expect(JSON.stringify(session!.Policy).length).toBeLessThanOrEqual(2048);
     });
 
+    it('leaves the orchestrator no right to make, change or assume a role under rolePath, which no run then needs', () => {
+      const s = issueSession(w.sb.sandbox, w.orchestratorArn, 'prove');
+      const orchestrator = w.sb.sandbox.resolveAccessKey(s.AccessKeyId, s.SessionToken).principal;
+      const underPath = `arn:aws:iam::${ACCOUNT}:role/msf-cmk/msf-cmk-operator-anything`;
+      const decisions = Object.fromEntries(
+        ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:DeleteRole', 'iam:UpdateAssumeRolePolicy', 'sts:AssumeRole', 'iam:GetRole'].map((action) => [
+          action,
+          w.sb.sandbox.evaluate(orchestrator, action, underPath, { context: { 'iam:PermissionsBoundary': w.deployment.permissionsBoundaryArn } }).decision,
+        ]),
+      );
+      expect(decisions).toEqual({
+        'iam:CreateRole': 'ImplicitlyDenied',
+        'iam:PutRolePolicy': 'ImplicitlyDenied',
+        'iam:DeleteRole': 'ImplicitlyDenied',
+        'iam:UpdateAssumeRolePolicy': 'ImplicitlyDenied',
+        'sts:AssumeRole': 'ImplicitlyDenied',
+        'iam:GetRole': 'Allowed',
+      });
+    });
+
     it('lets the orchestrator assume the shared role and read it, never write to it', () => {
       const s = issueSession(w.sb.sandbox, w.orchestratorArn, 'prove');
       const orchestrator = w.sb.sandbox.resolveAccessKey(s.AccessKeyId, s.SessionToken).principal;
