@@ -3,7 +3,7 @@
  * import, so the stack, the tests and the sandbox use the same objects.
  */
 
-import { SESSION_PREFIX } from '../lambdas/lib/names';
+import { SESSION_PREFIX, roleNameOf } from '../lambdas/lib/names';
 
 /** An EventBridge event pattern, in the JSON form AWS takes (`detail-type`, not CDK's `detailType`). */
 export type EventPattern = { [field: string]: unknown };
@@ -62,7 +62,7 @@ export const CLOUDTRAIL_EVENT_SOURCE = 'kinesisanalytics.amazonaws.com';
  */
 export const operatorSessionArnPrefix = (p: OperatorOf) =>
   p.sharedOperatorRoleArn
-    ? `arn:${p.partition}:sts::${p.account}:assumed-role/${p.sharedOperatorRoleArn.split('/').at(-1)}/${SESSION_PREFIX}`
+    ? `arn:${p.partition}:sts::${p.account}:assumed-role/${roleNameOf(p.sharedOperatorRoleArn)}/${SESSION_PREFIX}`
     : `arn:${p.partition}:sts::${p.account}:assumed-role/${p.operatorRolePrefix}`;
 type OperatorOf = { partition: string; account: string; operatorRolePrefix: string; sharedOperatorRoleArn?: string };
 

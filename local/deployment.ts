@@ -24,7 +24,7 @@ import {
   sharedOperatorKeyPolicy,
 } from '../lambdas/lib/policies';
 import { deploymentEnvironment, validateSettings, type Deployment, type Settings } from '../lambdas/lib/settings';
-import { SHARED_OPERATOR_POLICY_NAME, type Scope } from '../lambdas/lib/names';
+import { SHARED_OPERATOR_POLICY_NAME, roleNameOf, type Scope } from '../lambdas/lib/names';
 import { SERVICE_NAME } from '../lambdas/lib/observability';
 
 export const ORCHESTRATOR_ROLE = 'MsfCmkOrchestrator';
@@ -104,7 +104,7 @@ export async function deployLocally(
     await iam
       .send(new CreatePolicyCommand({ PolicyName: SHARED_OPERATOR_POLICY_NAME, PolicyDocument: JSON.stringify(sharedOperatorKeyPolicy({ scope })) }))
       .catch(unlessExists('EntityAlreadyExistsException'));
-    await iam.send(new AttachRolePolicyCommand({ RoleName: settings.sharedOperatorRoleArn.split('/').at(-1)!, PolicyArn }));
+    await iam.send(new AttachRolePolicyCommand({ RoleName: roleNameOf(settings.sharedOperatorRoleArn), PolicyArn }));
   }
   return { ...settings, orchestratorRoleArn, keyAdminRoleArn, permissionsBoundaryArn };
 }

@@ -45,9 +45,12 @@ export const appArn = (ctx: Context, applicationName: string) => applicationArn(
 /** Every role session the workflow opens starts so: what tells its calls from others' as a shared operator. */
 export const SESSION_PREFIX = 'msf-cmk.';
 
+/** A role's name from its ARN (the name is its last path segment). */
+export const roleNameOf = (roleArn: string) => roleArn.slice(roleArn.lastIndexOf('/') + 1);
+
 /** One operator role per application (IAM role names: at most 64 characters), or the deployment's shared one. */
 export const operatorRoleName = (s: Pick<Settings, 'operatorRolePrefix' | 'sharedOperatorRoleArn'>, applicationName: string) =>
-  s.sharedOperatorRoleArn ? s.sharedOperatorRoleArn.split('/').at(-1)! : boundedName(`${s.operatorRolePrefix}${applicationName}`, 64);
+  s.sharedOperatorRoleArn ? roleNameOf(s.sharedOperatorRoleArn) : boundedName(`${s.operatorRolePrefix}${applicationName}`, 64);
 
 export const roleArn = (ctx: Context, path: string, name: string) => `arn:${ctx.partition}:iam::${ctx.account}:role${path}${name}`;
 

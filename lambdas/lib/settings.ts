@@ -7,6 +7,7 @@
 import Ajv, { type ErrorObject } from 'ajv';
 import schema from './settings.schema.json';
 import { InvalidDeployment } from './errors';
+import { roleNameOf } from './names';
 
 export interface Settings {
   rolePath: string;
@@ -63,9 +64,8 @@ export function validateSettings(input: Record<string, unknown>): Settings {
   }
   const shared = copy.sharedOperatorRoleArn;
   if (shared) {
-    const [, , , , , resource] = shared.split(':');
-    const roleName = resource.split('/').at(-1)!;
-    const path = resource.slice('role'.length, -roleName.length);
+    const roleName = roleNameOf(shared);
+    const path = shared.slice(shared.indexOf(':role/') + ':role'.length, -roleName.length);
     // The orchestrator writes to the roles under rolePath; a shared role is someone else's, which it only assumes.
     if (path.startsWith(copy.rolePath))
       problems.push(`sharedOperatorRoleArn: ${shared} is under rolePath ${copy.rolePath}, where the orchestrator manages its own operator roles`);
