@@ -229,7 +229,10 @@ export async function startSandbox(options: SandboxOptions & { port?: number; ho
     }
     void serve(sandbox, req, res, mounts);
   });
-  server.keepAliveTimeout = 5000;
+  // Idle keep-alive sockets stay open for 10 minutes. A server that closes one while a client reuses it makes
+  // that request fail with ECONNRESET, and SDK clients making one attempt (tests, AWS_MAX_ATTEMPTS=1) then
+  // fail outright; Node's 5 s default did so under load. close() still ends every connection at once.
+  server.keepAliveTimeout = 600_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 4566, host, resolve);
