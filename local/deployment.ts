@@ -24,7 +24,7 @@ import {
   sharedOperatorKeyPolicy,
 } from '../lambdas/lib/policies';
 import { deploymentEnvironment, validateSettings, type Deployment, type Settings } from '../lambdas/lib/settings';
-import { SHARED_OPERATOR_POLICY_NAME, roleNameOf, type Scope } from '../lambdas/lib/names';
+import { SHARED_OPERATOR_POLICY_NAME, roleNameOf, sharedOperatorPolicyArn, type Scope } from '../lambdas/lib/names';
 import { SERVICE_NAME } from '../lambdas/lib/observability';
 
 export const ORCHESTRATOR_ROLE = 'MsfCmkOrchestrator';
@@ -100,7 +100,7 @@ export async function deployLocally(
   );
   if (settings.sharedOperatorRoleArn) {
     // As the stack does: one constant policy, attached to the existing role (which must exist, as in CloudFormation).
-    const PolicyArn = `arn:${scope.partition}:iam::${scope.account}:policy/${SHARED_OPERATOR_POLICY_NAME}`;
+    const PolicyArn = sharedOperatorPolicyArn(scope);
     await iam
       .send(new CreatePolicyCommand({ PolicyName: SHARED_OPERATOR_POLICY_NAME, PolicyDocument: JSON.stringify(sharedOperatorKeyPolicy({ scope })) }))
       .catch(unlessExists('EntityAlreadyExistsException'));

@@ -69,6 +69,7 @@ export const BASE_POLICY_NAME = 'msf-cmk-base';
 export const cmkPolicyName = (keyId: string) => `msf-cmk-key-${keyId}`;
 /** A shared operator's one managed policy for every key (the stack attaches it; no step writes to that role). */
 export const SHARED_OPERATOR_POLICY_NAME = 'msf-cmk-shared-operator-keys';
+export const sharedOperatorPolicyArn = (scope: Scope) => `arn:${partitionOf(scope)}:iam::${scope.account}:policy/${SHARED_OPERATOR_POLICY_NAME}`;
 
 // ---- ownership tags ----
 

@@ -4,11 +4,10 @@
  * operator role (setting sharedOperatorRoleArn), which holds the stack's one managed policy for every key
  * and which no step writes to. Steps and the audit ask here, so neither model leaks into them.
  */
-import { paginateListAttachedRolePolicies, type IAMClient } from '@aws-sdk/client-iam';
+import { GetPolicyCommand, GetPolicyVersionCommand, paginateListAttachedRolePolicies, type IAMClient } from '@aws-sdk/client-iam';
 import { unlessMissing } from './errors';
-import { SHARED_OPERATOR_POLICY_NAME, cmkPolicyName, type Context } from './names';
-import { sharedOperatorKeyPolicy } from './policies';
-import { getRolePolicy } from './reads';
+import { SHARED_OPERATOR_POLICY_NAME, cmkPolicyName, sharedOperatorPolicyArn, type Context } from './names';
+import { decodePolicy, getRolePolicy } from './reads';
 import { deployment } from './settings';
 
 export const sharedOperator = (): boolean => !!deployment().sharedOperatorRoleArn;
@@ -27,10 +26,15 @@ export const attachedPolicyNames = (iam: IAMClient, roleName: string): Promise<s
   );
 
 /**
- * What the operator holds for this key, or undefined. A shared operator holds the stack's policy when it is
- * attached; its document is the stack's to keep (CloudFormation drift detection sees it), so it is not read.
+ * What the operator holds for this key, or undefined: its inline policy for the key, or for a shared
+ * operator the default version of the stack's policy while it is attached (a widened version shows).
  */
 export async function operatorKeyPolicyOf(iam: IAMClient, ctx: Context, roleName: string, keyId: string): Promise<unknown> {
   if (!sharedOperator()) return getRolePolicy(iam, roleName, cmkPolicyName(keyId));
-  return (await attachedPolicyNames(iam, roleName))?.includes(SHARED_OPERATOR_POLICY_NAME) ? sharedOperatorKeyPolicy({ scope: ctx }) : undefined;
+  if (!(await attachedPolicyNames(iam, roleName))?.includes(SHARED_OPERATOR_POLICY_NAME)) return undefined;
+  const PolicyArn = sharedOperatorPolicyArn(ctx);
+  const policy = await unlessMissing(iam.send(new GetPolicyCommand({ PolicyArn })), 'NoSuchEntity');
+  if (!policy) return undefined;
+  const version = await iam.send(new GetPolicyVersionCommand({ PolicyArn, VersionId: policy.Policy!.DefaultVersionId }));
+  return decodePolicy(version.PolicyVersion?.Document);
 }

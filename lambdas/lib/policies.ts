@@ -6,7 +6,16 @@
  * plain string as in the documented examples), because the workflow compares the document it would
  * write with the one in AWS to decide whether anything changed.
  */
-import { IN_USE_KEY, IN_USE_VALUE, MANAGED_BY_KEY, MANAGED_BY_VALUE, applicationArn as applicationArnOf, partitionOf, type Scope } from './names';
+import {
+  IN_USE_KEY,
+  IN_USE_VALUE,
+  MANAGED_BY_KEY,
+  MANAGED_BY_VALUE,
+  applicationArn as applicationArnOf,
+  partitionOf,
+  sharedOperatorPolicyArn,
+  type Scope,
+} from './names';
 
 export type ConditionValue = string | string[];
 export type Condition = Record<string, Record<string, ConditionValue>>;
@@ -555,12 +564,21 @@ export function orchestratorPolicy(p: {
   ];
   // A shared operator is someone else's role: read (to check its trust and policy) and assume, never write.
   if (p.sharedOperatorRoleArn)
-    statements.push({
-      Sid: 'ReadAndAssumeSharedOperator',
-      Effect: 'Allow',
-      Action: values('iam:GetRole', 'iam:ListAttachedRolePolicies', 'sts:AssumeRole'),
-      Resource: p.sharedOperatorRoleArn,
-    });
+    statements.push(
+      {
+        Sid: 'ReadAndAssumeSharedOperator',
+        Effect: 'Allow',
+        Action: values('iam:GetRole', 'iam:ListAttachedRolePolicies', 'sts:AssumeRole'),
+        Resource: p.sharedOperatorRoleArn,
+      },
+      // The audit compares the stack's policy as it stands with what the stack wrote.
+      {
+        Sid: 'ReadSharedOperatorPolicy',
+        Effect: 'Allow',
+        Action: values('iam:GetPolicy', 'iam:GetPolicyVersion'),
+        Resource: sharedOperatorPolicyArn(p.scope),
+      },
+    );
   if (p.securityHubFindings)
     statements.push({ Sid: 'PublishAuditFindings', Effect: 'Allow', Action: 'securityhub:BatchImportFindings', Resource: securityHubProductArn(p.scope) });
   return document(statements);

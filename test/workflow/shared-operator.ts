@@ -6,7 +6,15 @@
  * serves which application is each key policy's to say; the policy engine proves the operator can use a
  * key only through Managed Flink, for the application its policy names.
  */
-import { AttachRolePolicyCommand, DetachRolePolicyCommand, GetRoleCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
+import {
+  AttachRolePolicyCommand,
+  CreatePolicyVersionCommand,
+  DeletePolicyVersionCommand,
+  DetachRolePolicyCommand,
+  GetRoleCommand,
+  SetDefaultPolicyVersionCommand,
+  UpdateAssumeRolePolicyCommand,
+} from '@aws-sdk/client-iam';
 import { evaluate } from '../../local/sandbox/authz';
 import { issueSession } from '../../local/sandbox/services/sts';
 import { sharedOperatorKeyPolicy } from '../../lambdas/lib/policies';
@@ -219,6 +227,23 @@ export function sharedOperatorSuite(count: number): void {
         expect((await audit()).filter((id: string) => /operator-key-policy/.test(id)).length).toBe(1);
       } finally {
         await w.root.iam.send(new AttachRolePolicyCommand({ RoleName: PIPELINE, PolicyArn: POLICY_ARN }));
+      }
+    });
+
+    it('the audit finds the stack policy widened in place (a new default version) and names the redeploy', async () => {
+      const app = names[1];
+      const widened = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] };
+      const { PolicyVersion } = await w.root.iam.send(
+        new CreatePolicyVersionCommand({ PolicyArn: POLICY_ARN, PolicyDocument: JSON.stringify(widened), SetAsDefault: true }),
+      );
+      try {
+        const findings = ((await w.operation('audit').run({ applicationName: app })).output as any).findings.filter((f: any) =>
+          /operator-key-policy/.test(f.GeneratorId),
+        );
+        expect(findings.map((f: any) => f.Remediation.Recommendation.Text)).toEqual([expect.stringContaining('Deploy the stack with sharedOperatorRoleArn')]);
+      } finally {
+        await w.root.iam.send(new SetDefaultPolicyVersionCommand({ PolicyArn: POLICY_ARN, VersionId: 'v1' }));
+        await w.root.iam.send(new DeletePolicyVersionCommand({ PolicyArn: POLICY_ARN, VersionId: PolicyVersion!.VersionId }));
       }
     });
 
