@@ -2,7 +2,8 @@
  * What the CDK stack deploys besides the functions and state machines, made in an account through the
  * SDK — for local runs on the in-process runner (the sandbox's own deployment of the synthesized template
  * is the faithful path). The policies are the same pure builders the stack uses; the names and settings
- * come from the same schema. Idempotent: a second call converges the policies.
+ * come from the same schema. Idempotent: a second call converges the roles' policies (a shared operator's
+ * managed policy is made once, as its content depends on nothing but the scope).
  */
 import {
   AttachRolePolicyCommand,

@@ -2,7 +2,8 @@
  * The operator's CMK rights in either operator model: one role per application, which holds an inline
  * `msf-cmk-key-<keyId>` policy per key (GrantOperatorKeyAccess writes it), or the deployment's shared
  * operator role (setting sharedOperatorRoleArn), which holds the stack's one managed policy for every key
- * and which no step writes to. Steps and the audit ask here, so neither model leaks into them.
+ * and which no step writes to. What either model holds for a key is read here (SwitchApplicationToAwsOwnedKey
+ * and the audit); the steps that would write for a per-application role decide on `sharedOperator()` themselves.
  */
 import { GetPolicyCommand, GetPolicyVersionCommand, paginateListAttachedRolePolicies, type IAMClient } from '@aws-sdk/client-iam';
 import { unlessMissing } from './errors';

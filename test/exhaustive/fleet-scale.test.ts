@@ -1,8 +1,10 @@
 /**
  * A fleet at account scale (issue 9): many applications in one account onboard through one OnboardFleet
  * execution with per-application operator roles and zero IAM or KMS limit errors, and the 11th, 17th and
- * 101st applications' operator roles and keys are checked one by one — counts where one shared operator role
- * would have run out of IAM's per-role room (10 managed policies, 10,240 characters inline). In-process runner, zero latencies, the sandbox's resource limits on (its
+ * 101st applications' operator roles and keys are checked one by one — counts where a shared role holding
+ * one grant per key would have run out of IAM's per-role room (10 managed policies, 10,240 characters inline;
+ * the shared operator model has one constant policy instead: shared-operator-scale.test.ts). In-process
+ * runner, zero latencies, the sandbox's resource limits on (its
  * request rates off, as in every workflow test: the runner retries at once; `npm run bench:fleet` runs 200
  * with the rates on and real backoff on a virtual clock).
  */
